@@ -1,0 +1,49 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+DEMO_DB := data/revisit.db
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test venv demo app worker browser lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian's chromium for the browser tests; installed automatically on CI only.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$${CI:-}" = "true" ]; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; \
+	  else echo "chromium not installed: browser tests will skip (apt-get install chromium)"; fi; \
+	fi
+
+demo: $(STAMP)
+	@if [ -z "$${DATABASE_URL:-}" ] && [ ! -f $(DEMO_DB) ]; then \
+	  echo "building the demo database (first run only)"; \
+	  $(PY) -m dashboard.cli demo; \
+	elif [ -n "$${DATABASE_URL:-}" ]; then $(PY) -m dashboard.cli demo --if-empty; fi
+
+# The worker runs beside the app and stops with it.
+run: demo
+	@export REVISIT_DEMO_MODE=$${REVISIT_DEMO_MODE:-1}; \
+	$(PY) -m dashboard.cli worker & worker=$$!; \
+	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	$(VENV)/bin/streamlit run dashboard/app.py --server.port 8501 --server.address 0.0.0.0
+
+test: $(STAMP) browser
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check core db dashboard pages tests
+
+clean:
+	rm -rf $(VENV) data/*.db

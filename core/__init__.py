@@ -1,0 +1,1 @@
+"""Pure domain logic for Revisit: no Streamlit, no SQL session."""

@@ -1,0 +1,89 @@
+"""Streamlit entrypoint: a router that builds the menu from the signed-in role.
+
+Run with ``streamlit run dashboard/app.py``. With ``st.navigation`` Streamlit's auto-discovery of
+the ``pages/`` folder is off, so a page not registered for a role does not exist for it.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the path
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from core.config import load_settings  # noqa: E402
+from dashboard import data  # noqa: E402
+from dashboard.auth import logout, signed_in_user  # noqa: E402
+from dashboard.context import PageContext, set_context  # noqa: E402
+from dashboard.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, translate  # noqa: E402
+from dashboard.navigation import pages_for  # noqa: E402
+from db import repo  # noqa: E402
+from db.engine import session_scope  # noqa: E402
+
+STATE_LOCALE = "ui.locale"
+STATE_STORES = "ui.stores"
+
+
+def _language_switch() -> str:
+    current = st.session_state.get(STATE_LOCALE, DEFAULT_LOCALE)
+    choice = st.sidebar.selectbox(
+        translate("app.language", current),
+        LOCALES,
+        index=LOCALES.index(current),
+        format_func=lambda code: LOCALE_NAMES[code],
+        key="ui.locale_picker",
+    )
+    st.session_state[STATE_LOCALE] = choice
+    return choice
+
+
+def run() -> None:
+    st.set_page_config(page_title="Revisit", page_icon=":material/event_repeat:", layout="wide")
+    settings = load_settings()
+    engine = data.app_engine()
+    locale = _language_switch()
+    user = signed_in_user(settings, engine, locale)
+    if user is None:
+        st.navigation([st.Page(lambda: None, title=translate("login.title", locale), url_path="login")],
+                      position="hidden")
+        return
+    scope = user.scope
+    stores = data.stores(engine, scope)
+    if not stores:
+        st.warning(translate("app.no_stores", locale))
+        st.stop()
+    labels = {s.id: f"{s.code} · {s.name}" for s in stores}
+    picked = st.sidebar.multiselect(
+        translate("app.store", locale),
+        list(labels),
+        default=[sid for sid in st.session_state.get(STATE_STORES, list(labels)) if sid in labels] or list(labels),
+        format_func=lambda sid: labels[sid],
+        key="ui.store_picker",
+    )
+    store_ids = tuple(sorted(picked or labels))
+    st.session_state[STATE_STORES] = list(store_ids)
+    with session_scope(engine) as session:
+        last_day = repo.latest_booking_day(session, scope=scope)
+    default_day = min(date.today(), last_day) if last_day else date.today()
+    as_of = st.sidebar.date_input(translate("app.as_of", locale), value=default_day, key="ui.as_of")
+    currency = next((s.currency for s in stores if s.id in store_ids), "TWD")
+    set_context(PageContext(settings, engine, scope, locale, store_ids, as_of, currency))
+    st.sidebar.caption(
+        translate("app.signed_in_as", locale, name=user.username, role=translate(f"role.{scope.role}", locale))
+    )
+    if st.sidebar.button(translate("app.logout", locale), key="ui.logout"):
+        logout(settings, engine, user.username)
+        st.rerun()
+    pages = [
+        st.Page(str(PROJECT_ROOT / spec.path), title=translate(f"page.{spec.key}", locale), icon=spec.icon,
+                url_path=spec.key)
+        for spec in pages_for(scope.role)
+    ]
+    st.navigation(pages).run()
+
+
+run()

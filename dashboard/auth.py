@@ -1,0 +1,174 @@
+"""Sign-in, cookies and the signed-in user's scope: the only module that reads auth state.
+
+streamlit-authenticator signs, sets and deletes the re-login cookie (a JWT with the username and
+expiry); passwords are bcrypt hashes in the database. On top of the library this module adds
+what a shared chain database needs: lockout after repeated failures, disabled users, and
+cookies that stop working after logout or a password change (``sessions_valid_after``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jwt
+import streamlit as st
+import streamlit_authenticator as stauth
+from sqlalchemy.engine import Engine
+
+from core.config import Settings
+from core.scope import Scope
+from dashboard.i18n import translate
+from db.engine import session_scope
+from db.users import attempt_login, invalidate_sessions, scope_for, session_still_valid
+
+COOKIE_NAME = "revisit_auth"
+STATE_USER = "auth.username"
+STATE_ISSUED = "auth.issued_at"
+STATE_NOTICE = "auth.notice"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    username: str
+    scope: Scope
+
+
+def decode_cookie(token: str, *, key: str) -> dict[str, Any] | None:
+    """The payload of a re-login cookie, or None when the signature or format is wrong."""
+    try:
+        payload = jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(payload, dict) or "username" not in payload or "exp_date" not in payload:
+        return None
+    return payload
+
+
+def cookie_issued_at(payload: dict[str, Any], *, expiry_days: float) -> datetime:
+    """When the cookie was issued: the library stores only the expiry, so subtract the lifetime."""
+    expires = datetime.fromtimestamp(float(payload["exp_date"]), tz=timezone.utc)
+    return expires - timedelta(days=expiry_days)
+
+
+def cookie_username(
+    token: str | None, *, key: str, expiry_days: float, engine: Engine, now: datetime | None = None
+) -> str | None:
+    """The user a cookie signs in, if its signature, expiry, user and issue time are all valid."""
+    if not token:
+        return None
+    payload = decode_cookie(token, key=key)
+    if payload is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    if float(payload["exp_date"]) <= now.timestamp():
+        return None
+    issued = cookie_issued_at(payload, expiry_days=expiry_days)
+    with session_scope(engine) as session:
+        if not session_still_valid(session, username=str(payload["username"]), issued_at=issued):
+            return None
+    return str(payload["username"])
+
+
+def _authenticator(settings: Settings) -> stauth.Authenticate:
+    # The library needs a credentials dict; passwords are checked against the database instead.
+    return stauth.Authenticate(
+        {"usernames": {}},
+        COOKIE_NAME,
+        settings.effective_cookie_key(),
+        settings.cookie_expiry_days,
+        auto_hash=False,
+    )
+
+
+def _login_form(settings: Settings, engine: Engine, locale: str) -> str | None:
+    """Render the sign-in form; return the username once a sign-in succeeds."""
+    holder = st.empty()
+    with holder.container():
+        username = _render_login_form(settings, engine, locale)
+    if username is not None:
+        holder.empty()
+    return username
+
+
+def _render_login_form(settings: Settings, engine: Engine, locale: str) -> str | None:
+    st.title(translate("login.title", locale))
+    notice = st.session_state.pop(STATE_NOTICE, None)
+    if notice:
+        st.info(translate(notice, locale))
+    with st.form("login_form"):
+        username = st.text_input(translate("login.username", locale), key="login.username")
+        password = st.text_input(translate("login.password", locale), type="password", key="login.password")
+        submitted = st.form_submit_button(translate("login.submit", locale))
+    if settings.demo_mode:
+        st.caption(translate("login.demo_hint", locale, password="revisit-demo"))
+        st.caption("admin · manager · marketer · frontdesk")
+    if not submitted:
+        return None
+    with session_scope(engine) as session:
+        result = attempt_login(
+            session,
+            username=username.strip(),
+            password=password,
+            max_attempts=settings.lockout_attempts,
+            lockout_minutes=settings.lockout_minutes,
+        )
+    if result.ok:
+        st.session_state[STATE_USER] = username.strip()
+        st.session_state[STATE_ISSUED] = datetime.now(timezone.utc)
+        st.session_state["username"] = username.strip()  # read by the library when it signs the cookie
+        try:
+            _authenticator(settings).cookie_controller.set_cookie()
+        except Exception:  # noqa: BLE001 - no browser cookie (e.g. in AppTest): the session still works
+            pass
+        return username.strip()
+    if result.reason == "locked":
+        st.error(translate("login.locked", locale, minutes=settings.lockout_minutes))
+    else:
+        st.error(translate("login.failed", locale))
+    return None
+
+
+def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn | None:
+    """The signed-in user for this browser session, rendering the login form when there is none."""
+    username = st.session_state.get(STATE_USER)
+    if username is None:
+        token = st.context.cookies.get(COOKIE_NAME) if hasattr(st, "context") else None
+        username = cookie_username(
+            token, key=settings.effective_cookie_key(), expiry_days=settings.cookie_expiry_days, engine=engine
+        )
+        if username is not None:
+            payload = decode_cookie(token or "", key=settings.effective_cookie_key()) or {}
+            st.session_state[STATE_USER] = username
+            st.session_state[STATE_ISSUED] = cookie_issued_at(payload, expiry_days=settings.cookie_expiry_days)
+    if username is None:
+        username = _login_form(settings, engine, locale)
+        if username is None:
+            return None
+    issued = st.session_state.get(STATE_ISSUED) or datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        valid = session_still_valid(session, username=username, issued_at=issued)
+        scope = scope_for(session, username=username) if valid else None
+    if scope is None:
+        # Disabled, password changed or logged out elsewhere: end this session too.
+        _forget(settings)
+        st.session_state[STATE_NOTICE] = "login.session_ended"
+        _login_form(settings, engine, locale)
+        return None
+    return SignedIn(username=username, scope=scope)
+
+
+def _forget(settings: Settings) -> None:
+    for key in (STATE_USER, STATE_ISSUED, "username"):
+        st.session_state.pop(key, None)
+    try:
+        _authenticator(settings).cookie_controller.delete_cookie()
+    except Exception:  # noqa: BLE001 - no cookie to delete
+        pass
+
+
+def logout(settings: Settings, engine: Engine, username: str) -> None:
+    """End every session of ``username`` (cookies issued before now are refused) and this one."""
+    with session_scope(engine) as session:
+        invalidate_sessions(session, username=username)
+    _forget(settings)

@@ -1,0 +1,105 @@
+"""Command line of Revisit (DESIGN.md "Command line": a stable contract).
+
+``python -m dashboard.cli COMMAND …``; ``DATABASE_URL`` selects the database. Commands act as
+the explicit system actor unless ``--as USER`` names a user, whose store scope then applies.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from sqlalchemy.engine import Engine
+
+from core.scope import Scope
+from db.engine import get_engine, session_scope
+from db.migrate import upgrade
+
+DEMO_PASSWORD = "revisit-demo"
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def _engine() -> Engine:
+    engine = get_engine()
+    upgrade(engine)
+    return engine
+
+
+def resolve_scope(engine: Engine, username: str | None) -> Scope:
+    """The system actor, or the named user's scope (refused when unknown or disabled)."""
+    if not username:
+        return Scope.system("cli")
+    from db.users import scope_for
+
+    with session_scope(engine) as session:
+        scope = scope_for(session, username=username)
+    if scope is None:
+        raise CliError(f"user {username!r} does not exist or is disabled")
+    return scope
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo chain (stores, customers, bookings, users, rules, campaigns)."""
+    from core.demo import iter_world_chunks
+    from db.demo_load import database_is_empty, load_world
+    from db.demo_seed import seed_demo_accounts
+
+    engine = _engine()
+    with session_scope(engine) as session:
+        empty = database_is_empty(session)
+    if not empty:
+        if args.if_empty:
+            print(json.dumps({"skipped": True, "reason": "database already has data"}))
+            return 0
+        raise CliError(
+            "the database already has data; the demo only builds into an empty database "
+            "(use a new DATABASE_URL, or delete data/revisit.db for the default one)"
+        )
+    started = time.perf_counter()
+    end_date = date.fromisoformat(args.end_date) if args.end_date else date.today()
+    chunks = iter_world_chunks(
+        n_stores=args.stores, n_customers=args.customers, seed=args.seed, end_date=end_date
+    )
+    counts = load_world(engine, chunks)
+    with session_scope(engine) as session:
+        seeded = seed_demo_accounts(session, password=DEMO_PASSWORD)
+    counts.update(seeded)
+    counts["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.cli", description=__doc__)
+    parser.add_argument("--as", dest="actor", default=None, help="act as this user (their store scope applies)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="build the demo database")
+    demo.add_argument("--stores", type=int, default=4)
+    demo.add_argument("--customers", type=int, default=5000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--end-date", default=None, help="last day of history (default: today)")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has data")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""What every page needs to know about this browser session, set once per run by the entrypoint."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core.config import Settings
+from core.scope import Scope
+from dashboard.i18n import translate
+
+STATE_CONTEXT = "app.context"
+
+
+@dataclass(frozen=True)
+class PageContext:
+    settings: Settings
+    engine: Engine
+    scope: Scope
+    locale: str
+    store_ids: tuple[int, ...]  # the stores picked in the sidebar, always within the scope
+    as_of: date
+    currency: str
+
+    def t(self, key: str, **params: object) -> str:
+        return translate(key, self.locale, **params)
+
+
+def set_context(context: PageContext) -> None:
+    st.session_state[STATE_CONTEXT] = context
+
+
+def get_context() -> PageContext:
+    """The context of the current run (pages call this first)."""
+    context = st.session_state.get(STATE_CONTEXT)
+    if context is None:
+        st.stop()
+    return context

@@ -1,0 +1,59 @@
+"""Cached data loaders for pages: the only place that caches.
+
+Every cache key includes the caller's scope (role and stores), the picked stores and a data
+version that changes on each import, so one store's data is never served to another and an
+import shows up at once.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core.config import load_settings
+from core.scope import Scope
+from db import repo
+from db.engine import get_engine, session_scope
+from db.models import Store
+
+
+@st.cache_resource
+def cached_engine(url: str) -> Engine:
+    """One engine per database URL for the whole server."""
+    return get_engine(url)
+
+
+def app_engine() -> Engine:
+    return cached_engine(load_settings().database_url)
+
+
+def data_version(engine: Engine) -> tuple[int, int, int]:
+    with session_scope(engine) as session:
+        return repo.data_version(session)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _bookings(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        return repo.load_bookings(session, scope=scope, store_ids=list(store_ids))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _customers(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        return repo.load_customers(session, scope=scope, store_ids=list(store_ids))
+
+
+def bookings(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:
+    """Bookings of the picked stores the caller may see (cached by scope, stores and data version)."""
+    return _bookings(engine, str(engine.url), scope, store_ids, data_version(engine))
+
+
+def customers(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:
+    """Customers of the picked stores the caller may see (cached like :func:`bookings`)."""
+    return _customers(engine, str(engine.url), scope, store_ids, data_version(engine))
+
+
+def stores(engine: Engine, scope: Scope) -> list[Store]:
+    with session_scope(engine) as session:
+        return repo.list_stores(session, scope=scope)

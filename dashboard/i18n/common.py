@@ -1,0 +1,83 @@
+"""Shell, login and Overview strings."""
+
+STRINGS = {
+    "app.title": {"zh-TW": "Revisit 回訪儀表板", "zh-CN": "Revisit 回访仪表板", "en": "Revisit retention dashboard"},
+    "app.language": {"zh-TW": "語言", "zh-CN": "语言", "en": "Language"},
+    "app.store": {"zh-TW": "門市", "zh-CN": "门店", "en": "Store"},
+    "app.all_stores": {"zh-TW": "全部門市", "zh-CN": "全部门店", "en": "All stores"},
+    "app.as_of": {"zh-TW": "資料日期", "zh-CN": "数据日期", "en": "As of"},
+    "app.signed_in_as": {"zh-TW": "登入身分:{name}({role})", "zh-CN": "登录身份:{name}({role})", "en": "Signed in as {name} ({role})"},
+    "app.logout": {"zh-TW": "登出", "zh-CN": "退出登录", "en": "Log out"},
+    "app.no_stores": {
+        "zh-TW": "您的帳號尚未指派任何門市,請聯絡總部管理員。",
+        "zh-CN": "您的账号尚未分配任何门店,请联系总部管理员。",
+        "en": "Your account has no store assigned yet. Ask your chain admin to assign one.",
+    },
+    "role.chain_admin": {"zh-TW": "總部管理員", "zh-CN": "总部管理员", "en": "Chain admin"},
+    "role.store_manager": {"zh-TW": "店長", "zh-CN": "店长", "en": "Store manager"},
+    "role.marketer": {"zh-TW": "行銷人員", "zh-CN": "营销人员", "en": "Marketer"},
+    "role.front_desk": {"zh-TW": "櫃台人員", "zh-CN": "前台人员", "en": "Front desk"},
+    "login.title": {"zh-TW": "登入 Revisit", "zh-CN": "登录 Revisit", "en": "Sign in to Revisit"},
+    "login.username": {"zh-TW": "帳號", "zh-CN": "账号", "en": "Username"},
+    "login.password": {"zh-TW": "密碼", "zh-CN": "密码", "en": "Password"},
+    "login.submit": {"zh-TW": "登入", "zh-CN": "登录", "en": "Sign in"},
+    "login.failed": {
+        "zh-TW": "帳號或密碼不正確,或帳號暫時無法登入。",
+        "zh-CN": "账号或密码不正确,或账号暂时无法登录。",
+        "en": "Wrong username or password, or the account cannot sign in right now.",
+    },
+    "login.locked": {
+        "zh-TW": "登入失敗次數過多,請於 {minutes} 分鐘後再試。",
+        "zh-CN": "登录失败次数过多,请于 {minutes} 分钟后再试。",
+        "en": "Too many failed sign-ins. Try again in {minutes} minutes.",
+    },
+    "login.session_ended": {
+        "zh-TW": "您的登入已失效,請重新登入。",
+        "zh-CN": "您的登录已失效,请重新登录。",
+        "en": "Your session has ended. Please sign in again.",
+    },
+    "login.demo_hint": {
+        "zh-TW": "示範帳號(密碼皆為 {password}):",
+        "zh-CN": "演示账号(密码均为 {password}):",
+        "en": "Demo logins (password {password} for each):",
+    },
+    "page.overview": {"zh-TW": "總覽", "zh-CN": "总览", "en": "Overview"},
+    "overview.customers": {"zh-TW": "顧客數", "zh-CN": "顾客数", "en": "Customers"},
+    "overview.customers_help": {
+        "zh-TW": "所選門市的會員總數(以主要門市計)。",
+        "zh-CN": "所选门店的会员总数(按主要门店计)。",
+        "en": "Members whose home store is in the selection.",
+    },
+    "overview.visits_30d": {"zh-TW": "近 30 天到店", "zh-CN": "近 30 天到店", "en": "Visits, last 30 days"},
+    "overview.visits_help": {
+        "zh-TW": "已完成的預約數,與前 30 天比較。",
+        "zh-CN": "已完成的预约数,与前 30 天比较。",
+        "en": "Completed bookings, compared with the 30 days before.",
+    },
+    "overview.revenue_30d": {"zh-TW": "近 30 天營收", "zh-CN": "近 30 天营收", "en": "Revenue, last 30 days"},
+    "overview.revenue_help": {
+        "zh-TW": "服務加上加購金額,與前 30 天比較。",
+        "zh-CN": "服务加上加购金额,与前 30 天比较。",
+        "en": "Services plus add-ons, compared with the 30 days before.",
+    },
+    "overview.revisit_30": {"zh-TW": "30 天回訪率", "zh-CN": "30 天回访率", "en": "30-day revisit rate"},
+    "overview.revisit_help": {
+        "zh-TW": "到店後 30 天內再次到店的比例(只計算已滿 30 天的到店)。低於目標時,先聯絡「今日優先名單」。",
+        "zh-CN": "到店后 30 天内再次到店的比例(只计算已满 30 天的到店)。低于目标时,先联系「今日优先名单」。",
+        "en": "Share of visits followed by another visit within 30 days (only visits at least 30 days old count). Below target? Start with today's priority list.",
+    },
+    "overview.trend_title": {
+        "zh-TW": "每月到店數與營收",
+        "zh-CN": "每月到店数与营收",
+        "en": "Visits and revenue per month",
+    },
+    "overview.visits_axis": {"zh-TW": "到店數(次)", "zh-CN": "到店数(次)", "en": "Visits (count)"},
+    "overview.revenue_axis": {"zh-TW": "營收({currency})", "zh-CN": "营收({currency})", "en": "Revenue ({currency})"},
+    "overview.month_axis": {"zh-TW": "月份", "zh-CN": "月份", "en": "Month"},
+    "overview.empty": {
+        "zh-TW": "還沒有預約資料。請先到「資料匯入」上傳預約紀錄,或執行 `make run` 載入示範連鎖店。",
+        "zh-CN": "还没有预约数据。请先到「数据导入」上传预约记录,或运行 `make run` 载入演示连锁店。",
+        "en": "No bookings yet. Import your bookings on the Data page, or run `make run` to load the demo chain.",
+    },
+    "common.no_data": {"zh-TW": "無資料", "zh-CN": "无数据", "en": "No data"},
+}

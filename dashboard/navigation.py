@@ -1,0 +1,30 @@
+"""The page registry: which pages exist and which roles may open each."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str          # url path and i18n key suffix: title is "page.<key>"
+    path: str         # file under pages/
+    icon: str
+    roles: frozenset[str]
+
+
+ALL_STAFF = frozenset({"chain_admin", "store_manager", "marketer", "front_desk"})
+MANAGERS = frozenset({"chain_admin", "store_manager"})
+ANALYSTS = frozenset({"chain_admin", "store_manager", "marketer"})
+
+PAGES: Final[tuple[PageSpec, ...]] = (
+    PageSpec("overview", "pages/overview.py", ":material/dashboard:", ALL_STAFF),
+)
+
+
+def pages_for(role: str) -> list[PageSpec]:
+    """Pages a role may open, in menu order (a page not registered for the role does not exist for it)."""
+    return [page for page in PAGES if role in page.roles and (PROJECT_ROOT / page.path).exists()]

@@ -1,0 +1,94 @@
+"""Write a generated demo world (core.demo) into the database with bulk loads."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.bulk import bulk_insert, reset_sequences
+from db.models import (
+    Booking,
+    Customer,
+    DemoTruth,
+    Feedback,
+    MonthlyPlan,
+    Pet,
+    Referral,
+    Service,
+    Staff,
+    Store,
+    StoredValueEntry,
+)
+
+# frame name in core.demo.DemoWorld -> (table, {frame column: table column})
+_TABLES = (
+    ("stores", Store, {"store_id": "id"}),
+    ("staff", Staff, {"staff_id": "id"}),
+    ("services", Service, {"service_id": "id"}),
+    ("customers", Customer, {"customer_id": "id"}),
+    ("pets", Pet, {"pet_id": "id"}),
+    ("bookings", Booking, {"booking_id": "id"}),
+    ("feedback", Feedback, {"feedback_id": "id"}),
+    ("plans", MonthlyPlan, {"plan_id": "id"}),
+    ("stored_value", StoredValueEntry, {"entry_id": "id"}),
+    ("referrals", Referral, {"referral_id": "id"}),
+    ("truth", DemoTruth, {}),
+)
+
+
+def _to_utc(local: pd.Series, store_ids: pd.Series, timezones: dict[int, str]) -> pd.Series:
+    """Store-local naive times (as the generator makes them) to UTC."""
+    result = pd.Series(pd.NaT, index=local.index, dtype="datetime64[ns, UTC]")
+    values = pd.to_datetime(local)
+    for store_id, tz in timezones.items():
+        mask = store_ids == store_id
+        if mask.any():
+            result.loc[mask] = values[mask].dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    return result
+
+
+def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[str, str],
+                     timezones: dict[int, str]) -> pd.DataFrame:
+    frame = frame.rename(columns=renames)
+    columns = set(table.__table__.c.keys())  # type: ignore[attr-defined]
+    if name == "customers":
+        frame["tags"] = frame["tags"].fillna("").map(lambda s: [t for t in str(s).split(",") if t])
+        frame["attributes"] = [{} for _ in range(len(frame))]
+    if name == "pets":
+        # A household may name two pets alike; the owner+name pair must stay unique.
+        counter = frame.groupby(["customer_id", "name"]).cumcount()
+        frame["name"] = frame["name"].where(counter == 0, frame["name"] + " " + (counter + 1).astype(str))
+    if name == "bookings":
+        frame["dedupe_key"] = "demo:" + frame["external_id"].astype(str)
+        for column in ("created_at", "scheduled_at"):
+            frame[column] = _to_utc(frame[column], frame["store_id"], timezones)
+    if name == "stored_value":
+        frame["occurred_at"] = _to_utc(frame["occurred_at"], frame["store_id"], timezones)
+    if name == "customers" and "opted_out_at" in frame:
+        frame["opted_out_at"] = pd.to_datetime(frame["opted_out_at"]).dt.tz_localize("UTC")
+    return frame[[c for c in frame.columns if c in columns]]
+
+
+def database_is_empty(session: Session) -> bool:
+    return (session.scalar(select(func.count(Store.id))) or 0) == 0
+
+
+def load_world(engine: Engine, chunks: Iterable[object]) -> dict[str, int]:
+    """Insert every chunk of a demo world in one transaction; return rows written per table."""
+    counts: dict[str, int] = {}
+    timezones: dict[int, str] = {}
+    with engine.begin() as connection:
+        for chunk in chunks:
+            for name, table, renames in _TABLES:
+                frame = getattr(chunk, name)
+                if frame is None or frame.empty:
+                    continue
+                if name == "stores":
+                    timezones.update(zip(frame["store_id"].astype(int), frame["timezone"], strict=True))
+                prepared = _frame_for_table(name, frame.copy(), table, renames, timezones)
+                counts[name] = counts.get(name, 0) + bulk_insert(connection, table.__table__, prepared)  # type: ignore[attr-defined]
+        reset_sequences(connection, [table.__table__ for _, table, _ in _TABLES])  # type: ignore[attr-defined]
+    return counts

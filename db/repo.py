@@ -1,0 +1,199 @@
+"""Store-scoped reads shared by pages, the CLI and the worker.
+
+Every function is keyword-only after the session, takes the caller's :class:`core.scope.Scope`
+and filters by it: a store-A manager asking for store B gets zero rows, never an error that
+leaks whether the row exists.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import false, func, select
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from core.columns import BOOKING_COLUMNS, CUSTOMER_COLUMNS
+from core.scope import Scope
+from db.models import AuditLog, Booking, Customer, ImportBatch, Service, Store
+
+
+def allowed_store_ids(*, scope: Scope, store_ids: list[int] | tuple[int, ...] | None = None) -> frozenset[int] | None:
+    """Stores the query may touch (None = all)."""
+    return scope.narrow(store_ids)
+
+
+def _scoped(statement: Select[Any], column: Any, stores: frozenset[int] | None) -> Select[Any]:
+    if stores is None:
+        return statement
+    if not stores:
+        return statement.where(false())
+    return statement.where(column.in_(sorted(stores)))
+
+
+def list_stores(session: Session, *, scope: Scope) -> list[Store]:
+    """Stores the caller may see, by code."""
+    statement = _scoped(select(Store), Store.id, scope.store_ids).order_by(Store.code)
+    return list(session.scalars(statement))
+
+
+def store_timezones(session: Session) -> dict[int, str]:
+    return {row.id: row.timezone for row in session.execute(select(Store.id, Store.timezone))}
+
+
+def to_local(utc_values: pd.Series, store_ids: pd.Series, timezones: dict[int, str]) -> pd.Series:
+    """Convert UTC timestamps to each row's store-local naive time."""
+    utc = pd.to_datetime(utc_values, utc=True, format="mixed")
+    result = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[ns]")
+    for store_id, tz in timezones.items():
+        mask = store_ids == store_id
+        if mask.any():
+            result.loc[mask] = utc[mask].dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
+    missing = result.isna() & utc.notna()
+    if missing.any():
+        result.loc[missing] = utc[missing].dt.tz_localize(None).astype("datetime64[ns]")
+    return result
+
+
+def local_day_end_utc(as_of: date, tz: str) -> datetime:
+    """The UTC instant at which ``as_of`` ends in ``tz``."""
+    local_end = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
+    return local_end.astimezone(ZoneInfo("UTC"))
+
+
+def load_bookings(
+    session: Session,
+    *,
+    scope: Scope,
+    store_ids: list[int] | tuple[int, ...] | None = None,
+    until: date | None = None,
+    customer_ids: list[int] | None = None,
+) -> pd.DataFrame:
+    """Bookings the caller may see as a frame with ``BOOKING_COLUMNS`` (store-local times).
+
+    ``until`` keeps bookings scheduled up to the end of that day (with a day of slack for time
+    zones; core functions apply the exact local cut-off).
+    """
+    stores = allowed_store_ids(scope=scope, store_ids=store_ids)
+    statement = select(
+        Booking.id.label("booking_id"),
+        Booking.customer_id,
+        Booking.store_id,
+        Booking.pet_id,
+        Booking.service_id,
+        func.coalesce(Service.category, "other").label("service_category"),
+        Booking.staff_id,
+        Booking.designated,
+        Booking.created_at,
+        Booking.scheduled_at,
+        Booking.status,
+        Booking.amount,
+        Booking.addon_amount,
+        Booking.channel,
+        Booking.deposit,
+    ).outerjoin(Service, Service.id == Booking.service_id)
+    statement = _scoped(statement, Booking.store_id, stores)
+    if until is not None:
+        statement = statement.where(Booking.scheduled_at < datetime.combine(until + timedelta(days=2), time.min))
+    if customer_ids is not None:
+        statement = statement.where(Booking.customer_id.in_(customer_ids))
+    rows = session.execute(statement.order_by(Booking.id)).all()
+    frame = pd.DataFrame(rows, columns=list(BOOKING_COLUMNS))
+    timezones = store_timezones(session)
+    for column in ("created_at", "scheduled_at"):
+        frame[column] = to_local(frame[column], frame["store_id"], timezones)
+    for column in ("pet_id", "service_id", "staff_id"):
+        frame[column] = frame[column].astype("Int64")
+    frame["designated"] = frame["designated"].astype(bool)
+    for column in ("amount", "addon_amount", "deposit"):
+        frame[column] = frame[column].astype(float)
+    frame["booking_id"] = frame["booking_id"].astype("int64")
+    frame["customer_id"] = frame["customer_id"].astype("int64")
+    frame["store_id"] = frame["store_id"].astype("int64")
+    return frame
+
+
+def load_customers(
+    session: Session, *, scope: Scope, store_ids: list[int] | tuple[int, ...] | None = None
+) -> pd.DataFrame:
+    """Customers whose home store the caller may see, with ``CUSTOMER_COLUMNS`` plus phone/email/tags."""
+    stores = allowed_store_ids(scope=scope, store_ids=store_ids)
+    statement = select(
+        Customer.id.label("customer_id"),
+        Customer.external_id,
+        Customer.name,
+        Customer.home_store_id,
+        Customer.joined_on,
+        Customer.birthday,
+        Customer.referred_by,
+        Customer.consent_sms,
+        Customer.consent_line,
+        Customer.consent_email,
+        Customer.consent_wechat,
+        Customer.opted_out_at,
+        Customer.phone,
+        Customer.email,
+        Customer.line_id,
+        Customer.wechat_openid,
+        Customer.tags,
+    )
+    statement = _scoped(statement, Customer.home_store_id, stores).where(Customer.anonymized_at.is_(None))
+    rows = session.execute(statement.order_by(Customer.id)).all()
+    columns = [*CUSTOMER_COLUMNS, "phone", "email", "line_id", "wechat_openid", "tags"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("joined_on", "birthday"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["opted_out_at"] = pd.to_datetime(frame["opted_out_at"], utc=True).dt.tz_localize(None)
+    frame["referred_by"] = frame["referred_by"].astype("Int64")
+    frame["home_store_id"] = frame["home_store_id"].astype("Int64")
+    return frame
+
+
+def count_customers(session: Session, *, scope: Scope, store_ids: list[int] | None = None) -> int:
+    stores = allowed_store_ids(scope=scope, store_ids=store_ids)
+    statement = _scoped(select(func.count(Customer.id)), Customer.home_store_id, stores)
+    return int(session.scalar(statement.where(Customer.anonymized_at.is_(None))) or 0)
+
+
+def data_version(session: Session) -> tuple[int, int, int]:
+    """A cheap fingerprint that changes whenever bookings, customers or imports change (cache keys)."""
+    bookings = session.execute(select(func.count(Booking.id), func.coalesce(func.max(Booking.id), 0))).one()
+    batches = session.scalar(select(func.coalesce(func.max(ImportBatch.id), 0))) or 0
+    customers = session.scalar(select(func.count(Customer.id))) or 0
+    return int(bookings[0]) + int(bookings[1]), int(customers), int(batches)
+
+
+def latest_booking_day(session: Session, *, scope: Scope) -> date | None:
+    """The last day with a completed visit the caller may see (the demo's "today")."""
+    statement = _scoped(select(func.max(Booking.scheduled_at)), Booking.store_id, scope.store_ids)
+    value = session.scalar(statement.where(Booking.status == "completed"))
+    if value is None:
+        return None
+    return pd.Timestamp(value).date()
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str = "",
+    entity_id: str | int | None = None,
+    store_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append one audit entry in the caller's transaction (who, what, before/after)."""
+    session.add(
+        AuditLog(
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=None if entity_id is None else str(entity_id),
+            store_id=store_id,
+            before=before,
+            after=after,
+        )
+    )

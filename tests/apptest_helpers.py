@@ -1,0 +1,44 @@
+"""Run the real entrypoint in Streamlit's AppTest as a signed-in user."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import config
+from db import engine as db_engine
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Point the app's settings at ``url`` for this test."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REVISIT_DEMO_MODE", "1")
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
+
+
+def run_as(username: str | None, *, page: str | None = None, locale: str = "en", timeout: float = 60) -> AppTest:
+    """Render the app (optionally a given page file) signed in as ``username``."""
+    app = AppTest.from_file(APP, default_timeout=timeout)
+    app.session_state["ui.locale"] = locale
+    if username is not None:
+        app.session_state["auth.username"] = username
+        app.session_state["auth.issued_at"] = datetime.now(timezone.utc)
+    app.run()
+    if page is not None:
+        app.switch_page(page)
+        app.run()
+    return app
+
+
+def texts(app: AppTest) -> str:
+    """All visible text of markdown, titles, captions, metrics and alerts, joined."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(element.value) for element in getattr(app, kind)]
+    parts += [f"{m.label} {m.value}" for m in app.metric]
+    return "\n".join(parts)

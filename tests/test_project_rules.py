@@ -1,0 +1,109 @@
+"""The project's own promises: layers, no dependency on ../shared, pinned requirements, docs."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = {
+    "core": {"streamlit", "sqlmodel", "sqlalchemy", "db", "dashboard", "pages"},
+    "db": {"streamlit", "dashboard", "pages"},
+    "pages": {"sqlmodel", "sqlalchemy", "pages"},
+}
+PROJECT_FOLDERS = ("core", "db", "dashboard", "pages", "tests", "bench")
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module.split(".")[0]))
+    return found
+
+
+def _python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py")) if (ROOT / folder).is_dir() else []
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_imports_respect_layers(layer: str) -> None:
+    crossings = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in _python_files(layer)
+        for line, name in _imports(path)
+        if name in FORBIDDEN[layer]
+    ]
+    assert crossings == []
+
+
+def test_nothing_depends_on_the_shared_folder() -> None:
+    offenders = []
+    candidates = [p for folder in PROJECT_FOLDERS for p in _python_files(folder)]
+    candidates += [ROOT / name for name in ("Makefile", ".ci/run", "requirements.txt", "requirements-dev.txt")]
+    for path in candidates:
+        if path.exists() and path != Path(__file__) and "../shared" in path.read_text(encoding="utf-8"):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_requirements_are_pinned() -> None:
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            spec = line.split("#", 1)[0].strip()
+            if spec:
+                assert re.match(r"^[A-Za-z0-9_.\-\[\]]+==[0-9][^\s]*$", spec), f"{name}: unpinned {spec!r}"
+
+
+def test_no_sql_built_with_fstrings_in_text_calls() -> None:
+    pattern = re.compile(r"text\(\s*f[\"']")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("core", "db", "dashboard", "pages")
+        for path in _python_files(folder)
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_only_config_reads_the_environment() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("core", "db", "dashboard", "pages")
+        for path in _python_files(folder)
+        if "os.environ" in path.read_text(encoding="utf-8") and path != ROOT / "core" / "config.py"
+    ]
+    assert offenders == []
+
+
+def test_create_engine_called_in_one_place() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("core", "db", "dashboard", "pages")
+        for path in _python_files(folder)
+        if "create_engine(" in path.read_text(encoding="utf-8") and path != ROOT / "db" / "engine.py"
+    ]
+    assert offenders == []
+
+
+def test_no_streamlit_cache_outside_dashboard() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("core", "db", "pages")
+        for path in _python_files(folder)
+        if re.search(r"st\.cache_(data|resource)", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_every_setting_is_documented() -> None:
+    from core.config import describe_settings
+
+    docs = (ROOT / "docs" / "SETTINGS.md").read_text(encoding="utf-8")
+    missing = [row["env"] for row in describe_settings() if row["env"] not in docs]
+    assert missing == []
