@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:00:19.848975
 """
 from alembic import op
 import sqlalchemy as sa
