@@ -17,13 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-# Debian's chromium for the browser tests; installed automatically on CI only.
+# Debian's chromium (and CJK fonts for its screenshots) for the browser tests; installed on CI only.
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 	  if [ "$${CI:-}" = "true" ]; then \
-	    echo "installing Debian chromium for the browser tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; \
-	  else echo "chromium not installed: browser tests will skip (apt-get install chromium)"; fi; \
+	    echo "installing Debian chromium and CJK fonts for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "chromium or CJK fonts missing: browser tests skip (apt-get install chromium fonts-noto-cjk)"; fi; \
 	fi
 
 demo: $(STAMP)

@@ -12,6 +12,13 @@ def money(value: float | None, currency: str) -> str:
     return f"{symbol}{value:,.0f}"
 
 
+def signed_money(value: float | None, currency: str) -> str | None:
+    """A change of money with its sign first (``-NT$9,620``), as ``st.metric`` reads the sign."""
+    if value is None:
+        return None
+    return ("-" if value < 0 else "+") + money(abs(value), currency)
+
+
 def number(value: float | None, decimals: int = 0) -> str:
     if value is None:
         return "—"

@@ -79,6 +79,28 @@ def _prepare(frame: pd.DataFrame, kinds: dict[str, str], dialect: str) -> pd.Dat
     return out
 
 
+def _with_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the table's Python-side defaults for NOT NULL columns the frame leaves out."""
+    additions: dict[str, object] = {}
+    for column in table.columns:
+        if column.name in frame.columns or column.primary_key or column.default is None:
+            continue
+        default = column.default.arg  # type: ignore[attr-defined]
+        if callable(default):
+            # Per-row factories (now, empty list) give the same value for a bulk load.
+            try:
+                default = default(None)
+            except TypeError:
+                default = default()
+        additions[column.name] = default
+    if not additions:
+        return frame
+    frame = frame.copy()
+    for name, value in additions.items():
+        frame[name] = [value] * len(frame) if isinstance(value, (list, dict)) else value
+    return frame
+
+
 def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, chunk_rows: int = 200_000) -> int:
     """Insert every row of ``frame`` into ``table`` and return the number of rows written.
 
@@ -93,6 +115,7 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, ch
     """
     if frame.empty:
         return 0
+    frame = _with_defaults(table, frame)
     columns = list(frame.columns)
     unknown = [c for c in columns if c not in table.c]
     if unknown:
@@ -100,6 +123,10 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, ch
     kinds = _column_kinds(table, columns)
     dialect = connection.dialect.name
     quoted = ", ".join(f'"{c}"' for c in columns)
+    # Quoted empty fields of nullable columns are NULLs; NOT NULL text columns keep ''.
+    nullable = [f'"{c}"' for c in columns if table.c[c].nullable]
+    force_null = f", FORCE_NULL ({', '.join(nullable)})" if nullable else ""
+    copy_sql = f'COPY "{table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv{force_null})'
     written = 0
     for start in range(0, len(frame), chunk_rows):
         part = _prepare(frame.iloc[start : start + chunk_rows], kinds, dialect)
@@ -109,7 +136,7 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, ch
             part.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_NONNUMERIC, na_rep="")
             raw = connection.connection.driver_connection
             with raw.cursor() as cursor:  # type: ignore[union-attr]
-                with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv)') as copy:
+                with cursor.copy(copy_sql) as copy:
                     copy.write(buffer.getvalue())
         else:
             placeholders = ", ".join("?" for _ in columns)

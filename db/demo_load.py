@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -65,6 +65,8 @@ def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[
         frame["dedupe_key"] = "demo:" + frame["external_id"].astype(str)
         for column in ("created_at", "scheduled_at"):
             frame[column] = _to_utc(frame[column], frame["store_id"], timezones)
+    if name == "feedback":
+        frame["comment"] = frame["comment"].fillna("")
     if name == "stored_value":
         frame["occurred_at"] = _to_utc(frame["occurred_at"], frame["store_id"], timezones)
     if name == "customers" and "opted_out_at" in frame:
@@ -80,15 +82,30 @@ def load_world(engine: Engine, chunks: Iterable[object]) -> dict[str, int]:
     """Insert every chunk of a demo world in one transaction; return rows written per table."""
     counts: dict[str, int] = {}
     timezones: dict[int, str] = {}
+    referrals: list[pd.DataFrame] = []
     with engine.begin() as connection:
         for chunk in chunks:
             for name, table, renames in _TABLES:
                 frame = getattr(chunk, name)
                 if frame is None or frame.empty:
                     continue
+                if name == "referrals":
+                    # A referrer may sit in a later chunk: referrals go in once every customer is there.
+                    referrals.append(frame)
+                    continue
+                if name == "customers":
+                    frame = frame.drop(columns=["referred_by"])
                 if name == "stores":
                     timezones.update(zip(frame["store_id"].astype(int), frame["timezone"], strict=True))
                 prepared = _frame_for_table(name, frame.copy(), table, renames, timezones)
                 counts[name] = counts.get(name, 0) + bulk_insert(connection, table.__table__, prepared)  # type: ignore[attr-defined]
+        if referrals:
+            frame = _frame_for_table("referrals", pd.concat(referrals, ignore_index=True), Referral,
+                                     {"referral_id": "id"}, timezones)
+            counts["referrals"] = bulk_insert(connection, Referral.__table__, frame)  # type: ignore[attr-defined]
+            referrer = select(Referral.referrer_id).where(Referral.referee_id == Customer.id).scalar_subquery()
+            connection.execute(
+                update(Customer).where(Customer.id.in_(select(Referral.referee_id))).values(referred_by=referrer)
+            )
         reset_sequences(connection, [table.__table__ for _, table, _ in _TABLES])  # type: ignore[attr-defined]
     return counts

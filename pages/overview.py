@@ -11,7 +11,7 @@ from core.kpi import revisit_rate
 from core.overview import monthly_trend, visits_and_revenue
 from dashboard import data
 from dashboard.context import get_context
-from dashboard.formatting import money, number, percent, signed_percent_points
+from dashboard.formatting import money, number, percent, signed_money, signed_percent_points
 
 ctx = get_context()
 st.title(ctx.t("page.overview"))
@@ -31,7 +31,7 @@ cards[0].metric(ctx.t("overview.customers"), number(len(customers)), help=ctx.t(
 cards[1].metric(ctx.t("overview.visits_30d"), number(visits.value),
                 delta=None if visits.delta is None else number(visits.delta), help=ctx.t("overview.visits_help"))
 cards[2].metric(ctx.t("overview.revenue_30d"), money(revenue.value, ctx.currency),
-                delta=None if revenue.delta is None else money(revenue.delta, ctx.currency),
+                delta=signed_money(revenue.delta, ctx.currency),
                 help=ctx.t("overview.revenue_help"))
 delta = None if rate_now.value is None or rate_before.value is None else rate_now.value - rate_before.value
 cards[3].metric(ctx.t("overview.revisit_30"), percent(rate_now.value), delta=signed_percent_points(delta),
