@@ -1,0 +1,841 @@
+"""KPIs of DESIGN.md's metric dictionary: one function per metric, a board, breakdowns, trends.
+
+Conventions shared by every function:
+
+- ``as_of``: the end of that day is the cut-off; nothing scheduled, sent or created later is read.
+- ``period_days``: the period is the ``period_days`` calendar days ending on the as-of day,
+  i.e. dates in ``(as_of − period_days, as_of]``.
+- ``store_ids``: optional store filter (on the store of the visit, message or task).
+- A *visit* is a booking with status ``completed``; a customer's visits on the same date count as
+  one visit day wherever a metric looks at "visiting again".
+- Each returns :class:`KpiValue`; ``value`` is ``None`` when the denominator is 0.
+
+Frames (columns checked with ``require_columns``): bookings :data:`KPI_BOOKING_COLUMNS`,
+messages :data:`MESSAGE_COLUMNS`, tasks :data:`TASK_COLUMNS`, feedback :data:`FEEDBACK_COLUMNS`.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from core.columns import VISIT_STATUS, require_columns
+from core.lifecycle import high_value_flags
+from core.params import (
+    AsOf,
+    KpiParams,
+    LifecycleParams,
+    as_of_cutoff,
+    as_of_day,
+    bookings_as_of,
+    day_number,
+    day_numbers,
+    filter_stores,
+    visits_as_of,
+)
+from core.rfm import rfm_table
+
+KPI_BOOKING_COLUMNS: Final = ("booking_id", "customer_id", "store_id", "scheduled_at", "status")
+MESSAGE_COLUMNS: Final = (
+    "message_id", "campaign_id", "customer_id", "store_id", "status", "sent_at", "cost",
+)
+MESSAGE_STATUSES: Final = ("queued", "sent", "failed", "suppressed", "holdout")
+TASK_COLUMNS: Final = ("task_id", "store_id", "customer_id", "status", "created_at")
+TASK_STATUSES: Final = ("open", "done", "no_answer", "booked")
+#: Task statuses that count as completed in :func:`task_completion_rate`.
+TASK_DONE_STATUSES: Final = ("done", "booked")
+FEEDBACK_COLUMNS: Final = ("booking_id", "complaint")
+
+#: Columns of :func:`attribute_bookings`.
+ATTRIBUTION_COLUMNS: Final = (
+    "booking_id", "customer_id", "message_id", "campaign_id", "sent_at", "booked_at", "revenue",
+)
+
+#: Rows of :func:`kpi_board`, in order.
+KPI_KEYS: Final = (
+    "revisit_rate_30",
+    "revisit_rate_60",
+    "revisit_rate_90",
+    "first_revisit_rate_30",
+    "first_revisit_rate_60",
+    "first_revisit_rate_90",
+    "revisit_interval_days",
+    "wake_up_rate",
+    "push_conversion_rate",
+    "push_holdout_conversion_rate",
+    "push_uplift",
+    "high_value_repurchase_rate",
+    "task_completion_rate",
+    "complaint_rate",
+    "no_show_rate",
+    "cancel_rate",
+    "reschedule_rate",
+    "cross_store_share",
+    "campaign_roi",
+)
+
+#: Columns of :func:`kpi_board`.
+BOARD_COLUMNS: Final = ("kpi", "value", "numerator", "denominator", "previous_value", "delta")
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    """A KPI value with its parts; ``value`` is ``None`` when the denominator is 0.
+
+    ``numerator`` is ``None`` for values that are not a ratio (a median, an uplift).
+    """
+
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+
+
+def ratio(numerator: float, denominator: float) -> KpiValue:
+    """``numerator / denominator`` as a :class:`KpiValue` (``value=None`` when dividing by 0)."""
+    num, den = float(numerator), float(denominator)
+    return KpiValue(None if den == 0 else num / den, num, den)
+
+
+# ------------------------------------------------------------------------------ helpers
+def _period_mask(days: np.ndarray, as_of: AsOf, period_days: int) -> np.ndarray:
+    today = day_number(as_of)
+    return (days > today - period_days) & (days <= today)
+
+
+def _ns(values: Any) -> pd.Series:
+    """Datetimes as ``datetime64[ns]`` (merge_asof needs one resolution on both sides)."""
+    return pd.to_datetime(pd.Series(values)).astype("datetime64[ns]")
+
+
+@dataclass(frozen=True)
+class _VisitIndex:
+    """Visits up to as-of, indexed for the "visits again" metrics (built once, reused)."""
+
+    code: np.ndarray       # per visit row: customer code (index into ``ids``)
+    day: np.ndarray        # per visit row: day number
+    store: np.ndarray      # per visit row: store id
+    ids: np.ndarray        # customer code → customer_id
+    day0: int
+    span: int
+    key: np.ndarray        # sorted distinct visit days: code * span + (day − day0)
+    prev_day: np.ndarray   # per key: the customer's previous visit day (NaN for the first)
+    next_day: np.ndarray   # per key: the customer's next visit day up to as-of (NaN if none)
+
+    def keys(self, mask: np.ndarray) -> np.ndarray:
+        """Sorted distinct (customer, day) keys of the visit rows selected by ``mask``."""
+        return np.unique(self.code[mask] * self.span + (self.day[mask] - self.day0))
+
+    def key_day(self, keys: np.ndarray) -> np.ndarray:
+        return (keys % self.span + self.day0).astype(float)
+
+
+def _visit_index(bookings: pd.DataFrame, as_of: AsOf) -> _VisitIndex:
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    visits = visits_as_of(bookings, as_of, columns=("customer_id", "scheduled_at", "store_id"))
+    day = day_numbers(visits["scheduled_at"]).astype(np.int64)
+    code, ids = pd.factorize(visits["customer_id"].to_numpy())
+    day0 = int(day.min()) if len(day) else 0
+    span = int(day.max()) - day0 + 1 if len(day) else 1
+    key = np.unique(code.astype(np.int64) * span + (day - day0))
+    cust = key // span
+    kday = (key % span + day0).astype(float)
+    same = cust[1:] == cust[:-1]
+    prev_day = np.full(len(key), np.nan)
+    next_day = np.full(len(key), np.nan)
+    prev_day[1:] = np.where(same, kday[:-1], np.nan)
+    next_day[:-1] = np.where(same, kday[1:], np.nan)
+    return _VisitIndex(code=code.astype(np.int64), day=day, store=visits["store_id"].to_numpy(),
+                       ids=np.asarray(ids), day0=day0, span=span, key=key,
+                       prev_day=prev_day, next_day=next_day)
+
+
+def _store_mask(index: _VisitIndex, store_ids: Collection[int] | None) -> np.ndarray:
+    if store_ids is None:
+        return np.ones(len(index.day), dtype=bool)
+    ids = [store_ids] if np.isscalar(store_ids) else list(store_ids)
+    return np.isin(index.store, ids)
+
+
+def _revisit_rate(index: _VisitIndex, *, as_of: AsOf, n_days: int, period_days: int,
+                  first_visits_only: bool, store_ids: Collection[int] | None) -> KpiValue:
+    today = day_number(as_of)
+    mask = (_store_mask(index, store_ids) & (index.day > today - period_days)
+            & (index.day <= today - n_days))
+    cohort = index.keys(mask)
+    pos = np.searchsorted(index.key, cohort)
+    if first_visits_only:
+        pos = pos[np.isnan(index.prev_day[pos])]
+    again = (index.next_day[pos] - index.key_day(index.key[pos])) <= n_days
+    return ratio(int(again.sum()), len(pos))
+
+
+def _revisit_interval(index: _VisitIndex, *, as_of: AsOf, period_days: int,
+                      store_ids: Collection[int] | None) -> KpiValue:
+    today = day_number(as_of)
+    mask = _store_mask(index, store_ids) & (index.day > today - period_days) & (index.day <= today)
+    ends = index.keys(mask)
+    pos = np.searchsorted(index.key, ends)
+    intervals = index.key_day(ends) - index.prev_day[pos]
+    intervals = intervals[~np.isnan(intervals)]
+    if len(intervals) == 0:
+        return KpiValue(None, None, 0.0)
+    return KpiValue(float(np.median(intervals)), None, float(len(intervals)))
+
+
+def _high_value_repurchase(index: _VisitIndex, ids: np.ndarray, *, as_of: AsOf,
+                           window_days: int, store_ids: Collection[int] | None) -> KpiValue:
+    today = day_number(as_of)
+    mask = _store_mask(index, store_ids) & (index.day > today - window_days) & (index.day <= today)
+    back = np.isin(ids, index.ids[np.unique(index.code[mask])])
+    return ratio(int(back.sum()), len(ids))
+
+
+def _empty(columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+# ------------------------------------------------------------------------------ metrics
+def revisit_rate(
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    n_days: int,
+    period_days: int = 365,
+    first_visits_only: bool = False,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """Revisit rate N: share of visits followed by another visit within N days.
+
+    Of the visit days in the period whose date is ≤ as_of − N (later ones cannot be judged yet
+    and are excluded), the share whose customer visits again — a completed visit on a later date,
+    at any store — within ``n_days`` days.
+
+    Parameters
+    ----------
+    bookings : DataFrame
+        :data:`KPI_BOOKING_COLUMNS`.
+    as_of : date-like
+    n_days : int
+        N (30/60/90).
+    period_days : int
+        Visit dates in ``(as_of − period_days, as_of − n_days]`` form the cohort.
+    first_visits_only : bool
+        Only each customer's first visit day ever (as of as_of).
+    store_ids : optional
+        Cohort visits at these stores (the visit again may be anywhere).
+
+    Returns
+    -------
+    KpiValue
+        numerator = cohort visit days revisited within N, denominator = cohort visit days.
+    """
+    return _revisit_rate(_visit_index(bookings, as_of), as_of=as_of, n_days=n_days,
+                         period_days=period_days, first_visits_only=first_visits_only,
+                         store_ids=store_ids)
+
+
+def revisit_interval(
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    period_days: int = 365,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """Median days between consecutive visit days of the same customer.
+
+    Intervals that end in the period (and, with ``store_ids``, end with a visit at one of those
+    stores; the earlier visit may be anywhere).
+
+    Returns
+    -------
+    KpiValue
+        value = median interval in days, numerator = None, denominator = number of intervals.
+    """
+    return _revisit_interval(_visit_index(bookings, as_of), as_of=as_of,
+                             period_days=period_days, store_ids=store_ids)
+
+
+def _delivered(messages: pd.DataFrame, as_of: AsOf, *, status: str = "sent") -> pd.DataFrame:
+    """Messages with ``status`` whose ``sent_at`` is known and not after the as-of day."""
+    require_columns(messages, MESSAGE_COLUMNS, what="messages")
+    sent_at = pd.to_datetime(messages["sent_at"])
+    keep = messages["status"].eq(status) & sent_at.notna() & sent_at.lt(as_of_cutoff(as_of))
+    out = messages.loc[keep.to_numpy()].copy()
+    out["sent_at"] = _ns(out["sent_at"]).to_numpy()
+    return out
+
+
+def wake_up_rate(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    sleeping_customer_ids: Collection[int] | None = None,
+    *,
+    as_of: AsOf,
+    window_days: int = 30,
+    period_days: int = 30,
+    sleeping_days: int = 180,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """Wake-up rate (沉睡唤醒率): contacted sleeping customers who visit within the window.
+
+    Contacts are delivered messages (status ``sent``) sent in the period. A customer counts when
+    a visit (any store) follows one of their contacts within ``window_days`` (and by as-of).
+
+    Parameters
+    ----------
+    messages : DataFrame
+        :data:`MESSAGE_COLUMNS`; ``store_ids`` filters on its ``store_id``.
+    bookings : DataFrame
+        :data:`KPI_BOOKING_COLUMNS`.
+    sleeping_customer_ids : collection, optional
+        Who counts as sleeping. When ``None``, a message goes to a sleeping customer if that
+        customer's last visit before it is ``sleeping_days`` or more days earlier.
+
+    Returns
+    -------
+    KpiValue
+        numerator = woken customers, denominator = contacted sleeping customers.
+    """
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    sent = filter_stores(_delivered(messages, as_of), store_ids)
+    sent = sent.loc[_period_mask(day_numbers(sent["sent_at"]), as_of, period_days)]
+    visits = visits_as_of(bookings, as_of, columns=("customer_id", "scheduled_at"))
+    vt = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy().astype(np.int64),
+                       "visit_at": _ns(visits["scheduled_at"]).to_numpy()})
+    vt = vt.dropna().sort_values("visit_at")
+    msgs = pd.DataFrame({"customer_id": sent["customer_id"].to_numpy().astype(np.int64),
+                         "sent_at": sent["sent_at"].to_numpy()}).sort_values("sent_at")
+    if sleeping_customer_ids is not None:
+        msgs = msgs.loc[msgs["customer_id"].isin(list(sleeping_customer_ids)).to_numpy()]
+    else:
+        prev = pd.merge_asof(msgs, vt.rename(columns={"visit_at": "last_visit"}),
+                             left_on="sent_at", right_on="last_visit", by="customer_id",
+                             direction="backward", allow_exact_matches=False)
+        gap = day_numbers(prev["sent_at"]) - day_numbers(prev["last_visit"])
+        msgs = msgs.loc[(gap >= sleeping_days)]
+    nxt = pd.merge_asof(msgs, vt.rename(columns={"visit_at": "next_visit"}),
+                        left_on="sent_at", right_on="next_visit", by="customer_id",
+                        direction="forward", allow_exact_matches=False)
+    woke = (nxt["next_visit"] - nxt["sent_at"]).le(pd.Timedelta(days=window_days))
+    per_customer = woke.groupby(nxt["customer_id"].to_numpy()).any()
+    return ratio(int(per_customer.sum()), len(per_customer))
+
+
+def _booking_events(bookings: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
+    """Bookings as events at the time they were made (``created_at``, else ``scheduled_at``)."""
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    scheduled = _ns(bookings["scheduled_at"])
+    made = _ns(bookings["created_at"]) if "created_at" in bookings.columns else scheduled
+    made = made.fillna(scheduled)
+    amount = (bookings["amount"].astype(float).fillna(0.0) if "amount" in bookings.columns
+              else pd.Series(0.0, index=bookings.index))
+    addon = (bookings["addon_amount"].astype(float).fillna(0.0)
+             if "addon_amount" in bookings.columns else pd.Series(0.0, index=bookings.index))
+    cutoff = as_of_cutoff(as_of)
+    realised = bookings["status"].eq(VISIT_STATUS).to_numpy() & scheduled.lt(cutoff).to_numpy()
+    events = pd.DataFrame({
+        "booking_id": bookings["booking_id"].to_numpy(),
+        "customer_id": bookings["customer_id"].to_numpy().astype(np.int64),
+        "booked_at": made.to_numpy(),
+        "revenue": np.where(realised, amount.to_numpy() + addon.to_numpy(), 0.0),
+    })
+    events = events.loc[events["booked_at"].lt(cutoff).to_numpy()]
+    return events.sort_values("booked_at", kind="stable")
+
+
+def attribute_bookings(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    window_days: int = 7,
+    arm: Literal["sent", "holdout"] = "sent",
+) -> pd.DataFrame:
+    """Credit each booking to at most one message: the latest one before it, within the window.
+
+    Only messages of the ``arm`` (``sent`` = delivered, or ``holdout`` = never sent, timed at
+    their scheduled time in ``sent_at``) compete. A booking is the moment it was *made*
+    (``created_at``, else ``scheduled_at``) and must be made by the end of the as-of day; it may
+    be for a visit after as-of (that booking was already known then), but its revenue counts only
+    once it is a completed visit by as-of.
+
+    Returns
+    -------
+    DataFrame
+        :data:`ATTRIBUTION_COLUMNS`, one row per credited booking.
+    """
+    pool = _delivered(messages, as_of, status=arm)
+    pool = pd.DataFrame({
+        "message_id": pool["message_id"].to_numpy(),
+        "campaign_id": pool["campaign_id"].to_numpy(),
+        "customer_id": pool["customer_id"].to_numpy().astype(np.int64),
+        "sent_at": pool["sent_at"].to_numpy(),
+    }).sort_values("sent_at", kind="stable")
+    events = _booking_events(bookings, as_of)
+    credited = pd.merge_asof(events, pool, left_on="booked_at", right_on="sent_at",
+                             by="customer_id", direction="backward", allow_exact_matches=False)
+    ok = (credited["booked_at"] - credited["sent_at"]).le(pd.Timedelta(days=window_days))
+    return credited.loc[ok.to_numpy(), list(ATTRIBUTION_COLUMNS)].reset_index(drop=True)
+
+
+def push_to_booking_conversion(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    window_days: int = 7,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+    campaign_ids: Collection[Any] | None = None,
+    arm: Literal["sent", "holdout"] = "sent",
+) -> KpiValue:
+    """Push-to-booking conversion (推播轉預約率).
+
+    Delivered messages sent in the period that were credited at least one booking by
+    :func:`attribute_bookings` ÷ delivered messages sent in the period. With ``arm="holdout"``
+    the same for the holdout rows (the conversion the campaign would have had without sending).
+
+    Returns
+    -------
+    KpiValue
+        numerator = converted messages, denominator = messages of the arm in the period.
+    """
+    pool = filter_stores(_delivered(messages, as_of, status=arm), store_ids)
+    if campaign_ids is not None:
+        pool = pool.loc[pool["campaign_id"].isin(list(campaign_ids)).to_numpy()]
+    pool = pool.loc[_period_mask(day_numbers(pool["sent_at"]), as_of, period_days)]
+    credited = attribute_bookings(messages, bookings, as_of=as_of, window_days=window_days,
+                                  arm=arm)
+    converted = pool["message_id"].isin(credited["message_id"].unique())
+    return ratio(int(converted.sum()), len(pool))
+
+
+def push_uplift(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    window_days: int = 7,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+    campaign_ids: Collection[Any] | None = None,
+) -> KpiValue:
+    """Uplift = conversion of sent messages − conversion of the random holdout.
+
+    Returns
+    -------
+    KpiValue
+        value = the difference (``None`` when either arm is empty); numerator = None;
+        denominator = holdout rows in the period.
+    """
+    kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
+                                  "store_ids": store_ids, "campaign_ids": campaign_ids}
+    sent = push_to_booking_conversion(messages, bookings, arm="sent", **kwargs)
+    hold = push_to_booking_conversion(messages, bookings, arm="holdout", **kwargs)
+    if sent.value is None or hold.value is None:
+        return KpiValue(None, None, hold.denominator)
+    return KpiValue(sent.value - hold.value, None, hold.denominator)
+
+
+def high_value_repurchase_rate(
+    bookings: pd.DataFrame,
+    high_value_customer_ids: Collection[int],
+    *,
+    as_of: AsOf,
+    window_days: int = 30,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """High-value customers with a visit in the last ``window_days`` ÷ high-value customers.
+
+    ``high_value_customer_ids`` is decided by the caller (:func:`kpi_board` uses the high-value
+    customers as of ``as_of − window_days``, so the visits counted are after the decision).
+    """
+    ids = pd.unique(np.asarray(list(high_value_customer_ids)))
+    return _high_value_repurchase(_visit_index(bookings, as_of), ids, as_of=as_of,
+                                  window_days=window_days, store_ids=store_ids)
+
+
+def task_completion_rate(
+    tasks: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+    completed_statuses: Collection[str] = TASK_DONE_STATUSES,
+) -> KpiValue:
+    """Completed ÷ issued follow-up tasks created in the period (completed: done or booked)."""
+    require_columns(tasks, TASK_COLUMNS, what="tasks")
+    t = filter_stores(tasks, store_ids)
+    created = day_numbers(t["created_at"])
+    t = t.loc[_period_mask(created, as_of, period_days)]
+    done = t["status"].isin(list(completed_statuses))
+    return ratio(int(done.sum()), len(t))
+
+
+def complaint_rate(
+    feedback: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """Complaints ÷ visits: visits (completed bookings) in the period with a complaint flag."""
+    require_columns(feedback, FEEDBACK_COLUMNS, what="feedback")
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    visits = filter_stores(visits_as_of(bookings, as_of,
+                                        columns=("booking_id", "store_id", "scheduled_at")),
+                           store_ids)
+    visits = visits.loc[_period_mask(day_numbers(visits["scheduled_at"]), as_of, period_days)]
+    flagged = feedback.loc[feedback["complaint"].fillna(False).astype(bool).to_numpy(),
+                           "booking_id"].unique()
+    return ratio(int(visits["booking_id"].isin(flagged).sum()), len(visits))
+
+
+#: status_rates keys → booking status.
+STATUS_RATE_KEYS: Final = {
+    "no_show_rate": "no_show",
+    "cancel_rate": "cancelled",
+    "reschedule_rate": "rescheduled",
+}
+
+
+def status_rates(
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+) -> dict[str, KpiValue]:
+    """No-show, cancel and reschedule rates: share of the bookings scheduled in the period.
+
+    Returns
+    -------
+    dict
+        :data:`STATUS_RATE_KEYS` → KpiValue (denominator = bookings of any status).
+    """
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    b = filter_stores(bookings_as_of(bookings, as_of,
+                                     columns=("store_id", "scheduled_at", "status")), store_ids)
+    b = b.loc[_period_mask(day_numbers(b["scheduled_at"]), as_of, period_days)]
+    counts = b["status"].value_counts()
+    return {key: ratio(int(counts.get(status, 0)), len(b))
+            for key, status in STATUS_RATE_KEYS.items()}
+
+
+def cross_store_share(
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """Visits at a store other than the customer's home store ÷ visits, in the period.
+
+    Visits of customers with no known home store are left out of both counts.
+    """
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    require_columns(customers, ("customer_id", "home_store_id"), what="customers")
+    visits = filter_stores(visits_as_of(bookings, as_of,
+                                        columns=("customer_id", "store_id", "scheduled_at")),
+                           store_ids)
+    visits = visits.loc[_period_mask(day_numbers(visits["scheduled_at"]), as_of, period_days)]
+    home = customers.drop_duplicates("customer_id").set_index("customer_id")["home_store_id"]
+    visit_home = visits["customer_id"].map(home)
+    known = visit_home.notna()
+    away = known & visit_home.ne(visits["store_id"])
+    return ratio(int(away.sum()), int(known.sum()))
+
+
+def campaign_roi(attributed_revenue: float, cost: float) -> KpiValue:
+    """Campaign ROI = attributed revenue ÷ cost (``None`` when the cost is 0)."""
+    return ratio(attributed_revenue, cost)
+
+
+# ------------------------------------------------------------------------------ board
+def _restrict_customers(frame: pd.DataFrame | None, ids: np.ndarray | None) -> pd.DataFrame | None:
+    if frame is None or ids is None:
+        return frame
+    return frame.loc[frame["customer_id"].isin(ids).to_numpy()]
+
+
+def _board_values(
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    messages: pd.DataFrame | None,
+    tasks: pd.DataFrame | None,
+    feedback: pd.DataFrame | None,
+    *,
+    as_of: AsOf,
+    period_days: int,
+    store_ids: Collection[int] | None,
+    params: KpiParams,
+    lifecycle_params: LifecycleParams,
+) -> dict[str, KpiValue]:
+    none = KpiValue(None, None, 0.0)
+    values: dict[str, KpiValue] = {}
+    index = _visit_index(bookings, as_of)
+    for n in params.revisit_n_days:
+        # The cohort is the period's worth of visit days ending at as_of − N.
+        for prefix, first in (("revisit_rate", False), ("first_revisit_rate", True)):
+            values[f"{prefix}_{n}"] = _revisit_rate(
+                index, as_of=as_of, n_days=n, period_days=period_days + n,
+                first_visits_only=first, store_ids=store_ids)
+    values["revisit_interval_days"] = _revisit_interval(
+        index, as_of=as_of, period_days=period_days, store_ids=store_ids)
+
+    if messages is not None:
+        values["wake_up_rate"] = wake_up_rate(
+            messages, bookings, None, as_of=as_of, window_days=params.wake_window_days,
+            period_days=period_days, sleeping_days=lifecycle_params.sleeping_days,
+            store_ids=store_ids)
+        push_kwargs: dict[str, Any] = {"as_of": as_of, "window_days": params.push_window_days,
+                                           "period_days": period_days, "store_ids": store_ids}
+        values["push_conversion_rate"] = push_to_booking_conversion(
+            messages, bookings, arm="sent", **push_kwargs)
+        values["push_holdout_conversion_rate"] = push_to_booking_conversion(
+            messages, bookings, arm="holdout", **push_kwargs)
+        values["push_uplift"] = push_uplift(messages, bookings, **push_kwargs)
+        in_period = filter_stores(messages, store_ids)
+        sent_at = pd.to_datetime(in_period["sent_at"])
+        in_period = in_period.loc[sent_at.notna().to_numpy()
+                                  & _period_mask(day_numbers(sent_at), as_of, period_days)]
+        credited = attribute_bookings(messages, bookings, as_of=as_of,
+                                      window_days=params.push_window_days)
+        revenue = credited.loc[credited["message_id"].isin(in_period["message_id"]).to_numpy(),
+                               "revenue"].sum()
+        cost = in_period["cost"].astype(float).fillna(0.0).sum()
+        values["campaign_roi"] = campaign_roi(float(revenue), float(cost))
+
+    hv_as_of = as_of_day(as_of) - pd.Timedelta(days=params.high_value_window_days)
+    rfm = rfm_table(bookings, as_of=hv_as_of)
+    hv = rfm.loc[high_value_flags(rfm["monetary"], top_share=lifecycle_params.high_value_top_share)
+                 .to_numpy(), "customer_id"]
+    if store_ids is not None:
+        home = customers.set_index("customer_id")["home_store_id"]
+        hv = hv.loc[hv.map(home).isin(list(store_ids)).to_numpy()]
+    values["high_value_repurchase_rate"] = _high_value_repurchase(
+        index, pd.unique(hv.to_numpy()), as_of=as_of, window_days=params.high_value_window_days,
+        store_ids=None)
+
+    if tasks is not None:
+        values["task_completion_rate"] = task_completion_rate(
+            tasks, as_of=as_of, period_days=period_days, store_ids=store_ids)
+    if feedback is not None:
+        values["complaint_rate"] = complaint_rate(
+            feedback, bookings, as_of=as_of, period_days=period_days, store_ids=store_ids)
+    values.update(status_rates(bookings, as_of=as_of, period_days=period_days,
+                               store_ids=store_ids))
+    values["cross_store_share"] = cross_store_share(
+        bookings, customers, as_of=as_of, period_days=period_days, store_ids=store_ids)
+    return {key: values.get(key, none) for key in KPI_KEYS}
+
+
+def kpi_board(
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    messages: pd.DataFrame | None = None,
+    tasks: pd.DataFrame | None = None,
+    feedback: pd.DataFrame | None = None,
+    *,
+    as_of: AsOf,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+    customer_ids: Collection[int] | None = None,
+    params: KpiParams | None = None,
+    lifecycle_params: LifecycleParams | None = None,
+    include_previous: bool = True,
+) -> pd.DataFrame:
+    """All KPIs for the period ending on as-of, with the previous period for comparison.
+
+    Parameters
+    ----------
+    bookings, customers, messages, tasks, feedback : DataFrame
+        See the module docstring; ``messages``, ``tasks``, ``feedback`` may be ``None`` (their
+        KPIs are then ``None``).
+    as_of : date-like
+    period_days : int
+        Length of the period; the previous period is the same KPI as of ``as_of − period_days``.
+        Revisit-rate-N cohorts are the ``period_days`` of visit days ending at ``as_of − N``.
+    store_ids : optional
+        Store filter. High-value repurchase then covers high-value customers of those home
+        stores (visiting any store).
+    customer_ids : optional
+        Restrict every frame to these customers (used by :func:`kpi_by` for segments).
+    params, lifecycle_params : optional
+        Attribution windows and the sleeping / high-value thresholds.
+    include_previous : bool
+        Compute the previous period (``previous_value``/``delta`` are NaN otherwise).
+
+    Returns
+    -------
+    DataFrame
+        :data:`BOARD_COLUMNS`, one row per :data:`KPI_KEYS` entry in that order; missing values
+        are NaN; ``delta = value − previous_value``.
+    """
+    params = params or KpiParams()
+    lifecycle_params = lifecycle_params or LifecycleParams()
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    ids = None if customer_ids is None else np.asarray(list(customer_ids))
+    b = bookings if ids is None else bookings.loc[bookings["customer_id"].isin(ids).to_numpy()]
+    c = customers if ids is None else customers.loc[customers["customer_id"].isin(ids).to_numpy()]
+    m = _restrict_customers(messages, ids)
+    t = _restrict_customers(tasks, ids)
+    f = feedback
+    if feedback is not None and ids is not None:
+        f = feedback.loc[feedback["booking_id"].isin(b["booking_id"]).to_numpy()]
+    kwargs: dict[str, Any] = {"period_days": period_days, "store_ids": store_ids, "params": params,
+                                  "lifecycle_params": lifecycle_params}
+    now = _board_values(b, c, m, t, f, as_of=as_of, **kwargs)
+    before: dict[str, KpiValue] = {}
+    if include_previous:
+        prev_as_of = as_of_day(as_of) - pd.Timedelta(days=period_days)
+        before = _board_values(b, c, m, t, f, as_of=prev_as_of, **kwargs)
+    rows = []
+    for key in KPI_KEYS:
+        cur = now[key]
+        prev = before.get(key)
+        prev_value = None if prev is None else prev.value
+        rows.append({
+            "kpi": key,
+            "value": cur.value,
+            "numerator": cur.numerator,
+            "denominator": cur.denominator,
+            "previous_value": prev_value,
+            "delta": (None if cur.value is None or prev_value is None
+                      else cur.value - prev_value),
+        })
+    out = pd.DataFrame(rows, columns=list(BOARD_COLUMNS))
+    for column in BOARD_COLUMNS[1:]:
+        out[column] = out[column].astype(float)
+    return out
+
+
+def kpi_by(
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    messages: pd.DataFrame | None = None,
+    tasks: pd.DataFrame | None = None,
+    feedback: pd.DataFrame | None = None,
+    *,
+    as_of: AsOf,
+    by: Literal["store", "segment"] = "store",
+    segments: pd.DataFrame | None = None,
+    segment_column: str = "lifecycle_segment",
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+    params: KpiParams | None = None,
+    lifecycle_params: LifecycleParams | None = None,
+    include_previous: bool = True,
+) -> pd.DataFrame:
+    """The board per store or per customer segment (long format).
+
+    Parameters
+    ----------
+    by : {"store", "segment"}
+        ``"store"``: one board per store of the bookings (within ``store_ids``).
+        ``"segment"``: one board per value of ``segments[segment_column]``, each restricted to
+        that segment's customers (segments are as of the as-of day for both periods).
+    segments : DataFrame, optional
+        ``customer_id`` and ``segment_column``; required for ``by="segment"`` (e.g. the
+        output of :func:`core.scoring.score_customers`).
+
+    Returns
+    -------
+    DataFrame
+        ``group`` then :data:`BOARD_COLUMNS`.
+    """
+    common: dict[str, Any] = {"as_of": as_of, "period_days": period_days, "params": params,
+                                  "lifecycle_params": lifecycle_params,
+                                  "include_previous": include_previous}
+    boards = []
+    if by == "store":
+        require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+        stores = pd.unique(filter_stores(bookings, store_ids)["store_id"].dropna())
+        for store in sorted(stores):  # one board per store (dozens), not per customer
+            board = kpi_board(bookings, customers, messages, tasks, feedback,
+                              store_ids=[store], **common)
+            boards.append(board.assign(group=store))
+    elif by == "segment":
+        if segments is None:
+            raise ValueError("kpi_by(by='segment') needs a segments frame")
+        require_columns(segments, ("customer_id", segment_column), what="segments")
+        for name, members in segments.groupby(segment_column, sort=True):
+            board = kpi_board(bookings, customers, messages, tasks, feedback,
+                              store_ids=store_ids, customer_ids=members["customer_id"].to_numpy(),
+                              **common)
+            boards.append(board.assign(group=name))
+    else:
+        raise ValueError(f"by must be 'store' or 'segment', not {by!r}")
+    if not boards:
+        return _empty(("group", *BOARD_COLUMNS))
+    out = pd.concat(boards, ignore_index=True)
+    return out.loc[:, ["group", *BOARD_COLUMNS]]
+
+
+def kpi_trend(
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    messages: pd.DataFrame | None = None,
+    tasks: pd.DataFrame | None = None,
+    feedback: pd.DataFrame | None = None,
+    *,
+    as_of: AsOf,
+    periods: int = 12,
+    freq: str = "MS",
+    store_ids: Collection[int] | None = None,
+    params: KpiParams | None = None,
+    lifecycle_params: LifecycleParams | None = None,
+) -> pd.DataFrame:
+    """KPI series: one board per calendar period (default: month) up to as-of.
+
+    Each period runs from its start (``pd.date_range(..., freq=freq)``) to the day before the
+    next start, the last one to the as-of day (a partial period).
+
+    Returns
+    -------
+    DataFrame
+        ``period_start``, ``period_end``, ``kpi``, ``value``, ``numerator``, ``denominator``.
+    """
+    end = as_of_day(as_of)
+    starts = pd.date_range(end=end, periods=periods, freq=freq)
+    if len(starts) == 0 or starts[-1] > end:
+        starts = starts[starts <= end]
+    rows = []
+    for i, start in enumerate(starts):  # one board per period (a dozen), not per customer
+        stop = starts[i + 1] - pd.Timedelta(days=1) if i + 1 < len(starts) else end
+        board = kpi_board(bookings, customers, messages, tasks, feedback, as_of=stop,
+                          period_days=int((stop - start).days) + 1, store_ids=store_ids,
+                          params=params, lifecycle_params=lifecycle_params,
+                          include_previous=False)
+        rows.append(board.assign(period_start=start, period_end=stop))
+    if not rows:
+        return _empty(("period_start", "period_end", "kpi", "value", "numerator", "denominator"))
+    out = pd.concat(rows, ignore_index=True)
+    return out.loc[:, ["period_start", "period_end", "kpi", "value", "numerator", "denominator"]]
+
+
+__all__ = [
+    "KPI_KEYS",
+    "KpiValue",
+    "attribute_bookings",
+    "campaign_roi",
+    "complaint_rate",
+    "cross_store_share",
+    "high_value_repurchase_rate",
+    "kpi_board",
+    "kpi_by",
+    "kpi_trend",
+    "push_to_booking_conversion",
+    "push_uplift",
+    "ratio",
+    "revisit_interval",
+    "revisit_rate",
+    "status_rates",
+    "task_completion_rate",
+    "wake_up_rate",
+]
