@@ -96,7 +96,8 @@ def load_bookings(
     ).outerjoin(Service, Service.id == Booking.service_id)
     statement = _scoped(statement, Booking.store_id, stores)
     if until is not None:
-        statement = statement.where(Booking.scheduled_at < datetime.combine(until + timedelta(days=2), time.min))
+        cutoff = datetime.combine(until + timedelta(days=2), time.min, tzinfo=ZoneInfo("UTC"))
+        statement = statement.where(Booking.scheduled_at < cutoff)
     if customer_ids is not None:
         statement = statement.where(Booking.customer_id.in_(customer_ids))
     rows = session.execute(statement.order_by(Booking.id)).all()
@@ -166,12 +167,18 @@ def data_version(session: Session) -> tuple[int, int, int]:
 
 
 def latest_booking_day(session: Session, *, scope: Scope) -> date | None:
-    """The last day with a completed visit the caller may see (the demo's "today")."""
-    statement = _scoped(select(func.max(Booking.scheduled_at)), Booking.store_id, scope.store_ids)
-    value = session.scalar(statement.where(Booking.status == "completed"))
-    if value is None:
+    """The last local day with a completed visit the caller may see (the demo's "today")."""
+    statement = _scoped(select(Booking.store_id, func.max(Booking.scheduled_at)), Booking.store_id, scope.store_ids)
+    rows = session.execute(statement.where(Booking.status == "completed").group_by(Booking.store_id)).all()
+    if not rows:
         return None
-    return pd.Timestamp(value).date()
+    timezones = store_timezones(session)
+    days = [
+        pd.Timestamp(latest).tz_convert(timezones.get(store_id, "UTC")).date()
+        if pd.Timestamp(latest).tzinfo else pd.Timestamp(latest).date()
+        for store_id, latest in rows
+    ]
+    return max(days)
 
 
 def record_audit(

@@ -1,0 +1,189 @@
+"""Cached loyalty loaders for the loyalty pages, plus small frame helpers they share.
+
+Cache keys hold the caller's scope, the picked stores and a version that changes with every
+booking import and every loyalty write (ledger rows, audited rule / catalog / tier changes);
+:func:`clear` is called after a page writes.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core import loyalty
+from core.scope import Scope
+from db import loyalty_repo, repo
+from db.engine import session_scope
+
+Version = tuple[tuple[int, int, int], tuple[int, int, int]]
+TIER_EDITOR_COLUMNS = ("name", "rank", "min_spend_12m", "min_stored_value", "min_plan_months", "discount_pct",
+                       "booking_window_days", "prime_time_access", "designated_staff", "points_multiplier")
+
+
+def version(engine: Engine) -> Version:
+    """Data version + loyalty version (part of every cache key)."""
+    with session_scope(engine) as session:
+        return repo.data_version(session), loyalty_repo.loyalty_version(session)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, pd.DataFrame]:
+    stores = list(store_ids)
+    with session_scope(_engine) as session:
+        return {
+            "ledger": loyalty_repo.load_ledger(session, scope=scope, store_ids=stores),
+            "accounts": loyalty_repo.load_accounts(session, scope=scope, store_ids=stores),
+            "plans": loyalty_repo.load_plans(session, scope=scope, store_ids=stores),
+            "stored_value": loyalty_repo.load_stored_value(session, scope=scope, store_ids=stores),
+            "referrals": loyalty_repo.load_referrals(session, scope=scope, store_ids=stores),
+            "items": loyalty_repo.list_redemption_items(session, scope=scope, store_ids=stores,
+                                                        include_inactive=True),
+        }
+
+
+def frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, pd.DataFrame]:
+    """Ledger, accounts, plans, stored value, referrals and catalog of the picked stores (cached)."""
+    return _frames(engine, str(engine.url), scope, store_ids, version(engine))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _rules(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, object]:
+    with session_scope(_engine) as session:
+        targets: list[int | None] = [None, *store_ids]
+        return {
+            "own_tiers": {s: loyalty_repo.active_tier_rules(session, scope=scope, store_id=s) for s in targets},
+            "effective_tiers": {s: loyalty_repo.effective_tier_rules(session, scope=scope, store_id=s)
+                                for s in targets},
+            "own_points": {s: loyalty_repo.active_points_rule(session, scope=scope, store_id=s) for s in targets},
+            "effective_points": {s: loyalty_repo.effective_points_rule(session, scope=scope, store_id=s)
+                                 for s in targets},
+            "tier_versions": {s: loyalty_repo.tier_rule_versions(session, scope=scope, store_id=s) for s in targets},
+            "points_versions": {s: loyalty_repo.points_rule_versions(session, scope=scope, store_id=s)
+                                for s in targets},
+            "kinds": loyalty_repo.store_kinds(session, scope=scope),
+        }
+
+
+def rules(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, object]:
+    """Stored / effective tier and points rules per target (``None`` = chain-wide) and store kinds."""
+    return _rules(engine, str(engine.url), scope, store_ids, version(engine))
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def simulate(visits: pd.DataFrame, rule: loyalty.PointsRule, tier_rules: tuple[loyalty.TierRule, ...],
+             as_of: date, ledger: pd.DataFrame, activity: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """:func:`core.loyalty.simulate_program`, cached on its inputs (and the caller's scope)."""
+    return loyalty.simulate_program(visits, rule=rule, tier_rules=list(tier_rules), as_of=as_of, ledger=ledger,
+                                    activity=activity, months=12, seed=0)
+
+
+def clear() -> None:
+    """Drop the loyalty caches (after a write)."""
+    _frames.clear()
+    _rules.clear()
+
+
+# --------------------------------------------------------------------------- frame helpers
+
+
+def rules_to_frame(rules: list[loyalty.TierRule] | tuple[loyalty.TierRule, ...]) -> pd.DataFrame:
+    """Tier rules as an editable table (``TIER_EDITOR_COLUMNS``)."""
+    rows = [{"name": r.name, "rank": r.rank, "min_spend_12m": r.min_spend_12m, "min_stored_value": r.min_stored_value,
+             "min_plan_months": r.min_plan_months, "discount_pct": r.benefits.discount_pct,
+             "booking_window_days": r.benefits.booking_window_days,
+             "prime_time_access": r.benefits.prime_time_access, "designated_staff": r.benefits.designated_staff,
+             "points_multiplier": r.benefits.points_multiplier} for r in sorted(rules, key=lambda r: r.rank)]
+    frame = pd.DataFrame(rows, columns=list(TIER_EDITOR_COLUMNS))
+    for column in ("min_spend_12m", "min_stored_value", "discount_pct", "points_multiplier"):
+        frame[column] = frame[column].astype(float)
+    frame["min_plan_months"] = frame["min_plan_months"].astype("Int64")
+    return frame
+
+
+def _optional(value: object, kind: type) -> float | int | None:
+    if value is None or pd.isna(value):  # type: ignore[arg-type]
+        return None
+    return kind(value)  # type: ignore[call-arg]
+
+
+def rules_from_frame(frame: pd.DataFrame) -> list[loyalty.TierRule]:
+    """Tier rules from the editor's table; raises ``ValueError`` on a blank name or bad values."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        name = str(row.get("name") or "").strip()
+        if not name:
+            raise ValueError("every tier needs a name")
+        out.append(loyalty.TierRule(
+            name=name, rank=int(row["rank"]), min_spend_12m=_optional(row.get("min_spend_12m"), float),
+            min_stored_value=_optional(row.get("min_stored_value"), float),
+            min_plan_months=_optional(row.get("min_plan_months"), int),  # type: ignore[arg-type]
+            benefits=loyalty.TierBenefits(
+                discount_pct=float(_optional(row.get("discount_pct"), float) or 0.0),
+                booking_window_days=int(_optional(row.get("booking_window_days"), int) or 14),
+                prime_time_access=bool(row.get("prime_time_access") or False),
+                designated_staff=bool(row.get("designated_staff") or False),
+                points_multiplier=float(_optional(row.get("points_multiplier"), float) or 1.0)),
+        ))
+    loyalty.qualify_tiers(pd.DataFrame(columns=["customer_id", "spend_12m", "stored_value_topups_12m",
+                                                "plan_months"]), out)
+    return out
+
+
+def tier_distribution(accounts: pd.DataFrame, *, none_label: str) -> pd.DataFrame:
+    """Customers per tier: ``tier``, ``customers``, ``share`` (largest first)."""
+    tiers = accounts["tier"].astype("string").fillna(none_label)
+    counts = tiers.value_counts().rename_axis("tier").reset_index(name="customers")
+    counts["share"] = counts["customers"] / counts["customers"].sum() if len(counts) else 0.0
+    return counts
+
+
+def liability(accounts: pd.DataFrame, point_values: dict[int | None, float]) -> tuple[int, float]:
+    """Outstanding points and their cash value (each customer at their home store's point value)."""
+    homes = accounts["home_store_id"].astype(object).where(accounts["home_store_id"].notna(), None)
+    values = homes.map(lambda h: point_values.get(None if h is None else int(h), point_values.get(None, 0.0)))
+    points = accounts["balance"].clip(lower=0)
+    return int(points.sum()), float((points * values.astype(float)).sum())
+
+
+def expiring_lots(ledger: pd.DataFrame, *, as_of: date, days: int = 30) -> pd.DataFrame:
+    """Open lots expiring after ``as_of`` and within ``days`` (core :func:`open_lots`)."""
+    if ledger.empty:
+        return pd.DataFrame(columns=["customer_id", "lot_key", "expires_at", "points_remaining"])
+    lots = loyalty.open_lots(ledger, as_of=pd.Timestamp(as_of) + pd.Timedelta(days=1))
+    start, end = pd.Timestamp(as_of) + pd.Timedelta(days=1), pd.Timestamp(as_of + timedelta(days=days + 1))
+    due = lots[(lots["expires_at"] >= start) & (lots["expires_at"] < end)]
+    return due[["customer_id", "lot_key", "expires_at", "points_remaining"]].reset_index(drop=True)
+
+
+def monthly_points(ledger: pd.DataFrame, *, as_of: date, months: int = 12) -> pd.DataFrame:
+    """Points issued / redeemed / expired per month over the last ``months`` months (positive numbers)."""
+    columns = ["month", "issued", "redeemed", "expired"]
+    if ledger.empty:
+        return pd.DataFrame(columns=columns)
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    start = (end - pd.DateOffset(months=months)).to_period("M").to_timestamp()
+    part = ledger[(ledger["occurred_at"] >= start) & (ledger["occurred_at"] < end)]
+    month = part["occurred_at"].dt.to_period("M").dt.to_timestamp()
+    frame = pd.DataFrame({
+        "month": month,
+        "issued": part["points"].where(part["points"] > 0, 0),
+        "redeemed": -part["points"].where(part["kind"] == "redeem", 0),
+        "expired": -part["points"].where(part["kind"] == "expire", 0),
+    })
+    return frame.groupby("month", as_index=False)[["issued", "redeemed", "expired"]].sum()
+
+
+def top_items(ledger: pd.DataFrame, items: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
+    """Most redeemed catalog items: ``item_id``, ``name``, ``redemptions``, ``points``."""
+    columns = ["item_id", "name", "redemptions", "points"]
+    redeems = ledger[(ledger["kind"] == "redeem") & ledger["note"].str.startswith("item:")]
+    if redeems.empty:
+        return pd.DataFrame(columns=columns)
+    item_id = redeems["note"].str.extract(r"^item:(\d+)")[0].astype(int)
+    grouped = pd.DataFrame({"item_id": item_id, "points": -redeems["points"]}).groupby("item_id") \
+        .agg(redemptions=("points", "size"), points=("points", "sum")).reset_index()
+    names = items.set_index("item_id")["name"] if len(items) else pd.Series(dtype=str)
+    grouped["name"] = grouped["item_id"].map(names).fillna("?")
+    return grouped.sort_values(["redemptions", "points"], ascending=False).head(top)[columns].reset_index(drop=True)

@@ -1,0 +1,106 @@
+"""Loyalty: tiers, points liability, expiring points, redemptions, referrals, stored value and plans."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core import loyalty
+from dashboard import data, loyalty_data
+from dashboard.context import get_context
+from dashboard.formatting import money, number, percent
+
+ctx = get_context()
+st.title(ctx.t("page.loyalty"))
+
+frames = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)
+rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
+accounts, ledger, items = frames["accounts"], frames["ledger"], frames["items"]
+if accounts.empty and ledger.empty:
+    st.info(ctx.t("loyalty.empty"))
+    st.stop()
+
+point_values = {sid: rule.point_cash_value for sid, rule in rules["effective_points"].items()}  # type: ignore[attr-defined]
+points_out, cash_out = loyalty_data.liability(accounts, point_values)
+expiring = loyalty_data.expiring_lots(ledger, as_of=ctx.as_of, days=30)
+flows = loyalty_data.monthly_points(ledger, as_of=ctx.as_of)
+last_30 = ledger[(ledger["kind"] == "redeem")
+                 & (ledger["occurred_at"] > pd.Timestamp(ctx.as_of - timedelta(days=29)))
+                 & (ledger["occurred_at"] < pd.Timestamp(ctx.as_of + timedelta(days=1)))]
+
+cards = st.columns(4)
+cards[0].metric(ctx.t("loyalty.members"), number(int(accounts["tier"].notna().sum())),
+                help=ctx.t("loyalty.members_help"))
+cards[1].metric(ctx.t("loyalty.outstanding"), number(points_out), help=ctx.t("loyalty.outstanding_help"))
+cards[2].metric(ctx.t("loyalty.liability"), money(cash_out, ctx.currency), help=ctx.t("loyalty.liability_help"))
+cards[3].metric(ctx.t("loyalty.expiring_30"), number(int(expiring["points_remaining"].sum())),
+                help=ctx.t("loyalty.expiring_help"))
+
+tab_tiers, tab_points, tab_referrals, tab_plans = st.tabs(
+    [ctx.t("loyalty.tab_tiers"), ctx.t("loyalty.tab_points"), ctx.t("loyalty.tab_referrals"),
+     ctx.t("loyalty.tab_plans")])
+
+with tab_tiers:
+    dist = loyalty_data.tier_distribution(accounts, none_label=ctx.t("loyalty.no_tier"))
+    fig = px.bar(dist, x="tier", y="customers", text="customers", title=ctx.t("loyalty.tier_chart_title"),
+                 labels={"tier": ctx.t("loyalty.tier"), "customers": ctx.t("loyalty.customers_axis")})
+    st.plotly_chart(fig, width="stretch")
+
+with tab_points:
+    st.caption(ctx.t("loyalty.redeemed_30", points=number(int(-last_30["points"].sum())), count=len(last_30)))
+    if not flows.empty:
+        long = flows.melt(id_vars="month", var_name="flow", value_name="points")
+        long["flow"] = long["flow"].map(lambda f: ctx.t(f"loyalty.flow_{f}"))
+        fig = px.bar(long, x="month", y="points", color="flow", barmode="group",
+                     title=ctx.t("loyalty.flows_title"),
+                     labels={"month": ctx.t("loyalty.month_axis"), "points": ctx.t("loyalty.points_axis"),
+                             "flow": ""})
+        st.plotly_chart(fig, width="stretch")
+    st.subheader(ctx.t("loyalty.top_items"))
+    st.dataframe(loyalty_data.top_items(ledger, items), hide_index=True, width="stretch")
+    st.subheader(ctx.t("loyalty.expiring_title"))
+    st.dataframe(expiring, hide_index=True, width="stretch")
+
+with tab_referrals:
+    referrals = frames["referrals"]
+    if referrals.empty:
+        st.info(ctx.t("loyalty.no_referrals"))
+    else:
+        bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
+        board = loyalty.leaderboard(referrals, bookings, as_of=ctx.as_of, top=20)
+        tree = loyalty.referral_tree(referrals)
+        roots = tree.groupby("root_id").size().sort_values(ascending=False).head(15).index
+        shown = tree[tree["root_id"].isin(roots)]
+        fig = px.sunburst(ids=shown["customer_id"].astype(str),
+                          parents=shown["referrer_id"].astype(object).map(lambda r: "" if pd.isna(r) else str(r)),
+                          names=shown["customer_id"].astype(str), title=ctx.t("loyalty.tree_title"))
+        st.plotly_chart(fig, width="stretch")
+        st.subheader(ctx.t("loyalty.leaderboard"))
+        st.caption(ctx.t("loyalty.ambassador_hint", count=len(loyalty.ambassadors(board))))
+        st.dataframe(board, hide_index=True, width="stretch")
+
+with tab_plans:
+    stored = frames["stored_value"]
+    plans = frames["plans"]
+    if not stored.empty:
+        balances = loyalty.stored_value_balances(stored, as_of=ctx.as_of)
+        st.metric(ctx.t("loyalty.stored_value_total"), money(float(balances["balance"].sum()), ctx.currency),
+                  help=ctx.t("loyalty.stored_value_help"))
+    if plans.empty:
+        st.info(ctx.t("loyalty.no_plans"))
+    else:
+        status = loyalty.plan_status(plans, as_of=ctx.as_of)
+        due = loyalty.renewals_due(plans, as_of=ctx.as_of, within_days=30)
+        churn = loyalty.plan_churn_rate(plans, start=ctx.as_of - timedelta(days=365), end=ctx.as_of)
+        cols = st.columns(3)
+        cols[0].metric(ctx.t("loyalty.active_plans"), number(int(status["is_active"].sum())))
+        cols[1].metric(ctx.t("loyalty.renewals_due"), number(len(due)), help=ctx.t("loyalty.renewals_help"))
+        cols[2].metric(ctx.t("loyalty.plan_churn"), percent(None if churn.started == 0 else churn.rate),
+                       help=ctx.t("loyalty.plan_churn_help"))
+        active = status[status["is_active"]]
+        st.dataframe(active[["plan_id", "customer_id", "name", "periods_total", "periods_paid", "periods_remaining",
+                             "next_payment_on", "ends_on"]], hide_index=True, width="stretch")
+        st.subheader(ctx.t("loyalty.renewals_title"))
+        st.dataframe(due, hide_index=True, width="stretch")
