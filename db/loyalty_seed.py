@@ -30,13 +30,19 @@ PET_CATALOG: tuple[tuple[str, str, int, float, int | None], ...] = (
 )
 
 
+def _money_scale(stores: list[Store]) -> float:
+    """Thresholds are quoted in CNY; a chain whose stores mostly take TWD scales them by 10."""
+    twd = sum(1 for store in stores if store.currency == "TWD")
+    return 10.0 if twd * 2 > len(stores) else 1.0
+
+
 def seed_loyalty(engine: Engine, *, as_of: date | None = None) -> dict[str, int]:
     """Write default loyalty rules and a catalog, then run the daily jobs once.
 
     - chain-wide salon tiers (一般會員 / 銀卡 / 金卡 / 鑽石, ``period_end`` downgrades) used by
       salon, nail and groomer stores; store-level plan tiers (一般會員 / 黃金 / 鉑金 / 鑽石) for
       every ``pet_adoption`` store;
-    - one chain-wide points rule (1 point per currency unit, birthday ×2, referral 200/100,
+    - one chain-wide points rule (1 point per CNY 1 / NT$10, birthday ×2, referral 200/100,
       12-month expiry, minimum redemption 100, 1 point = 0.2);
     - a small catalog (goods, services, privileges; pet items for pet stores);
     - :func:`db.loyalty_repo.run_daily` as of the last booking day (first tier assignment is
@@ -62,7 +68,7 @@ def seed_loyalty(engine: Engine, *, as_of: date | None = None) -> dict[str, int]
     with session_scope(engine) as session:
         stores = list(session.scalars(select(Store).order_by(Store.id)))
         if not session.scalar(select(func.count(TierRule.id))):
-            loyalty_repo.save_tier_rules(session, scope=scope, store_id=None, rules=loyalty.salon_tier_rules(),
+            loyalty_repo.save_tier_rules(session, scope=scope, store_id=None, rules=loyalty.salon_tier_rules(scale=_money_scale(stores)),
                                          policy=loyalty.TierPolicy(downgrade="period_end"))
             counts["tier_rule_sets"] += 1
             for store in stores:
@@ -73,7 +79,7 @@ def seed_loyalty(engine: Engine, *, as_of: date | None = None) -> dict[str, int]
                     counts["tier_rule_sets"] += 1
         if not session.scalar(select(func.count(PointsRule.id))):
             loyalty_repo.save_points_rule(session, scope=scope, store_id=None, rule=loyalty.PointsRule(
-                earn_per_currency_unit=1.0, birthday_multiplier=2.0, referral_bonus_referrer=200,
+                earn_per_currency_unit=1.0 / _money_scale(stores), birthday_multiplier=2.0, referral_bonus_referrer=200,
                 referral_bonus_referee=100, expiry_months=12, min_redemption=100, point_cash_value=0.2))
             counts["points_rules"] += 1
         if not session.scalar(select(func.count(RedemptionItem.id))):

@@ -366,8 +366,13 @@ def _build(
 
 def _find_header(rows: list[list[str]]) -> int | None:
     """Index of the header row, skipping blank rows and a report title above the table."""
-    filled = [(i, sum(1 for c in r if c is not None and str(c).strip())) for i, r in enumerate(rows)]
-    non_blank = [(i, n) for i, n in filled if n]
+    non_blank: list[tuple[int, int]] = []
+    for i, r in enumerate(rows):
+        n = sum(1 for c in r if c is not None and str(c).strip())
+        if n:
+            non_blank.append((i, n))
+            if len(non_blank) >= _SNIFF_RECORDS:
+                break  # only the first records decide; a million-row file need not be scanned
     if not non_blank:
         return None
     widths = Counter(n for _, n in non_blank[:_SNIFF_RECORDS])

@@ -141,8 +141,14 @@ def tier_ranks(rules: Sequence[TierRule]) -> dict[str, int]:
     return {r.name: r.rank for r in _validated(rules)}
 
 
-def salon_tier_rules() -> list[TierRule]:
+def salon_tier_rules(scale: float = 1.0) -> list[TierRule]:
     """Default tiers for a salon: 一般會員, 銀卡 (≥ 500), 金卡 (≥ 2,000), 鑽石 (≥ 5,000 or 3,000 topped up).
+
+    Parameters
+    ----------
+    scale : float
+        Multiplier of every money threshold: the defaults are in CNY as mainland salons quote
+        them; Taiwanese salons (TWD, higher ticket prices in units) use about 10.
 
     Returns
     -------
@@ -151,12 +157,12 @@ def salon_tier_rules() -> list[TierRule]:
     """
     return [
         TierRule("一般會員", 0, benefits=TierBenefits(booking_window_days=14)),
-        TierRule("銀卡", 1, min_spend_12m=500,
+        TierRule("銀卡", 1, min_spend_12m=500 * scale,
                  benefits=TierBenefits(discount_pct=3, booking_window_days=21, points_multiplier=1.0)),
-        TierRule("金卡", 2, min_spend_12m=2_000,
+        TierRule("金卡", 2, min_spend_12m=2_000 * scale,
                  benefits=TierBenefits(discount_pct=5, booking_window_days=30, prime_time_access=True,
                                        points_multiplier=1.2)),
-        TierRule("鑽石", 3, min_spend_12m=5_000, min_stored_value=3_000,
+        TierRule("鑽石", 3, min_spend_12m=5_000 * scale, min_stored_value=3_000 * scale,
                  benefits=TierBenefits(discount_pct=10, booking_window_days=60, prime_time_access=True,
                                        designated_staff=True, points_multiplier=1.5)),
     ]
