@@ -173,10 +173,81 @@ def revisit_windows(
         ok = prior_table.loc[prior_table["count"] >= min_n, column]
         return pd.Series(ok).reindex(codes).to_numpy(dtype=float)
 
-    cat_median = lookup(cat_prior, last_cat, "median")
-    cat_spread = lookup(cat_prior, last_cat, "spread")
-    store_median = lookup(store_prior, last_store, "median")
-    store_spread = lookup(store_prior, last_store, "spread")
+    return _finish_windows(
+        out, keys, as_of=as_of, params=params,
+        cat_median=lookup(cat_prior, last_cat, "median"),
+        cat_spread=lookup(cat_prior, last_cat, "spread"),
+        store_median=lookup(store_prior, last_store, "median"),
+        store_spread=lookup(store_prior, last_store, "spread"))
+
+
+def windows_from_aggregates(
+    aggregates: pd.DataFrame,
+    priors: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    params: CadenceParams | None = None,
+) -> pd.DataFrame:
+    """:func:`revisit_windows` (``by="customer"``) from per-customer aggregates and priors.
+
+    Parameters
+    ----------
+    aggregates : DataFrame
+        :data:`core.aggregates.AGGREGATE_COLUMNS` (customers without a visit are skipped).
+    priors : DataFrame
+        :data:`core.aggregates.PRIOR_COLUMNS` (intervals per category and per store).
+
+    Returns
+    -------
+    DataFrame
+        Exactly what ``revisit_windows(bookings, as_of=as_of, by="customer")`` returns for the
+        bookings the aggregates and priors were computed from.
+    """
+    params = params or CadenceParams()
+    require_columns(aggregates, ("customer_id", "n_visits", "last_visit_day", "median_interval",
+                                 "interval_mad", "last_store_id", "last_category"),
+                    what="aggregates")
+    require_columns(priors, ("kind", "key", "n_intervals", "median_interval", "interval_mad"),
+                    what="priors")
+    visited = aggregates.loc[aggregates["n_visits"].to_numpy() > 0]
+    visited = visited.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    n_visits = visited["n_visits"].to_numpy(dtype=np.int64)
+    n_iv = n_visits - 1
+    last_day = visited["last_visit_day"].to_numpy(dtype=float).astype(np.int64)
+    out = pd.DataFrame({"customer_id": visited["customer_id"].to_numpy()})
+    out["n_visits"] = n_visits
+    out["n_intervals"] = n_iv
+    out["last_visit"] = pd.to_datetime(last_day.astype("datetime64[D]")).astype("datetime64[ns]")
+    out["store_id"] = visited["last_store_id"].astype(np.int64).to_numpy()
+    out["service_category"] = visited["last_category"].to_numpy(dtype=object)
+    out["own_median_interval"] = visited["median_interval"].to_numpy(dtype=float)
+    out["own_spread_days"] = np.where(n_iv >= 2,
+                                      visited["interval_mad"].to_numpy(dtype=float) * MAD_TO_SD,
+                                      np.nan)
+
+    min_n = params.min_prior_intervals
+    usable = priors.loc[priors["n_intervals"].to_numpy() >= min_n]
+
+    def lookup(kind: str, keys: pd.Series, column: str) -> np.ndarray:
+        table = usable.loc[usable["kind"].eq(kind).to_numpy()].set_index("key")[column]
+        values = table.reindex(keys.to_numpy()).to_numpy(dtype=float)
+        return values * MAD_TO_SD if column == "interval_mad" else values
+
+    cat_keys = visited["last_category"].astype(object)
+    store_keys = visited["last_store_id"].astype("Int64").astype(str).where(
+        visited["last_store_id"].notna(), "<NA>").astype(object)
+    return _finish_windows(
+        out, ["customer_id"], as_of=as_of, params=params,
+        cat_median=lookup("category", cat_keys, "median_interval"),
+        cat_spread=lookup("category", cat_keys, "interval_mad"),
+        store_median=lookup("store", store_keys, "median_interval"),
+        store_spread=lookup("store", store_keys, "interval_mad"))
+
+
+def _finish_windows(out: pd.DataFrame, keys: list[str], *, as_of: AsOf, params: CadenceParams,
+                    cat_median: np.ndarray, cat_spread: np.ndarray, store_median: np.ndarray,
+                    store_spread: np.ndarray) -> pd.DataFrame:
+    """Prior choice, shrinkage, band and due date from the own figures and the prior lookups."""
     use_cat = ~np.isnan(cat_median)
     use_store = ~use_cat & ~np.isnan(store_median)
     prior = np.where(use_cat, cat_median,

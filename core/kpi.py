@@ -77,6 +77,35 @@ KPI_KEYS: Final = (
     "campaign_roi",
 )
 
+#: KPIs where a smaller value is better (deltas and targets read the other way).
+KPI_LOWER_IS_BETTER: Final = frozenset({
+    "revisit_interval_days", "complaint_rate", "no_show_rate", "cancel_rate", "reschedule_rate",
+})
+
+#: How each KPI's value reads: "share" (0–1), "days", "multiple" (ROI) or "points" (uplift,
+#: a difference of shares).
+KPI_UNITS: Final = {key: "share" for key in KPI_KEYS} | {
+    "revisit_interval_days": "days", "campaign_roi": "multiple", "push_uplift": "points",
+}
+
+#: Default targets (a reasonable bar for an appointment-based shop); stores override them.
+DEFAULT_KPI_TARGETS: Final = {
+    "revisit_rate_30": 0.35, "revisit_rate_60": 0.50, "revisit_rate_90": 0.60,
+    "first_revisit_rate_30": 0.20, "first_revisit_rate_60": 0.30, "first_revisit_rate_90": 0.40,
+    "revisit_interval_days": 35.0, "wake_up_rate": 0.10, "push_conversion_rate": 0.08,
+    "push_holdout_conversion_rate": 0.05, "push_uplift": 0.02, "high_value_repurchase_rate": 0.60,
+    "task_completion_rate": 0.80, "complaint_rate": 0.02, "no_show_rate": 0.05,
+    "cancel_rate": 0.10, "reschedule_rate": 0.10, "cross_store_share": 0.10, "campaign_roi": 3.0,
+}
+
+
+def target_met(kpi: str, value: float | None, target: float | None) -> bool | None:
+    """Whether ``value`` reaches ``target`` (``None`` when either is unknown)."""
+    if value is None or target is None or value != value or target != target:
+        return None
+    return value <= target if kpi in KPI_LOWER_IS_BETTER else value >= target
+
+
 #: Columns of :func:`kpi_board`.
 BOARD_COLUMNS: Final = ("kpi", "value", "numerator", "denominator", "previous_value", "delta")
 
@@ -126,10 +155,21 @@ class _VisitIndex:
 
     def keys(self, mask: np.ndarray) -> np.ndarray:
         """Sorted distinct (customer, day) keys of the visit rows selected by ``mask``."""
-        return np.unique(self.code[mask] * self.span + (self.day[mask] - self.day0))
+        return sorted_unique(self.code[mask] * self.span + (self.day[mask] - self.day0))
 
     def key_day(self, keys: np.ndarray) -> np.ndarray:
         return (keys % self.span + self.day0).astype(float)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integers by sorting (numpy's hash-based unique is slow on these keys)."""
+    ordered = np.sort(np.asarray(values))
+    if len(ordered) == 0:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _visit_index(bookings: pd.DataFrame, as_of: AsOf) -> _VisitIndex:
@@ -139,7 +179,7 @@ def _visit_index(bookings: pd.DataFrame, as_of: AsOf) -> _VisitIndex:
     code, ids = pd.factorize(visits["customer_id"].to_numpy())
     day0 = int(day.min()) if len(day) else 0
     span = int(day.max()) - day0 + 1 if len(day) else 1
-    key = np.unique(code.astype(np.int64) * span + (day - day0))
+    key = sorted_unique(code.astype(np.int64) * span + (day - day0))
     cust = key // span
     kday = (key % span + day0).astype(float)
     same = cust[1:] == cust[:-1]
@@ -189,7 +229,7 @@ def _high_value_repurchase(index: _VisitIndex, ids: np.ndarray, *, as_of: AsOf,
                            window_days: int, store_ids: Collection[int] | None) -> KpiValue:
     today = day_number(as_of)
     mask = _store_mask(index, store_ids) & (index.day > today - window_days) & (index.day <= today)
-    back = np.isin(ids, index.ids[np.unique(index.code[mask])])
+    back = np.isin(ids, index.ids[sorted_unique(index.code[mask])])
     return ratio(int(back.sum()), len(ids))
 
 
@@ -839,3 +879,35 @@ __all__ = [
     "task_completion_rate",
     "wake_up_rate",
 ]
+
+
+def compare_groups(by_group: pd.DataFrame, *, kpis: Collection[str] | None = None) -> pd.DataFrame:
+    """Each group's KPI against the median of the groups (chain median), with a rank.
+
+    Parameters
+    ----------
+    by_group : DataFrame
+        From :func:`kpi_by`: ``group``, ``kpi``, ``value``.
+    kpis : optional
+        Keep these KPIs (default: all).
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``kpi``, ``value``, ``group_median`` (median of the groups' values),
+        ``vs_median`` (value − median), ``rank`` (1 = best; lower-is-better KPIs rank ascending;
+        NaN values rank last).
+    """
+    require_columns(by_group, ("group", "kpi", "value"), what="by_group")
+    frame = by_group.loc[:, ["group", "kpi", "value"]].copy()
+    if kpis is not None:
+        frame = frame.loc[frame["kpi"].isin(list(kpis)).to_numpy()]
+    frame["value"] = frame["value"].astype(float)
+    frame["group_median"] = frame.groupby("kpi")["value"].transform("median")
+    frame["vs_median"] = frame["value"] - frame["group_median"]
+    ranks = []
+    for kpi, part in frame.groupby("kpi", sort=False):  # one pass per KPI (a dozen)
+        ascending = kpi in KPI_LOWER_IS_BETTER
+        ranks.append(part["value"].rank(method="min", ascending=ascending, na_option="bottom"))
+    frame["rank"] = pd.concat(ranks).reindex(frame.index).astype(np.int64) if ranks else pd.Series(dtype=np.int64)
+    return frame.reset_index(drop=True)

@@ -129,17 +129,51 @@ def lifecycle_segments(
     moves = counts.groupby("customer_id")["moved"].agg(["sum", "size"])
 
     ids = pd.Index(np.union1d(rfm["customer_id"].to_numpy(), np.unique(cust)), name="customer_id")
+    m = moves.reindex(ids).fillna(0)
+    return _finish_lifecycle(ids, rfm, windows, n_visit_days.reindex(ids).fillna(0),
+                             m["sum"].to_numpy(), m["size"].to_numpy(), params=params)
+
+
+def lifecycle_from_aggregates(
+    rfm: pd.DataFrame,
+    windows: pd.DataFrame,
+    aggregates: pd.DataFrame,
+    *,
+    params: LifecycleParams | None = None,
+) -> pd.DataFrame:
+    """:func:`lifecycle_segments` from per-customer aggregates instead of the bookings.
+
+    ``aggregates`` (:data:`core.aggregates.AGGREGATE_COLUMNS`) must have been computed with the
+    same as-of and with ``params.rescheduler_lookback_days`` / ``rescheduler_statuses``; the
+    result then equals ``lifecycle_segments(rfm, windows, bookings, ...)``.
+    """
+    params = params or LifecycleParams()
+    require_columns(rfm, LIFECYCLE_RFM_COLUMNS, what="rfm")
+    require_columns(windows, LIFECYCLE_WINDOW_COLUMNS, what="windows")
+    require_columns(aggregates, ("customer_id", "n_visits", "n_bookings_recent",
+                                 "n_moved_recent"), what="aggregates")
+    ids = pd.Index(np.union1d(rfm["customer_id"].to_numpy(),
+                              aggregates["customer_id"].to_numpy()), name="customer_id")
+    a = aggregates.set_index("customer_id").reindex(ids)
+    return _finish_lifecycle(ids, rfm, windows, a["n_visits"].fillna(0),
+                             a["n_moved_recent"].fillna(0).to_numpy(),
+                             a["n_bookings_recent"].fillna(0).to_numpy(), params=params)
+
+
+def _finish_lifecycle(ids: pd.Index, rfm: pd.DataFrame, windows: pd.DataFrame,
+                      n_visit_days: pd.Series, moved: np.ndarray, booked: np.ndarray, *,
+                      params: LifecycleParams) -> pd.DataFrame:
+    """The rule flags and the label, per customer of ``ids``."""
     out = pd.DataFrame(index=ids)
     r = rfm.set_index("customer_id").reindex(ids)
     recency = r["recency_days"].astype(float)
     out["is_lost"] = (recency >= params.lost_days).to_numpy()
     out["is_sleeping"] = (recency >= params.sleeping_days).to_numpy()
 
-    m = moves.reindex(ids).fillna(0)
-    share = np.divide(m["sum"].to_numpy(dtype=float), m["size"].to_numpy(dtype=float),
-                      out=np.zeros(len(m)), where=m["size"].to_numpy() > 0)
-    out["is_rescheduler"] = ((m["sum"].to_numpy() >= params.rescheduler_min_count)
-                             & (share >= params.rescheduler_min_share))
+    moved = np.asarray(moved, dtype=float)
+    booked = np.asarray(booked, dtype=float)
+    share = np.divide(moved, booked, out=np.zeros(len(ids)), where=booked > 0)
+    out["is_rescheduler"] = (moved >= params.rescheduler_min_count) & (share >= params.rescheduler_min_share)
 
     w = windows.loc[:, list(LIFECYCLE_WINDOW_COLUMNS)].copy()
     w["flag"] = churn_risk_flags(w["window_days"], w["days_overdue"], params=params)
@@ -148,7 +182,7 @@ def lifecycle_segments(
 
     out["is_high_value"] = high_value_flags(r["monetary"].astype(float),
                                             top_share=params.high_value_top_share).to_numpy()
-    visits_n = n_visit_days.reindex(ids).fillna(0).astype(np.int64)
+    visits_n = n_visit_days.astype(np.int64)
     out["is_new"] = (visits_n <= params.new_max_visits).to_numpy()
     out["n_visit_days"] = visits_n.to_numpy()
 

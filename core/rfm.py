@@ -13,8 +13,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from core.columns import require_columns
-from core.params import AsOf, RfmParams, day_number, day_numbers, visits_as_of
+from core.aggregates import codes_for
+from core.columns import VISIT_STATUS, require_columns
+from core.params import AsOf, RfmParams, as_of_cutoff, day_number
 
 #: Booking columns :func:`rfm_table` reads.
 RFM_BOOKING_COLUMNS: Final = ("customer_id", "scheduled_at", "status", "amount", "addon_amount")
@@ -239,26 +240,58 @@ def rfm_table(
     """
     params = params or RfmParams()
     require_columns(bookings, RFM_BOOKING_COLUMNS, what="bookings")
-    visits = visits_as_of(bookings, as_of, columns=RFM_BOOKING_COLUMNS)
     today = day_number(as_of)
-    day = day_numbers(visits["scheduled_at"])
-    spend = (visits["amount"].astype(float).fillna(0.0).to_numpy()
-             + visits["addon_amount"].astype(float).fillna(0.0).to_numpy())
+    ts = bookings["scheduled_at"]
+    if ts.dtype != "datetime64[ns]":
+        ts = pd.to_datetime(ts).astype("datetime64[ns]")
+    ns = ts.to_numpy().view(np.int64)
+    visit = ((ns < as_of_cutoff(as_of).value) & ~np.isnat(ts.to_numpy())
+             & bookings["status"].eq(VISIT_STATUS).to_numpy(dtype=bool, na_value=False))
+    day = ns[visit] // 86_400_000_000_000
+    spend = (np.nan_to_num(bookings["amount"].to_numpy(dtype=float, na_value=np.nan)[visit])
+             + np.nan_to_num(bookings["addon_amount"].to_numpy(dtype=float, na_value=np.nan)[visit]))
+    code, ids = codes_for(bookings["customer_id"].to_numpy()[visit])
+    n = len(ids)
+    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, code, day)
     in_lookback = day > today - params.lookback_days
-    work = pd.DataFrame({
-        "customer_id": visits["customer_id"].to_numpy(),
-        "day": day,
-        "in_lookback": in_lookback.astype(np.int64),
-        "spend": np.where(in_lookback, spend, 0.0),
-    })
-    grouped = work.groupby("customer_id", sort=True)
     out = pd.DataFrame({
-        "recency_days": (today - grouped["day"].max()).astype(np.int64),
-        "frequency": grouped["in_lookback"].sum().astype(np.int64),
-        "monetary": grouped["spend"].sum().astype(float),
+        "customer_id": ids,
+        "recency_days": (today - last).astype(np.int64),
+        "frequency": np.bincount(code[in_lookback], minlength=n).astype(np.int64),
+        "monetary": np.bincount(code[in_lookback], weights=spend[in_lookback], minlength=n).astype(float),
     })
-    out.index.name = "customer_id"
-    out = out.reset_index()
+    return _finish_rfm(out, store_of)
+
+
+
+def rfm_from_aggregates(
+    aggregates: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    store_of: Mapping[int, int] | pd.Series | None = None,
+) -> pd.DataFrame:
+    """:func:`rfm_table` from per-customer aggregates (:func:`core.aggregates.customer_aggregates`).
+
+    ``aggregates`` needs ``customer_id``, ``n_visits``, ``last_visit_day``, ``frequency`` and
+    ``monetary`` computed with the same ``as_of`` and lookback; the result equals
+    ``rfm_table(bookings, as_of=as_of, store_of=store_of)`` on the bookings they came from.
+    """
+    require_columns(aggregates, ("customer_id", "n_visits", "last_visit_day", "frequency",
+                                 "monetary"), what="aggregates")
+    visited = aggregates.loc[aggregates["n_visits"].to_numpy() > 0]
+    visited = visited.sort_values("customer_id", kind="stable")
+    out = pd.DataFrame({
+        "customer_id": visited["customer_id"].to_numpy(),
+        "recency_days": (day_number(as_of) - visited["last_visit_day"].to_numpy()).astype(np.int64),
+        "frequency": visited["frequency"].to_numpy().astype(np.int64),
+        "monetary": visited["monetary"].to_numpy().astype(float),
+    })
+    return _finish_rfm(out, store_of)
+
+
+def _finish_rfm(out: pd.DataFrame, store_of: Mapping[int, int] | pd.Series | None) -> pd.DataFrame:
+    """Scores and segments of an R/F/M frame sorted by customer_id."""
     out["r_score"] = quintile_scores(out["recency_days"], higher_is_better=False)
     out["f_score"] = quintile_scores(out["frequency"])
     out["m_score"] = quintile_scores(out["monetary"])
@@ -269,3 +302,80 @@ def rfm_table(
         store = out["customer_id"].map(mapping)
     out["rfm8_segment"] = rfm8_segment(out, store=store)
     return out.loc[:, list(RFM_COLUMNS)]
+
+
+# ------------------------------------------------------------------ summaries for the pages
+def rfm_grid(scores: pd.DataFrame) -> pd.DataFrame:
+    """Customers and spend per R × F score cell (customers with scores only).
+
+    Returns
+    -------
+    DataFrame
+        ``r_score``, ``f_score`` (1–5, all 25 cells), ``customers`` (int), ``monetary`` (sum),
+        ``avg_monetary`` (NaN for an empty cell).
+    """
+    require_columns(scores, ("r_score", "f_score", "monetary"), what="scores")
+    scored = scores.loc[scores["r_score"].notna().to_numpy() & scores["f_score"].notna().to_numpy()]
+    grouped = scored.groupby([scored["r_score"].astype(np.int64), scored["f_score"].astype(np.int64)])
+    table = pd.DataFrame({"customers": grouped.size(), "monetary": grouped["monetary"].sum()})
+    full = pd.MultiIndex.from_product([range(1, 6), range(1, 6)], names=["r_score", "f_score"])
+    table = table.reindex(full).fillna({"customers": 0, "monetary": 0.0})
+    table["customers"] = table["customers"].astype(np.int64)
+    table["avg_monetary"] = table["monetary"] / table["customers"].where(table["customers"] > 0)
+    return table.reset_index()
+
+
+def segment_summary(scores: pd.DataFrame, *, column: str = "rfm_segment") -> pd.DataFrame:
+    """Size, share, spend and recency per segment, largest first, with the action keys.
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``customers``, ``share`` (of customers with a segment), ``monetary`` (sum),
+        ``avg_monetary``, ``avg_recency_days``, ``segment_key``, ``action_key`` (from
+        :data:`SEGMENT_ACTIONS`; the segment name itself when unknown).
+    """
+    require_columns(scores, (column, "monetary", "recency_days"), what="scores")
+    named = scores.loc[scores[column].notna().to_numpy()
+                       & ~scores[column].astype(str).isin(["nan", "None", "<NA>", ""]).to_numpy()]
+    grouped = named.groupby(named[column].astype(str))
+    out = pd.DataFrame({
+        "customers": grouped.size(),
+        "monetary": grouped["monetary"].sum().astype(float),
+        "avg_recency_days": grouped["recency_days"].apply(lambda s: s.astype(float).mean()),
+    })
+    out.index.name = "segment"
+    out = out.reset_index()
+    total = out["customers"].sum()
+    out["share"] = out["customers"] / total if total else 0.0
+    out["avg_monetary"] = out["monetary"] / out["customers"]
+    out["segment_key"] = [SEGMENT_ACTIONS[s].segment_key if s in SEGMENT_ACTIONS else s for s in out["segment"]]
+    out["action_key"] = [SEGMENT_ACTIONS[s].action_key if s in SEGMENT_ACTIONS else s for s in out["segment"]]
+    out = out.sort_values(["customers", "segment"], ascending=[False, True], kind="stable")
+    return out.loc[:, ["segment", "customers", "share", "monetary", "avg_monetary", "avg_recency_days",
+                       "segment_key", "action_key"]].reset_index(drop=True)
+
+
+def segment_migration(snapshots: pd.DataFrame, *, from_date: object, to_date: object,
+                      column: str = "rfm_segment") -> pd.DataFrame:
+    """Customers moving between segments from one snapshot day to another.
+
+    Customers present on both days only; a missing segment (no visit yet) reads ``"none"``.
+
+    Returns
+    -------
+    DataFrame
+        ``source``, ``target``, ``customers``, largest flows first.
+    """
+    require_columns(snapshots, ("as_of", "customer_id", column), what="snapshots")
+    day = pd.to_datetime(snapshots["as_of"])
+    before = snapshots.loc[day.eq(pd.Timestamp(from_date)).to_numpy(), ["customer_id", column]]
+    after = snapshots.loc[day.eq(pd.Timestamp(to_date)).to_numpy(), ["customer_id", column]]
+    pairs = before.merge(after, on="customer_id", suffixes=("_from", "_to"))
+    for side in ("_from", "_to"):
+        values = pairs[column + side].astype(object)
+        pairs[column + side] = values.where(values.notna(), "none").astype(str)
+    flows = pairs.groupby([column + "_from", column + "_to"]).size().rename("customers").reset_index()
+    flows.columns = ["source", "target", "customers"]
+    return flows.sort_values(["customers", "source", "target"], ascending=[False, True, True],
+                             kind="stable").reset_index(drop=True)

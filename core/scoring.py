@@ -13,20 +13,20 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from core.cadence import revisit_windows
+from core.aggregates import aggregate_bookings
+from core.cadence import windows_from_aggregates
 from core.columns import SCORE_COLUMNS, require_columns
-from core.lifecycle import NEW, lifecycle_segments
+from core.lifecycle import NEW, lifecycle_from_aggregates
 from core.params import (
     AsOf,
     CadenceParams,
     LifecycleParams,
     RfmParams,
     as_of_cutoff,
-    bookings_as_of,
     day_number,
     day_numbers,
 )
-from core.rfm import rfm_table
+from core.rfm import rfm_from_aggregates
 
 ChurnModel = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -152,8 +152,49 @@ def score_customers(
         window and segment, ``frequency`` 0 and lifecycle ``new`` (or ``rescheduler``); their
         churn figures treat the join date as the last contact.
     """
-    cadence_params = cadence_params or CadenceParams()
     require_columns(bookings, SCORING_BOOKING_COLUMNS, what="bookings")
+    rfm_params = rfm_params or RfmParams()
+    lifecycle_params = lifecycle_params or LifecycleParams()
+    aggregates = aggregate_bookings(
+        bookings, as_of=as_of, lookback_days=rfm_params.lookback_days,
+        rescheduler_lookback_days=lifecycle_params.rescheduler_lookback_days,
+        rescheduler_statuses=tuple(lifecycle_params.rescheduler_statuses))
+    return score_from_aggregates(
+        aggregates.customers, aggregates.priors, customers, as_of=as_of,
+        horizon_days=horizon_days, rfm_params=rfm_params, cadence_params=cadence_params,
+        lifecycle_params=lifecycle_params, churn_model=churn_model)
+
+
+def score_from_aggregates(
+    aggregates: pd.DataFrame,
+    priors: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    horizon_days: int = 90,
+    rfm_params: RfmParams | None = None,
+    cadence_params: CadenceParams | None = None,
+    lifecycle_params: LifecycleParams | None = None,
+    churn_model: ChurnModel | None = None,
+) -> pd.DataFrame:
+    """:func:`score_customers` from pre-aggregated input (the pushdown path of chains).
+
+    Parameters
+    ----------
+    aggregates, priors : DataFrame
+        :data:`core.aggregates.AGGREGATE_COLUMNS` and :data:`core.aggregates.PRIOR_COLUMNS`,
+        computed for the same ``as_of`` with ``rfm_params.lookback_days`` and the rescheduler
+        settings of ``lifecycle_params`` (by :func:`core.aggregates.aggregate_bookings` or by
+        the database, ``db.aggregates``).
+    customers, as_of, horizon_days, rfm_params, cadence_params, lifecycle_params, churn_model
+        As in :func:`score_customers`.
+
+    Returns
+    -------
+    DataFrame
+        The same frame as :func:`score_customers` on the bookings the aggregates came from.
+    """
+    cadence_params = cadence_params or CadenceParams()
     require_columns(customers, SCORING_CUSTOMER_COLUMNS, what="customers")
     cust = customers.copy()
     for column in ("name", "joined_on", "opted_out_at"):
@@ -163,12 +204,11 @@ def score_customers(
     cust = cust.loc[(joined.isna() | joined.lt(as_of_cutoff(as_of))).to_numpy()]
     cust = cust.drop_duplicates("customer_id").set_index("customer_id")
 
-    past = bookings_as_of(bookings, as_of, columns=SCORING_BOOKING_COLUMNS)
-    rfm = rfm_table(past, as_of=as_of, params=rfm_params, store_of=cust["home_store_id"])
-    windows = revisit_windows(past, as_of=as_of, params=cadence_params, by="customer")
-    life = lifecycle_segments(rfm, windows, past, as_of=as_of, params=lifecycle_params)
+    rfm = rfm_from_aggregates(aggregates, as_of=as_of, store_of=cust["home_store_id"])
+    windows = windows_from_aggregates(aggregates, priors, as_of=as_of, params=cadence_params)
+    life = lifecycle_from_aggregates(rfm, windows, aggregates, params=lifecycle_params)
 
-    ids = np.union1d(cust.index.to_numpy(), np.unique(past["customer_id"].to_numpy()))
+    ids = np.union1d(cust.index.to_numpy(), aggregates["customer_id"].to_numpy())
     out = pd.DataFrame({"customer_id": ids})
     out = out.merge(rfm, on="customer_id", how="left")
     w = windows.set_index("customer_id").reindex(ids)

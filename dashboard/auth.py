@@ -26,6 +26,8 @@ COOKIE_NAME = "revisit_auth"
 STATE_USER = "auth.username"
 STATE_ISSUED = "auth.issued_at"
 STATE_NOTICE = "auth.notice"
+STATE_COOKIE = "auth.cookie"  # (token, expires) the browser should hold while signed in
+STATE_FORGET = "auth.forget_cookie"  # after logout: delete the browser's cookie
 
 
 @dataclass(frozen=True)
@@ -115,22 +117,35 @@ def _render_login_form(settings: Settings, engine: Engine, locale: str) -> str |
         )
     if result.ok:
         st.session_state[STATE_USER] = username.strip()
-        st.session_state[STATE_ISSUED] = datetime.now(timezone.utc)
-        st.session_state["username"] = username.strip()  # read by the library when it signs the cookie
-        try:
-            _authenticator(settings).cookie_controller.set_cookie()
-        except Exception:  # noqa: BLE001 - no browser cookie (e.g. in AppTest): the session still works
-            pass
+        _issue_cookie(settings, username.strip())
         return username.strip()
-    if result.reason == "locked":
+    if result.reason == "locked" or result.locked_until is not None:
+        # One generic message from the failure that locks the account on: it says nothing about
+        # whether the password was right.
         st.error(translate("login.locked", locale, minutes=settings.lockout_minutes))
     else:
         st.error(translate("login.failed", locale))
     return None
 
 
+def require_cookie_key(settings: Settings, locale: str) -> str:
+    """The cookie key; without a usable one, a clear error page and the run stops (no traceback)."""
+    try:
+        return settings.effective_cookie_key()
+    except RuntimeError:
+        st.title(translate("security.config_error_title", locale))
+        st.error(translate("security.cookie_key_missing", locale))
+        st.caption(translate("security.cookie_key_hint", locale))
+        st.stop()
+        raise  # st.stop() raises; this line keeps type checkers honest
+
+
 def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn | None:
-    """The signed-in user for this browser session, rendering the login form when there is none."""
+    """The signed-in user for this browser session, rendering the login form when there is none.
+
+    Refuses to run (error page) when the cookie key is missing or a placeholder outside demo mode.
+    """
+    require_cookie_key(settings, locale)
     username = st.session_state.get(STATE_USER)
     if username is None:
         token = st.context.cookies.get(COOKIE_NAME) if hasattr(st, "context") else None
@@ -144,6 +159,7 @@ def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn 
     if username is None:
         username = _login_form(settings, engine, locale)
         if username is None:
+            _sync_cookie(settings)
             return None
     issued = st.session_state.get(STATE_ISSUED) or datetime.now(timezone.utc)
     with session_scope(engine) as session:
@@ -154,17 +170,50 @@ def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn 
         _forget(settings)
         st.session_state[STATE_NOTICE] = "login.session_ended"
         _login_form(settings, engine, locale)
+        _sync_cookie(settings)
         return None
+    _sync_cookie(settings)
     return SignedIn(username=username, scope=scope)
 
 
-def _forget(settings: Settings) -> None:
-    for key in (STATE_USER, STATE_ISSUED, "username"):
-        st.session_state.pop(key, None)
+def _issue_cookie(settings: Settings, username: str) -> None:
+    """Sign the re-login cookie (the library's JWT format) and remember it for :func:`_sync_cookie`."""
+    expires = datetime.now(timezone.utc) + timedelta(days=settings.cookie_expiry_days)
+    token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, settings.effective_cookie_key(),
+                       algorithm="HS256")
+    st.session_state[STATE_COOKIE] = (token, expires)
+    st.session_state[STATE_ISSUED] = cookie_issued_at({"exp_date": expires.timestamp()},
+                                                      expiry_days=settings.cookie_expiry_days)
+    st.session_state.pop(STATE_FORGET, None)
+
+
+def _sync_cookie(settings: Settings) -> None:
+    """Keep the browser's cookie in line with this session: set after sign-in, deleted after logout.
+
+    The library's cookie manager is a component that acts when the browser renders it, so it is
+    rendered on every run (same key and arguments: one hidden, stable element in the sidebar)
+    rather than once inside the login form, which is cleared before the browser could run it.
+    """
+    cookie = st.session_state.get(STATE_COOKIE)
+    if cookie is None and not st.session_state.get(STATE_FORGET):
+        return
     try:
-        _authenticator(settings).cookie_controller.delete_cookie()
-    except Exception:  # noqa: BLE001 - no cookie to delete
+        with st.sidebar:
+            manager = _authenticator(settings).cookie_controller.cookie_model.cookie_manager
+            if cookie is not None:
+                token, expires = cookie
+                manager.set(COOKIE_NAME, token, key="auth.cookie_set",
+                            expires_at=expires.astimezone().replace(tzinfo=None))
+            else:
+                manager.delete(COOKIE_NAME, key="auth.cookie_delete")
+    except Exception:  # noqa: BLE001 - no browser (AppTest) or no cookie to delete: the server side decides
         pass
+
+
+def _forget(settings: Settings) -> None:
+    for key in (STATE_USER, STATE_ISSUED, STATE_COOKIE, "username"):
+        st.session_state.pop(key, None)
+    st.session_state[STATE_FORGET] = True
 
 
 def logout(settings: Settings, engine: Engine, username: str) -> None:

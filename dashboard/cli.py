@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy.engine import Engine
 
 from core.scope import Scope
+from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy
 from db.engine import get_engine, session_scope
 from db.migrate import upgrade
 
@@ -47,8 +48,12 @@ def resolve_scope(engine: Engine, username: str | None) -> Scope:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the demo chain (stores, customers, bookings, users, rules, campaigns)."""
     from core.demo import iter_world_chunks
+    from db.campaign_seed import seed_playbook_campaigns
+    from db.customer_repo import seed_tag_dictionary
     from db.demo_load import database_is_empty, load_world
     from db.demo_seed import seed_demo_accounts
+    from db.loyalty_seed import seed_loyalty
+    from db.score_repo import backfill_snapshots
 
     engine = _engine()
     with session_scope(engine) as session:
@@ -70,6 +75,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with session_scope(engine) as session:
         seeded = seed_demo_accounts(session, password=DEMO_PASSWORD)
     counts.update(seeded)
+    counts["tags"] = seed_tag_dictionary(engine)
+    counts["loyalty"] = seed_loyalty(engine)
+    counts["campaigns"] = seed_playbook_campaigns(engine)["campaigns"]
+    counts["snapshots"] = backfill_snapshots(engine, months=6)
     counts["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(counts, ensure_ascii=False))
     return 0
@@ -87,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--end-date", default=None, help="last day of history (default: today)")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has data")
     demo.set_defaults(handler=cmd_demo)
+    for module in (cli_import, cli_analytics, cli_loyalty, cli_campaigns, cli_privacy):
+        module.register(commands)
     return parser
 
 

@@ -5,8 +5,6 @@ inside their own transaction, so a failure anywhere leaves the database as it wa
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 
@@ -17,6 +15,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import JSON
 
 SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+_FIRST_US = np.datetime64("0001-01-01T00:00:00", "us")
+_PAST_LAST_US = np.datetime64("9999-12-31T23:59:59.999999", "us")
 
 
 def _column_kinds(table: Table, columns: Sequence[str]) -> dict[str, str]:
@@ -50,33 +50,118 @@ def _json_cell(value: object) -> object:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _iso_utc(utc: pd.Series, suffix: str) -> np.ndarray:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` + ``suffix`` per value (``None`` for NaT), vectorised.
+
+    Same text as ``strftime(SQLITE_DATETIME_FORMAT)``: NumPy renders the ISO form in C, the
+    ``T`` separator is swapped for a space in the fixed-width buffer.
+    """
+    naive = utc.dt.tz_convert("UTC").dt.tz_localize(None) if utc.dt.tz is not None else utc
+    values = naive.to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(values)
+    filled = np.where(missing, np.datetime64(0, "us"), values)
+    if len(filled) and (filled.min() < _FIRST_US or filled.max() > _PAST_LAST_US):
+        # Years outside 1-9999 do not fit the fixed-width text: keep the slow, exact path.
+        formatted = utc.dt.strftime(SQLITE_DATETIME_FORMAT + suffix).to_numpy(dtype=object)
+    else:
+        text = np.datetime_as_string(filled, unit="us").astype("U26")
+        chars = text.view("U1").reshape(len(text), 26).copy()
+        chars[:, 10] = " "
+        formatted = chars.view("U26").ravel()
+        if suffix:
+            formatted = np.char.add(formatted, suffix)
+        formatted = formatted.astype(object)
+    formatted[missing] = None
+    return formatted
+
+
+def _json_column(column: pd.Series) -> np.ndarray:
+    """JSON text per cell, encoding each distinct object once (rows often share one dict)."""
+    values = column.to_numpy(dtype=object)
+    if not len(values):
+        return values
+    ids = np.fromiter(map(id, values), dtype=np.int64, count=len(values))
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    encoded = np.empty(len(first), dtype=object)
+    encoded[:] = [_json_cell(values[i]) for i in first]
+    return encoded[inverse.ravel()]
+
+
+def _bool_column(column: pd.Series, dialect: str) -> np.ndarray:
+    true, false = ("t", "f") if dialect == "postgresql" else (1, 0)
+    if column.dtype == bool:
+        return np.where(column.to_numpy(), true, false).astype(object)
+    return column.map(lambda v: None if pd.isna(v) else (true if v else false)).to_numpy(dtype=object)
+
+
 def _prepare(frame: pd.DataFrame, kinds: dict[str, str], dialect: str) -> pd.DataFrame:
     """Convert each column to the text/number form the driver's bulk path expects."""
-    out = pd.DataFrame(index=frame.index)
+    out: dict[str, np.ndarray] = {}
     for name, kind in kinds.items():
         column = frame[name]
         if kind == "datetime":
-            utc = _as_utc(column)
-            if dialect == "postgresql":
-                out[name] = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00").astype(object)
-            else:
-                out[name] = utc.dt.strftime(SQLITE_DATETIME_FORMAT).astype(object)
-            out.loc[utc.isna(), name] = None
+            out[name] = _iso_utc(_as_utc(column), "+00:00" if dialect == "postgresql" else "")
         elif kind == "date":
             dates = pd.to_datetime(column)
-            out[name] = dates.dt.strftime("%Y-%m-%d").astype(object)
-            out.loc[dates.isna(), name] = None
-        elif kind == "json":
-            out[name] = column.map(_json_cell).astype(object)
-        elif kind == "bool":
-            if dialect == "postgresql":
-                out[name] = column.map(lambda v: None if pd.isna(v) else ("t" if v else "f")).astype(object)
+            if getattr(dates.dt, "tz", None) is not None:
+                dates = dates.dt.tz_localize(None)
+            days = dates.to_numpy(dtype="datetime64[D]")
+            missing = np.isnat(days)
+            filled = np.where(missing, np.datetime64(0, "D"), days)
+            if len(filled) and (filled.min() < _FIRST_US or filled.max() > _PAST_LAST_US):
+                text = dates.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)  # years outside 1-9999
             else:
-                out[name] = column.map(lambda v: None if pd.isna(v) else int(bool(v))).astype(object)
+                text = np.datetime_as_string(filled, unit="D").astype("U10")
+            text = text.astype(object)
+            text[missing] = None
+            out[name] = text
+        elif kind == "json":
+            out[name] = _json_column(column)
+        elif kind == "bool":
+            out[name] = _bool_column(column, dialect)
         else:
-            values = column.astype(object)
-            out[name] = values.where(pd.notna(column), None)
-    return out
+            values = column.to_numpy(dtype=object)
+            missing = pd.isna(column).to_numpy()
+            if missing.any():
+                values = values.copy()
+                values[missing] = None
+            out[name] = values
+    return pd.DataFrame(out, index=frame.index, dtype=object) if out else pd.DataFrame(index=frame.index)
+
+
+_COPY_BLOCK = 8 << 20  # bytes per copy.write call
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_cell(value: object) -> str:
+    """One value in COPY text format (``\\N`` for NULL, backslash escapes in text)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_text(part: pd.DataFrame, columns: Sequence[str], nullable: set[str]) -> str:
+    """Rows of a prepared chunk as COPY text (tab-separated, one line per row).
+
+    Each column is rendered once per distinct value, then the rows are joined in C. An empty
+    string in a nullable column is written as NULL, as the CSV COPY with FORCE_NULL did.
+    """
+    rendered = []
+    for name in columns:
+        values = part[name].to_numpy(dtype=object)
+        try:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # unhashable cells (lists): render each one
+            codes, uniques = np.arange(len(values)), values
+        text = np.empty(len(uniques) + 1, dtype=object)
+        text[:-1] = [_copy_cell(v) for v in uniques]
+        text[-1] = "\\N"
+        if name in nullable:
+            text[text == ""] = "\\N"
+        rendered.append((text[codes] if len(codes) else text[:0]).tolist())
+    return "\n".join(map("\t".join, zip(*rendered, strict=True))) + "\n"
 
 
 def _with_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
@@ -123,24 +208,21 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, ch
     kinds = _column_kinds(table, columns)
     dialect = connection.dialect.name
     quoted = ", ".join(f'"{c}"' for c in columns)
-    # Quoted empty fields of nullable columns are NULLs; NOT NULL text columns keep ''.
-    nullable = [f'"{c}"' for c in columns if table.c[c].nullable]
-    force_null = f", FORCE_NULL ({', '.join(nullable)})" if nullable else ""
-    copy_sql = f'COPY "{table.name}" ({quoted}) FROM STDIN WITH (FORMAT csv{force_null})'
+    # COPY's text format: ``\\N`` is NULL, so '' stays an empty string.
+    copy_sql = f'COPY "{table.name}" ({quoted}) FROM STDIN'
     written = 0
     for start in range(0, len(frame), chunk_rows):
         part = _prepare(frame.iloc[start : start + chunk_rows], kinds, dialect)
         if dialect == "postgresql":
-            buffer = io.StringIO()
-            # Quoting every non-null text keeps '' distinct from NULL (an unquoted empty field).
-            part.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_NONNUMERIC, na_rep="")
+            payload = _copy_text(part, columns, {c for c in columns if table.c[c].nullable})
             raw = connection.connection.driver_connection
             with raw.cursor() as cursor:  # type: ignore[union-attr]
                 with cursor.copy(copy_sql) as copy:
-                    copy.write(buffer.getvalue())
+                    for begin in range(0, len(payload), _COPY_BLOCK):
+                        copy.write(payload[begin : begin + _COPY_BLOCK])
         else:
             placeholders = ", ".join("?" for _ in columns)
-            rows = list(part.itertuples(index=False, name=None))
+            rows = list(zip(*(part[c].to_numpy(dtype=object).tolist() for c in columns), strict=True))
             connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', rows)
         written += len(part)
     return written

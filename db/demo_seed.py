@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
+from core.scope import Scope
 from db.models import Store
 from db.users import create_user, get_user
 
@@ -26,7 +27,7 @@ def seed_demo_accounts(session: Session, *, password: str) -> dict[str, int]:
         store_ids = [codes[c] for c in store_codes or () if c in codes]
         if store_codes and not store_ids:
             store_ids = [min(codes.values())] if codes else []
-        create_user(session, actor="demo", username=username, password=password, role=role,
+        create_user(session, scope=Scope.system("demo"), username=username, password=password, role=role,
                     store_ids=store_ids, display_name=display_name)
         added += 1
     return {"users": added}

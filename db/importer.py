@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, any_, bindparam, select, update
+from sqlalchemy import Table, any_, bindparam, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -73,6 +74,7 @@ STATUS_VOCABULARY_KEY: Final = "status_vocabulary"
 IN_CHUNK: Final = 5_000          # keys per IN (...) lookup: well under SQLite's variable limit
 PG_ANY_CHUNK: Final = 100_000  # keys per "= ANY(array)" lookup on PostgreSQL
 WRITE_CHUNK: Final = 100_000     # rows per bulk_insert call (progress granularity)
+INDEX_REBUILD_ROWS: Final = 200_000  # SQLite: larger imports rebuild secondary indexes after the load
 COUNTRY_DEFAULTS: Final = {
     "TW": {"timezone": "Asia/Taipei", "currency": "TWD", "country": "TW"},
     "CN": {"timezone": "Asia/Shanghai", "currency": "CNY", "country": "CN"},
@@ -606,21 +608,35 @@ def _model_defaults(model: type, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _longer_than(values: pd.Series, limit: int) -> pd.Series:
+    """Boolean mask of the ``str`` cells longer than ``limit`` (each distinct cell measured once)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    long_unique = np.array([isinstance(v, str) and len(v) > limit for v in uniques] + [False], dtype=bool)
+    return pd.Series(long_unique[codes], index=values.index)
+
+
 def _fit(values: pd.Series, limit: int) -> pd.Series:
     """Cut free text to the column length (PostgreSQL refuses longer values)."""
     text = values.astype(object)
-    too_long = text.map(lambda v: isinstance(v, str) and len(v) > limit)
+    too_long = _longer_than(text, limit)
     if too_long.any():
         text = text.where(~too_long, text[too_long].map(lambda v: v[:limit]))
     return text
+
+
+def _cut(values: pd.Series, limit: int) -> pd.Series:
+    """``v[:limit]`` for ``str`` cells, ``None`` for anything else (per distinct value)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    cut = np.empty(len(uniques) + 1, dtype=object)
+    cut[:] = [v[:limit] if isinstance(v, str) else None for v in uniques] + [None]
+    return pd.Series(cut[codes], index=values.index, dtype=object)
 
 
 def _reject_long_identifiers(run: _Run) -> None:
     for name, limit in _IDENTIFYING_LIMITS.items():
         if name in run.rows.columns:
             values = run.rows[name]
-            mask = values.map(lambda v, limit=limit: isinstance(v, str) and len(v) > limit)
-            run.reject(mask, name, values, f"{name} is longer than {limit} characters")
+            run.reject(_longer_than(values, limit), name, values, f"{name} is longer than {limit} characters")
 
 
 def _resolve_stores(
@@ -659,7 +675,7 @@ def _resolve_stores(
         text = str(code)
         return lookup.get(text, lookup.get(text.casefold()))
 
-    ids = codes.map(find)
+    ids = codes.map({code: find(code) for code in pd.unique(codes.dropna())})
     missing_code = codes.isna()
     if missing_code.any():
         fallback = _fallback_store(scope, stores)
@@ -693,7 +709,7 @@ def _fallback_store(scope: Scope, stores: pd.DataFrame) -> int | None:
 
 
 def _resolve_services(connection: Connection, run: _Run) -> None:
-    names = run.rows["service"].map(lambda v: v[:120] if isinstance(v, str) else None)
+    names = _cut(run.rows["service"], 120)
     run.rows["service"] = names
     distinct = list(pd.unique(names.dropna()))
     existing = _in_chunks(connection, [Service.id, Service.name], Service.name, distinct)
@@ -707,7 +723,7 @@ def _resolve_services(connection: Connection, run: _Run) -> None:
 
 
 def _resolve_staff(connection: Connection, run: _Run) -> None:
-    names = run.rows["staff"].map(lambda v: v[:120] if isinstance(v, str) else None)
+    names = _cut(run.rows["staff"], 120)
     pairs = pd.DataFrame({"store_id": run.rows["store_id"], "name": names}).dropna().drop_duplicates()
     if pairs.empty:
         run.rows["staff_id"] = pd.Series(pd.NA, index=run.rows.index, dtype="Int64")
@@ -821,7 +837,7 @@ def _apply_updates(connection: Connection, table: Table, updates: list[tuple[int
 
 
 def _resolve_pets(connection: Connection, run: _Run) -> None:
-    names = run.rows["pet_name"].map(lambda v: v[:80] if isinstance(v, str) else None)
+    names = _cut(run.rows["pet_name"], 80)
     frame = pd.DataFrame({"customer_id": run.rows["customer_pk"], "name": names,
                           "species": run.rows["pet_species"], "breed": run.rows["pet_breed"]})
     pets = frame.dropna(subset=["name"]).groupby(["customer_id", "name"], sort=False)[["species", "breed"]].first().reset_index()
@@ -860,15 +876,19 @@ def _to_utc(local: pd.Series, store_ids: pd.Series, timezones: Mapping[int, str]
     return result
 
 
-def _attributes(rows: pd.DataFrame) -> list[dict[str, Any] | None]:
-    """Unmapped columns (JSON text from core) as objects, plus a quantity above one."""
-    out: list[dict[str, Any] | None] = []
-    for text, quantity in zip(rows["attributes"], rows["quantity"], strict=True):
-        value: dict[str, Any] | None = None if text in ("{}", "", None) else json.loads(text)
-        if quantity != 1:
-            value = {**(value or {}), "quantity": int(quantity)}
-        out.append(value)
-    return out
+def _attributes(rows: pd.DataFrame) -> pd.Series:
+    """Unmapped columns (JSON text from core) as objects, plus a quantity above one.
+
+    Each distinct JSON text is decoded once; rows sharing a text share one (read-only) object.
+    """
+    codes, uniques = pd.factorize(rows["attributes"].astype(object), use_na_sentinel=True)
+    decoded = np.empty(len(uniques) + 1, dtype=object)
+    decoded[:] = [None if text in ("{}", "") else json.loads(text) for text in uniques] + [None]
+    out = decoded[codes] if len(codes) else decoded[:0]
+    quantity = rows["quantity"].to_numpy()
+    for position in np.flatnonzero(quantity != 1):
+        out[position] = {**(out[position] or {}), "quantity": int(quantity[position])}
+    return pd.Series(out, index=rows.index, dtype=object)
 
 
 def _write_chunks(
@@ -890,6 +910,25 @@ def _write_chunks(
     return written
 
 
+def _existing_booking_keys(connection: Connection, rows: pd.DataFrame) -> set[str]:
+    """The dedupe keys among ``rows["db_key"]`` that the database already holds.
+
+    Keys are store-qualified, so only bookings of the rows' stores can match: when those stores
+    hold no bookings nothing is looked up, and when they hold fewer bookings than the file has
+    rows their keys are read in one scan instead of a million-key ``IN``/``ANY`` lookup.
+    """
+    stores = [int(s) for s in pd.unique(rows["store_id"].dropna())]
+    in_stores = Booking.store_id.in_(stores)  # type: ignore[attr-defined]
+    held = int(connection.execute(select(func.count()).select_from(Booking).where(in_stores)).scalar() or 0)
+    if held == 0:
+        return set()
+    if held < len(rows):
+        keys = set(connection.execute(select(Booking.dedupe_key).where(in_stores)).scalars())
+        return keys & set(rows["db_key"])
+    found = _in_chunks(connection, [Booking.dedupe_key], Booking.dedupe_key, list(rows["db_key"]))
+    return set(found["dedupe_key"])
+
+
 def _write_bookings(
     session: Session, run: _Run, *, scope: Scope, batch_id: int | None, create_stores: bool, country: str,
     fail_after_rows: int | None, progress: Progress | None,
@@ -907,8 +946,7 @@ def _write_bookings(
         return 0
     # The key is store-qualified: two stores' systems may both number their bookings from 1.
     run.rows["db_key"] = run.rows["store_id"].astype("int64").astype(str) + "|" + run.rows["dedupe_key"].astype(str)
-    found = _in_chunks(connection, [Booking.dedupe_key], Booking.dedupe_key, list(run.rows["db_key"]))
-    already = run.rows["db_key"].isin(set(found["dedupe_key"]))
+    already = run.rows["db_key"].isin(_existing_booking_keys(connection, run.rows))
     run.db_duplicates = int(already.sum())
     run.rows = run.rows.loc[~already]
     if progress:
@@ -946,7 +984,34 @@ def _write_bookings(
         "import_batch_id": batch_id,
         "attributes": _attributes(rows),
     })
-    return _write_chunks(connection, Booking.__table__, out, fail_after_rows=fail_after_rows, progress=progress)  # type: ignore[arg-type]
+    with _indexes_set_aside(connection, Booking.__table__, len(out)):  # type: ignore[arg-type]
+        return _write_chunks(connection, Booking.__table__, out, fail_after_rows=fail_after_rows, progress=progress)  # type: ignore[arg-type]
+
+
+@contextmanager
+def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Iterator[None]:
+    """On SQLite, drop the secondary indexes of ``table`` around a very large insert.
+
+    Building an index once after the load is much cheaper than updating it row by row. Only
+    done when the new rows outnumber those already in the table (rebuilding the index of a big
+    table for a smaller import would cost more than it saves). The drop and re-create run in
+    the import's own transaction, so a failure rolls them back with the rows; the unique
+    ``dedupe_key`` constraint stays in place throughout.
+    """
+    if connection.dialect.name != "sqlite" or rows <= INDEX_REBUILD_ROWS:
+        yield
+        return
+    held = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+    present = {ix["name"] for ix in inspect(connection).get_indexes(table.name)}
+    aside = [index for index in table.indexes if index.name in present and not index.unique]
+    if held >= rows or not aside:
+        yield
+        return
+    for index in aside:
+        index.drop(connection)
+    yield
+    for index in aside:
+        index.create(connection)
 
 
 # ---------------------------------------------------------------------------------- members

@@ -1,16 +1,30 @@
-"""Users, their store assignments, login bookkeeping (lockout) and session invalidation."""
+"""Users, their store assignments, login bookkeeping (lockout) and session invalidation.
+
+Every write (create, password reset, disable/enable, store assignment) and the user list take the
+caller's :class:`core.scope.Scope` and require ``manage_users``, whatever page or command calls
+them; a refused call raises :class:`core.scope.PermissionDenied` before anything is written.
+The audit entry's ``actor`` is ``scope.actor``.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Final
 
 import bcrypt
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from core.scope import ROLES, Scope
-from db.models import User, UserStore, utcnow
+from db.models import Store, User, UserStore, utcnow
 from db.repo import record_audit
+
+# Usernames are shown in menus, audit entries and messages: keep them to a plain, safe alphabet.
+USERNAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
+MIN_PASSWORD_LENGTH: Final = 8
+MAX_PASSWORD_BYTES: Final = 72  # bcrypt ignores (bcrypt 5 refuses) anything longer
+LOCALES: Final = ("zh-TW", "zh-CN", "en")
 
 
 def hash_password(password: str) -> str:
@@ -55,10 +69,34 @@ def scope_for(session: Session, *, username: str) -> Scope | None:
     return Scope(actor=user.username, role=user.role, store_ids=stores)
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"a password can have at most {MAX_PASSWORD_BYTES} bytes (bcrypt's limit)")
+
+
+def _check_stores(session: Session, store_ids: list[int]) -> list[int]:
+    wanted = sorted(set(int(s) for s in store_ids))
+    if wanted:
+        known = set(session.scalars(select(Store.id).where(Store.id.in_(wanted))))
+        unknown = [s for s in wanted if s not in known]
+        if unknown:
+            raise ValueError(f"unknown store id(s): {unknown}")
+    return wanted
+
+
+def _require_user(session: Session, username: str) -> User:
+    user = get_user(session, username=username)
+    if user is None:
+        raise ValueError(f"no user {username!r}")
+    return user
+
+
 def create_user(
     session: Session,
     *,
-    actor: str,
+    scope: Scope,
     username: str,
     password: str,
     role: str,
@@ -67,62 +105,97 @@ def create_user(
     email: str = "",
     locale: str = "zh-TW",
 ) -> User:
-    """Add a user with a hashed password and store assignments; audited."""
+    """Add a user with a bcrypt-hashed password and store assignments; audited.
+
+    Parameters
+    ----------
+    scope
+        The caller; needs ``manage_users`` (:class:`PermissionDenied` otherwise, nothing written).
+    username
+        2–64 characters of ``A-Z a-z 0-9 _ . @ -``, unique.
+    password
+        At least ``MIN_PASSWORD_LENGTH`` characters; only its hash is stored.
+    role
+        One of :data:`core.scope.ROLES`.
+    store_ids
+        Stores the user may see (ignored for reads by chain admins, who see every store).
+
+    Raises
+    ------
+    ValueError
+        Invalid username, role, password, locale or store id, or the username is taken.
+    """
+    scope.require("manage_users")
+    username = username.strip()
+    if not USERNAME_PATTERN.match(username):
+        raise ValueError("a username has 2-64 characters: letters, digits, _ . @ -")
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise ValueError("a password needs at least 8 characters")
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r}; choose one of {', '.join(LOCALES)}")
+    _check_password(password)
+    if get_user(session, username=username) is not None:
+        raise ValueError(f"the username {username!r} is already taken")
+    stores = _check_stores(session, list(store_ids or []))
     user = User(
         username=username,
-        display_name=display_name or username,
-        email=email,
+        display_name=display_name.strip() or username,
+        email=email.strip(),
         password_hash=hash_password(password),
         role=role,
         locale=locale,
     )
     session.add(user)
     session.flush()
-    for store_id in store_ids or []:
+    for store_id in stores:
         session.add(UserStore(user_id=user.id, store_id=store_id))
-    record_audit(session, actor=actor, action="user_create", entity="user", entity_id=username,
-                 after={"role": role, "stores": store_ids or []})
+    record_audit(session, actor=scope.actor, action="user_create", entity="user", entity_id=username,
+                 after={"role": role, "stores": stores})
     return user
 
 
-def set_user_stores(session: Session, *, actor: str, username: str, store_ids: list[int]) -> None:
-    user = get_user(session, username=username)
-    if user is None:
-        raise ValueError(f"no user {username!r}")
+def set_user_stores(session: Session, *, scope: Scope, username: str, store_ids: list[int]) -> None:
+    """Replace the stores assigned to ``username``; audited with before/after. Needs ``manage_users``."""
+    scope.require("manage_users")
+    user = _require_user(session, username)
+    stores = _check_stores(session, list(store_ids))
     before = sorted(user_store_ids(session, user_id=user.id or 0))
     session.execute(delete(UserStore).where(UserStore.user_id == user.id))
-    for store_id in store_ids:
+    for store_id in stores:
         session.add(UserStore(user_id=user.id, store_id=store_id))
-    record_audit(session, actor=actor, action="user_stores", entity="user", entity_id=username,
-                 before={"stores": before}, after={"stores": sorted(store_ids)})
+    record_audit(session, actor=scope.actor, action="user_stores", entity="user", entity_id=username,
+                 before={"stores": before}, after={"stores": stores})
 
 
-def set_password(session: Session, *, actor: str, username: str, password: str) -> None:
-    """Change a password; every cookie issued before now stops working."""
-    user = get_user(session, username=username)
-    if user is None:
-        raise ValueError(f"no user {username!r}")
-    if len(password) < 8:
-        raise ValueError("a password needs at least 8 characters")
+def set_password(session: Session, *, scope: Scope, username: str, password: str) -> None:
+    """Reset a password (needs ``manage_users``); every cookie issued before now stops working."""
+    scope.require("manage_users")
+    user = _require_user(session, username)
+    _check_password(password)
     user.password_hash = hash_password(password)
     user.sessions_valid_after = utcnow()
     user.failed_logins = 0
     user.locked_until = None
-    record_audit(session, actor=actor, action="password_reset", entity="user", entity_id=username)
+    record_audit(session, actor=scope.actor, action="password_reset", entity="user", entity_id=username)
 
 
-def set_disabled(session: Session, *, actor: str, username: str, disabled: bool) -> None:
-    user = get_user(session, username=username)
-    if user is None:
-        raise ValueError(f"no user {username!r}")
+def set_disabled(session: Session, *, scope: Scope, username: str, disabled: bool) -> None:
+    """Disable (every session ends at once) or re-enable a user; needs ``manage_users``.
+
+    A chain admin cannot disable their own account, so the chain never locks itself out by a slip.
+    """
+    scope.require("manage_users")
+    user = _require_user(session, username)
+    if disabled and username == scope.actor:
+        raise ValueError("you cannot disable your own account")
+    before = user.disabled
     user.disabled = disabled
     user.sessions_valid_after = utcnow()
-    record_audit(session, actor=actor, action="user_disable" if disabled else "user_enable",
-                 entity="user", entity_id=username)
+    if not disabled:
+        user.failed_logins = 0
+        user.locked_until = None
+    record_audit(session, actor=scope.actor, action="user_disable" if disabled else "user_enable",
+                 entity="user", entity_id=username, before={"disabled": before}, after={"disabled": disabled})
 
 
 def invalidate_sessions(session: Session, *, username: str) -> None:
@@ -179,6 +252,11 @@ def session_still_valid(session: Session, *, username: str, issued_at: datetime)
     return _aware(issued_at) >= valid_after  # type: ignore[operator]
 
 
-def list_users(session: Session) -> list[tuple[User, list[int]]]:
+def list_users(session: Session, *, scope: Scope) -> list[tuple[User, list[int]]]:
+    """Every user with their assigned store ids, by username; needs ``manage_users``.
+
+    Password hashes stay on the returned objects: callers display chosen fields only.
+    """
+    scope.require("manage_users")
     users = list(session.scalars(select(User).order_by(User.username)))
     return [(user, sorted(user_store_ids(session, user_id=user.id or 0))) for user in users]

@@ -1,17 +1,29 @@
-"""Overview: the store's pulse in four figures and a trend."""
+"""Overview: the store's pulse — headline figures, KPI cards against targets, trends, and today's
+priority list."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.kpi import revisit_rate
+from core.kpi import KPI_LOWER_IS_BETTER, revisit_rate, target_met
 from core.overview import monthly_trend, visits_and_revenue
+from core.priority import priority_list
+from dashboard import analytics_data as ad
 from dashboard import data
 from dashboard.context import get_context
+from dashboard.exports import display_frame
 from dashboard.formatting import money, number, percent, signed_money, signed_percent_points
+
+#: KPI cards shown on the Overview, in order (the Stores page compares all of them).
+CARDS = (
+    "revisit_rate_30", "revisit_rate_90", "first_revisit_rate_30", "revisit_interval_days",
+    "high_value_repurchase_rate", "wake_up_rate", "push_conversion_rate", "no_show_rate",
+)
+STATE_TREND = "overview.trend_kpi"
 
 ctx = get_context()
 st.title(ctx.t("page.overview"))
@@ -37,6 +49,35 @@ delta = None if rate_now.value is None or rate_before.value is None else rate_no
 cards[3].metric(ctx.t("overview.revisit_30"), percent(rate_now.value), delta=signed_percent_points(delta),
                 help=ctx.t("overview.revisit_help"))
 
+# --- KPI cards with deltas, targets and what to do -------------------------------------------
+st.subheader(ctx.t("analytics.kpi_section"))
+board = ad.board(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of).set_index("kpi")
+targets = ad.kpi_targets(ctx.engine, ctx.scope, ctx.store_ids)
+
+
+def _value(key: str, column: str) -> float | None:
+    value = board.at[key, column]
+    return None if pd.isna(value) else float(value)
+
+
+for start in range(0, len(CARDS), 4):
+    columns = st.columns(4)
+    for column, key in zip(columns, CARDS[start:start + 4], strict=False):
+        value, target = _value(key, "value"), targets.get(key)
+        column.metric(ctx.t(f"kpi.{key}"), ad.format_kpi(key, value),
+                      delta=ad.format_kpi_delta(key, _value(key, "delta")),
+                      delta_color="inverse" if key in KPI_LOWER_IS_BETTER else "normal",
+                      help=ctx.t(f"kpi.{key}.meaning"))
+        met = target_met(key, value, target)
+        target_text = ad.format_kpi(key, target)
+        if met is None:
+            column.caption(ctx.t("analytics.target", target=target_text))
+        else:
+            column.caption(ctx.t("analytics.meets_target" if met else "analytics.below_target", target=target_text))
+        column.caption(f"{ctx.t(f'kpi.{key}.meaning')} {ctx.t(f'kpi.{key}.action')}")
+
+# --- trends ----------------------------------------------------------------------------------
+st.subheader(ctx.t("analytics.trend_section"))
 trend = monthly_trend(bookings, as_of=ctx.as_of)
 figure = make_subplots(specs=[[{"secondary_y": True}]])
 figure.add_bar(x=trend["month"], y=trend["visits"], name=ctx.t("overview.visits_axis"))
@@ -46,4 +87,55 @@ figure.update_layout(title=ctx.t("overview.trend_title"), legend={"orientation":
 figure.update_xaxes(title_text=ctx.t("overview.month_axis"))
 figure.update_yaxes(title_text=ctx.t("overview.visits_axis"), secondary_y=False)
 figure.update_yaxes(title_text=ctx.t("overview.revenue_axis", currency=ctx.currency), secondary_y=True)
-st.plotly_chart(figure, use_container_width=True)
+st.plotly_chart(figure, width="stretch")
+
+picked = st.selectbox(ctx.t("analytics.trend_pick"), CARDS, format_func=lambda k: ctx.t(f"kpi.{k}"), key=STATE_TREND)
+series = ad.trend(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+series = series[series["kpi"] == picked]
+kpi_figure = go.Figure(go.Scatter(x=series["period_start"], y=series["value"], mode="lines+markers",
+                                  name=ctx.t(f"kpi.{picked}")))
+if targets.get(picked) is not None:
+    kpi_figure.add_hline(y=targets[picked], line_dash="dot", annotation_text=ctx.t("analytics.target_line"))
+kpi_figure.update_layout(title=ctx.t("analytics.trend_title", kpi=ctx.t(f"kpi.{picked}")), margin={"t": 60, "b": 20},
+                         xaxis_title=ctx.t("analytics.month_axis"), yaxis_title=ctx.t(f"kpi.{picked}"))
+if picked not in ("revisit_interval_days", "campaign_roi"):
+    kpi_figure.update_yaxes(tickformat=".0%")
+st.plotly_chart(kpi_figure, width="stretch")
+
+# --- today's priority list -------------------------------------------------------------------
+st.subheader(ctx.t("analytics.priority_section"), help=ctx.t("analytics.priority_help"))
+scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+upcoming = bookings.loc[bookings["status"].eq("booked").to_numpy()
+                        & (bookings["scheduled_at"] >= pd.Timestamp(ctx.as_of) + pd.Timedelta(days=1)).to_numpy(),
+                        "customer_id"]
+priority = priority_list(scores, as_of=ctx.as_of, limit=20, booked_customer_ids=set(upcoming))
+if priority.empty:
+    st.info(ctx.t("analytics.priority_empty"))
+else:
+    people = customers.set_index("customer_id")
+    table = pd.DataFrame({
+        "rank": priority["rank"].to_numpy(),
+        "name": priority["customer_id"].map(people["name"]).to_numpy(dtype=object),
+        "external_id": priority["customer_id"].map(people["external_id"]).to_numpy(dtype=object),
+        "phone": priority["customer_id"].map(people["phone"]).to_numpy(dtype=object),
+        "home_store_id": priority["customer_id"].map(people["home_store_id"]).to_numpy(dtype=object),
+        "segment": [ad.segment_label(ctx.t, s) for s in priority["lifecycle_segment"]],
+        "reason": [ad.reason_text(ctx.t, k, p) for k, p in zip(priority["reason_key"], priority["reason_params"], strict=True)],
+        "churn_risk": (priority["churn_risk"].astype(float) * 100).round(0).to_numpy(),
+        "expected_value": priority["expected_value"].round(0).to_numpy(),
+    })
+    table = display_frame(table, ctx.scope).drop(columns=["home_store_id"])
+    st.dataframe(
+        table, hide_index=True, width="stretch",
+        column_config={
+            "rank": st.column_config.NumberColumn(ctx.t("analytics.col.rank")),
+            "name": st.column_config.TextColumn(ctx.t("analytics.col.name")),
+            "external_id": st.column_config.TextColumn(ctx.t("analytics.col.external_id")),
+            "phone": st.column_config.TextColumn(ctx.t("analytics.col.phone")),
+            "segment": st.column_config.TextColumn(ctx.t("analytics.col.lifecycle")),
+            "reason": st.column_config.TextColumn(ctx.t("analytics.col.reason")),
+            "churn_risk": st.column_config.NumberColumn(ctx.t("analytics.col.churn_risk"), format="%d%%"),
+            "expected_value": st.column_config.NumberColumn(
+                ctx.t("analytics.col.expected_value", currency=ctx.currency), format="%d"),
+        },
+    )

@@ -7,9 +7,11 @@ from sqlalchemy.engine import Engine
 
 from db.engine import session_scope
 from db.models import Booking, Customer, Service, Store
+from core.scope import Scope
 from db.users import create_user
 
 PASSWORD = "correct-horse-9"
+SYSTEM = Scope.system("test")
 
 
 def utc(*args: int) -> datetime:
@@ -55,11 +57,11 @@ def small_world(engine: Engine) -> dict[str, int]:
             booking("k5", store_b, b1, utc(2026, 11, 4, 17), "completed", 300),
         ])
         session.flush()
-        create_user(session, actor="test", username="admin", password=PASSWORD, role="chain_admin")
-        create_user(session, actor="test", username="mgr_a", password=PASSWORD, role="store_manager",
+        create_user(session, scope=SYSTEM, username="admin", password=PASSWORD, role="chain_admin")
+        create_user(session, scope=SYSTEM, username="mgr_a", password=PASSWORD, role="store_manager",
                     store_ids=[store_a.id])
-        create_user(session, actor="test", username="mkt_a", password=PASSWORD, role="marketer",
+        create_user(session, scope=SYSTEM, username="mkt_a", password=PASSWORD, role="marketer",
                     store_ids=[store_a.id])
-        create_user(session, actor="test", username="desk_b", password=PASSWORD, role="front_desk",
+        create_user(session, scope=SYSTEM, username="desk_b", password=PASSWORD, role="front_desk",
                     store_ids=[store_b.id])
         return {"store_a": store_a.id, "store_b": store_b.id, "a1": a1.id, "a2": a2.id, "b1": b1.id}

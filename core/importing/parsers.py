@@ -42,29 +42,69 @@ class Parsed:
 
 
 def _no_errors(index: pd.Index) -> pd.Series:
-    return pd.Series([None] * len(index), index=index, dtype=object)
+    return pd.Series(np.full(len(index), None, dtype=object), index=index, dtype=object)
+
+
+def codes_and_uniques(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, distinct values)`` of a column; free for a ``Categorical`` (code -1 = missing).
+
+    The reader returns dictionary-encoded columns, so every parser below works on the few
+    distinct values of a column and then takes the result back to the rows with ``codes``.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes, dtype=np.intp), np.asarray(values.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _categorical(codes: np.ndarray, uniques: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)), index=index)
 
 
 def _text(values: pd.Series) -> pd.Series:
+    """NFKC-normalised, trimmed cells ("" for missing) as a ``Categorical`` of ``str``."""
     # Normalise each distinct cell once: an export repeats the same few values many times.
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    cleaned = np.array([normalise_cell(str(v)) for v in uniques] + [""], dtype=object)
-    return pd.Series(cleaned[codes], index=values.index, dtype=object)
+    codes, uniques = codes_and_uniques(values)
+    cleaned = np.empty(len(uniques), dtype=object)
+    cleaned[:] = [normalise_cell(str(v)) for v in uniques]
+    missing = codes < 0
+    if missing.any() or not len(cleaned):
+        cleaned = np.append(cleaned, "")
+        codes = np.where(missing, len(cleaned) - 1, codes)
+    if not (cleaned[: len(uniques)] == uniques).all() or len(cleaned) > len(uniques):
+        # Two raw spellings may clean to the same text: make the categories unique again.
+        recode, distinct = pd.factorize(cleaned)
+        codes, cleaned = recode[codes], np.asarray(distinct, dtype=object)
+    return _categorical(codes, cleaned, values.index)
+
+
+def _take(unique_values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    return unique_values[codes] if len(codes) else unique_values[:0]
+
+
+def _per_unique_codes(
+    values: pd.Series, parse: Callable[[str], tuple[T | None, str | None]]
+) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Apply a scalar parser once per distinct normalised value.
+
+    Returns ``(codes, parsed distinct values, per-row errors)``; ``parsed[codes]`` is per row.
+    """
+    codes, uniques = codes_and_uniques(_text(values))
+    results = [(None, None) if value == "" else parse(value) for value in uniques]
+    parsed_unique = np.empty(len(results), dtype=object)
+    parsed_unique[:] = [r[0] for r in results]
+    errors_unique = np.empty(len(results), dtype=object)
+    errors_unique[:] = [r[1] for r in results]
+    errors = pd.Series(_take(errors_unique, codes), index=values.index, dtype=object)
+    return codes, parsed_unique, errors
 
 
 def _per_unique(
     values: pd.Series, parse: Callable[[str], tuple[T | None, str | None]]
 ) -> tuple[list[T | None], pd.Series]:
     """Apply a scalar parser once per distinct normalised value."""
-    codes, uniques = pd.factorize(_text(values))
-    results = [(None, None) if value == "" else parse(value) for value in uniques]
-    parsed_unique = np.empty(len(results), dtype=object)
-    parsed_unique[:] = [r[0] for r in results]
-    errors_unique = np.empty(len(results), dtype=object)
-    errors_unique[:] = [r[1] for r in results]
-    parsed = list(parsed_unique[codes]) if len(codes) else []
-    errors = pd.Series(errors_unique[codes] if len(codes) else [], index=values.index, dtype=object)
-    return parsed, errors
+    codes, parsed_unique, errors = _per_unique_codes(values, parse)
+    return list(_take(parsed_unique, codes)), errors
 
 
 # -------------------------------------------------------------------------------------- dates
@@ -209,12 +249,12 @@ def parse_dates(
     2024年5月1日, compact 20240501, Excel serial numbers and English month names. ``dayfirst``
     resolves ``05/01/2024``; when it is ``None`` such a value is refused as ambiguous.
     """
-    parsed, errors = _per_unique(
+    codes, parsed, errors = _per_unique_codes(
         values,
         lambda v: parse_date_value(v, dayfirst=dayfirst, timezone=timezone, min_year=min_year, max_year=max_year),
     )
-    series = pd.Series(pd.to_datetime(pd.Series(parsed, dtype=object)), index=values.index)
-    return Parsed(series.astype("datetime64[ns]"), errors)
+    distinct = pd.to_datetime(pd.Series(parsed, dtype=object)).astype("datetime64[ns]").to_numpy()
+    return Parsed(pd.Series(_take(distinct, codes), index=values.index, dtype="datetime64[ns]"), errors)
 
 
 def is_ambiguous_reason(reason: object) -> bool:
@@ -274,9 +314,9 @@ def parse_time_value(text: str) -> tuple[dt.timedelta | None, str | None]:
 
 def parse_times(values: pd.Series) -> Parsed:
     """Parse a separate time column into ``timedelta64[ns]`` since midnight (NaT when empty)."""
-    parsed, errors = _per_unique(values, parse_time_value)
-    series = pd.Series(pd.to_timedelta(pd.Series(parsed, dtype=object)), index=values.index)
-    return Parsed(series.astype("timedelta64[ns]"), errors)
+    codes, parsed, errors = _per_unique_codes(values, parse_time_value)
+    distinct = pd.to_timedelta(pd.Series(parsed, dtype=object)).astype("timedelta64[ns]").to_numpy()
+    return Parsed(pd.Series(_take(distinct, codes), index=values.index, dtype="timedelta64[ns]"), errors)
 
 
 # ------------------------------------------------------------------------------------ amounts
@@ -295,7 +335,7 @@ def parse_amounts(values: pd.Series, *, empty: float | None = 0.0, allow_negativ
     """
     text = _text(values)
     # Clean and convert each distinct cell once (a log repeats the same prices).
-    codes, uniques = pd.factorize(text)
+    codes, uniques = codes_and_uniques(text)
     distinct = pd.Series(uniques, dtype=object)
     cleaned = distinct.str.replace(_CURRENCY_RE, "", regex=True).str.replace(r"[\s,']", "", regex=True)
     cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
@@ -303,13 +343,16 @@ def parse_amounts(values: pd.Series, *, empty: float | None = 0.0, allow_negativ
     parsed = np.where(np.isinf(parsed), np.nan, parsed)
     numbers = pd.Series(parsed[codes] if len(codes) else [], index=values.index, dtype=float)
     errors = _no_errors(values.index)
-    unreadable = (text != "") & numbers.isna()
-    errors[unreadable] = [f"amount '{v}' is not a number" for v in values[unreadable]]
+    is_empty = _take(uniques == "", codes)
+    unreadable = ~is_empty & numbers.isna().to_numpy()
+    if unreadable.any():
+        errors[unreadable] = [f"amount '{v}' is not a number" for v in values[unreadable]]
     if not allow_negative:
-        negative = numbers < 0
-        errors[negative] = [f"amount '{v}' is negative" for v in values[negative]]
-    if empty is not None:
-        numbers = numbers.where(text != "", empty)
+        negative = (numbers < 0).to_numpy()
+        if negative.any():
+            errors[negative] = [f"amount '{v}' is negative" for v in values[negative]]
+    if empty is not None and is_empty.any():
+        numbers = numbers.where(~is_empty, empty)
     return Parsed(numbers, errors)
 
 
@@ -318,7 +361,8 @@ def parse_quantities(values: pd.Series) -> Parsed:
     amounts = parse_amounts(values, empty=1.0)
     numbers, errors = amounts.values, amounts.errors.copy()
     bad = errors.isna() & ((numbers < 1) | (numbers != numbers.round()))
-    errors[bad] = [f"quantity '{v}' is not a whole number of at least 1" for v in values[bad]]
+    if bad.any():
+        errors[bad] = [f"quantity '{v}' is not a whole number of at least 1" for v in values[bad]]
     return Parsed(numbers.where(~bad & errors.isna(), 1).astype("int64"), errors)
 
 
@@ -401,8 +445,8 @@ def parse_phone_value(text: str, default_country: str = "TW") -> tuple[str | Non
 
 def parse_phones(values: pd.Series, default_country: str = "TW") -> Parsed:
     """Normalise phone numbers to E.164 (``+886912345678``); ``None`` when empty or refused."""
-    parsed, errors = _per_unique(values, lambda v: parse_phone_value(v, default_country))
-    return Parsed(pd.Series(parsed, index=values.index, dtype=object), errors)
+    codes, parsed, errors = _per_unique_codes(values, lambda v: parse_phone_value(v, default_country))
+    return Parsed(pd.Series(_take(parsed, codes), index=values.index, dtype=object), errors)
 
 
 # ----------------------------------------------------------------------------------- statuses
@@ -475,9 +519,10 @@ def parse_statuses(values: pd.Series, vocabulary: StatusVocabulary | None = None
             return None, f"status '{value}' is not in the vocabulary; add it on the Data page and re-import"
         return status, None
 
-    parsed, errors = _per_unique(values, one)
-    result = pd.Series(parsed, index=values.index, dtype=object)
-    return Parsed(result.where(_text(values) != "", "completed"), errors)
+    codes, parsed, errors = _per_unique_codes(values, one)
+    uniques = codes_and_uniques(_text(values))[1]
+    parsed = np.where(uniques == "", "completed", parsed).astype(object)
+    return Parsed(pd.Series(_take(parsed, codes), index=values.index, dtype=object), errors)
 
 
 # ----------------------------------------------------------------------------------- booleans
@@ -505,11 +550,15 @@ def parse_booleans(values: pd.Series, *, empty: bool | None = False) -> Parsed:
             return False, None
         return None, f"'{value}' is not a yes/no value (use 是/否, Y/N or 1/0)"
 
-    parsed, errors = _per_unique(values, one)
-    result = pd.Series(parsed, index=values.index, dtype=object).where(_text(values) != "", empty)
+    codes, parsed, errors = _per_unique_codes(values, one)
+    uniques = codes_and_uniques(_text(values))[1]
+    parsed = np.array([empty if u == "" else p for u, p in zip(uniques, parsed, strict=True)], dtype=object)
+    result = pd.Series(_take(parsed, codes), index=values.index, dtype=object)
     if empty is None:
         return Parsed(result.astype("boolean"), errors)
-    return Parsed(result.where(errors.isna(), empty).astype(bool), errors)
+    if errors.notna().any():
+        result = result.where(errors.isna(), empty)
+    return Parsed(result.astype(bool), errors)
 
 
 # ------------------------------------------------------------------------------ text & emails
@@ -519,18 +568,22 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 def parse_text(values: pd.Series) -> Parsed:
     """Trim text cells (NFKC); empty → ``None``."""
-    text = _text(values)
-    result = text.astype(object).where(text != "", None)
-    return Parsed(result, _no_errors(values.index))
+    codes, uniques = codes_and_uniques(_text(values))
+    uniques = np.where(uniques == "", None, uniques).astype(object)
+    return Parsed(pd.Series(_take(uniques, codes), index=values.index, dtype=object), _no_errors(values.index))
 
 
 def parse_emails(values: pd.Series) -> Parsed:
     """Lower-case and sanity-check e-mail addresses; empty → ``None``."""
-    text = _text(values).str.lower()
+    codes, uniques = codes_and_uniques(_text(values))
+    lower = np.array([u.lower() for u in uniques], dtype=object)
+    bad_unique = np.array([u != "" and not _EMAIL_RE.match(u) for u in lower], dtype=bool)
     errors = _no_errors(values.index)
-    bad = (text != "") & ~text.str.match(_EMAIL_RE)
-    errors[bad] = [f"email '{v}' is not an e-mail address" for v in values[bad]]
-    return Parsed(text.astype(object).where((text != "") & ~bad, None), errors)
+    bad = _take(bad_unique, codes)
+    if bad.any():
+        errors[bad] = [f"email '{v}' is not an e-mail address" for v in values[bad]]
+    kept = np.where((lower == "") | bad_unique, None, lower).astype(object)
+    return Parsed(pd.Series(_take(kept, codes), index=values.index, dtype=object), errors)
 
 
 def parse_tags(values: pd.Series) -> Parsed:
@@ -562,8 +615,10 @@ _SPECIES_INDEX: Final = {_status_key(k): v for k, v in _SPECIES.items()}
 
 def normalise_words(values: pd.Series, vocabulary: Mapping[str, str]) -> pd.Series:
     """Map known words (channels, species) to canonical codes; unknown ones kept trimmed."""
-    text = _text(values)
-    return text.map(lambda v: vocabulary.get(_status_key(v), v) if v else None).astype(object)
+    codes, uniques = codes_and_uniques(_text(values))
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [vocabulary.get(_status_key(v), v) if v else None for v in uniques]
+    return pd.Series(_take(mapped, codes), index=values.index, dtype=object)
 
 
 def normalise_channels(values: pd.Series) -> pd.Series:

@@ -24,6 +24,7 @@ from .mapping import BOOKING_FIELDS, CUSTOMER_FIELDS
 from .parsers import (
     Parsed,
     StatusVocabulary,
+    codes_and_uniques,
     is_ambiguous_reason,
     normalise_channels,
     normalise_species,
@@ -198,16 +199,19 @@ class _Rows:
             numbers = pd.Series(range(2, len(frame) + 2), dtype="int64")
         frame = frame.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
+        # Every column dictionary-encoded once (free when the reader already did it): the
+        # parsers then work on distinct values and take the results back with the codes.
         text = pd.DataFrame({c: _as_text(frame[c]) for c in frame.columns}, index=frame.index)
         blank = np.ones(len(text), dtype=bool)
         for column in text.columns:
-            codes, uniques = pd.factorize(text[column])
+            codes, uniques = codes_and_uniques(text[column])
             empty = np.array([not v.strip() for v in uniques] + [True], dtype=bool)
             blank &= empty[codes]
-        blank = pd.Series(blank, index=text.index)
         self.blank_rows = int(blank.sum())
-        self.text = text[~blank].reset_index(drop=True)
-        self.row_number = numbers[~blank.to_numpy()].reset_index(drop=True)
+        if self.blank_rows:
+            text = text[~blank].reset_index(drop=True)
+        self.text = text
+        self.row_number = numbers[~blank].reset_index(drop=True)
         self.mapping = _check_mapping(self.text.columns, mapping, fields)
         self.problems: list[pd.DataFrame] = []
 
@@ -215,7 +219,8 @@ class _Rows:
         """Raw cells of a canonical field (all empty when unmapped)."""
         if name in self.mapping:
             return self.text[self.mapping[name]]
-        return pd.Series([""] * len(self.text), index=self.text.index, dtype=object)
+        empty = pd.Categorical.from_codes(np.zeros(len(self.text), dtype=np.int8), categories=pd.Index([""], dtype=object))
+        return pd.Series(empty, index=self.text.index)
 
     def take(self, name: str, parsed: Parsed) -> pd.Series:
         """Record the problems of a parsed field and return its values."""
@@ -224,24 +229,26 @@ class _Rows:
 
     def flag(self, name: str, reasons: pd.Series) -> None:
         """Record reasons (``None`` = fine) against field ``name``."""
-        bad = reasons.notna()
+        bad = reasons.notna().to_numpy()
         if bad.any():
             self.problems.append(
                 pd.DataFrame(
                     {
                         "row_number": self.row_number[bad].to_numpy(),
                         "field": name,
-                        "value": self.column(name)[bad].to_numpy(),
+                        "value": np.asarray(self.column(name)[bad].to_numpy(), dtype=object),
                         "reason": reasons[bad].to_numpy(),
-                        "_pos": bad[bad].index.to_numpy(),
+                        "_pos": reasons.index[bad].to_numpy(),
                     }
                 )
             )
 
     def require(self, name: str) -> None:
         """Flag rows where a required field is empty."""
-        empty = self.column(name).str.strip() == ""
-        self.flag(name, pd.Series([f"{name} is empty" if e else None for e in empty], index=empty.index, dtype=object))
+        codes, uniques = codes_and_uniques(self.column(name))
+        empty = np.array([v.strip() == "" for v in uniques] + [False], dtype=bool)[codes]
+        reasons = np.where(empty, f"{name} is empty", None).astype(object)
+        self.flag(name, pd.Series(reasons, index=self.text.index, dtype=object))
 
     def attributes(self) -> pd.Series:
         """JSON object of the non-empty unmapped cells of each row."""
@@ -250,16 +257,24 @@ class _Rows:
         for name in unmapped:
             # One JSON fragment per distinct cell, then joined: the same text as json.dumps of
             # the row's non-empty cells, without a Python call per row.
-            codes, uniques = pd.factorize(self.text[name])
+            codes, uniques = codes_and_uniques(self.text[name])
             key = json.dumps(name, ensure_ascii=False)
             pieces = np.array(
                 ["" if not v.strip() else f"{key}: {json.dumps(v, ensure_ascii=False)}" for v in uniques] + [""],
                 dtype=object,
             )
             fragment = pieces[codes]
+            if not (fragment != "").any():
+                continue
+            if not (result != "").any():
+                result = fragment
+                continue
             joiner = np.where((result != "") & (fragment != ""), ", ", "")
             result = result + joiner + fragment
-        return pd.Series("{" + pd.Series(result, dtype=object) + "}", dtype=object).set_axis(self.text.index)
+        # Wrap each distinct row text once ("{}" for rows without extra cells).
+        codes, uniques = pd.factorize(result)
+        wrapped = np.array(["{" + u + "}" for u in uniques], dtype=object)
+        return pd.Series(wrapped[codes] if len(codes) else wrapped[:0], index=self.text.index, dtype=object)
 
     def problem_frame(self) -> pd.DataFrame:
         if not self.problems:
@@ -268,10 +283,20 @@ class _Rows:
 
 
 def _as_text(column: pd.Series) -> pd.Series:
-    """Cells as ``str`` ("" for missing); already-text columns are passed through."""
-    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string":
-        return column
-    return column.astype(object).where(column.notna(), "").map(lambda v: str(v)).astype(object)
+    """Cells as a ``Categorical`` of ``str`` ("" for missing), each distinct value once."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = column.cat.categories
+        if (categories.dtype == object and pd.api.types.infer_dtype(categories, skipna=False) == "string"
+                and not (column.cat.codes < 0).any()):
+            return column
+        column = column.astype(object)
+    if not (column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string"):
+        column = column.astype(object).where(column.notna(), "").map(lambda v: str(v)).astype(object)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object)),
+        index=column.index,
+    )
 
 
 def _check_mapping(columns: Sequence[str], mapping: Mapping[str, str], fields: Sequence[str]) -> dict[str, str]:
@@ -304,20 +329,24 @@ def _finish(
     data["attributes"] = rows.attributes()
     problems = rows.problem_frame()
     bad_positions = set(problems["_pos"].tolist())
-    good = data.loc[~data.index.isin(list(bad_positions))]
+    good = data.loc[~data.index.isin(list(bad_positions))] if bad_positions else data
 
-    first_row = good.groupby("dedupe_key", sort=False)["row_number"].transform("first")
     duplicate = good["dedupe_key"].duplicated(keep="first")
+    if duplicate.any():
+        first_row = good.groupby("dedupe_key", sort=False)["row_number"].transform("first")
+        reasons = [f"duplicate of row {n}" for n in first_row[duplicate]]
+    else:
+        reasons = []
     duplicates = pd.DataFrame(
         {
             "row_number": good.loc[duplicate, "row_number"].to_numpy(),
             "field": key_field,
             "value": good.loc[duplicate, "dedupe_key"].to_numpy(),
-            "reason": [f"duplicate of row {n}" for n in first_row[duplicate]],
+            "reason": reasons,
             "_pos": good.index[duplicate].to_numpy(),
         }
     )
-    accepted = good.loc[~duplicate, list(columns)]
+    accepted = good.loc[~duplicate, list(columns)] if duplicate.any() else good[list(columns)]
     accepted, schema_problems = _validate(accepted, schema)
     parts = [p for p in (problems, duplicates, schema_problems) if len(p)]
     rejects = pd.concat(parts, ignore_index=True) if parts else problems
@@ -345,6 +374,9 @@ def _finish(
 
 def _validate(accepted: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Schema-check accepted rows; failing rows move to rejects instead of failing the import."""
+    if _passes(accepted, schema):
+        # The vectorised pre-check found nothing pandera would report: skip its slower pass.
+        return accepted, _empty_problems()
     try:
         return schema.validate(accepted, lazy=True), _empty_problems()
     except pa.errors.SchemaErrors as exc:
@@ -364,6 +396,38 @@ def _validate(accepted: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.Da
             }
         )
         return accepted.drop(index=positions.unique()), problems
+
+
+def _passes(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
+    """Whether ``frame`` certainly satisfies ``schema`` (``False`` = let pandera decide)."""
+    if schema is BOOKING_SCHEMA:
+        checks: dict[str, str] = {"scheduled_at": "datetime64[ns]", "created_at": "datetime64[ns]",
+                                  "birthday": "datetime64[ns]", "amount": "float64", "addon_amount": "float64",
+                                  "quantity": "int64", "designated": "bool", "row_number": "int64"}
+    else:
+        return False
+    for name, dtype in checks.items():
+        if name not in frame.columns or str(frame[name].dtype) != dtype:
+            return False
+    for name in ("customer_id", "status", "dedupe_key", "attributes"):
+        if name not in frame.columns or frame[name].dtype != object:
+            return False
+    customer = frame["customer_id"]
+    codes, uniques = pd.factorize(customer, use_na_sentinel=True)
+    if (codes < 0).any() or not all(isinstance(v, str) and v != "" for v in uniques):
+        return False
+    if frame["scheduled_at"].isna().any() or frame["designated"].isna().any():
+        return False
+    if not frame["status"].isin(BOOKING_STATUSES).all():
+        return False
+    for name, low in (("amount", 0), ("addon_amount", 0), ("quantity", 1), ("row_number", 1)):
+        values = frame[name]
+        if values.isna().any() or not (values >= low).all():
+            return False
+    keys = frame["dedupe_key"]
+    if keys.isna().any() or keys.duplicated().any() or frame["attributes"].isna().any():
+        return False
+    return True
 
 
 def _empty_problems() -> pd.DataFrame:

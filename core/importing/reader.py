@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+import numpy as np
 import pandas as pd
 
 from .errors import ImportFileError
@@ -110,8 +112,99 @@ def read_table(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES
 
     text, encoding = decode_text(data, name)
     delimiter = sniff_delimiter(text, extension)
+    fast = _read_arrow(data, text, name, encoding=encoding, delimiter=delimiter)
+    if fast is not None:
+        return fast
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     return _build(rows, name, encoding=encoding, delimiter=delimiter, sheet=None)
+
+
+# ------------------------------------------------------------------------- fast (Arrow) path
+
+_ARROW_MIN_BYTES = 256 * 1024  # small files: the csv module is as fast and has no set-up cost
+
+
+def _read_arrow(data: bytes, text: str, name: str, *, encoding: str, delimiter: str) -> RawTable | None:
+    """Read a large, regular delimited file with pyarrow's CSV reader; ``None`` to fall back.
+
+    Used only when the result is certain to equal the ``csv`` module path: the rows up to the
+    header are one physical line each, the body has no empty lines and no bare ``\\r`` line
+    ends, and every record has exactly the header's width (pyarrow refuses any other record,
+    which sends the file to the general path). Cells stay exact text; each column comes back
+    dictionary-encoded (a pandas ``Categorical`` of ``str``), so the many repeated values of a
+    booking log are stored and parsed once.
+    """
+    if len(data) < _ARROW_MIN_BYTES:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    head = list(itertools.islice(csv.reader(io.StringIO(text[:1_000_000], newline=""), delimiter=delimiter), 200))
+    if sum(1 for r in head if any(c.strip() for c in r)) < _SNIFF_RECORDS:
+        return None  # the header finder must see as many records as on the general path
+    header_index = _find_header(head)
+    if header_index is None or header_index + 1 >= len(head):
+        return None
+    lines = text[:1_000_000].split("\n", header_index + 1)
+    if len(lines) <= header_index + 1:
+        return None
+    for i in range(header_index + 1):
+        line = lines[i].removesuffix("\r")
+        if "\r" in line or next(csv.reader([line], delimiter=delimiter), []) != head[i]:
+            return None  # a quoted line break or an odd line end above the body
+    # The body as UTF-8 bytes (the encoded lines above it skipped).
+    skip = sum(len(line) + 1 for line in lines[: header_index + 1])
+    if encoding in ("utf-8", "utf-8-sig"):
+        bom = 3 if encoding == "utf-8-sig" else 0
+        body = data[bom + len(text[:skip].encode("utf-8")) :]  # already valid UTF-8: no copy of the text
+    else:
+        body = text[skip:].encode("utf-8")
+    if not body.strip() or b"\n\n" in body or b"\n\r\n" in body or body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    headers, notes = _clean_headers(head[header_index])
+    width = len(headers)
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
+                                             escape_char=False, newlines_in_values=b'"' in body,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 null_values=[], strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None  # ragged rows, stray quotes …: the csv module handles (and reports) them
+    del body
+    columns: dict[str, pd.Categorical] = {}
+    blank = np.ones(table.num_rows, dtype=bool)
+    for header, column_name in zip(headers, names, strict=True):
+        encoded = table.column(column_name).combine_chunks().dictionary_encode()
+        table = table.drop_columns([column_name])
+        categories = np.array(encoded.dictionary.to_pylist(), dtype=object)
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        empty = np.array([not v.strip() for v in categories], dtype=bool)
+        blank &= empty[codes] if len(codes) else blank
+        if header.startswith("column_") and empty.all():
+            continue  # an unnamed, entirely empty column: a formatting leftover
+        columns[header] = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+    numbers = np.arange(header_index + 2, header_index + 2 + len(blank), dtype=np.int64)
+    frame = pd.DataFrame(columns)
+    if blank.any():
+        frame = frame.loc[~blank]
+        numbers = numbers[~blank]
+    if frame.empty:
+        raise ImportFileError(
+            f"{name} has a header row but no data rows; check that you exported the right "
+            "date range or sheet"
+        )
+    frame.index = pd.Index(numbers, name=ROW_NUMBER)
+    return RawTable(frame=frame, encoding=encoding, delimiter=delimiter, sheet=None,
+                    header_row=header_index + 1, notes=tuple(dict.fromkeys(notes)))
 
 
 # ----------------------------------------------------------------------------------- decoding
@@ -202,7 +295,7 @@ def sniff_delimiter(text: str, extension: str = "") -> str:
     The winner is the delimiter that splits the header into the most fields while giving the
     same field count on most of the first records (quoted fields are respected).
     """
-    sample_lines = [line for line in text.splitlines() if line.strip()][:_SNIFF_RECORDS]
+    sample_lines = _first_lines(text)
     sample = "\n".join(sample_lines)
     best, best_score = ("\t" if extension in {".tsv", ".tab"} else ","), (0.0, 0)
     for delimiter in DELIMITERS:
@@ -217,6 +310,18 @@ def sniff_delimiter(text: str, extension: str = "") -> str:
         if score > best_score:
             best, best_score = delimiter, score
     return best
+
+
+def _first_lines(text: str) -> list[str]:
+    """The first ``_SNIFF_RECORDS`` non-blank lines, without splitting the whole file."""
+    size = 65536
+    while size < len(text):
+        lines = text[:size].splitlines()[:-1]  # the last line may be cut off
+        non_blank = [line for line in lines if line.strip()]
+        if len(non_blank) >= _SNIFF_RECORDS:
+            return non_blank[:_SNIFF_RECORDS]
+        size *= 4
+    return [line for line in text.splitlines() if line.strip()][:_SNIFF_RECORDS]
 
 
 # ---------------------------------------------------------------------------------- workbooks

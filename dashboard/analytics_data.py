@@ -1,0 +1,237 @@
+"""Cached loaders of the analytics pages (Overview KPIs, Segments, Customer 360, Stores).
+
+Every cached function's key holds the caller's scope, the picked stores, the as-of day and the
+data version (which changes on each import), so one store's figures are never served to another
+and an import shows at once. Writes (tags, reviews, targets) go straight to ``db/`` and clear the
+caches they affect.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core.cohorts import cohort_retention
+from core.kpi import kpi_board, kpi_by, kpi_trend
+from core.scope import Scope
+from dashboard.data import data_version
+from db import customer_repo, score_repo
+from db.engine import session_scope
+
+TTL = 300
+Version = tuple[int, int, int]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+            version: Version) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        return score_repo.score_frame(session, scope=scope, as_of=as_of, store_ids=list(store_ids))
+
+
+def scores(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
+    """Scores of the customers of the picked stores as of a day (``db.score_repo.score_frame``)."""
+    return _scores(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _kpi_inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+                version: Version) -> dict[str, pd.DataFrame]:
+    with session_scope(_engine) as session:
+        return score_repo.load_kpi_inputs(session, scope=scope, store_ids=list(store_ids), until=as_of)
+
+
+def kpi_inputs(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, pd.DataFrame]:
+    """Bookings, customers, messages, tasks and feedback of the picked stores up to as-of."""
+    return _kpi_inputs(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
+
+
+def _frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> tuple[Any, ...]:
+    f = kpi_inputs(engine, scope, store_ids, as_of)
+    return f["bookings"], f["customers"], f["messages"], f["tasks"], f["feedback"]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _board(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+           period_days: int, version: Version) -> pd.DataFrame:
+    return kpi_board(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, period_days=period_days,
+                     store_ids=list(store_ids))
+
+
+def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, period_days: int = 30) -> pd.DataFrame:
+    """``core.kpi.kpi_board`` of the picked stores."""
+    return _board(engine, str(engine.url), scope, store_ids, as_of, period_days, data_version(engine))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _trend(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int,
+           version: Version) -> pd.DataFrame:
+    return kpi_trend(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, periods=periods,
+                     store_ids=list(store_ids))
+
+
+def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int = 12) -> pd.DataFrame:
+    """``core.kpi.kpi_trend`` (monthly) of the picked stores."""
+    return _trend(engine, str(engine.url), scope, store_ids, as_of, periods, data_version(engine))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _by_store(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+              version: Version) -> pd.DataFrame:
+    return kpi_by(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, by="store",
+                  store_ids=list(store_ids), include_previous=False)
+
+
+def by_store(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
+    """``core.kpi.kpi_by(by="store")`` of the picked stores."""
+    return _by_store(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _cohorts(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, months: int,
+             version: Version) -> pd.DataFrame:
+    bookings = kpi_inputs(_engine, scope, store_ids, as_of)["bookings"]
+    return cohort_retention(bookings, as_of=as_of, months=months, store_ids=list(store_ids))
+
+
+def cohorts(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, months: int = 12) -> pd.DataFrame:
+    """``core.cohorts.cohort_retention`` of the picked stores."""
+    return _cohorts(engine, str(engine.url), scope, store_ids, as_of, months, data_version(engine))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _snapshot_dates(_engine: Engine, url: str, scope: Scope, version: tuple[int, str]) -> list[date]:
+    with session_scope(_engine) as session:
+        return score_repo.snapshot_dates(session, scope=scope)
+
+
+def snapshot_dates(engine: Engine, scope: Scope) -> list[date]:
+    """Days with a snapshot of the caller's stores (keyed by the snapshot fingerprint)."""
+    return _snapshot_dates(engine, str(engine.url), scope, _snapshot_version(engine))
+
+
+def _snapshot_version(engine: Engine) -> tuple[int, str]:
+    with session_scope(engine) as session:
+        return score_repo.snapshot_version(session)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _snapshots(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...],
+               version: tuple[int, str]) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        return score_repo.load_snapshots(session, scope=scope, store_ids=list(store_ids), dates=list(dates),
+                                         columns=("as_of", "customer_id", "store_id", "rfm_segment",
+                                                  "rfm8_segment", "lifecycle_segment"))
+
+
+def snapshots(engine: Engine, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...]) -> pd.DataFrame:
+    """Snapshot segments of the picked stores on ``dates``."""
+    return _snapshots(engine, str(engine.url), scope, store_ids, dates, _snapshot_version(engine))
+
+
+def kpi_targets(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, float]:
+    """Targets of the one picked store, or the chain-wide targets for several (not cached: one row)."""
+    with session_scope(engine) as session:
+        store = store_ids[0] if len(store_ids) == 1 else None
+        return score_repo.load_kpi_targets(session, scope=scope, store_id=store)
+
+
+# ------------------------------------------------------------------ Customer 360 (not cached)
+def search_customers(engine: Engine, scope: Scope, store_ids: tuple[int, ...], query: str) -> pd.DataFrame:
+    with session_scope(engine) as session:
+        return customer_repo.search_customers(session, scope=scope, query=query, store_ids=list(store_ids))
+
+
+def customer_profile(engine: Engine, scope: Scope, customer_id: int) -> dict[str, Any] | None:
+    """Profile, visits, pets, points and messages of one customer the caller may see."""
+    with session_scope(engine) as session:
+        profile = customer_repo.get_customer(session, scope=scope, customer_id=customer_id)
+        if profile is None:
+            return None
+        account, ledger = customer_repo.customer_points(session, scope=scope, customer_id=customer_id)
+        return {
+            "profile": profile,
+            "visits": customer_repo.customer_visits(session, scope=scope, customer_id=customer_id),
+            "pets": customer_repo.customer_pets(session, scope=scope, customer_id=customer_id),
+            "account": account,
+            "ledger": ledger,
+            "messages": customer_repo.customer_messages(session, scope=scope, customer_id=customer_id),
+            "tags": customer_repo.tag_dictionary(session, scope=scope, store_id=profile["home_store_id"]),
+            "reviews": customer_repo.model_reviews(session, scope=scope, customer_id=customer_id),
+        }
+
+
+def save_tags(engine: Engine, scope: Scope, customer_id: int, tags: list[str]) -> list[str]:
+    with session_scope(engine) as session:
+        return customer_repo.save_customer_tags(session, scope=scope, customer_id=customer_id, tags=tags)
+
+
+def record_review(engine: Engine, scope: Scope, customer_id: int, as_of: date, model_label: str,
+                  manual_label: str) -> None:
+    with session_scope(engine) as session:
+        customer_repo.record_model_review(session, scope=scope, customer_id=customer_id, as_of=as_of,
+                                          model_label=model_label, manual_label=manual_label)
+
+
+# ------------------------------------------------------------------ rendering helpers (pure text)
+def format_kpi(key: str, value: float | None) -> str:
+    """A KPI value for a card: shares as %, days with one decimal, ROI as a multiple."""
+    from core.kpi import KPI_UNITS
+
+    if value is None or value != value:
+        return "—"
+    unit = KPI_UNITS.get(key, "share")
+    if unit == "days":
+        return f"{value:.1f}"
+    if unit == "multiple":
+        return f"{value:.2f}×"
+    if unit == "points":
+        return f"{value * 100:+.1f} pp"
+    return f"{value * 100:.1f}%"
+
+
+def format_kpi_delta(key: str, delta: float | None) -> str | None:
+    """A change of a KPI for ``st.metric`` (percentage points for shares)."""
+    from core.kpi import KPI_UNITS
+
+    if delta is None or delta != delta:
+        return None
+    unit = KPI_UNITS.get(key, "share")
+    if unit == "days":
+        return f"{delta:+.1f}"
+    if unit == "multiple":
+        return f"{delta:+.2f}×"
+    return f"{delta * 100:+.1f} pp"
+
+
+def segment_label(t: Any, name: object) -> str:
+    """The reader's name of an RFM segment (either scheme) or a lifecycle label."""
+    from core.rfm import SEGMENT_ACTIONS
+
+    if name is None or (isinstance(name, float) and name != name) or str(name) in ("", "nan", "None", "none", "<NA>"):
+        return t("segment.none")
+    text = str(name)
+    if text in SEGMENT_ACTIONS:
+        return t(f"segment.{SEGMENT_ACTIONS[text].segment_key}")
+    key = f"segment.lifecycle.{text}"
+    label = t(key)
+    return text if label == key else label
+
+
+def segment_action(t: Any, name: object) -> str:
+    from core.rfm import SEGMENT_ACTIONS
+
+    action = SEGMENT_ACTIONS.get(str(name))
+    return "" if action is None else t(f"segment.action.{action.action_key}")
+
+
+def reason_text(t: Any, key: str, params: dict[str, Any] | None) -> str:
+    """A priority reason (``core.priority`` ``reason_key`` + ``reason_params``) in the reader's language."""
+    values = {k: ("—" if v is None else v) for k, v in (params or {}).items()}
+    try:
+        return t(f"reason.{key}", **values)
+    except (KeyError, IndexError):
+        return key

@@ -1,0 +1,152 @@
+"""Cached loaders and write helpers for the campaign, results and tasks pages.
+
+Every cached loader is keyed by the caller's scope, the picked stores and a data version (the
+bookings/customers version plus the outbox/tasks/campaign-audit version), so a send, a task
+update or an approval shows up at once and one store's data is never served to another.
+Writes go through ``db.campaign_repo`` (which checks permissions) and clear these caches.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core.campaigns.audience import audience_frame
+from core.campaigns.results import campaign_results, campaign_wake_up, recovery_comparison, timing_script_table
+from core.campaigns.triggers import trigger_label
+from core.kpi import task_completion_rate
+from core.scope import Scope
+from core.scoring import score_customers
+from db import campaign_repo, loyalty_repo, repo
+from db.engine import session_scope
+
+Version = tuple[Any, ...]
+
+
+def version(engine: Engine) -> Version:
+    with session_scope(engine) as session:
+        return (*repo.data_version(session), *campaign_repo.outbox_version(session))
+
+
+def _campaign_rows(campaigns: list[Any]) -> pd.DataFrame:
+    rows = [{
+        "campaign_id": c.id, "name": c.name, "store_id": c.store_id, "status": c.status, "channel": c.channel,
+        "timing": trigger_label(c.trigger), "trigger": c.trigger, "audience": c.audience, "templates": c.templates,
+        "holdout_pct": c.holdout_pct, "frequency_cap_days": c.frequency_cap_days, "send_hour": c.send_hour,
+        "quiet_start": c.quiet_start, "quiet_end": c.quiet_end, "cost_per_message": c.cost_per_message,
+        "benefit_budget": c.benefit_budget, "benefit_spent": c.benefit_spent, "paused_reason": c.paused_reason,
+        "created_by": c.created_by, "approved_by": c.approved_by,
+        "segment": (c.description or "").removeprefix("playbook:").split("_")[0] if c.description else "",
+    } for c in campaigns]
+    columns = ["campaign_id", "name", "store_id", "status", "channel", "timing", "trigger", "audience", "templates",
+               "holdout_pct", "frequency_cap_days", "send_hour", "quiet_start", "quiet_end", "cost_per_message",
+               "benefit_budget", "benefit_spent", "paused_reason", "created_by", "approved_by", "segment"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _campaigns(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        frame = _campaign_rows(campaign_repo.list_campaigns(session, scope=scope, store_ids=list(store_ids)))
+        counts = campaign_repo.message_counts(session, scope=scope, store_ids=list(store_ids))
+    frame = frame.merge(counts, on="campaign_id", how="left")
+    for column in ("queued", "sent", "failed", "suppressed", "holdout", "not_configured"):
+        frame[column] = frame[column].fillna(0).astype(int)
+    return frame
+
+
+def campaigns(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:
+    """Campaigns the caller may see with their message counts (scoped to the picked stores)."""
+    return _campaigns(engine, str(engine.url), scope, store_ids, version(engine))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _audience(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+              ver: Version) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids))
+        customers = repo.load_customers(session, scope=scope, store_ids=list(store_ids))
+        accounts = loyalty_repo.load_accounts(session, scope=scope, store_ids=list(store_ids))
+        pets = campaign_repo.load_pets(session, scope=scope, store_ids=list(store_ids))
+        staff = campaign_repo.staff_names(session)
+    scores = score_customers(bookings, customers, as_of=as_of)
+    return audience_frame(scores, customers, accounts=accounts, pets=pets, bookings=bookings, staff_names=staff)
+
+
+def audience(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
+    """The audience frame (one row per customer of the picked stores, as of the day)."""
+    return _audience(engine, str(engine.url), scope, store_ids, as_of, version(engine))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+             window_days: int, ver: Version) -> dict[str, pd.DataFrame]:
+    with session_scope(_engine) as session:
+        messages = campaign_repo.load_messages(session, scope=scope, store_ids=list(store_ids))
+        bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids))
+        frame = _campaign_rows(campaign_repo.list_campaigns(session, scope=scope, store_ids=list(store_ids)))
+    meta = frame.loc[:, ["campaign_id", "name", "timing", "segment", "status", "channel"]]
+    if messages.empty:
+        empty = pd.DataFrame()
+        return {"by_campaign": empty, "by_variant": empty, "timing": empty, "meta": meta}
+    messages = messages.merge(meta[["campaign_id", "timing", "segment"]], on="campaign_id", how="left")
+    by_campaign = campaign_results(messages, bookings, as_of=as_of, window_days=window_days)
+    wake = campaign_wake_up(messages, bookings, as_of=as_of)
+    by_campaign["wake_up_rate"] = by_campaign["campaign_id"].map(wake)
+    by_campaign = meta.merge(by_campaign, on="campaign_id", how="inner")
+    by_variant = campaign_results(messages, bookings, as_of=as_of, window_days=window_days,
+                                  by=("campaign_id", "timing", "segment", "variant"))
+    timing = timing_script_table(by_variant) if len(by_variant) else pd.DataFrame()
+    return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing, "meta": meta}
+
+
+def results(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+            window_days: int = 7) -> dict[str, pd.DataFrame]:
+    """Results per campaign, per variant and the timing × script table."""
+    return _results(engine, str(engine.url), scope, store_ids, as_of, window_days, version(engine))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _tasks(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        return campaign_repo.list_tasks(session, scope=scope, store_ids=list(store_ids))
+
+
+def tasks(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:
+    """Follow-up tasks of the picked stores."""
+    return _tasks(engine, str(engine.url), scope, store_ids, version(engine))
+
+
+def task_summary(tasks_frame: pd.DataFrame, bookings: pd.DataFrame, *, as_of: date) -> dict[str, Any]:
+    """Completion rate (core.kpi) and complaint recovery comparison (core.campaigns.results)."""
+    frame = tasks_frame.assign(created_at=pd.to_datetime(tasks_frame["created_at"]))
+    rate = task_completion_rate(frame, as_of=as_of, period_days=30)
+    complaints = frame.loc[frame["kind"].eq("complaint_recovery")]
+    recovery = recovery_comparison(complaints, bookings, as_of=as_of) if len(complaints) else pd.DataFrame()
+    return {"completion": rate, "recovery": recovery}
+
+
+def clear() -> None:
+    _campaigns.clear()
+    _results.clear()
+    _tasks.clear()
+
+
+def write(engine: Engine, action: str, **kwargs: Any) -> Any:
+    """Run one ``db.campaign_repo`` write (create_campaign, approve_campaign, …) and clear caches."""
+    function = {
+        "create": campaign_repo.create_campaign,
+        "update": campaign_repo.update_campaign,
+        "submit": campaign_repo.submit_for_approval,
+        "approve": campaign_repo.approve_campaign,
+        "status": campaign_repo.set_campaign_status,
+        "task": campaign_repo.update_task_status,
+    }[action]
+    with session_scope(engine) as session:
+        result = function(session, **kwargs)
+        result_id = getattr(result, "id", None)
+    clear()
+    return result_id

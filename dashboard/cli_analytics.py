@@ -1,0 +1,152 @@
+"""``score`` and ``kpi`` commands of the CLI (DESIGN.md "Command line": a stable contract).
+
+- ``python -m dashboard.cli score [--as-of DATE] [--horizon-days 90] --out FILE.csv
+  [--snapshot]``: one row per customer in scope; ``customer_id`` is the external id; the columns
+  of :data:`core.columns.SCORE_COLUMNS` in that order, then extras; dates ISO. ``--snapshot`` also
+  replaces that day's ScoreSnapshot rows (one transaction; re-running is harmless).
+- ``python -m dashboard.cli kpi [--as-of DATE] [--store CODE] --json``: the KPI board as JSON
+  ``{"as_of", "stores", "kpis": {key: {value, numerator, denominator, previous_value, delta}}}``.
+
+``--as USER`` (global) scopes both to the user's stores. The default as-of day is the last day
+with a completed visit the caller may see (never after today).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.columns import SCORE_COLUMNS
+from core.scoring import SCORE_EXTRA_COLUMNS
+
+#: Extra columns written after SCORE_COLUMNS (personal data such as the name is left out).
+CSV_EXTRA_COLUMNS = ("internal_id", *[c for c in SCORE_EXTRA_COLUMNS if c != "name"])
+
+
+def _as_of(engine: Any, scope: Any, value: str | None) -> date:
+    from dashboard.cli import CliError
+    from db.engine import session_scope
+    from db.score_repo import default_as_of
+
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise CliError(f"--as-of must be a date like 2026-11-22, not {value!r}") from exc
+    with session_scope(engine) as session:
+        return default_as_of(session, scope=scope)
+
+
+def score_csv_frame(scores: pd.DataFrame) -> pd.DataFrame:
+    """The CSV layout of a :func:`db.score_repo.score_frame` result."""
+    out = scores.rename(columns={"customer_id": "internal_id"}).copy()
+    out["customer_id"] = out["external_id"].astype(str)
+    out["next_due_date"] = pd.to_datetime(out["next_due_date"]).dt.strftime("%Y-%m-%d")
+    opted = pd.to_datetime(out["opted_out_at"])
+    out["opted_out_at"] = opted.dt.strftime("%Y-%m-%dT%H:%M:%S").where(opted.notna(), None)
+    for column in ("rfm_segment", "rfm8_segment"):
+        out[column] = out[column].where(~out[column].isin(["nan", "None", "<NA>"]), None)
+    for column in ("p_alive", "churn_risk", "expected_visits", "revisit_window_days", "band_low",
+                   "band_high"):
+        out[column] = out[column].astype(float).round(6)
+    return out.loc[:, [*SCORE_COLUMNS, *CSV_EXTRA_COLUMNS]]
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score every customer in scope and write the CSV (and optionally the day's snapshot)."""
+    from dashboard.cli import CliError, _engine, resolve_scope
+    from db.engine import session_scope
+    from db.score_repo import score_frame, write_snapshot
+
+    if args.horizon_days <= 0:
+        raise CliError("--horizon-days must be positive")
+    engine = _engine()
+    scope = resolve_scope(engine, args.actor)
+    day = _as_of(engine, scope, args.as_of)
+    with session_scope(engine) as session:
+        scores = score_frame(session, scope=scope, as_of=day, horizon_days=args.horizon_days)
+    out = Path(args.out)
+    if out.parent and not out.parent.exists():
+        raise CliError(f"folder {out.parent} does not exist")
+    score_csv_frame(scores).to_csv(out, index=False, encoding="utf-8")
+    result: dict[str, Any] = {"as_of": day.isoformat(), "customers": len(scores), "out": str(out)}
+    if args.snapshot:
+        if scope.store_ids is not None:
+            result["snapshot"] = write_snapshot(engine, scores=scores, as_of=day, store_ids=scope.store_ids)
+        else:
+            result["snapshot"] = write_snapshot(engine, scores=scores, as_of=day)
+    print(json.dumps(result, ensure_ascii=False), file=sys.stderr if args.quiet else sys.stdout)
+    return 0
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def kpi_payload(board: pd.DataFrame, *, as_of: date, stores: list[str]) -> dict[str, Any]:
+    """The ``kpi --json`` object of a :func:`core.kpi.kpi_board` frame."""
+    kpis = {
+        row["kpi"]: {k: _number(row[k]) for k in ("value", "numerator", "denominator", "previous_value", "delta")}
+        for row in board.to_dict(orient="records")
+    }
+    return {"as_of": as_of.isoformat(), "stores": stores, "kpis": kpis}
+
+
+def cmd_kpi(args: argparse.Namespace) -> int:
+    """Print the KPI board of the period ending on as-of (30 days) against the period before."""
+    from core.kpi import kpi_board
+    from dashboard.cli import CliError, _engine, resolve_scope
+    from db import repo
+    from db.engine import session_scope
+    from db.score_repo import load_kpi_inputs
+
+    engine = _engine()
+    scope = resolve_scope(engine, args.actor)
+    day = _as_of(engine, scope, args.as_of)
+    with session_scope(engine) as session:
+        visible = {s.code: s.id for s in repo.list_stores(session, scope=scope)}
+        if args.store:
+            unknown = [code for code in args.store if code not in visible]
+            if unknown:
+                raise CliError(f"unknown store code(s) for this user: {', '.join(unknown)}")
+            codes = list(dict.fromkeys(args.store))
+        else:
+            codes = sorted(visible)
+        store_ids = [visible[c] for c in codes]
+        frames = load_kpi_inputs(session, scope=scope, store_ids=store_ids, until=day)
+    board = kpi_board(frames["bookings"], frames["customers"], frames["messages"], frames["tasks"],
+                      frames["feedback"], as_of=day, period_days=args.period_days, store_ids=store_ids)
+    payload = kpi_payload(board, as_of=day, stores=codes)
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        for key, values in payload["kpis"].items():
+            value = values["value"]
+            print(f"{key:32s} {'—' if value is None else f'{value:.4f}'}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``score`` and ``kpi`` commands to the CLI's subparsers."""
+    score = subparsers.add_parser("score", help="score every customer as of a day; write a CSV")
+    score.add_argument("--as-of", default=None, help="scoring day (default: the last visit day)")
+    score.add_argument("--horizon-days", type=int, default=90, help="horizon of churn_risk and expected_visits")
+    score.add_argument("--out", required=True, help="CSV file to write")
+    score.add_argument("--snapshot", action="store_true", help="also replace that day's score snapshot")
+    score.add_argument("--quiet", action="store_true", help="print the summary to stderr")
+    score.set_defaults(handler=cmd_score)
+    kpi = subparsers.add_parser("kpi", help="the KPI board as of a day")
+    kpi.add_argument("--as-of", default=None, help="last day of the period (default: the last visit day)")
+    kpi.add_argument("--store", action="append", default=None, metavar="CODE", help="store code (repeatable)")
+    kpi.add_argument("--period-days", type=int, default=30, help="length of the period")
+    kpi.add_argument("--json", action="store_true", help="print JSON")
+    kpi.set_defaults(handler=cmd_kpi)

@@ -1,0 +1,315 @@
+"""Scores: the shared score path, daily snapshots (ScoreSnapshot) and KPI targets.
+
+- :func:`score_frame` scores the customers the caller may see as of a day. On PostgreSQL the
+  per-customer aggregation runs in the database (:mod:`db.aggregates`); elsewhere the bookings
+  up to the as-of day are loaded and aggregated with numpy. Both give the same frame.
+- :func:`write_snapshot` / :func:`load_snapshots`: one row per customer and day, replaced as a
+  whole day per run (idempotent); :func:`snapshot_job` is the worker's daily entry point and
+  :func:`backfill_snapshots` writes month-end snapshots for the migration chart.
+- :func:`load_kpi_targets` / :func:`save_kpi_targets`: per-store KPI targets kept in
+  ``AppSetting`` under the key ``"kpi_targets"`` (store 0 = chain-wide).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.kpi import DEFAULT_KPI_TARGETS
+from core.params import LifecycleParams, RfmParams
+from core.scope import Scope
+from core.scoring import score_customers, score_from_aggregates
+from db import repo
+from db.aggregates import load_aggregates
+from db.bulk import bulk_insert
+from db.engine import session_scope
+from db.models import AppSetting, ScoreSnapshot
+
+KPI_TARGETS_KEY = "kpi_targets"
+
+#: Columns of :func:`load_snapshots`.
+SNAPSHOT_COLUMNS = (
+    "as_of", "customer_id", "store_id", "recency_days", "frequency", "monetary", "r_score",
+    "f_score", "m_score", "rfm_segment", "rfm8_segment", "lifecycle_segment",
+    "revisit_window_days", "next_due_date", "churn_risk", "p_alive", "expected_visits",
+)
+
+
+def default_as_of(session: Session, *, scope: Scope) -> date:
+    """The last day with a completed visit the caller may see, never after today."""
+    last = repo.latest_booking_day(session, scope=scope)
+    return min(last, date.today()) if last else date.today()
+
+
+def score_frame(
+    session: Session,
+    *,
+    scope: Scope,
+    as_of: date,
+    store_ids: Sequence[int] | None = None,
+    horizon_days: int = 90,
+    pushdown: bool | None = None,
+    customers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Scores (``core.scoring`` frame) of the customers whose home store the caller may see.
+
+    Parameters
+    ----------
+    scope, store_ids
+        The caller and the picked stores: customers of those home stores, visits at those stores.
+    as_of
+        Scoring day; bookings after it are never read.
+    pushdown
+        Aggregate in SQL (default: when the database is PostgreSQL).
+    customers
+        The customer frame when the caller already loaded it (``db.repo.load_customers``).
+
+    Returns
+    -------
+    DataFrame
+        ``score_customers`` columns plus ``external_id``, one row per customer in scope (joined
+        by as-of), sorted by internal ``customer_id``.
+    """
+    stores = list(store_ids) if store_ids is not None else None
+    if customers is None:
+        customers = repo.load_customers(session, scope=scope, store_ids=stores)
+    if pushdown is None:
+        pushdown = session.get_bind().dialect.name == "postgresql"
+    rfm, life = RfmParams(), LifecycleParams()
+    if pushdown:
+        aggregates = load_aggregates(
+            session, scope=scope, as_of=as_of, store_ids=stores, lookback_days=rfm.lookback_days,
+            rescheduler_lookback_days=life.rescheduler_lookback_days,
+            rescheduler_statuses=life.rescheduler_statuses)
+        scores = score_from_aggregates(aggregates.customers, aggregates.priors, customers,
+                                       as_of=as_of, horizon_days=horizon_days)
+    else:
+        bookings = repo.load_bookings(session, scope=scope, store_ids=stores, until=as_of)
+        scores = score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days)
+    # Only customers the caller may see (a visitor from another home store has no row here).
+    known = customers.set_index("customer_id")["external_id"]
+    scores = scores.loc[scores["customer_id"].isin(known.index).to_numpy()].reset_index(drop=True)
+    scores.insert(1, "external_id", scores["customer_id"].map(known).to_numpy(dtype=object))
+    return scores
+
+
+# ------------------------------------------------------------------------------ snapshots
+def _snapshot_rows(scores: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    def ints(column: str) -> pd.Series:
+        return scores[column].astype("Int64")
+
+    due = pd.to_datetime(scores["next_due_date"])
+    return pd.DataFrame({
+        "as_of": pd.Timestamp(as_of),
+        "customer_id": scores["customer_id"].astype(np.int64).to_numpy(),
+        "store_id": ints("home_store_id").to_numpy(dtype=object),
+        "recency_days": scores["recency_days"].astype(float).to_numpy(),
+        "frequency": scores["frequency"].astype(np.int64).to_numpy(),
+        "monetary": scores["monetary"].astype(float).to_numpy(),
+        "r_score": ints("r_score").to_numpy(dtype=object),
+        "f_score": ints("f_score").to_numpy(dtype=object),
+        "m_score": ints("m_score").to_numpy(dtype=object),
+        "rfm_segment": _text(scores["rfm_segment"]),
+        "rfm8_segment": _text(scores["rfm8_segment"]),
+        "lifecycle_segment": _text(scores["lifecycle_segment"]),
+        "revisit_window_days": scores["revisit_window_days"].astype(float).to_numpy(),
+        "next_due_date": due,
+        "churn_risk": scores["churn_risk"].astype(float).to_numpy(),
+        "p_alive": scores["p_alive"].astype(float).to_numpy(),
+        "expected_visits": scores["expected_visits"].astype(float).to_numpy(),
+    })
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    raw = values.astype(object).to_numpy()
+    missing = pd.isna(raw) | np.isin(raw.astype(str), ["nan", "None", "<NA>"])
+    return np.where(missing, None, raw)
+
+
+def write_snapshot(engine: Engine, *, scores: pd.DataFrame, as_of: date,
+                   store_ids: Iterable[int] | None = None) -> int:
+    """Replace the snapshot of ``as_of`` with ``scores`` in one transaction; return rows written.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        From :func:`score_frame` / ``core.scoring.score_customers`` (internal ``customer_id``,
+        ``home_store_id`` becomes the snapshot's ``store_id``).
+    as_of : date
+    store_ids : optional
+        Replace only that day's rows of these stores (default: every row of the day).
+    """
+    rows = _snapshot_rows(scores, as_of)
+    table = ScoreSnapshot.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        statement = delete(table).where(table.c.as_of == as_of)
+        if store_ids is not None:
+            statement = statement.where(table.c.store_id.in_(sorted(set(store_ids))))
+        connection.execute(statement)
+        return bulk_insert(connection, table, rows)
+
+
+def load_snapshots(
+    session: Session,
+    *,
+    scope: Scope,
+    store_ids: Sequence[int] | None = None,
+    dates: Sequence[date] | None = None,
+    columns: Sequence[str] = SNAPSHOT_COLUMNS,
+) -> pd.DataFrame:
+    """Snapshot rows of the caller's stores (by the customer's home store) on ``dates``."""
+    stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
+    table = ScoreSnapshot.__table__  # type: ignore[attr-defined]
+    statement = select(*[table.c[c] for c in columns])
+    if stores is not None:
+        statement = statement.where(table.c.store_id.in_(sorted(stores)))
+    if dates is not None:
+        statement = statement.where(table.c.as_of.in_(list(dates)))
+    rows = session.execute(statement.order_by(table.c.as_of, table.c.customer_id)).all()
+    frame = pd.DataFrame(rows, columns=list(columns))
+    if "as_of" in frame:
+        frame["as_of"] = pd.to_datetime(frame["as_of"])
+    return frame
+
+
+def snapshot_dates(session: Session, *, scope: Scope) -> list[date]:
+    """Days with a snapshot that has rows of the caller's stores, oldest first."""
+    stores = repo.allowed_store_ids(scope=scope)
+    statement = select(ScoreSnapshot.as_of).distinct()
+    if stores is not None:
+        statement = statement.where(ScoreSnapshot.store_id.in_(sorted(stores)))  # type: ignore[attr-defined]
+    return sorted(pd.Timestamp(d).date() for d in session.scalars(statement))
+
+
+def snapshot_version(session: Session) -> tuple[int, str]:
+    """A cheap fingerprint that changes whenever a snapshot is written (cache keys)."""
+    largest = session.execute(select(func.max(ScoreSnapshot.id), func.max(ScoreSnapshot.as_of))).one()
+    return int(largest[0] or 0), str(largest[1] or "")
+
+
+def snapshot_job(engine: Engine, *, as_of: date | None = None) -> dict[str, Any]:
+    """The daily job: score every customer as of ``as_of`` (default: the last visit day) and
+    replace that day's snapshot. Idempotent; returns ``{"as_of": …, "rows": …}``."""
+    scope = Scope.system("snapshot-job")
+    with session_scope(engine) as session:
+        day = as_of or default_as_of(session, scope=scope)
+        scores = score_frame(session, scope=scope, as_of=day)
+    return {"as_of": day.isoformat(), "rows": write_snapshot(engine, scores=scores, as_of=day)}
+
+
+def month_ends(last_day: date, months: int) -> list[date]:
+    """The last day of each of the ``months`` months before ``last_day``'s month, then ``last_day``."""
+    first_of_month = last_day.replace(day=1)
+    ends = []
+    for _ in range(months):
+        end = first_of_month - timedelta(days=1)
+        ends.append(end)
+        first_of_month = end.replace(day=1)
+    return sorted(ends) + [last_day]
+
+
+def backfill_snapshots(engine: Engine, *, months: int = 6, as_of: date | None = None) -> dict[str, int]:
+    """Write month-end snapshots for the last ``months`` months and the last visit day.
+
+    Used once after a demo or first import, so segment migration can be shown at once. Each day
+    is replaced as a whole (re-running is harmless). Returns rows written per ISO date.
+    """
+    scope = Scope.system("snapshot-backfill")
+    with session_scope(engine) as session:
+        last = as_of or default_as_of(session, scope=scope)
+        customers = repo.load_customers(session, scope=scope)
+    written: dict[str, int] = {}
+    for day in month_ends(last, months):
+        with session_scope(engine) as session:
+            scores = score_frame(session, scope=scope, as_of=day, customers=customers)
+        written[day.isoformat()] = write_snapshot(engine, scores=scores, as_of=day)
+    return written
+
+
+# ------------------------------------------------------------------------------ KPI targets
+def load_kpi_targets(session: Session, *, scope: Scope, store_id: int | None) -> dict[str, float]:
+    """Targets for one store (``None``: chain-wide): defaults, then chain-wide, then the store's."""
+    targets = dict(DEFAULT_KPI_TARGETS)
+    keys = [0] if store_id is None or not scope.allows_store(store_id) else [0, store_id]
+    for key in keys:
+        setting = session.get(AppSetting, (KPI_TARGETS_KEY, key))
+        if setting is not None and isinstance(setting.value, dict):
+            targets.update({k: float(v) for k, v in setting.value.items() if v is not None})
+    return targets
+
+
+def save_kpi_targets(session: Session, *, scope: Scope, store_id: int | None,
+                     targets: dict[str, float]) -> None:
+    """Save targets of a store (or chain-wide with ``store_id=None``, chain roles only); audited."""
+    scope.require("edit_rules")
+    if store_id is None:
+        scope.require("chain_rules")
+    elif not scope.allows_store(store_id):
+        raise repo_permission(scope)
+    key = (KPI_TARGETS_KEY, store_id or 0)
+    setting = session.get(AppSetting, key)
+    before = None if setting is None else dict(setting.value or {})
+    if setting is None:
+        setting = AppSetting(key=KPI_TARGETS_KEY, store_id=store_id or 0)
+    setting.value = {k: float(v) for k, v in targets.items()}
+    setting.updated_by = scope.actor
+    session.add(setting)
+    repo.record_audit(session, actor=scope.actor, action="kpi_targets.save", entity="app_setting",
+                      entity_id=KPI_TARGETS_KEY, store_id=store_id, before=before, after=setting.value)
+
+
+def repo_permission(scope: Scope) -> Exception:
+    from core.scope import PermissionDenied
+
+    return PermissionDenied(f"{scope.actor} may not change another store's settings")
+
+
+# ------------------------------------------------------------------------------ KPI inputs
+def load_kpi_inputs(
+    session: Session,
+    *,
+    scope: Scope,
+    store_ids: Sequence[int] | None = None,
+    until: date | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The frames ``core.kpi.kpi_board`` reads, for the caller's stores.
+
+    Returns ``{"bookings", "customers", "messages", "tasks", "feedback"}`` with the column
+    contracts of :mod:`core.kpi` (store-local times; messages/tasks by their ``store_id``).
+    """
+    from core.kpi import FEEDBACK_COLUMNS, MESSAGE_COLUMNS, TASK_COLUMNS
+    from db.models import Booking, Feedback, Message, Task
+
+    stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
+    store_list = list(store_ids) if store_ids is not None else None
+    bookings = repo.load_bookings(session, scope=scope, store_ids=store_list, until=until)
+    customers = repo.load_customers(session, scope=scope, store_ids=store_list)
+    timezones = repo.store_timezones(session)
+
+    def scoped(statement: Any, column: Any) -> Any:
+        if stores is None:
+            return statement
+        return statement.where(column.in_(sorted(stores) or [-1]))
+
+    rows = session.execute(scoped(select(Message.id, Message.campaign_id, Message.customer_id,
+                                         Message.store_id, Message.status, Message.sent_at,
+                                         Message.cost), Message.store_id)).all()
+    messages = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
+    messages["sent_at"] = repo.to_local(messages["sent_at"], messages["store_id"], timezones)
+    messages["cost"] = messages["cost"].astype(float)
+    rows = session.execute(scoped(select(Task.id, Task.store_id, Task.customer_id, Task.status,
+                                         Task.created_at), Task.store_id)).all()
+    tasks = pd.DataFrame(rows, columns=list(TASK_COLUMNS))
+    tasks["created_at"] = repo.to_local(tasks["created_at"], tasks["store_id"], timezones)
+    rows = session.execute(scoped(select(Feedback.booking_id, Feedback.complaint)
+                                  .join(Booking, Booking.id == Feedback.booking_id), Booking.store_id)).all()
+    feedback = pd.DataFrame(rows, columns=list(FEEDBACK_COLUMNS))
+    feedback["complaint"] = feedback["complaint"].astype(bool)
+    return {"bookings": bookings, "customers": customers, "messages": messages, "tasks": tasks,
+            "feedback": feedback}

@@ -1,0 +1,65 @@
+"""Follow-up tasks for the front desk: today's calls, suggested words, outcomes, recovery."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.campaigns.audience import mask_phone
+from core.scope import PermissionDenied
+from dashboard import campaign_data, data
+from dashboard.context import get_context
+from dashboard.formatting import number, percent
+
+ctx = get_context()
+st.title(ctx.t("page.tasks"))
+NS = "tasks."
+
+tasks = campaign_data.tasks(ctx.engine, ctx.scope, ctx.store_ids)
+bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
+summary = campaign_data.task_summary(tasks, bookings, as_of=ctx.as_of)
+open_today = tasks.loc[tasks["status"].eq("open") & (pd.to_datetime(tasks["due_on"]) <= pd.Timestamp(ctx.as_of))]
+
+cards = st.columns(3)
+cards[0].metric(ctx.t("tasks.open_today"), number(len(open_today)))
+cards[1].metric(ctx.t("tasks.completion_rate"), percent(summary["completion"].value),
+                help=ctx.t("tasks.completion_help"))
+cards[2].metric(ctx.t("tasks.complaints_open"),
+                number(int((open_today["kind"] == "complaint_recovery").sum())))
+
+st.subheader(ctx.t("tasks.today"))
+if open_today.empty:
+    st.info(ctx.t("tasks.none"))
+else:
+    shown = open_today.assign(
+        kind=open_today["kind"].map(lambda k: ctx.t(f"tasks.kind_{k}")),
+        phone=open_today["phone"].map(mask_phone) if ctx.scope.masks_pii else open_today["phone"],
+    )
+    st.dataframe(shown[["task_id", "name", "phone", "kind", "script", "due_on"]], hide_index=True,
+                 use_container_width=True,
+                 column_config={"task_id": "ID", "name": ctx.t("tasks.customer"), "phone": ctx.t("tasks.phone"),
+                                "kind": ctx.t("tasks.kind"), "script": ctx.t("tasks.script"),
+                                "due_on": ctx.t("tasks.due")})
+    cols = st.columns([2, 2, 1])
+    picked = cols[0].selectbox(ctx.t("tasks.pick"), open_today["task_id"].tolist(), key=NS + "pick",
+                               format_func=lambda i: f"#{i} {open_today.set_index('task_id').loc[i, 'name']}")
+    outcome = cols[1].selectbox(ctx.t("tasks.outcome"), ["done", "no_answer", "booked"], key=NS + "outcome",
+                                format_func=lambda s: ctx.t(f"tasks.status_{s}"))
+    if cols[2].button(ctx.t("tasks.save"), key=NS + "save", type="primary"):
+        try:
+            campaign_data.write(ctx.engine, "task", scope=ctx.scope, task_id=int(picked), status=outcome)
+            st.success(ctx.t("tasks.saved"))
+            st.rerun()
+        except PermissionDenied:
+            st.error(ctx.t("tasks.denied"))
+
+st.subheader(ctx.t("tasks.recovery_title"))
+recovery = summary["recovery"]
+if recovery.empty:
+    st.caption(ctx.t("tasks.recovery_none"))
+else:
+    st.dataframe(recovery.assign(group=recovery["group"].map(lambda g: ctx.t(f"tasks.group_{g}")),
+                                 return_rate=recovery["return_rate"].map(
+                                     lambda v: "—" if pd.isna(v) else percent(float(v)))),
+                 hide_index=True, use_container_width=True,
+                 column_config={"group": ctx.t("tasks.group"), "customers": ctx.t("tasks.customers"),
+                                "returned": ctx.t("tasks.returned"), "return_rate": ctx.t("tasks.return_rate")})

@@ -1,0 +1,72 @@
+"""AppTest of the Tasks page: front desk sees its store's follow-ups and records outcomes."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from core.scope import PermissionDenied, Scope
+from db import campaign_repo
+from db.engine import session_scope
+from db.models import Task
+from tests.apptest_helpers import run_as, texts, use_database
+from tests.factories import small_world
+
+PAGE = "../pages/tasks.py"
+
+
+def _tasks(engine, ids) -> None:
+    with session_scope(engine) as session:
+        session.add_all([
+            Task(store_id=ids["store_b"], customer_id=ids["b1"], kind="complaint_recovery", reason="complaint",
+                 script="先致歉,再提供免費補修", due_on=date(2026, 11, 1), idempotency_key="x1"),
+            Task(store_id=ids["store_a"], customer_id=ids["a1"], kind="follow_up", reason="campaign",
+                 script="提醒回訪", due_on=date(2026, 11, 1), idempotency_key="x2"),
+        ])
+
+
+def test_front_desk_sees_own_store_tasks_and_marks_booked(sqlite_engine, monkeypatch) -> None:
+    ids = small_world(sqlite_engine)
+    _tasks(sqlite_engine, ids)
+    use_database(monkeypatch, str(sqlite_engine.url))
+    app = run_as("desk_b", page=PAGE)
+    assert not app.exception
+    assert {m.label: m.value for m in app.metric}["Open today"] == "1"
+    table = app.dataframe[0].value
+    assert list(table["name"]) == ["李四"] and "先致歉" in table["script"].iloc[0]
+    app.selectbox(key="tasks.outcome").set_value("booked").run()
+    app.button(key="tasks.save").click().run()
+    assert not app.exception
+    with session_scope(sqlite_engine) as session:
+        statuses = {t.customer_id: t.status for t in session.scalars(select(Task))}
+    assert statuses == {ids["b1"]: "booked", ids["a1"]: "open"}
+    assert "Complaint recovery" in texts(app)
+
+
+def test_marketer_cannot_reach_tasks_or_update_them(sqlite_engine, monkeypatch) -> None:
+    ids = small_world(sqlite_engine)
+    _tasks(sqlite_engine, ids)
+    use_database(monkeypatch, str(sqlite_engine.url))
+    app = run_as("mkt_a")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page(PAGE)
+    with session_scope(sqlite_engine) as session:
+        task_id = session.scalars(select(Task.id)).first()
+        with pytest.raises(PermissionDenied):
+            campaign_repo.update_task_status(session, scope=Scope("mkt_a", "marketer", frozenset({ids["store_a"]})),
+                                             task_id=task_id, status="done")
+        # A front desk of store B cannot touch a store-A task.
+        a_task = session.scalars(select(Task.id).where(Task.store_id == ids["store_a"])).one()
+        with pytest.raises(PermissionDenied):
+            campaign_repo.update_task_status(session, scope=Scope("desk_b", "front_desk", frozenset({ids["store_b"]})),
+                                             task_id=a_task, status="done")
+
+
+def test_manager_renders_tasks(sqlite_engine, monkeypatch) -> None:
+    ids = small_world(sqlite_engine)
+    _tasks(sqlite_engine, ids)
+    use_database(monkeypatch, str(sqlite_engine.url))
+    app = run_as("admin", page=PAGE)
+    assert not app.exception
+    assert {m.label: m.value for m in app.metric}["Open today"] == "2"
