@@ -19,6 +19,7 @@ from core.config import load_settings  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.auth import logout, signed_in_user  # noqa: E402
 from dashboard.context import PageContext, set_context  # noqa: E402
+from dashboard.formatting import CURRENCY_SYMBOLS  # noqa: E402
 from dashboard.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, translate  # noqa: E402
 from dashboard.navigation import pages_for  # noqa: E402
 from db import repo  # noqa: E402
@@ -39,6 +40,28 @@ def _language_switch() -> str:
     )
     st.session_state[STATE_LOCALE] = choice
     return choice
+
+
+def _single_currency(stores: list, store_ids: tuple[int, ...], locale: str) -> tuple[tuple[int, ...], str]:
+    """Money is never added across currencies: when the picked stores take NT$ and ¥, the user
+    chooses which group to report (the larger group first)."""
+    by_currency: dict[str, list[int]] = {}
+    for store in stores:
+        if store.id in store_ids:
+            by_currency.setdefault(store.currency, []).append(store.id)
+    if len(by_currency) == 1:
+        currency = next(iter(by_currency))
+        return store_ids, currency
+    first_store = {code: min(ids) for code, ids in by_currency.items()}
+    options = sorted(by_currency, key=lambda code: (-len(by_currency[code]), first_store[code]))
+    currency = st.sidebar.radio(
+        translate("app.currency", locale),
+        options,
+        format_func=lambda code: f"{CURRENCY_SYMBOLS.get(code, code)} · {len(by_currency[code])}",
+        key="ui.currency",
+        help=translate("app.currency_help", locale),
+    )
+    return tuple(sorted(by_currency[currency])), currency
 
 
 def run() -> None:
@@ -66,12 +89,13 @@ def run() -> None:
     )
     store_ids = tuple(sorted(picked or labels))
     st.session_state[STATE_STORES] = list(store_ids)
+    picked_ids = store_ids
+    store_ids, currency = _single_currency(stores, store_ids, locale)
     with session_scope(engine) as session:
         last_day = repo.latest_booking_day(session, scope=scope)
     default_day = min(date.today(), last_day) if last_day else date.today()
     as_of = st.sidebar.date_input(translate("app.as_of", locale), value=default_day, key="ui.as_of")
-    currency = next((s.currency for s in stores if s.id in store_ids), "TWD")
-    set_context(PageContext(settings, engine, scope, locale, store_ids, as_of, currency))
+    set_context(PageContext(settings, engine, scope, locale, store_ids, as_of, currency, picked_ids))
     st.sidebar.caption(
         translate("app.signed_in_as", locale, name=user.username, role=translate(f"role.{scope.role}", locale))
     )

@@ -20,9 +20,10 @@ class PageContext:
     engine: Engine
     scope: Scope
     locale: str
-    store_ids: tuple[int, ...]  # the stores picked in the sidebar, always within the scope
+    store_ids: tuple[int, ...]  # picked stores taking `currency`, always within the scope
     as_of: date
     currency: str
+    picked_store_ids: tuple[int, ...] = ()  # every picked store (for rate-only comparisons)
 
     def t(self, key: str, **params: object) -> str:
         return translate(key, self.locale, **params)

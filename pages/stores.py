@@ -18,11 +18,12 @@ STATE_RANK = "stores.rank_kpi"
 
 ctx = get_context()
 st.title(ctx.t("page.stores"))
-stores = {s.id: s for s in data.stores(ctx.engine, ctx.scope) if s.id in ctx.store_ids}
+# Rates compare across currencies, so this page shows every picked store, not one currency group.
+stores = {s.id: s for s in data.stores(ctx.engine, ctx.scope) if s.id in ctx.picked_store_ids}
 if len(stores) < 2:
     st.info(ctx.t("stores.need_two"))
 
-by_store = ad.by_store(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+by_store = ad.by_store(ctx.engine, ctx.scope, ctx.picked_store_ids, ctx.as_of)
 if by_store.empty:
     st.info(ctx.t("analytics.empty"))
     st.stop()
@@ -67,7 +68,7 @@ ranking = pd.DataFrame({
 st.dataframe(ranking, hide_index=True, width="stretch")
 
 # --- cohort retention heatmap -----------------------------------------------------------------
-cohorts = ad.cohorts(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+cohorts = ad.cohorts(ctx.engine, ctx.scope, ctx.picked_store_ids, ctx.as_of)
 if not cohorts.empty:
     matrix = cohorts.assign(month=cohorts["cohort"].dt.strftime("%Y-%m")).pivot(
         index="month", columns="month_offset", values="retention")

@@ -281,22 +281,30 @@ def test_pages_show_no_row_of_the_other_store(sqlite_engine, monkeypatch, userna
 
 
 # argv (after ``--as USER``); a refusal (exit code 2) counts as "no row". One line per command.
+# ``{out}`` is a file whose content is checked like the printed output.
 CLI_CASES: tuple[tuple[str, ...], ...] = (
     ("loyalty", "reconcile"),
     ("privacy", "anonymise", "{other_external_id}"),
+    ("score", "--as-of", "2026-11-30", "--out", "{out}"),
+    ("kpi", "--as-of", "2026-11-30", "--json"),
+    ("kpi", "--as-of", "2026-11-30", "--json", "--store", "{other_code}"),
+    ("campaigns", "list", "--json"),
 )
 
 
 @pytest.mark.parametrize("argv", CLI_CASES, ids=lambda a: " ".join(a[:2]))
 @pytest.mark.parametrize("username", SCOPED_USERS)
-def test_cli_commands_as_a_user_show_no_row_of_the_other_store(engine, monkeypatch, capsys, argv, username) -> None:
+def test_cli_commands_as_a_user_show_no_row_of_the_other_store(engine, monkeypatch, capsys, tmp_path, argv,
+                                                               username) -> None:
     from core import config
     from dashboard import cli
     from db import engine as db_engine
     from db.models import Customer
 
     world = _world(engine)
-    ids = _ids_for(world, username)
+    out_file = tmp_path / "out.csv"
+    ids = {**_ids_for(world, username), "out": str(out_file)}
+    ids["other_code"] = "A01" if ids["other"] == world["store_a"] else "B01"
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     config.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
@@ -306,6 +314,8 @@ def test_cli_commands_as_a_user_show_no_row_of_the_other_store(engine, monkeypat
         config.load_settings.cache_clear()
         db_engine.get_engine.cache_clear()
     out, _err = capsys.readouterr()
+    if out_file.exists():
+        out += out_file.read_text(encoding="utf-8-sig")
     other = "store_a" if username == "desk_b" else "store_b"
     assert code in (0, 1, 2)
     assert [m for m in OTHER_STORE_MARKERS[other] if m in out] == []
@@ -320,3 +330,22 @@ def test_page_check_is_not_vacuous_admin_sees_both_stores(sqlite_engine, monkeyp
     use_database(monkeypatch, str(sqlite_engine.url))
     shown = _everything_shown(run_as("admin", page="../pages/users.py"))
     assert "A01" in shown and "B01" in shown
+
+
+def test_cli_check_is_not_vacuous_admin_scores_include_the_other_store(engine, monkeypatch, tmp_path) -> None:
+    from core import config
+    from dashboard import cli
+    from db import engine as db_engine
+
+    _world(engine)
+    out_file = tmp_path / "scores.csv"
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
+    try:
+        assert cli.main(["--as", "admin", "score", "--as-of", "2026-11-30", "--out", str(out_file), "--quiet"]) == 0
+    finally:
+        config.load_settings.cache_clear()
+        db_engine.get_engine.cache_clear()
+    text = out_file.read_text(encoding="utf-8-sig")
+    assert "A-1" in text and "B-1" in text

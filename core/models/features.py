@@ -136,28 +136,34 @@ def prepare_history(
     cutoff = as_of_cutoff(as_of)
     scheduled = pd.to_datetime(bookings["scheduled_at"])
     mask = scheduled.lt(cutoff).to_numpy()
-    optional = [c for c in ("booking_id", "designated", "pet_id") if c in bookings.columns]
-    kept = bookings.loc[mask, list(CHURN_BOOKING_COLUMNS) + optional]
     day = day_numbers(scheduled[mask])
-    ids, code = np.unique(kept["customer_id"].to_numpy(np.int64), return_inverse=True)
+    ids, code = np.unique(bookings["customer_id"].to_numpy(np.int64)[mask], return_inverse=True)
     code = code.astype(np.int64)
-    # One sort by (customer, day) here; every later as-of mask keeps this order.
-    order = np.lexsort((day, code))
-    kept = kept.iloc[order].reset_index(drop=True)
-    code, day = code[order], day[order]
-    n = len(kept)
-    spend = (kept["amount"].fillna(0).to_numpy(float) + kept["addon_amount"].fillna(0).to_numpy(float))
-    status = pd.Categorical(kept["status"], categories=list(_STATUS_CODES)).codes.astype(np.int8)
+    # One sort by (customer, day) here; every later as-of mask keeps this order. Columns are
+    # taken as arrays (no reordered copy of the whole frame).
+    sort_idx = np.lexsort((day, code))
+    order = np.flatnonzero(mask)[sort_idx]
+    code, day = code[sort_idx], day[sort_idx]
+    n = order.size
+
+    def col(name: str) -> np.ndarray:
+        return bookings[name].to_numpy()[order]
+
+    spend = (np.nan_to_num(bookings["amount"].to_numpy(float)[order])
+             + np.nan_to_num(bookings["addon_amount"].to_numpy(float)[order]))
+    status_cat = pd.Categorical(bookings["status"].iloc[order], categories=list(_STATUS_CODES))
+    status = status_cat.codes.astype(np.int8)
     status[status < 0] = _STATUS_CODES["booked"]
-    designated = (kept["designated"].fillna(False).to_numpy(bool) if "designated" in kept.columns
+    designated = (pd.Series(col("designated")).fillna(False).to_numpy(bool) if "designated" in bookings.columns
                   else np.zeros(n, dtype=bool))
-    pet = kept["pet_id"].notna().to_numpy() if "pet_id" in kept.columns else np.zeros(n, dtype=bool)
+    pet = bookings["pet_id"].notna().to_numpy()[order] if "pet_id" in bookings.columns else np.zeros(n, dtype=bool)
+    booking_ids = col("booking_id") if "booking_id" in bookings.columns else None
     complaint = np.zeros(n, dtype=bool)
     rating = np.full(n, np.nan)
-    if feedback is not None and len(feedback) and "booking_id" in kept.columns:
+    if feedback is not None and len(feedback) and booking_ids is not None:
         require_columns(feedback, ("booking_id", "complaint"), what="feedback")
         fb = feedback.drop_duplicates("booking_id", keep="last").set_index("booking_id")
-        pos = fb.index.get_indexer(kept["booking_id"].to_numpy())
+        pos = fb.index.get_indexer(booking_ids)
         hit = pos >= 0
         complaint[hit] = fb["complaint"].fillna(False).to_numpy(bool)[pos[hit]]
         if "rating" in fb.columns:
@@ -179,11 +185,11 @@ def prepare_history(
     tier = cust["tier"].astype(object) if "tier" in cust.columns else pd.Series(dtype=object)
     # The frame handed to core.cadence: only its columns, strings as categoricals (fast factorize).
     slim = pd.DataFrame({
-        "customer_id": kept["customer_id"].to_numpy(),
-        "store_id": kept["store_id"].to_numpy(),
-        "service_category": pd.Categorical(kept["service_category"]),
-        "scheduled_at": pd.to_datetime(kept["scheduled_at"]).to_numpy(),
-        "status": pd.Categorical(kept["status"]),
+        "customer_id": ids[code],
+        "store_id": col("store_id"),
+        "service_category": pd.Categorical(bookings["service_category"].iloc[order]),
+        "scheduled_at": scheduled.to_numpy()[order],
+        "status": status_cat,
     })
     return PreparedHistory(
         bookings=slim, customer_ids=ids, code=code,

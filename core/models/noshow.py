@@ -197,7 +197,7 @@ def _with_deposit(x: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_noshow_model(bookings: pd.DataFrame, *, as_of: AsOf, test_days: int = 60, train_days: int = 365,
-                     random_state: int = 0) -> NoShowReport:
+                     max_rows: int | None = 300_000, random_state: int = 0) -> NoShowReport:
     """Fit and backtest the no-show model on resolved bookings up to ``as_of``.
 
     Parameters
@@ -207,6 +207,9 @@ def fit_noshow_model(bookings: pd.DataFrame, *, as_of: AsOf, test_days: int = 60
     as_of : date-like
     test_days, train_days : int
         Lengths of the test / calibration slices and of the training window.
+    max_rows : int or None
+        Seeded sample of at most this many bookings per training / calibration slice (a
+        million-customer chain has millions of resolved bookings; the test slice is never sampled).
     random_state : int
 
     Returns
@@ -226,14 +229,16 @@ def fit_noshow_model(bookings: pd.DataFrame, *, as_of: AsOf, test_days: int = 60
     span = pd.Timedelta(days=test_days)
     test_start = cutoff - span
 
-    def window(lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
-        m = (when.ge(lo) & when.lt(hi)).to_numpy()
-        return feats.loc[m], y_all[m]
+    def window(lo: pd.Timestamp, hi: pd.Timestamp, sample: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
+        idx = np.flatnonzero((when.ge(lo) & when.lt(hi)).to_numpy())
+        if sample and max_rows is not None and idx.size > max_rows:
+            idx = np.sort(np.random.default_rng(random_state).choice(idx, max_rows, replace=False))
+        return feats.iloc[idx], y_all[idx]
 
     train_span = pd.Timedelta(days=train_days)
     X_tr, y_tr = window(test_start - span - train_span, test_start - span)  # noqa: N806
     X_cal, y_cal = window(test_start - span, test_start)  # noqa: N806
-    X_te, y_te = window(test_start, cutoff)  # noqa: N806
+    X_te, y_te = window(test_start, cutoff, sample=False)  # noqa: N806
     if min(len(np.unique(y_tr)), len(np.unique(y_te))) < 2:
         raise ValueError("too few resolved bookings (or no no-shows) to fit a no-show model")
     proto = _classifier(random_state)

@@ -5,6 +5,12 @@ STRINGS = {
     "app.language": {"zh-TW": "語言", "zh-CN": "语言", "en": "Language"},
     "app.store": {"zh-TW": "門市", "zh-CN": "门店", "en": "Store"},
     "app.all_stores": {"zh-TW": "全部門市", "zh-CN": "全部门店", "en": "All stores"},
+    "app.currency": {"zh-TW": "報表幣別", "zh-CN": "报表币种", "en": "Report currency"},
+    "app.currency_help": {
+        "zh-TW": "所選門市使用不同幣別;金額不跨幣別加總,請選擇要檢視的一組門市。",
+        "zh-CN": "所选门店使用不同币种;金额不跨币种加总,请选择要查看的一组门店。",
+        "en": "The picked stores take different currencies. Money is never added across currencies, so pick which group of stores to report.",
+    },
     "app.as_of": {"zh-TW": "資料日期", "zh-CN": "数据日期", "en": "As of"},
     "app.signed_in_as": {"zh-TW": "登入身分:{name}({role})", "zh-CN": "登录身份:{name}({role})", "en": "Signed in as {name} ({role})"},
     "app.logout": {"zh-TW": "登出", "zh-CN": "退出登录", "en": "Log out"},
