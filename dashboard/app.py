@@ -64,6 +64,24 @@ def _single_currency(stores: list, store_ids: tuple[int, ...], locale: str) -> t
     return tuple(sorted(by_currency[currency])), currency
 
 
+def _first_run(settings, engine, username: str, scope, locale: str) -> None:  # type: ignore[no-untyped-def]
+    """No store yet: importers are guided to the Data page; others are told whom to ask."""
+    if not scope.can("import"):
+        st.warning(translate("app.no_stores", locale))
+        return
+    st.info(translate("app.first_run", locale))
+    set_context(PageContext(settings, engine, scope, locale, (), date.today(), "TWD", ()))
+    if st.sidebar.button(translate("app.logout", locale), key="ui.logout"):
+        logout(settings, engine, username)
+        st.rerun()
+    pages = [
+        st.Page(str(PROJECT_ROOT / spec.path), title=translate(f"page.{spec.key}", locale), icon=spec.icon,
+                url_path=spec.key)
+        for spec in pages_for(scope.role) if spec.key == "data_import"
+    ]
+    st.navigation(pages).run()
+
+
 def run() -> None:
     st.set_page_config(page_title="Revisit", page_icon=":material/event_repeat:", layout="wide")
     settings = load_settings()
@@ -77,8 +95,8 @@ def run() -> None:
     scope = user.scope
     stores = data.stores(engine, scope)
     if not stores:
-        st.warning(translate("app.no_stores", locale))
-        st.stop()
+        _first_run(settings, engine, user.username, scope, locale)
+        return
     labels = {s.id: f"{s.code} · {s.name}" for s in stores}
     picked = st.sidebar.multiselect(
         translate("app.store", locale),

@@ -12,37 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from sqlalchemy.engine import Engine
-
-from core.scope import Scope
-from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy
-from db.engine import get_engine, session_scope
-from db.migrate import upgrade
+from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy, cli_users
+from dashboard.cli_common import CliError, open_engine
+from db.engine import session_scope
 
 DEMO_PASSWORD = "revisit-demo"
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback, exit code 2."""
-
-
-def _engine() -> Engine:
-    engine = get_engine()
-    upgrade(engine)
-    return engine
-
-
-def resolve_scope(engine: Engine, username: str | None) -> Scope:
-    """The system actor, or the named user's scope (refused when unknown or disabled)."""
-    if not username:
-        return Scope.system("cli")
-    from db.users import scope_for
-
-    with session_scope(engine) as session:
-        scope = scope_for(session, username=username)
-    if scope is None:
-        raise CliError(f"user {username!r} does not exist or is disabled")
-    return scope
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -55,7 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from db.loyalty_seed import seed_loyalty
     from db.score_repo import backfill_snapshots
 
-    engine = _engine()
+    engine = open_engine()
     with session_scope(engine) as session:
         empty = database_is_empty(session)
     if not empty:
@@ -96,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--end-date", default=None, help="last day of history (default: today)")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has data")
     demo.set_defaults(handler=cmd_demo)
-    for module in (cli_import, cli_analytics, cli_loyalty, cli_campaigns, cli_privacy):
+    for module in (cli_import, cli_analytics, cli_loyalty, cli_campaigns, cli_privacy, cli_users):
         module.register(commands)
     return parser
 

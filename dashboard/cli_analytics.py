@@ -30,7 +30,7 @@ CSV_EXTRA_COLUMNS = ("internal_id", *[c for c in SCORE_EXTRA_COLUMNS if c != "na
 
 
 def _as_of(engine: Any, scope: Any, value: str | None) -> date:
-    from dashboard.cli import CliError
+    from dashboard.cli_common import CliError
     from db.engine import session_scope
     from db.score_repo import default_as_of
 
@@ -60,13 +60,13 @@ def score_csv_frame(scores: pd.DataFrame) -> pd.DataFrame:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score every customer in scope and write the CSV (and optionally the day's snapshot)."""
-    from dashboard.cli import CliError, _engine, resolve_scope
+    from dashboard.cli_common import CliError, open_engine, resolve_scope
     from db.engine import session_scope
     from db.score_repo import score_frame, write_snapshot
 
     if args.horizon_days <= 0:
         raise CliError("--horizon-days must be positive")
-    engine = _engine()
+    engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     day = _as_of(engine, scope, args.as_of)
     with session_scope(engine) as session:
@@ -104,12 +104,12 @@ def kpi_payload(board: pd.DataFrame, *, as_of: date, stores: list[str]) -> dict[
 def cmd_kpi(args: argparse.Namespace) -> int:
     """Print the KPI board of the period ending on as-of (30 days) against the period before."""
     from core.kpi import kpi_board
-    from dashboard.cli import CliError, _engine, resolve_scope
+    from dashboard.cli_common import CliError, open_engine, resolve_scope
     from db import repo
     from db.engine import session_scope
     from db.score_repo import load_kpi_inputs
 
-    engine = _engine()
+    engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     day = _as_of(engine, scope, args.as_of)
     with session_scope(engine) as session:

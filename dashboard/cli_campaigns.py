@@ -26,7 +26,7 @@ def _parse_now(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        from dashboard.cli import CliError
+        from dashboard.cli_common import CliError
 
         raise CliError(f"--now must be an ISO date-time such as 2026-05-01T03:00:00+00:00, not {value!r}") from exc
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
@@ -34,11 +34,11 @@ def _parse_now(value: str | None) -> datetime:
 
 def _worker(args: argparse.Namespace) -> Any:
     from core.config import load_settings
-    from dashboard.cli import _engine
+    from dashboard.cli_common import open_engine
     from dashboard.worker import CampaignWorker, WorkerOptions
 
     options = WorkerOptions(booking_base_url=args.booking_base_url, unsubscribe_base_url=args.booking_base_url)
-    return CampaignWorker(_engine(), settings=load_settings(), options=options)
+    return CampaignWorker(open_engine(), settings=load_settings(), options=options)
 
 
 def cmd_run_due(args: argparse.Namespace) -> int:
@@ -86,9 +86,9 @@ def campaign_list(engine: Any, *, scope: Any, as_of: date | None = None) -> list
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from dashboard.cli import _engine, resolve_scope
+    from dashboard.cli_common import open_engine, resolve_scope
 
-    engine = _engine()
+    engine = open_engine()
     rows = campaign_list(engine, scope=resolve_scope(engine, args.actor),
                          as_of=date.fromisoformat(args.as_of) if args.as_of else None)
     if args.json:
@@ -102,11 +102,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from dashboard.cli import _engine
+    from dashboard.cli_common import open_engine
     from db import campaign_repo
     from db.engine import session_scope
 
-    engine = _engine()
+    engine = open_engine()
     with session_scope(engine) as session:
         result = campaign_repo.simulate_bookings(session, now=_parse_now(args.now), seed=args.seed)
     print(json.dumps(result, ensure_ascii=False))

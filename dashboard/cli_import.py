@@ -89,14 +89,14 @@ def _finish(result: Any, *, engine: Any, args: argparse.Namespace, scope: Any, m
 
 def cmd_import_file(args: argparse.Namespace) -> int:
     """Import a bookings or members file."""
-    from dashboard.cli import CliError, _engine, resolve_scope
+    from dashboard.cli_common import CliError, open_engine, resolve_scope
     from db.engine import session_scope
     from db.importer import import_prepared, read_and_prepare, saved_mapping
 
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"{args.file}: no such file")
-    engine = _engine()
+    engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     saved = None
     if args.source:
@@ -118,12 +118,12 @@ def cmd_import_file(args: argparse.Namespace) -> int:
 
 def cmd_import_sql(args: argparse.Namespace) -> int:
     """Import bookings from a live database table or SELECT query (incremental by watermark)."""
-    from dashboard.cli import CliError, _engine, resolve_scope
+    from dashboard.cli_common import CliError, open_engine, resolve_scope
     from db.engine import session_scope
     from db.importer import import_bookings, import_customers, last_watermark, prepare, resolve_mapping, saved_mapping
     from db.sql_source import SqlSourceError, read_sql_source, source_name
 
-    engine = _engine()
+    engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     name = args.source or source_name(args.url, table=args.table, query=args.query)
     try:

@@ -26,10 +26,10 @@ def _as_of(engine: Any, scope: Any, value: str | None) -> date:
 
 def cmd_recalc(args: argparse.Namespace) -> int:
     """Run the daily loyalty jobs for one day and print the counts."""
-    from dashboard.cli import _engine, resolve_scope
+    from dashboard.cli_common import open_engine, resolve_scope
     from db import loyalty_repo
 
-    engine = _engine()
+    engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     day = _as_of(engine, scope, args.as_of)
     counts = loyalty_repo.run_daily(engine, as_of=day, scope=scope)
@@ -39,11 +39,11 @@ def cmd_recalc(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Print balance/ledger mismatches as JSON; exit 1 when any."""
-    from dashboard.cli import _engine, resolve_scope
+    from dashboard.cli_common import open_engine, resolve_scope
     from db import loyalty_repo
     from db.engine import session_scope
 
-    engine = _engine()
+    engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     with session_scope(engine) as session:
         problems = loyalty_repo.reconcile(session, scope=scope)

@@ -15,11 +15,11 @@ from typing import Any
 def cmd_anonymise(args: argparse.Namespace) -> int:
     """Anonymise one customer by external id and print the result as JSON."""
     from core.scope import PermissionDenied
-    from dashboard.cli import CliError, _engine, resolve_scope
+    from dashboard.cli_common import CliError, open_engine, resolve_scope
     from db.engine import session_scope
     from db.privacy import CustomerNotFound, anonymise_customer, find_customer_id
 
-    engine = _engine()
+    engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     try:
         with session_scope(engine) as session:

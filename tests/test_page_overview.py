@@ -53,3 +53,18 @@ def test_user_text_is_not_rendered_as_html(sqlite_engine, monkeypatch) -> None:
     app = run_as("admin")
     for element in app.markdown:
         assert "<img" not in str(element.value) or not getattr(element, "allow_html", False)
+
+
+def test_first_run_guides_an_admin_to_the_import(sqlite_engine, monkeypatch) -> None:
+    from db.engine import session_scope
+    from db.users import create_user
+    from core.scope import Scope
+
+    with session_scope(sqlite_engine) as session:
+        create_user(session, scope=Scope.system("test"), username="boss", password="a-long-password",
+                    role="chain_admin")
+    use_database(monkeypatch, str(sqlite_engine.url))
+    app = run_as("boss")
+    assert not app.exception
+    assert "Welcome to Revisit! Step one: import your bookings" in texts(app)
+    assert app.get("file_uploader"), "the Data page is open"

@@ -5,6 +5,11 @@ STRINGS = {
     "app.language": {"zh-TW": "語言", "zh-CN": "语言", "en": "Language"},
     "app.store": {"zh-TW": "門市", "zh-CN": "门店", "en": "Store"},
     "app.all_stores": {"zh-TW": "全部門市", "zh-CN": "全部门店", "en": "All stores"},
+    "app.first_run": {
+        "zh-TW": "歡迎使用 Revisit!第一步:匯入預約紀錄(CSV 或 Excel,任何系統匯出的都可以)。勾選「自動建立檔案中未知的門市代碼」即可一次建立門市。想先看看成果?執行 `make run` 會載入示範連鎖店。",
+        "zh-CN": "欢迎使用 Revisit!第一步:导入预约记录(CSV 或 Excel,任何系统导出的都可以)。勾选「自动创建文件中未知的门店代码」即可一次创建门店。想先看看效果?运行 `make run` 会载入演示连锁店。",
+        "en": "Welcome to Revisit! Step one: import your bookings (CSV or Excel, as any booking system exports them). Tick “Create stores for unknown store codes” to set up your stores in one go. Want to look around first? `make run` loads the demo chain.",
+    },
     "app.currency": {"zh-TW": "報表幣別", "zh-CN": "报表币种", "en": "Report currency"},
     "app.currency_help": {
         "zh-TW": "所選門市使用不同幣別;金額不跨幣別加總,請選擇要檢視的一組門市。",
