@@ -66,6 +66,17 @@ class Settings:
         "Seconds after which a message claimed by a worker that died is claimed again.",
         "REVISIT_CLAIM_TIMEOUT",
     )  # type: ignore[assignment]
+    worker_max_attempts: int = _setting(
+        5, "Send attempts of one message before it is marked failed.", "REVISIT_WORKER_MAX_ATTEMPTS"
+    )  # type: ignore[assignment]
+    worker_backoff_seconds: float = _setting(
+        60.0, "First retry delay of a failed send; doubles with every attempt.", "REVISIT_WORKER_BACKOFF_SECONDS"
+    )  # type: ignore[assignment]
+    booking_base_url: str = _setting(
+        "https://book.example",
+        "Start of the booking links in messages; the store code and the message's tracking code are added.",
+        "REVISIT_BOOKING_BASE_URL",
+    )  # type: ignore[assignment]
     channel_config: Mapping[str, str] = field(
         default_factory=dict,
         metadata={

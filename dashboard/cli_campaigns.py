@@ -37,8 +37,12 @@ def _worker(args: argparse.Namespace) -> Any:
     from dashboard.cli_common import open_engine
     from dashboard.worker import CampaignWorker, WorkerOptions
 
-    options = WorkerOptions(booking_base_url=args.booking_base_url, unsubscribe_base_url=args.booking_base_url)
-    return CampaignWorker(open_engine(), settings=load_settings(), options=options)
+    settings = load_settings()
+    base_url = args.booking_base_url or settings.booking_base_url
+    options = WorkerOptions(booking_base_url=base_url, unsubscribe_base_url=base_url,
+                            max_attempts=settings.worker_max_attempts,
+                            backoff_base_seconds=settings.worker_backoff_seconds)
+    return CampaignWorker(open_engine(), settings=settings, options=options)
 
 
 def cmd_run_due(args: argparse.Namespace) -> int:
@@ -127,7 +131,7 @@ def register(subparsers: Any) -> None:
     sub = campaigns.add_subparsers(dest="campaigns_command", required=True)
     run_due = sub.add_parser("run-due", help="one worker tick (idempotent); prints JSON counts")
     run_due.add_argument("--now", default=None, help="ISO date-time of the tick (naive = UTC)")
-    run_due.add_argument("--booking-base-url", default="https://book.example")
+    run_due.add_argument("--booking-base-url", default=None, help="default: REVISIT_BOOKING_BASE_URL")
     run_due.set_defaults(handler=cmd_run_due)
     listing = sub.add_parser("list", help="campaigns with message counts and conversions")
     listing.add_argument("--json", action="store_true")
@@ -139,5 +143,5 @@ def register(subparsers: Any) -> None:
     simulate.add_argument("--seed", type=int, default=7)
     simulate.set_defaults(handler=cmd_simulate)
     worker = subparsers.add_parser("worker", help="the long-running campaign scheduler")
-    worker.add_argument("--booking-base-url", default="https://book.example")
+    worker.add_argument("--booking-base-url", default=None, help="default: REVISIT_BOOKING_BASE_URL")
     worker.set_defaults(handler=cmd_worker)

@@ -56,8 +56,12 @@ def score_frame(
     horizon_days: int = 90,
     pushdown: bool | None = None,
     customers: pd.DataFrame | None = None,
+    bookings: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Scores (``core.scoring`` frame) of the customers whose home store the caller may see.
+
+    ``bookings`` (already loaded for the same scope) skips reloading them on the pandas path;
+    scoring applies the as-of cut-off itself, so later bookings in it change nothing.
 
     Parameters
     ----------
@@ -90,7 +94,8 @@ def score_frame(
         scores = score_from_aggregates(aggregates.customers, aggregates.priors, customers,
                                        as_of=as_of, horizon_days=horizon_days)
     else:
-        bookings = repo.load_bookings(session, scope=scope, store_ids=stores, until=as_of)
+        if bookings is None:
+            bookings = repo.load_bookings(session, scope=scope, store_ids=stores, until=as_of)
         scores = score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days)
     # Only customers the caller may see (a visitor from another home store has no row here).
     known = customers.set_index("customer_id")["external_id"]
@@ -224,10 +229,13 @@ def backfill_snapshots(engine: Engine, *, months: int = 6, as_of: date | None = 
     with session_scope(engine) as session:
         last = as_of or default_as_of(session, scope=scope)
         customers = repo.load_customers(session, scope=scope)
+        pushdown = engine.dialect.name == "postgresql"
+        bookings = None if pushdown else repo.load_bookings(session, scope=scope, until=last)
     written: dict[str, int] = {}
     for day in month_ends(last, months):
         with session_scope(engine) as session:
-            scores = score_frame(session, scope=scope, as_of=day, customers=customers)
+            scores = score_frame(session, scope=scope, as_of=day, customers=customers, bookings=bookings,
+                                 pushdown=pushdown)
         written[day.isoformat()] = write_snapshot(engine, scores=scores, as_of=day)
     return written
 
