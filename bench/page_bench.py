@@ -24,13 +24,15 @@ from dashboard.navigation import pages_for  # noqa: E402
 from db.demo_seed import DEMO_ACCOUNTS  # noqa: E402
 from tests.browser import browser_page, sign_in, streamlit_server  # noqa: E402
 
-RUNNING = "[data-testid='stStatusWidget']"
+RUNNING = "[data-testid='stStatusWidgetRunningIcon']"
 
 
-def _settle(page) -> float:  # type: ignore[no-untyped-def]
-    """Seconds until the app stops running (polled every 50 ms)."""
-    started = time.perf_counter()
-    page.wait_for_timeout(150)  # let the rerun start
+def _settle(page, started: float) -> float:  # type: ignore[no-untyped-def]
+    """Seconds from ``started`` until the app has run and stopped (polled every 50 ms)."""
+    try:  # the rerun may take a moment to start; a page that is already done never shows it
+        page.locator(RUNNING).first.wait_for(state="attached", timeout=3000)
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: nothing ran
+        pass
     while page.locator(RUNNING).count() > 0:
         page.wait_for_timeout(50)
         if time.perf_counter() - started > 120:
@@ -54,8 +56,11 @@ def measure(url: str, username: str) -> list[tuple[str, float, float]]:
                 page.locator("[data-testid='stSidebarNav']").wait_for(timeout=180_000)
                 links = page.locator("[data-testid='stSidebarNav'] a")
                 for index, spec in enumerate(pages_for(role)):
+                    started = time.perf_counter()
                     links.nth(index).click()
-                    timings.setdefault(spec.key, []).append(_settle(page))
+                    if index:
+                        page.wait_for_url(f"**/{spec.key}", timeout=300_000)
+                    timings.setdefault(spec.key, []).append(_settle(page, started))
         rows = [(key, values[0], values[-1]) for key, values in timings.items()]
     return rows
 

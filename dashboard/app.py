@@ -125,7 +125,8 @@ def run() -> None:
                 url_path=spec.key)
         for spec in pages_for(scope.role)
     ]
-    st.navigation(pages).run()
+    # Expanded: a chain admin's dozen pages all stay visible instead of behind "View more".
+    st.navigation(pages, expanded=True).run()
 
 
 run()

@@ -33,6 +33,7 @@ PAGES: Final[tuple[PageSpec, ...]] = (
     PageSpec("segments", "pages/segments.py", ":material/donut_small:", ANALYSTS),
     PageSpec("customer_360", "pages/customer_360.py", ":material/person_search:", ALL_STAFF),
     PageSpec("stores", "pages/stores.py", ":material/storefront:", MANAGERS),
+    PageSpec("models", "pages/models.py", ":material/model_training:", ANALYSTS),
 )
 
 

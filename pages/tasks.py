@@ -14,8 +14,9 @@ ctx = get_context()
 st.title(ctx.t("page.tasks"))
 NS = "tasks."
 
-tasks = campaign_data.tasks(ctx.engine, ctx.scope, ctx.store_ids)
-bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
+# Follow-ups carry no money: every picked store's tasks, whatever its currency.
+tasks = campaign_data.tasks(ctx.engine, ctx.scope, ctx.picked_store_ids)
+bookings = data.bookings(ctx.engine, ctx.scope, ctx.picked_store_ids)
 summary = campaign_data.task_summary(tasks, bookings, as_of=ctx.as_of)
 open_today = tasks.loc[tasks["status"].eq("open") & (pd.to_datetime(tasks["due_on"]) <= pd.Timestamp(ctx.as_of))]
 

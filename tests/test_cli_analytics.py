@@ -124,3 +124,102 @@ def test_kpi_json(demo_url, monkeypatch, capsys) -> None:
     assert mine["stores"] == ["TPE01"] and mine["as_of"] == "2026-10-31"
     assert main(["--as", "manager", "kpi", "--json", "--store", "TPE02"]) == 2
     assert "unknown store" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ score --model (churn models)
+def _churned(url: str) -> pd.DataFrame:
+    with _db(url) as con:
+        truth = pd.read_sql("select customer_id, churned_at from demotruth", con)
+    flags = truth.groupby("customer_id")["churned_at"].apply(lambda s: bool(s.notna().all()))
+    return flags.rename("churned").reset_index()
+
+
+def test_score_model_auto_uses_the_backtested_model(demo_url, tmp_path, monkeypatch, capsys) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from core.models.reasons import REASON_KEYS
+
+    auto = _score(monkeypatch, demo_url, tmp_path / "auto.csv", "--model", "auto")
+    summary = json.loads(capsys.readouterr().out)
+    rule = _score(monkeypatch, demo_url, tmp_path / "rule.csv", "--model", "rule")
+    capsys.readouterr()
+    assert list(auto.columns) == [*SCORE_COLUMNS, *CSV_EXTRA_COLUMNS]
+    assert list(auto.columns)[-3:] == ["churn_model", "confidence", "reasons"]
+    assert summary["churn_model"] in {"gbm", "bgnbd"} and summary["fallback_reason"] is None
+    assert summary["backtest_auc"][summary["churn_model"]] >= summary["backtest_auc"]["bgnbd"] > 0.7
+    assert set(auto["churn_model"]) == {summary["churn_model"]}
+    assert set(auto["confidence"]) <= {"high", "medium", "low"}
+    reasons = auto["reasons"].map(json.loads)
+    assert all(isinstance(r, list) and set(r) <= set(REASON_KEYS) for r in reasons)
+    explained = reasons.map(len).gt(0)
+    assert explained.sum() > 50 and (auto.loc[explained, "churn_risk"] >= 0.5 - 1e-6).all()
+    visited_at_risk = (auto["churn_risk"] >= 0.5 + 1e-6) & (auto["n_visits"] > 0)
+    assert explained[visited_at_risk].all()
+    for frame in (auto, rule):
+        assert frame["churn_risk"].between(0, 1).all() and frame["p_alive"].between(0, 1).all()
+        assert (frame["expected_visits"] >= 0).all()
+    # Against the demo's ground truth, the model ranks churners at least as well as the rule.
+    truth = _churned(demo_url)
+    aucs = {}
+    for name, frame in (("auto", auto), ("rule", rule)):
+        merged = frame.merge(truth, left_on="internal_id", right_on="customer_id")
+        merged = merged[merged["frequency"] > 0]
+        aucs[name] = roc_auc_score(merged["churned"], merged["churn_risk"])
+    assert aucs["auto"] > 0.85 and aucs["auto"] >= aucs["rule"] - 0.01
+    # Everything but the churn figures is the same as the rule path.
+    churn = ["p_alive", "churn_risk", "expected_visits", "is_churn_risk", "lifecycle_segment", "churn_model",
+             "confidence", "reasons"]
+    pd.testing.assert_frame_equal(auto.drop(columns=churn, errors="ignore"), rule.drop(columns=churn, errors="ignore"))
+
+
+def test_score_model_rule_keeps_the_cadence_numbers(demo_url, tmp_path, monkeypatch, capsys) -> None:
+    from core.scope import Scope
+    from dashboard.cli_analytics import score_csv_frame
+    from db.engine import make_engine, session_scope
+    from db.score_repo import score_frame
+
+    rule = _score(monkeypatch, demo_url, tmp_path / "rule.csv", "--model", "rule", "--as-of", "2026-10-31")
+    capsys.readouterr()
+    engine = make_engine(demo_url)
+    with session_scope(engine) as session:
+        expected = score_csv_frame(score_frame(session, scope=Scope.system(), as_of=pd.Timestamp("2026-10-31").date()))
+    engine.dispose()
+    expected.to_csv(tmp_path / "expected.csv", index=False, encoding="utf-8")
+    assert (tmp_path / "rule.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    assert set(rule["churn_model"]) == {"cadence_rule"} and rule["confidence"].isna().all()
+    assert set(rule["reasons"]) == {"[]"}
+
+
+def test_score_model_auto_store_manager_is_scoped(demo_url, tmp_path, monkeypatch, capsys) -> None:
+    scores = _score(monkeypatch, demo_url, tmp_path / "mine.csv", "--as", "manager", "--model", "auto")
+    capsys.readouterr()
+    with _db(demo_url) as con:
+        (store_id,) = con.execute("select id from store where code = 'TPE01'").fetchone()
+    assert len(scores) > 0 and set(scores["home_store_id"]) == {store_id}
+    assert set(scores["churn_model"]) <= {"gbm", "bgnbd", "cadence_rule"}
+
+
+def test_score_model_auto_same_on_postgresql(pg_url, tmp_path, monkeypatch, capsys) -> None:
+    """The model path loads raw bookings on PostgreSQL too: same CSV as on SQLite."""
+    from core.demo import generate_world
+    from db.demo_load import load_world
+    from db.engine import make_engine
+    from tests.conftest import clean_all_tables
+
+    sqlite_path = tmp_path / "small.db"
+    sqlite_url = f"sqlite:///{sqlite_path}"
+    from db.migrate import upgrade
+
+    world = generate_world(n_customers=400, seed=3)
+    outs = {}
+    for name, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
+        engine = make_engine(url)
+        if name == "sqlite":
+            upgrade(engine)
+        clean_all_tables(engine)
+        load_world(engine, [world])
+        engine.dispose()
+        outs[name] = _score(monkeypatch, url, tmp_path / f"{name}.csv", "--as-of", "2026-11-22")
+        capsys.readouterr()
+    assert set(outs["postgresql"]["churn_model"]) == set(outs["sqlite"]["churn_model"])
+    pd.testing.assert_frame_equal(outs["postgresql"], outs["sqlite"], check_exact=False, atol=1e-6)

@@ -4,8 +4,8 @@ Per store, two Prophet models (daily bookings and daily revenue) with weekly and
 seasonality and a holidays frame: the public holidays of the store's country from the
 ``holidays`` package (``TW`` for Taiwan, ``CN`` for the mainland) plus a ``lunar_new_year``
 event spanning the three-week pre-New-Year rush and the closed days after it (dates from
-``lunardate``). Stores are fitted in parallel (2 worker processes, ``spawn`` so the workers never
-inherit the parent's OpenMP state). cmdstanpy's logging is silenced.
+``lunardate``). Stores are fitted in parallel on 2 threads (the sampling itself runs in CmdStan
+processes). cmdstanpy's logging is silenced.
 
 The baseline is seasonal naive: the last observed week repeated over the horizon (each day gets
 the value of the same weekday in the final week before the forecast origin). Caching is the page
@@ -14,10 +14,9 @@ layer's job.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -184,7 +183,7 @@ def forecast_store_demand(
         ``store_id → daily capacity`` (appointments a day; the stores table's ``daily_capacity``).
         Without it ``capacity`` is NaN and ``over_capacity`` False.
     max_workers : int
-        Worker processes (1 fits in this process).
+        Stores fitted at once (1 fits them one after another).
     interval_width : float
         Width of ``yhat_lower`` … ``yhat_upper``.
 
@@ -206,8 +205,9 @@ def forecast_store_demand(
     if max_workers <= 1 or len(jobs) == 1:
         results = [_fit_one(job) for job in jobs]
     else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(max_workers, len(jobs)), mp_context=ctx) as pool:
+        # Prophet's fitting runs in CmdStan's own process, so threads fit stores in parallel without
+        # re-importing the caller's __main__ (a process pool would re-run a Streamlit script).
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(jobs))) as pool:
             results = list(pool.map(_fit_one, jobs))
     out = pd.concat(results, ignore_index=True)
     cap = capacity_by_store or {}
