@@ -2,21 +2,19 @@
 priority list."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.kpi import KPI_LOWER_IS_BETTER, revisit_rate, target_met
+from core.kpi import KPI_LOWER_IS_BETTER, target_met
 from core.overview import monthly_trend, visits_and_revenue
 from core.priority import priority_list
 from dashboard import analytics_data as ad
 from dashboard import data
 from dashboard.context import get_context
 from dashboard.exports import display_frame
-from dashboard.formatting import money, number, percent, signed_money, signed_percent_points
+from dashboard.formatting import money, number, signed_money
 
 #: KPI cards shown on the Overview, in order (the Stores page compares all of them).
 CARDS = (
@@ -35,19 +33,15 @@ if bookings.empty:
     st.stop()
 
 visits, revenue = visits_and_revenue(bookings, as_of=ctx.as_of)
-rate_now = revisit_rate(bookings, as_of=ctx.as_of, n_days=30)
-rate_before = revisit_rate(bookings, as_of=ctx.as_of - timedelta(days=30), n_days=30)
 
-cards = st.columns(4)
+# The 30-day revisit rate sits with the other KPIs below (one definition, shown once).
+cards = st.columns(3)
 cards[0].metric(ctx.t("overview.customers"), number(len(customers)), help=ctx.t("overview.customers_help"))
 cards[1].metric(ctx.t("overview.visits_30d"), number(visits.value),
                 delta=None if visits.delta is None else number(visits.delta), help=ctx.t("overview.visits_help"))
 cards[2].metric(ctx.t("overview.revenue_30d"), money(revenue.value, ctx.currency),
                 delta=signed_money(revenue.delta, ctx.currency),
                 help=ctx.t("overview.revenue_help"))
-delta = None if rate_now.value is None or rate_before.value is None else rate_now.value - rate_before.value
-cards[3].metric(ctx.t("overview.revisit_30"), percent(rate_now.value), delta=signed_percent_points(delta),
-                help=ctx.t("overview.revisit_help"))
 
 # --- KPI cards with deltas, targets and what to do -------------------------------------------
 st.subheader(ctx.t("analytics.kpi_section"))

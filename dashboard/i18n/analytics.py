@@ -169,7 +169,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "analytics.empty": _t("目前沒有到店資料。請先匯入預約紀錄。", "目前没有到店数据。请先导入预约记录。",
                           "No visits yet. Import your booking history first."),
     "analytics.target": _t("目標 {target}", "目标 {target}", "Target {target}"),
-    "analytics.meets_target": _t("✅ 達標(目標 {target})", "✅ 达标(目标 {target})", "✅ On target ({target})"),
+    "analytics.meets_target": _t("✓ 達標(目標 {target})", "✓ 达标(目标 {target})", "✓ On target ({target})"),
     "analytics.below_target": _t("⚠️ 未達標(目標 {target})", "⚠️ 未达标(目标 {target})", "⚠️ Below target ({target})"),
     "analytics.no_value": _t("資料不足", "数据不足", "Not enough data"),
     "analytics.days_unit": _t("{value} 天", "{value} 天", "{value} days"),

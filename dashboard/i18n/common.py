@@ -71,12 +71,6 @@ STRINGS = {
         "zh-CN": "服务加上加购金额,与前 30 天比较。",
         "en": "Services plus add-ons, compared with the 30 days before.",
     },
-    "overview.revisit_30": {"zh-TW": "30 天回訪率", "zh-CN": "30 天回访率", "en": "30-day revisit rate"},
-    "overview.revisit_help": {
-        "zh-TW": "到店後 30 天內再次到店的比例(只計算已滿 30 天的到店)。低於目標時,先聯絡「今日優先名單」。",
-        "zh-CN": "到店后 30 天内再次到店的比例(只计算已满 30 天的到店)。低于目标时,先联系「今日优先名单」。",
-        "en": "Share of visits followed by another visit within 30 days (only visits at least 30 days old count). Below target? Start with today's priority list.",
-    },
     "overview.trend_title": {
         "zh-TW": "每月到店數與營收",
         "zh-CN": "每月到店数与营收",
