@@ -20,20 +20,24 @@ ALL_STAFF = frozenset({"chain_admin", "store_manager", "marketer", "front_desk"}
 MANAGERS = frozenset({"chain_admin", "store_manager"})
 ANALYSTS = frozenset({"chain_admin", "store_manager", "marketer"})
 
+FRONT_DESK_PAGES = frozenset({"chain_admin", "store_manager", "front_desk"})
+
+# Menu order: what a manager reads first, then the tools, then administration. Front-desk staff
+# see their store's follow-ups and Customer 360 only.
 PAGES: Final[tuple[PageSpec, ...]] = (
-    PageSpec("overview", "pages/overview.py", ":material/dashboard:", ALL_STAFF),
-    PageSpec("loyalty", "pages/loyalty.py", ":material/loyalty:", ANALYSTS),
-    PageSpec("loyalty_rules", "pages/loyalty_rules.py", ":material/rule:", MANAGERS),
-    PageSpec("campaigns", "pages/campaigns.py", ":material/campaign:", ANALYSTS),
-    PageSpec("campaign_results", "pages/campaign_results.py", ":material/insights:", ANALYSTS),
-    PageSpec("tasks", "pages/tasks.py", ":material/task_alt:", frozenset({"chain_admin", "store_manager", "front_desk"})),
-    PageSpec("users", "pages/users.py", ":material/group:", frozenset({"chain_admin"})),
-    PageSpec("audit", "pages/audit.py", ":material/policy:", frozenset({"chain_admin"})),
-    PageSpec("data_import", "pages/data_import.py", ":material/upload_file:", MANAGERS),
+    PageSpec("overview", "pages/overview.py", ":material/dashboard:", ANALYSTS),
+    PageSpec("tasks", "pages/tasks.py", ":material/task_alt:", FRONT_DESK_PAGES),
     PageSpec("segments", "pages/segments.py", ":material/donut_small:", ANALYSTS),
     PageSpec("customer_360", "pages/customer_360.py", ":material/person_search:", ALL_STAFF),
     PageSpec("stores", "pages/stores.py", ":material/storefront:", MANAGERS),
+    PageSpec("campaigns", "pages/campaigns.py", ":material/campaign:", ANALYSTS),
+    PageSpec("campaign_results", "pages/campaign_results.py", ":material/insights:", ANALYSTS),
+    PageSpec("loyalty", "pages/loyalty.py", ":material/loyalty:", ANALYSTS),
+    PageSpec("loyalty_rules", "pages/loyalty_rules.py", ":material/rule:", MANAGERS),
     PageSpec("models", "pages/models.py", ":material/model_training:", ANALYSTS),
+    PageSpec("data_import", "pages/data_import.py", ":material/upload_file:", MANAGERS),
+    PageSpec("users", "pages/users.py", ":material/group:", frozenset({"chain_admin"})),
+    PageSpec("audit", "pages/audit.py", ":material/policy:", frozenset({"chain_admin"})),
 )
 
 

@@ -36,7 +36,7 @@ def _money_scale(stores: list[Store]) -> float:
     return 10.0 if twd * 2 > len(stores) else 1.0
 
 
-def seed_loyalty(engine: Engine, *, as_of: date | None = None) -> dict[str, int]:
+def seed_loyalty(engine: Engine, *, as_of: date | None = None, run_jobs: bool = True) -> dict[str, int]:
     """Write default loyalty rules and a catalog, then run the daily jobs once.
 
     - chain-wide salon tiers (一般會員 / 銀卡 / 金卡 / 鑽石, ``period_end`` downgrades) used by
@@ -101,5 +101,7 @@ def seed_loyalty(engine: Engine, *, as_of: date | None = None) -> dict[str, int]
     local_days = [pd.to_datetime(when, utc=True).tz_convert(zones.get(store_id, "UTC")).date()
                   for store_id, when in last_by_store if when is not None]
     day = as_of or (max(local_days) if local_days else date.today())
+    if not run_jobs:
+        return counts
     jobs = loyalty_repo.run_daily(engine, as_of=day, scope=scope, include_new=False)
     return {**counts, **jobs}
