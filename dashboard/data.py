@@ -6,11 +6,15 @@ import shows up at once.
 """
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.config import load_settings
+from core.overview import monthly_trend, visits_and_revenue
 from core.scope import Scope
 from db import repo
 from db.engine import get_engine, session_scope
@@ -27,9 +31,15 @@ def app_engine() -> Engine:
     return cached_engine(load_settings().database_url)
 
 
-def data_version(engine: Engine) -> tuple[int, int, int]:
-    with session_scope(engine) as session:
+@st.cache_data(ttl=5, show_spinner=False)
+def _data_version(_engine: Engine, url: str) -> tuple[int, int, int]:
+    with session_scope(_engine) as session:
         return repo.data_version(session)
+
+
+def data_version(engine: Engine) -> tuple[int, int, int]:
+    """The data fingerprint of every cache key; held 5 s so one page run counts the rows once."""
+    return _data_version(engine, str(engine.url))
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -52,6 +62,30 @@ def bookings(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Dat
 def customers(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:
     """Customers of the picked stores the caller may see (cached like :func:`bookings`)."""
     return _customers(engine, str(engine.url), scope, store_ids, data_version(engine))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _overview(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+              version: tuple[int, int, int]) -> dict[str, Any]:
+    frame = _bookings(_engine, url, scope, store_ids, version)
+    people = _customers(_engine, url, scope, store_ids, version)
+    visits, revenue = visits_and_revenue(frame, as_of=as_of)
+    booked = frame["status"].eq("booked") & (frame["scheduled_at"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1))
+    return {
+        "empty": frame.empty,
+        "customers": len(people),
+        "visits": visits,
+        "revenue": revenue,
+        "trend": monthly_trend(frame, as_of=as_of),
+        "upcoming_customer_ids": frozenset(frame.loc[booked.to_numpy(), "customer_id"].tolist()),
+        "people": people[["customer_id", "name", "external_id", "phone", "home_store_id"]],
+    }
+
+
+def overview(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, Any]:
+    """What the Overview needs from the raw bookings, computed once per data version and day, so a
+    warm page never copies the whole bookings frame out of the cache."""
+    return _overview(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
 
 
 def stores(engine: Engine, scope: Scope) -> list[Store]:

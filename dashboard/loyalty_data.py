@@ -49,6 +49,19 @@ def frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str
 
 
 @st.cache_data(ttl=300, show_spinner=False)
+def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
+                    as_of: date) -> dict[str, pd.DataFrame]:
+    ledger = _frames(_engine, url, scope, store_ids, ver)["ledger"]
+    # Replaying every lot (FIFO) is the slow part of the page: once per data version and day.
+    return {"expiring": expiring_lots(ledger, as_of=as_of, days=30), "flows": monthly_points(ledger, as_of=as_of)}
+
+
+def ledger_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, pd.DataFrame]:
+    """Points expiring in the next 30 days and monthly points flows (cached like :func:`frames`)."""
+    return _ledger_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
 def _rules(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, object]:
     with session_scope(_engine) as session:
         targets: list[int | None] = [None, *store_ids]
@@ -83,6 +96,7 @@ def clear() -> None:
     """Drop the loyalty caches (after a write)."""
     _frames.clear()
     _rules.clear()
+    _ledger_summary.clear()
 
 
 # --------------------------------------------------------------------------- frame helpers

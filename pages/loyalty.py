@@ -24,8 +24,8 @@ if accounts.empty and ledger.empty:
 
 point_values = {sid: rule.point_cash_value for sid, rule in rules["effective_points"].items()}  # type: ignore[attr-defined]
 points_out, cash_out = loyalty_data.liability(accounts, point_values)
-expiring = loyalty_data.expiring_lots(ledger, as_of=ctx.as_of, days=30)
-flows = loyalty_data.monthly_points(ledger, as_of=ctx.as_of)
+summary = loyalty_data.ledger_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+expiring, flows = summary["expiring"], summary["flows"]
 last_30 = ledger[(ledger["kind"] == "redeem")
                  & (ledger["occurred_at"] > pd.Timestamp(ctx.as_of - timedelta(days=29)))
                  & (ledger["occurred_at"] < pd.Timestamp(ctx.as_of + timedelta(days=1)))]

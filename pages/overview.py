@@ -8,7 +8,6 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.kpi import KPI_LOWER_IS_BETTER, target_met
-from core.overview import monthly_trend, visits_and_revenue
 from core.priority import priority_list
 from dashboard import analytics_data as ad
 from dashboard import data
@@ -26,17 +25,16 @@ STATE_TREND = "overview.trend_kpi"
 ctx = get_context()
 st.title(ctx.t("page.overview"))
 
-bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
-customers = data.customers(ctx.engine, ctx.scope, ctx.store_ids)
-if bookings.empty:
+figures = data.overview(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+if figures["empty"]:
     st.info(ctx.t("overview.empty"))
     st.stop()
 
-visits, revenue = visits_and_revenue(bookings, as_of=ctx.as_of)
+visits, revenue = figures["visits"], figures["revenue"]
 
 # The 30-day revisit rate sits with the other KPIs below (one definition, shown once).
 cards = st.columns(3)
-cards[0].metric(ctx.t("overview.customers"), number(len(customers)), help=ctx.t("overview.customers_help"))
+cards[0].metric(ctx.t("overview.customers"), number(figures["customers"]), help=ctx.t("overview.customers_help"))
 cards[1].metric(ctx.t("overview.visits_30d"), number(visits.value),
                 delta=None if visits.delta is None else number(visits.delta), help=ctx.t("overview.visits_help"))
 cards[2].metric(ctx.t("overview.revenue_30d"), money(revenue.value, ctx.currency),
@@ -72,7 +70,7 @@ for start in range(0, len(CARDS), 4):
 
 # --- trends ----------------------------------------------------------------------------------
 st.subheader(ctx.t("analytics.trend_section"))
-trend = monthly_trend(bookings, as_of=ctx.as_of)
+trend = figures["trend"]
 figure = make_subplots(specs=[[{"secondary_y": True}]])
 figure.add_bar(x=trend["month"], y=trend["visits"], name=ctx.t("overview.visits_axis"))
 figure.add_trace(go.Scatter(x=trend["month"], y=trend["revenue"], name=ctx.t("overview.revenue_axis", currency=ctx.currency),
@@ -99,14 +97,11 @@ st.plotly_chart(kpi_figure, width="stretch")
 # --- today's priority list -------------------------------------------------------------------
 st.subheader(ctx.t("analytics.priority_section"), help=ctx.t("analytics.priority_help"))
 scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
-upcoming = bookings.loc[bookings["status"].eq("booked").to_numpy()
-                        & (bookings["scheduled_at"] >= pd.Timestamp(ctx.as_of) + pd.Timedelta(days=1)).to_numpy(),
-                        "customer_id"]
-priority = priority_list(scores, as_of=ctx.as_of, limit=20, booked_customer_ids=set(upcoming))
+priority = priority_list(scores, as_of=ctx.as_of, limit=20, booked_customer_ids=set(figures["upcoming_customer_ids"]))
 if priority.empty:
     st.info(ctx.t("analytics.priority_empty"))
 else:
-    people = customers.set_index("customer_id")
+    people = figures["people"].set_index("customer_id")
     table = pd.DataFrame({
         "rank": priority["rank"].to_numpy(),
         "name": priority["customer_id"].map(people["name"]).to_numpy(dtype=object),
