@@ -446,7 +446,7 @@ class CampaignWorker:
         try:
             snapshot = snapshot_job(self.engine)
             log.info("snapshot %s", snapshot)
-            log.info("loyalty %s", run_daily(self.engine, as_of=snapshot["as_of"]))
+            log.info("loyalty %s", run_daily(self.engine, as_of=date.fromisoformat(snapshot["as_of"])))
         except Exception:  # noqa: BLE001 - keep the scheduler alive; tomorrow's run retries
             log.exception("nightly jobs failed")
 

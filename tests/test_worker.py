@@ -299,3 +299,28 @@ def test_record_opt_out_and_unsubscribe_link(engine) -> None:
         campaign_repo.record_opt_out(session, customer_id=row.customer_id, channel=None, at=NOW)
         assert session.get(Customer, row.customer_id).opted_out_at is not None
     _ = SYSTEM
+
+
+def test_nightly_jobs_write_snapshots_and_points(sqlite_engine) -> None:
+    """The worker's nightly run scores everyone (a snapshot) and brings the points ledger up to date."""
+    from sqlalchemy import func, select
+
+    from dashboard.worker import CampaignWorker
+    from db.engine import session_scope
+    from db.loyalty_seed import seed_loyalty
+    from db.models import PointsLedger, ScoreSnapshot
+    from tests.factories import small_world
+
+    small_world(sqlite_engine)
+    seed_loyalty(sqlite_engine, run_jobs=False)
+    worker = CampaignWorker(sqlite_engine)
+    try:
+        worker.nightly()
+        worker.nightly()  # idempotent
+    finally:
+        worker.close()
+    with session_scope(sqlite_engine) as session:
+        snapshots = session.scalar(select(func.count(ScoreSnapshot.id)))
+        earned = session.scalar(select(func.count(PointsLedger.id)).where(PointsLedger.kind == "earn"))
+    assert snapshots == 3  # one row per customer for the last visit day
+    assert earned == 4     # one entry per completed visit, written once
