@@ -74,7 +74,7 @@ def main() -> int:
     args = parser.parse_args()
     rows = measure(args.database_url, args.user)
     baseline = rows[0][2] or 1e-9
-    print(f"| page | cold s | warm s | warm ÷ login page |")
+    print("| page | cold s | warm s | warm ÷ login page |")
     print("|---|---:|---:|---:|")
     for key, cold, warm in rows:
         print(f"| {key} | {cold:.2f} | {warm:.2f} | {warm / baseline:.1f} |")

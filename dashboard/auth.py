@@ -8,7 +8,7 @@ cookies that stop working after logout or a password change (``sessions_valid_af
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -49,7 +49,7 @@ def decode_cookie(token: str, *, key: str) -> dict[str, Any] | None:
 
 def cookie_issued_at(payload: dict[str, Any], *, expiry_days: float) -> datetime:
     """When the cookie was issued: the library stores only the expiry, so subtract the lifetime."""
-    expires = datetime.fromtimestamp(float(payload["exp_date"]), tz=timezone.utc)
+    expires = datetime.fromtimestamp(float(payload["exp_date"]), tz=UTC)
     return expires - timedelta(days=expiry_days)
 
 
@@ -62,7 +62,7 @@ def cookie_username(
     payload = decode_cookie(token, key=key)
     if payload is None:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if float(payload["exp_date"]) <= now.timestamp():
         return None
     issued = cookie_issued_at(payload, expiry_days=expiry_days)
@@ -161,7 +161,7 @@ def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn 
         if username is None:
             _sync_cookie(settings)
             return None
-    issued = st.session_state.get(STATE_ISSUED) or datetime.now(timezone.utc)
+    issued = st.session_state.get(STATE_ISSUED) or datetime.now(UTC)
     with session_scope(engine) as session:
         valid = session_still_valid(session, username=username, issued_at=issued)
         scope = scope_for(session, username=username) if valid else None
@@ -178,7 +178,7 @@ def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn 
 
 def _issue_cookie(settings: Settings, username: str) -> None:
     """Sign the re-login cookie (the library's JWT format) and remember it for :func:`_sync_cookie`."""
-    expires = datetime.now(timezone.utc) + timedelta(days=settings.cookie_expiry_days)
+    expires = datetime.now(UTC) + timedelta(days=settings.cookie_expiry_days)
     token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, settings.effective_cookie_key(),
                        algorithm="HS256")
     st.session_state[STATE_COOKIE] = (token, expires)

@@ -7,7 +7,7 @@ repository queries can scope by the caller's stores.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     """Current time, timezone-aware UTC (the storage convention)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- stores, staff, users -------------------------------------------------------------------

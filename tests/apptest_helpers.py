@@ -1,7 +1,7 @@
 """Run the real entrypoint in Streamlit's AppTest as a signed-in user."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ def run_as(username: str | None, *, page: str | None = None, locale: str = "en",
     app.session_state["ui.locale"] = locale
     if username is not None:
         app.session_state["auth.username"] = username
-        app.session_state["auth.issued_at"] = datetime.now(timezone.utc)
+        app.session_state["auth.issued_at"] = datetime.now(UTC)
     app.run()
     if page is not None:
         app.switch_page(page)

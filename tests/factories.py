@@ -1,13 +1,13 @@
 """Tiny, hand-checkable worlds written through the ORM (for repository and page tests)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy.engine import Engine
 
+from core.scope import Scope
 from db.engine import session_scope
 from db.models import Booking, Customer, Service, Store
-from core.scope import Scope
 from db.users import create_user
 
 PASSWORD = "correct-horse-9"
@@ -15,7 +15,7 @@ SYSTEM = Scope.system("test")
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def small_world(engine: Engine) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Sign-in hardening (RELIABILITY 1, 2, 5): forged/expired cookies, disabled users, logout, lockout."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -38,25 +38,25 @@ def read(engine, token: str, *, now: datetime | None = None) -> str | None:
 
 def test_valid_cookie_signs_in(engine) -> None:
     small_world(engine)
-    assert read(engine, make_cookie("mgr_a", issued=datetime.now(timezone.utc))) == "mgr_a"
+    assert read(engine, make_cookie("mgr_a", issued=datetime.now(UTC))) == "mgr_a"
 
 
 def test_cookie_signed_with_another_key_is_rejected(engine) -> None:
     small_world(engine)
-    forged = make_cookie("admin", issued=datetime.now(timezone.utc), key="x" * 40)
+    forged = make_cookie("admin", issued=datetime.now(UTC), key="x" * 40)
     assert read(engine, forged) is None
     assert read(engine, "not-a-jwt") is None
 
 
 def test_expired_cookie_is_rejected(engine) -> None:
     small_world(engine)
-    old = make_cookie("mgr_a", issued=datetime.now(timezone.utc) - timedelta(days=2))
+    old = make_cookie("mgr_a", issued=datetime.now(UTC) - timedelta(days=2))
     assert read(engine, old) is None
 
 
 def test_disabled_user_cookie_is_rejected(engine) -> None:
     small_world(engine)
-    token = make_cookie("mgr_a", issued=datetime.now(timezone.utc))
+    token = make_cookie("mgr_a", issued=datetime.now(UTC))
     with session_scope(engine) as session:
         set_disabled(session, scope=ADMIN, username="mgr_a", disabled=True)
     assert read(engine, token) is None
@@ -64,22 +64,22 @@ def test_disabled_user_cookie_is_rejected(engine) -> None:
 
 def test_cookie_replayed_after_logout_or_password_change_is_rejected(engine) -> None:
     small_world(engine)
-    token = make_cookie("mgr_a", issued=datetime.now(timezone.utc) - timedelta(minutes=5))
+    token = make_cookie("mgr_a", issued=datetime.now(UTC) - timedelta(minutes=5))
     with session_scope(engine) as session:
         invalidate_sessions(session, username="mgr_a")
     assert read(engine, token) is None
-    token_b = make_cookie("mkt_a", issued=datetime.now(timezone.utc) - timedelta(minutes=5))
+    token_b = make_cookie("mkt_a", issued=datetime.now(UTC) - timedelta(minutes=5))
     with session_scope(engine) as session:
         set_password(session, scope=ADMIN, username="mkt_a", password="another-pass-1")
     assert read(engine, token_b) is None
     # A cookie issued after the change works.
-    fresh = make_cookie("mkt_a", issued=datetime.now(timezone.utc) + timedelta(seconds=2))
+    fresh = make_cookie("mkt_a", issued=datetime.now(UTC) + timedelta(seconds=2))
     assert read(engine, fresh) == "mkt_a"
 
 
 def test_lockout_after_repeated_failures_leaves_other_users_alone(engine) -> None:
     small_world(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(engine) as session:
         for _ in range(3):
             result = attempt_login(session, username="mgr_a", password="wrong", max_attempts=3,
@@ -248,7 +248,7 @@ def test_logout_button_invalidates_the_session(sqlite_engine, monkeypatch) -> No
 
     small_world(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
-    issued = datetime.now(timezone.utc) - timedelta(seconds=5)
+    issued = datetime.now(UTC) - timedelta(seconds=5)
     token = make_cookie("mgr_a", issued=issued)
     app = run_as("mgr_a")
     app.button(key="ui.logout").click().run()

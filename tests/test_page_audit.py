@@ -1,7 +1,7 @@
 """Audit log: the repository read (permission, filters, store scope) and the chain-admin page."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -38,7 +38,7 @@ def test_list_audit_filters_by_action_actor_and_date(engine) -> None:
         by_desk = list_audit(session, scope=admin, actor="desk_b")
         future = list_audit(session, scope=admin, since=date.today() + timedelta(days=2))
         today = list_audit(session, scope=admin, since=date.today() - timedelta(days=1), until=date.today() + timedelta(days=1))
-        past = list_audit(session, scope=admin, until=datetime.now(timezone.utc) - timedelta(days=1))
+        past = list_audit(session, scope=admin, until=datetime.now(UTC) - timedelta(days=1))
         limited = list_audit(session, scope=admin, limit=2)
         actions, actors = audit_filters(session, scope=admin)
     assert list(everything.columns) == list(AUDIT_COLUMNS)

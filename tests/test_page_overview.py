@@ -56,9 +56,9 @@ def test_user_text_is_not_rendered_as_html(sqlite_engine, monkeypatch) -> None:
 
 
 def test_first_run_guides_an_admin_to_the_import(sqlite_engine, monkeypatch) -> None:
+    from core.scope import Scope
     from db.engine import session_scope
     from db.users import create_user
-    from core.scope import Scope
 
     with session_scope(sqlite_engine) as session:
         create_user(session, scope=Scope.system("test"), username="boss", password="a-long-password",

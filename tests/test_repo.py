@@ -62,8 +62,8 @@ def test_empty_scope_reads_nothing(engine) -> None:
 
 
 def test_data_version_changes_with_new_bookings(engine) -> None:
-    from tests.factories import utc
     from db.models import Booking
+    from tests.factories import utc
 
     ids = small_world(engine)
     with session_scope(engine) as session:
