@@ -22,8 +22,6 @@ from dashboard.context import PageContext, set_context  # noqa: E402
 from dashboard.formatting import CURRENCY_SYMBOLS  # noqa: E402
 from dashboard.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, translate  # noqa: E402
 from dashboard.navigation import pages_for  # noqa: E402
-from db import repo  # noqa: E402
-from db.engine import session_scope  # noqa: E402
 
 STATE_LOCALE = "ui.locale"
 STATE_STORES = "ui.stores"
@@ -109,8 +107,7 @@ def run() -> None:
     st.session_state[STATE_STORES] = list(store_ids)
     picked_ids = store_ids
     store_ids, currency = _single_currency(stores, store_ids, locale)
-    with session_scope(engine) as session:
-        last_day = repo.latest_booking_day(session, scope=scope)
+    last_day = data.latest_visit_day(engine, scope)
     default_day = min(date.today(), last_day) if last_day else date.today()
     as_of = st.sidebar.date_input(translate("app.as_of", locale), value=default_day, key="ui.as_of")
     set_context(PageContext(settings, engine, scope, locale, store_ids, as_of, currency, picked_ids))

@@ -88,6 +88,17 @@ def overview(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
     return _overview(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def _latest_visit_day(_engine: Engine, url: str, scope: Scope, version: tuple[int, int, int]) -> date | None:
+    with session_scope(_engine) as session:
+        return repo.latest_booking_day(session, scope=scope)
+
+
+def latest_visit_day(engine: Engine, scope: Scope) -> date | None:
+    """The last day with a visit the caller may see (the default as-of); a scan, so cached."""
+    return _latest_visit_day(engine, str(engine.url), scope, data_version(engine))
+
+
 def stores(engine: Engine, scope: Scope) -> list[Store]:
     with session_scope(engine) as session:
         return repo.list_stores(session, scope=scope)

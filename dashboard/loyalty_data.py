@@ -56,6 +56,21 @@ def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[in
     return {"expiring": expiring_lots(ledger, as_of=as_of, days=30), "flows": monthly_points(ledger, as_of=as_of)}
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def _referral_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
+                      as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    referrals = _frames(_engine, url, scope, store_ids, ver)["referrals"]
+    with session_scope(_engine) as session:
+        bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids), until=as_of)
+    return loyalty.leaderboard(referrals, bookings, as_of=as_of, top=20), loyalty.referral_tree(referrals)
+
+
+def referral_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...],
+                     as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Referral leaderboard (top 20) and the referral tree, cached per data version and day."""
+    return _referral_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of)
+
+
 def ledger_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, pd.DataFrame]:
     """Points expiring in the next 30 days and monthly points flows (cached like :func:`frames`)."""
     return _ledger_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of)
@@ -97,6 +112,7 @@ def clear() -> None:
     _frames.clear()
     _rules.clear()
     _ledger_summary.clear()
+    _referral_summary.clear()
 
 
 # --------------------------------------------------------------------------- frame helpers

@@ -8,7 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from core import loyalty
-from dashboard import data, loyalty_data
+from dashboard import loyalty_data
 from dashboard.context import get_context
 from dashboard.formatting import money, number, percent
 
@@ -68,9 +68,7 @@ with tab_referrals:
     if referrals.empty:
         st.info(ctx.t("loyalty.no_referrals"))
     else:
-        bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
-        board = loyalty.leaderboard(referrals, bookings, as_of=ctx.as_of, top=20)
-        tree = loyalty.referral_tree(referrals)
+        board, tree = loyalty_data.referral_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
         roots = tree.groupby("root_id").size().sort_values(ascending=False).head(15).index
         shown = tree[tree["root_id"].isin(roots)]
         fig = px.sunburst(ids=shown["customer_id"].astype(str),
