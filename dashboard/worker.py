@@ -513,12 +513,8 @@ def _local_dates(utc_values: pd.Series, store_ids: pd.Series, facts: dict[int, d
 
 def _to_utc(local_values: pd.Series, store_ids: pd.Series, facts: dict[int, dict[str, Any]],
             default_tz: str) -> list[datetime]:
-    local = pd.to_datetime(local_values)
-    out: list[datetime | None] = [None] * len(local)
-    tzs = store_ids.map(lambda s: facts[int(s)]["timezone"] if not pd.isna(s) and int(s) in facts else default_tz)
-    for tz in pd.unique(tzs):
-        mask = (tzs == tz).to_numpy()
-        converted = local[mask].dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
-        for i, value in zip(np.flatnonzero(mask), converted, strict=True):
-            out[i] = value.to_pydatetime()
-    return [v if v is not None else datetime.now(UTC) for v in out]
+    timezones = {sid: f["timezone"] for sid, f in facts.items()}
+    filled = store_ids.fillna(-1).astype(int)
+    utc = repo.to_utc(local_values, filled, {**timezones, -1: default_tz})
+    now = datetime.now(UTC)
+    return [now if pd.isna(value) else value.to_pydatetime() for value in utc]

@@ -23,6 +23,7 @@ from db.models import (
     Store,
     StoredValueEntry,
 )
+from db.repo import to_utc
 
 # frame name in core.demo.DemoWorld -> (table, {frame column: table column})
 _TABLES = (
@@ -40,17 +41,6 @@ _TABLES = (
 )
 
 
-def _to_utc(local: pd.Series, store_ids: pd.Series, timezones: dict[int, str]) -> pd.Series:
-    """Store-local naive times (as the generator makes them) to UTC."""
-    result = pd.Series(pd.NaT, index=local.index, dtype="datetime64[ns, UTC]")
-    values = pd.to_datetime(local)
-    for store_id, tz in timezones.items():
-        mask = store_ids == store_id
-        if mask.any():
-            result.loc[mask] = values[mask].dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
-    return result
-
-
 def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[str, str],
                      timezones: dict[int, str]) -> pd.DataFrame:
     frame = frame.rename(columns=renames)
@@ -65,11 +55,11 @@ def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[
     if name == "bookings":
         frame["dedupe_key"] = "demo:" + frame["external_id"].astype(str)
         for column in ("created_at", "scheduled_at"):
-            frame[column] = _to_utc(frame[column], frame["store_id"], timezones)
+            frame[column] = to_utc(frame[column], frame["store_id"], timezones)
     if name == "feedback":
         frame["comment"] = frame["comment"].fillna("")
     if name == "stored_value":
-        frame["occurred_at"] = _to_utc(frame["occurred_at"], frame["store_id"], timezones)
+        frame["occurred_at"] = to_utc(frame["occurred_at"], frame["store_id"], timezones)
     if name == "customers" and "opted_out_at" in frame:
         frame["opted_out_at"] = pd.to_datetime(frame["opted_out_at"]).dt.tz_localize("UTC")
     return frame[[c for c in frame.columns if c in columns]]

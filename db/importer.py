@@ -53,6 +53,7 @@ from core.importing import (
     suggest_mapping,
 )
 from core.scope import Scope
+from db import repo
 from db.bulk import bulk_insert
 from db.engine import session_scope
 from db.models import (
@@ -862,20 +863,6 @@ def _resolve_pets(connection: Connection, run: _Run) -> None:
     run.rows["pet_id"] = joined["id"].reindex(run.rows.index).astype("Int64")
 
 
-def _to_utc(local: pd.Series, store_ids: pd.Series, timezones: Mapping[int, str]) -> pd.Series:
-    """Store-local naive times → UTC (a Taiwan 10:00 visit is stored as 02:00 UTC)."""
-    values = pd.to_datetime(local)
-    result = pd.Series(pd.NaT, index=local.index, dtype="datetime64[ns, UTC]")
-    for store_id, tz in timezones.items():
-        mask = (store_ids == store_id).to_numpy()
-        if mask.any():
-            part = values[mask]
-            result.loc[mask] = part.dt.tz_localize(
-                tz, ambiguous=np.zeros(len(part), dtype=bool), nonexistent="shift_forward"
-            ).dt.tz_convert("UTC")
-    return result
-
-
 def _attributes(rows: pd.DataFrame) -> pd.Series:
     """Unmapped columns (JSON text from core) as objects, plus a quantity above one.
 
@@ -974,8 +961,8 @@ def _write_bookings(
         "service_id": rows["service_id"],
         "staff_id": rows["staff_id"],
         "designated": rows["designated"].astype(bool),
-        "created_at": _to_utc(rows["created_at"], store_ids, timezones),
-        "scheduled_at": _to_utc(rows["scheduled_at"], store_ids, timezones),
+        "created_at": repo.to_utc(rows["created_at"], store_ids, timezones),
+        "scheduled_at": repo.to_utc(rows["scheduled_at"], store_ids, timezones),
         "status": rows["status"],
         "amount": rows["amount"].astype(float),
         "addon_amount": rows["addon_amount"].astype(float),

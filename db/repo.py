@@ -6,10 +6,12 @@ leaks whether the row exists.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import false, func, select
 from sqlalchemy.sql import Select
@@ -54,6 +56,24 @@ def to_local(utc_values: pd.Series, store_ids: pd.Series, timezones: dict[int, s
     missing = result.isna() & utc.notna()
     if missing.any():
         result.loc[missing] = utc[missing].dt.tz_localize(None).astype("datetime64[ns]")
+    return result
+
+
+def to_utc(local_values: pd.Series, store_ids: pd.Series, timezones: Mapping[int, str]) -> pd.Series:
+    """Store-local naive times to aware UTC (the inverse of :func:`to_local`).
+
+    A wall time that a daylight-saving change repeats is read as standard time, and one it
+    skips is moved forward, so no row is lost to NaT.
+    """
+    values = pd.to_datetime(local_values)
+    result = pd.Series(pd.NaT, index=local_values.index, dtype="datetime64[ns, UTC]")
+    for store_id, tz in timezones.items():
+        mask = (store_ids == store_id).to_numpy()
+        if mask.any():
+            part = values[mask]
+            result.loc[mask] = part.dt.tz_localize(
+                tz, ambiguous=np.zeros(len(part), dtype=bool), nonexistent="shift_forward"
+            ).dt.tz_convert("UTC")
     return result
 
 
