@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,9 @@ STATE_STORES = "ui.stores"
 
 
 def _language_switch() -> str:
-    current = st.session_state.get(STATE_LOCALE, DEFAULT_LOCALE)
+    # The picker's own state already holds a new choice when this run starts, so the label is
+    # drawn in the language just picked rather than the previous one.
+    current = st.session_state.get("ui.locale_picker", st.session_state.get(STATE_LOCALE, DEFAULT_LOCALE))
     choice = st.sidebar.selectbox(
         translate("app.language", current),
         LOCALES,
@@ -60,6 +63,12 @@ def _single_currency(stores: list, store_ids: tuple[int, ...], locale: str) -> t
         help=translate("app.currency_help", locale),
     )
     return tuple(sorted(by_currency[currency])), currency
+
+
+def _local_today(stores: list, store_ids: tuple[int, ...]) -> date:
+    """Today in the picked stores' time zones (the latest, when a chain spans several)."""
+    zones = {store.timezone for store in stores if store.id in store_ids} or {"UTC"}
+    return max(pd.Timestamp.now(tz=zone).date() for zone in zones)
 
 
 def _first_run(settings, engine, username: str, scope, locale: str) -> None:  # type: ignore[no-untyped-def]
@@ -110,7 +119,8 @@ def run() -> None:
     last_day = data.latest_visit_day(engine, scope)
     default_day = min(date.today(), last_day) if last_day else date.today()
     as_of = st.sidebar.date_input(translate("app.as_of", locale), value=default_day, key="ui.as_of")
-    set_context(PageContext(settings, engine, scope, locale, store_ids, as_of, currency, picked_ids))
+    set_context(PageContext(settings, engine, scope, locale, store_ids, as_of, currency, picked_ids,
+                            today=_local_today(stores, picked_ids)))
     st.sidebar.caption(
         translate("app.signed_in_as", locale, name=user.username, role=translate(f"role.{scope.role}", locale))
     )

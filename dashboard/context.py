@@ -24,6 +24,11 @@ class PageContext:
     as_of: date
     currency: str
     picked_store_ids: tuple[int, ...] = ()  # every picked store (for rate-only comparisons)
+    today: date | None = None  # the stores' local calendar day: follow-ups are due by it, whatever the as-of
+
+    @property
+    def local_today(self) -> date:
+        return self.today or date.today()
 
     def t(self, key: str, **params: object) -> str:
         return translate(key, self.locale, **params)

@@ -18,7 +18,9 @@ NS = "tasks."
 tasks = campaign_data.tasks(ctx.engine, ctx.scope, ctx.picked_store_ids)
 bookings = data.bookings(ctx.engine, ctx.scope, ctx.picked_store_ids)
 summary = campaign_data.task_summary(tasks, bookings, as_of=ctx.as_of)
-open_today = tasks.loc[tasks["status"].eq("open") & (pd.to_datetime(tasks["due_on"]) <= pd.Timestamp(ctx.as_of))]
+# Follow-ups are worked in real time: due by the stores' today, not by the analysis as-of day
+# (which defaults to the last day with a visit, i.e. yesterday each morning).
+open_today = tasks.loc[tasks["status"].eq("open") & (pd.to_datetime(tasks["due_on"]) <= pd.Timestamp(ctx.local_today))]
 
 cards = st.columns(3)
 cards[0].metric(ctx.t("tasks.open_today"), number(len(open_today)))

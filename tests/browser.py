@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+ENGLISH = "English"
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -86,3 +88,41 @@ def sign_in(page, base: str, username: str, password: str) -> None:  # type: ign
     page.get_by_label("Username").or_(page.get_by_label("帳號")).first.fill(username)
     page.get_by_label("Password").or_(page.get_by_label("密碼")).first.fill(password)
     page.get_by_role("button", name="Sign in").or_(page.get_by_role("button", name="登入")).first.click()
+
+
+def build_demo(path: Path, *, customers: int) -> str:
+    """The demo chain with ``customers`` customers in a new SQLite file; returns its URL."""
+    url = f"sqlite:///{path}"
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "dashboard.cli", "demo", "--customers", str(customers)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+def run_cli(url: str, *args: str) -> str:
+    """``python -m dashboard.cli ARGS`` against ``url``; returns its standard output."""
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "dashboard.cli", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def use_english(page) -> None:  # type: ignore[no-untyped-def]
+    """Switch the signed-in session's language to English with the sidebar picker."""
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name=ENGLISH).click()
+    page.get_by_text("Language").first.wait_for(timeout=30_000)
+
+
+def settle(page, timeout_s: float = 60) -> None:  # type: ignore[no-untyped-def]
+    """Wait until Streamlit has finished the current run (its running indicator is gone)."""
+    page.wait_for_timeout(300)
+    deadline = time.monotonic() + timeout_s
+    while page.locator("[data-testid='stStatusWidgetRunningIcon']").count() and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+
+
+def assert_no_exception(page) -> None:  # type: ignore[no-untyped-def]
+    assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]

@@ -1,10 +1,6 @@
 """Every role signs in to the demo chain in Chromium and opens every page it may see, in three languages."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +8,7 @@ import pytest
 from dashboard.cli import DEMO_PASSWORD
 from dashboard.navigation import pages_for
 from db.demo_seed import DEMO_ACCOUNTS
-from tests.browser import ROOT, browser_page, sign_in, streamlit_server
+from tests.browser import assert_no_exception, browser_page, build_demo, sign_in, streamlit_server
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -21,18 +17,7 @@ LANGUAGE_LABELS = {"zh-TW": "繁體中文", "zh-CN": "简体中文", "en": "Engl
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    url = f"sqlite:///{path}"
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "dashboard.cli", "demo", "--customers", "600"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1])["customers"] == 600
-    return url
-
-
-def _no_exception(page) -> None:  # type: ignore[no-untyped-def]
-    assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo.db", customers=600)
 
 
 @pytest.mark.parametrize("username", sorted(DEMO_ACCOUNTS))
@@ -51,7 +36,7 @@ def test_role_visits_every_page(demo_url: str, username: str, tmp_path: Path) ->
                 page.wait_for_url(f"**/{spec.key}", timeout=30_000)
             page.locator("[data-testid='stMain']").wait_for()
             page.wait_for_timeout(1500)
-            _no_exception(page)
+            assert_no_exception(page)
             page.screenshot(path=str(tmp_path / f"{username}-{spec.key}.png"), full_page=True)
 
 
@@ -63,7 +48,7 @@ def test_language_switch_changes_the_menu(demo_url: str, tmp_path: Path) -> None
             page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
             page.get_by_role("option", name=LANGUAGE_LABELS[locale]).click()
             page.get_by_text(overview).first.wait_for(timeout=30_000)
-            _no_exception(page)
+            assert_no_exception(page)
         page.screenshot(path=str(tmp_path / "zh-TW.png"), full_page=True)
 
 
@@ -72,7 +57,7 @@ def test_phone_sized_overview_is_usable(demo_url: str, tmp_path: Path) -> None:
         sign_in(page, base, "manager", DEMO_PASSWORD)
         page.locator("[data-testid='stMetric']").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)
-        _no_exception(page)
+        assert_no_exception(page)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 400, f"page scrolls sideways at 390 px ({width} px wide)"
         page.screenshot(path=str(tmp_path / "phone-overview.png"), full_page=True)

@@ -1,8 +1,9 @@
 """AppTest of the Tasks page: front desk sees its store's follow-ups and records outcomes."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -70,3 +71,23 @@ def test_manager_renders_tasks(sqlite_engine, monkeypatch) -> None:
     app = run_as("admin", page=PAGE)
     assert not app.exception
     assert {m.label: m.value for m in app.metric}["Open today"] == "2"
+
+
+def test_tasks_due_today_show_although_the_last_visit_was_earlier(sqlite_engine, monkeypatch) -> None:
+    """The as-of day defaults to the last day with a visit; the front desk still sees what is due
+    today in the store's time zone, and nothing due tomorrow."""
+    ids = small_world(sqlite_engine)
+    today = pd.Timestamp.now(tz="Asia/Taipei").date()
+    with session_scope(sqlite_engine) as session:
+        session.add_all([
+            Task(store_id=ids["store_b"], customer_id=ids["b1"], kind="follow_up", reason="campaign",
+                 script="今天打", due_on=today, idempotency_key="today"),
+            Task(store_id=ids["store_b"], customer_id=ids["b1"], kind="follow_up", reason="campaign",
+                 script="明天打", due_on=today + timedelta(days=1), idempotency_key="tomorrow"),
+        ])
+    use_database(monkeypatch, str(sqlite_engine.url))
+    app = run_as("desk_b", page=PAGE)
+    assert not app.exception
+    assert app.session_state["ui.as_of"] < today  # the analysis day lies in the past
+    assert {m.label: m.value for m in app.metric}["Open today"] == "1"
+    assert list(app.dataframe[0].value["script"]) == ["今天打"]
