@@ -33,14 +33,20 @@ st.subheader(ctx.t("tasks.today"))
 if open_today.empty:
     st.info(ctx.t("tasks.none"))
 else:
+    # Who, a one-tap call and what to say come first, so a phone shows them without scrolling.
+    masked = ctx.scope.masks_pii
     shown = open_today.assign(
         kind=open_today["kind"].map(lambda k: ctx.t(f"tasks.kind_{k}")),
-        phone=open_today["phone"].map(mask_phone) if ctx.scope.masks_pii else open_today["phone"],
+        phone=open_today["phone"].map(mask_phone) if masked else open_today["phone"],
+        call=None if masked else open_today["phone"].map(lambda p: f"tel:{p}" if isinstance(p, str) and p else None),
     )
-    st.dataframe(shown[["task_id", "name", "phone", "kind", "script", "due_on"]], hide_index=True,
-                 use_container_width=True,
+    columns = ["name", "script", "phone", "kind", "due_on", "task_id"] if masked else \
+        ["name", "call", "script", "phone", "kind", "due_on", "task_id"]
+    st.dataframe(shown[columns], hide_index=True, use_container_width=True,
                  column_config={"task_id": "ID", "name": ctx.t("tasks.customer"), "phone": ctx.t("tasks.phone"),
-                                "kind": ctx.t("tasks.kind"), "script": ctx.t("tasks.script"),
+                                "call": st.column_config.LinkColumn(ctx.t("tasks.call"), display_text=ctx.t("tasks.call")),
+                                "kind": ctx.t("tasks.kind"),
+                                "script": st.column_config.TextColumn(ctx.t("tasks.script"), width="large"),
                                 "due_on": ctx.t("tasks.due")})
     cols = st.columns([2, 2, 1])
     picked = cols[0].selectbox(ctx.t("tasks.pick"), open_today["task_id"].tolist(), key=NS + "pick",

@@ -99,6 +99,7 @@ STRINGS = {
     'tasks.phone': {"zh-TW": '電話', "zh-CN": '电话', "en": 'Phone'},
     'tasks.kind': {"zh-TW": '類型', "zh-CN": '类型', "en": 'Type'},
     'tasks.script': {"zh-TW": '建議話術', "zh-CN": '建议话术', "en": 'Suggested words'},
+    'tasks.call': {"zh-TW": '撥打', "zh-CN": '拨打', "en": 'Call'},
     'tasks.due': {"zh-TW": '到期日', "zh-CN": '到期日', "en": 'Due'},
     'tasks.pick': {"zh-TW": '選擇任務', "zh-CN": '选择任务', "en": 'Task'},
     'tasks.outcome': {"zh-TW": '結果', "zh-CN": '结果', "en": 'Outcome'},
