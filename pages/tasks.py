@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.campaigns.audience import mask_phone
+from core.campaigns.recovery import recovery_script
 from core.scope import PermissionDenied
 from dashboard import campaign_data, data
 from dashboard.context import get_context
@@ -35,7 +36,11 @@ if open_today.empty:
 else:
     # Who, a one-tap call and what to say come first, so a phone shows them without scrolling.
     masked = ctx.scope.masks_pii
+    # A recovery task keeps the customer's own words; the call script is built from them.
+    scripts = [recovery_script(script, name=name, locale=ctx.locale) if kind == "complaint_recovery" else script
+               for kind, script, name in zip(open_today["kind"], open_today["script"], open_today["name"], strict=True)]
     shown = open_today.assign(
+        script=scripts,
         kind=open_today["kind"].map(lambda k: ctx.t(f"tasks.kind_{k}")),
         phone=open_today["phone"].map(mask_phone) if masked else open_today["phone"],
         call=None if masked else open_today["phone"].map(lambda p: f"tel:{p}" if isinstance(p, str) and p else None),

@@ -35,7 +35,9 @@ def test_front_desk_sees_own_store_tasks_and_marks_booked(sqlite_engine, monkeyp
     assert not app.exception
     assert {m.label: m.value for m in app.metric}["Open today"] == "1"
     table = app.dataframe[0].value
-    assert list(table["name"]) == ["李四"] and "先致歉" in table["script"].iloc[0]
+    assert list(table["name"]) == ["李四"]
+    # The complaint's own words are quoted in a recovery script in the reader's language.
+    assert table["script"].iloc[0].startswith("Hello 李四") and "\"先致歉,再提供免費補修\"" in table["script"].iloc[0]
     assert table["call"].iloc[0] == "tel:" + table["phone"].iloc[0]  # one tap to call from a phone
     assert table["phone"].iloc[0].startswith("+86")
     app.selectbox(key="tasks.outcome").set_value("booked").run()
