@@ -43,9 +43,10 @@ class CadenceParams:
     """Settings of the revisit window (:func:`core.cadence.revisit_windows`)."""
 
     prior_strength: float = field(
-        default=2.0,
+        default=1.0,
         metadata={"help": "Pseudo-count of intervals given to the service/store prior: the own "
-                          "median gets weight n/(n+prior_strength) for n own intervals."},
+                          "median gets weight n/(n+prior_strength) for n own intervals. 1.0 predicted "
+                          "the next interval better than 1.5-3 in backtests on the demo chain."},
     )
     min_window_days: int = field(
         default=7, metadata={"help": "Smallest revisit window, in days (windows are clipped)."})

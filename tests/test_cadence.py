@@ -49,13 +49,13 @@ def test_one_interval_stays_near_the_prior() -> None:
     row = window_of(POPULATION + regular(1, "2024-06-01", 60, 2), 1)
     assert row["prior_days"] == 30 and row["prior_source"] == "category"
     assert row["own_median_interval"] == 60
-    assert row["window_days"] == pytest.approx(60 / 3 + 30 * 2 / 3)   # 40: nearer the prior
+    assert row["window_days"] == pytest.approx(60 / 2 + 30 / 2)   # 45: halfway to the prior
 
 
 def test_ten_intervals_approach_the_own_median() -> None:
     row = window_of(POPULATION + regular(1, "2023-01-01", 60, 11), 1)
     assert row["n_intervals"] == 10
-    assert row["window_days"] == pytest.approx(60 * 10 / 12 + 30 * 2 / 12)  # 55
+    assert row["window_days"] == pytest.approx(60 * 10 / 11 + 30 / 11)  # 57.3
 
 
 def test_no_interval_uses_the_prior() -> None:
@@ -76,15 +76,15 @@ def test_band_narrows_as_visits_accumulate() -> None:
 
 
 def test_due_date_and_days_overdue_hand_computed() -> None:
-    # One interval of 30 d, no prior data (default 35): window = 30/3 + 35·2/3 = 33.3 → 33 d
+    # One interval of 30 d, no prior data (default 35): window = 30/2 + 35/2 = 32.5 → 32 d (half to even)
     table = revisit_windows(visits((1, "2024-01-01"), (1, "2024-01-31")), as_of="2024-03-10")
     row = table.iloc[0]
     assert row["prior_source"] == "default"
-    assert row["window_days"] == pytest.approx(100 / 3)
-    assert row["next_due_date"] == pd.Timestamp("2024-03-04")
-    assert row["days_overdue"] == 6
+    assert row["window_days"] == pytest.approx(32.5)
+    assert row["next_due_date"] == pd.Timestamp("2024-03-03")
+    assert row["days_overdue"] == 7
     early = revisit_windows(visits((1, "2024-01-01"), (1, "2024-01-31")), as_of="2024-03-01")
-    assert early.iloc[0]["days_overdue"] == -3
+    assert early.iloc[0]["days_overdue"] == -2
 
 
 def test_same_day_visits_count_once_and_later_visits_are_ignored() -> None:

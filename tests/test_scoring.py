@@ -155,5 +155,5 @@ def test_every_setting_has_a_default_and_help() -> None:
         assert row["help"].strip(), row
         assert row["default"] is not dataclasses.MISSING, row
     names = {r["name"]: r["default"] for r in rows}
-    assert names["lookback_days"] == 365 and names["prior_strength"] == 2.0
+    assert names["lookback_days"] == 365 and names["prior_strength"] == 1.0
     assert names["sleeping_days"] == 180 and names["push_window_days"] == 7
