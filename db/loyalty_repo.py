@@ -328,6 +328,20 @@ def points_rule_versions(session: Session, *, scope: Scope, store_id: int | None
 # --------------------------------------------------------------------------- rules: writes
 
 
+#: Advisory-lock namespaces of the rule families (PostgreSQL), so saves of one family serialise.
+_RULE_LOCKS = {"tier_rules": 7301, "points_rule": 7302}
+
+
+def _serialise_rule_saves(session: Session, *, family: str, store_id: int | None) -> None:
+    """Hold a transaction-scoped lock on one store's rule family before reading its latest version.
+
+    Without it two managers saving at once on PostgreSQL (read committed) both read version N and
+    both write N + 1. SQLite already refuses the second writer of a stale snapshot.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_RULE_LOCKS[family], store_id or 0)))
+
+
 def save_tier_rules(
     session: Session,
     *,
@@ -360,6 +374,7 @@ def save_tier_rules(
     _check_rule_edit(scope, store_id)
     loyalty.qualify_tiers(pd.DataFrame(columns=["customer_id", "spend_12m", "stored_value_topups_12m",
                                                 "plan_months"]), rules)  # validates names/ranks
+    _serialise_rule_saves(session, family="tier_rules", store_id=store_id)
     before = active_tier_rules(session, scope=scope, store_id=store_id)
     latest = session.scalar(select(func.max(TierRuleRow.version)).where(_same_store(TierRuleRow.store_id, store_id)))
     version = int(latest or 0) + 1
@@ -397,6 +412,7 @@ def save_points_rule(session: Session, *, scope: Scope, store_id: int | None, ru
         The new version number.
     """
     _check_rule_edit(scope, store_id)
+    _serialise_rule_saves(session, family="points_rule", store_id=store_id)
     before = active_points_rule(session, scope=scope, store_id=store_id)
     latest = session.scalar(select(func.max(PointsRuleRow.version))
                             .where(_same_store(PointsRuleRow.store_id, store_id)))

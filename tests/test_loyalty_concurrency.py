@@ -54,3 +54,43 @@ def test_twenty_threads_redeem_one_balance(pg_url: str) -> None:
             assert loyalty_repo.reconcile(session).empty
     finally:
         engine.dispose()
+
+
+def test_simultaneous_rule_saves_get_distinct_versions(pg_url: str) -> None:
+    """Eight managers saving the chain's tier and points rules at the same moment: versions 1..8,
+    one active set, each version whole (no two saves share a number)."""
+    from db.models import PointsRule, TierRule
+
+    engine = make_engine(pg_url)
+    try:
+        clean_all_tables(engine)
+        small_world(engine)
+        tiers = [loyalty.TierRule("一般會員", 0), loyalty.TierRule("金卡", 1, min_spend_12m=2000)]
+        barrier = threading.Barrier(8)
+        versions: list[tuple[int, int]] = []
+        lock = threading.Lock()
+
+        def save(n: int) -> None:
+            barrier.wait()
+            with session_scope(engine) as session:
+                tier_version = loyalty_repo.save_tier_rules(session, scope=Scope.system(f"t{n}"), store_id=None,
+                                                            rules=tiers, policy=loyalty.TierPolicy())
+                points_version = loyalty_repo.save_points_rule(session, scope=Scope.system(f"t{n}"), store_id=None,
+                                                               rule=loyalty.PointsRule(min_redemption=n))
+            with lock:
+                versions.append((tier_version, points_version))
+
+        threads = [threading.Thread(target=save, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(v for v, _ in versions) == list(range(1, 9))
+        assert sorted(v for _, v in versions) == list(range(1, 9))
+        with session_scope(engine) as session:
+            per_version = session.execute(select(TierRule.version, func.count()).group_by(TierRule.version)).all()
+            assert all(count == len(tiers) for _, count in per_version)
+            assert session.scalar(select(func.count()).select_from(TierRule).where(TierRule.active.is_(True))) == 2
+            assert session.scalar(select(func.count()).select_from(PointsRule).where(PointsRule.active.is_(True))) == 1
+    finally:
+        engine.dispose()
