@@ -37,6 +37,7 @@ __all__ = [
     "PET_COLUMNS",
     "PLAN_COLUMNS",
     "REFERRAL_COLUMNS",
+    "REMINDER_COLUMNS",
     "SERVICE_COLUMNS",
     "STAFF_COLUMNS",
     "STORED_VALUE_COLUMNS",
@@ -71,6 +72,10 @@ STORED_VALUE_COLUMNS = ("entry_id", "customer_id", "store_id", "kind", "amount",
 REFERRAL_COLUMNS = ("referral_id", "referrer_id", "referee_id", "code", "created_at")
 TRUTH_COLUMNS = ("customer_id", "pet_id", "true_cadence_days", "churned_at", "noshow_propensity",
                  "designated_staff_id", "archetype")
+#: Past reminders: ``status`` sent / holdout / suppressed (opted out), ``pulled`` = the reminder
+#: brought the visit forward (ground truth; holdout and suppressed rows are never pulled).
+REMINDER_COLUMNS = ("reminder_id", "customer_id", "pet_id", "store_id", "sent_at", "status", "reason",
+                    "pulled")
 
 # Lunar New Year's day; the three weeks before it are the busiest of the year.
 LUNAR_NEW_YEAR: tuple[date, ...] = (
@@ -80,6 +85,15 @@ LUNAR_NEW_YEAR: tuple[date, ...] = (
 )
 
 BOOKED_HORIZON_DAYS = 21
+# Reminder history: for the last half year the shop called each subject due in a week ("due −7"),
+# holding out a random 10 %. A reminder brings a subject who would have booked later than the week
+# in within the week with probability REMINDER_LIFT: the true effect campaign results must find.
+REMINDER_HISTORY_DAYS = 182
+REMINDER_LEAD_DAYS = 7
+REMINDER_HOLDOUT = 0.10
+REMINDER_LIFT = 0.25
+REMINDER_HOUR = 11.0
+REMINDER_SEED = 20_261_202
 CADENCES = np.array([14, 21, 28, 35, 42, 56])
 KINDS = ("beauty_salon", "pet_groomer", "pet_adoption", "nail_studio")
 SALON, GROOMER, ADOPTION, NAILS = range(4)
@@ -211,6 +225,7 @@ class DemoWorld:
     stored_value: pd.DataFrame
     referrals: pd.DataFrame
     truth: pd.DataFrame
+    reminders: pd.DataFrame
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,7 +365,7 @@ def _build_chain(rng: np.random.Generator, n_stores: int, n_customers: int) -> _
     for s in range(n_stores):
         roles = ["manager", "front_desk"] + [_SERVICE_ROLE[int(store_kind[s])]] * int(n_service[s])
         names = _names(rng, np.full(len(roles), store_country[s]), rng.random(len(roles)) < 0.7)
-        for role, nm in zip(roles, names):
+        for role, nm in zip(roles, names, strict=False):
             staff_rows.append({"staff_id": len(staff_rows) + 1, "store_id": s + 1, "name": nm, "role": role})
             if role not in ("manager", "front_desk"):
                 staff_table[s, (staff_table[s] > 0).sum()] = len(staff_rows)
@@ -359,7 +374,7 @@ def _build_chain(rng: np.random.Generator, n_stores: int, n_customers: int) -> _
     service_rows = []
     service_ids: dict[tuple[int, int], np.ndarray] = {}
     service_weights: dict[tuple[int, int], np.ndarray] = {}
-    for kind, country in sorted({(int(k), int(c)) for k, c in zip(store_kind, store_country)}):
+    for kind, country in sorted({(int(k), int(c)) for k, c in zip(store_kind, store_country, strict=False)}):
         ids, ws = [], []
         for k, trad, simp, category, price, minutes, cycle, w in _SERVICES:
             if k != kind:
@@ -411,6 +426,7 @@ class _Offsets:
     plan: int = 0
     stored_value: int = 0
     referral: int = 0
+    reminder: int = 0
 
 
 def _lny_days(origin: date) -> np.ndarray:
@@ -576,6 +592,22 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     c_s = c[own]
     drifting = churns[own] & (pos >= np.maximum(c_s - n_drift[own], 1)) & (pos <= c_s - 1)
     x = np.where(drifting, x * rng.uniform(1.3, 1.6, n_slot), x)
+
+    # Reminder history on a stream of its own (without it the world would be drawn the same). A
+    # subject is reminded a week before it is due after each visit in the last half year unless
+    # the next visit was already booked at checkout; the visit of a reminded subject who would
+    # only have booked after that week is brought forward into it with probability REMINDER_LIFT.
+    crng = np.random.default_rng([off.customer, n, REMINDER_SEED])
+    t_nat = t0[own] + _seg_cumsum(x, own, starts)
+    prev_nat = np.where(pos > 0, np.roll(t_nat, 1), -np.inf)
+    remind_nat = prev_nat + cad - REMINDER_LEAD_DAYS
+    reminded = ((pos >= 1) & (pos <= c_s) & ~prebook & (remind_nat >= cutoff - REMINDER_HISTORY_DAYS)
+                & (remind_nat < cutoff - 1))
+    held_out = crng.random(n_slot) < REMINDER_HOLDOUT
+    natural_booking = np.floor(t_nat) + hour / 24.0 - lead
+    too_late = natural_booking > np.floor(remind_nat) + REMINDER_HOUR / 24.0 + REMINDER_LEAD_DAYS
+    pulled = reminded & ~held_out & (pos < c_s) & too_late & (crng.random(n_slot) < REMINDER_LIFT)
+    x = np.where(pulled, cad - REMINDER_LEAD_DAYS + crng.uniform(1.0, 6.0, n_slot), x)
     t = t0[own] + _seg_cumsum(x, own, starts)
 
     # Lunar New Year: visits due in the three weeks after it are pulled into the rush before it;
@@ -599,6 +631,12 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     day = np.floor(t)
     sched = day + hour / 24.0
     created = sched - lead
+    visit_before = np.where(pos > 0, np.roll(t, 1), -np.inf)
+    remind_at = np.floor(visit_before + cad - REMINDER_LEAD_DAYS) + REMINDER_HOUR / 24.0
+    # A reminded visit is booked after the call, some time before the visit itself.
+    answered = pulled & (sched > remind_at)
+    remind_base = np.where(answered, remind_at, 0.0)
+    created = np.where(answered, remind_base + (sched - remind_base) * crng.uniform(0.05, 0.9, n_slot), created)
     # A failed booking is usually rebooked a few days later; a no-show calls back afterwards,
     # a cancellation or reschedule is made before the original slot.
     delay = rng.integers(2, 9, n_slot).astype(float)
@@ -741,6 +779,11 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     referral_code = _codes("RV", (cust_id * 2_654_435_761) % 36**7, 7, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     opted = rng.random(n) < 0.03
     opt_t = joined_final + rng.uniform(0, 1, n) * np.maximum(cutoff - joined_final, 1)
+    # Reminders stop at an opt-out, so a customer whose visit a reminder brought forward opted out
+    # only after that reminder; later reminders to them are suppressed.
+    answered_at = np.full(n, -np.inf)
+    np.maximum.at(answered_at, cust[pulled], remind_at[pulled])
+    opt_t = np.where(opted, np.maximum(opt_t, answered_at + 1.0), opt_t)
     consent_sms = (rng.random(n) < np.where(country == 1, 0.55, 0.6)) & ~opted
     consent_line = has_line & (rng.random(n) < 0.85) & ~opted
     consent_email = has_email & (rng.random(n) < 0.45) & ~opted
@@ -911,7 +954,25 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
         "archetype": ARCHETYPES[arche],
     })
 
+    # ---- reminder history --------------------------------------------------------------------
+    r_slot = np.flatnonzero(reminded & (remind_at < cutoff))
+    r_cust = cust[r_slot]
+    r_pet = pet_id[own[r_slot]]
+    r_opted = opted[r_cust] & (remind_at[r_slot] >= opt_t[r_cust])
+    r_status = np.where(held_out[r_slot], "holdout", np.where(r_opted, "suppressed", "sent")).astype(object)
+    reminders = pd.DataFrame({
+        "reminder_id": off.reminder + 1 + np.arange(r_slot.size),
+        "customer_id": cust_id[r_cust],
+        "pet_id": _int64_na(r_pet, r_pet == 0),
+        "store_id": home[r_cust] + 1,
+        "sent_at": _days_to_ts(o64, remind_at[r_slot]),
+        "status": r_status,
+        "reason": np.where(r_status == "suppressed", "opted_out", None).astype(object),
+        "pulled": pulled[r_slot],
+    })
+
     off.customer += n
+    off.reminder += len(reminders)
     off.pet += int(s_is_pet.sum())
     off.booking += nb
     off.feedback += len(feedback)
@@ -919,7 +980,8 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     off.stored_value += len(sv_entries)
     off.referral += len(referrals)
     return {"customers": customers, "pets": pets, "bookings": bookings, "feedback": feedback,
-            "plans": plans, "stored_value": sv_entries, "referrals": referrals, "truth": truth}
+            "plans": plans, "stored_value": sv_entries, "referrals": referrals, "truth": truth,
+            "reminders": reminders}
 
 
 # --------------------------------------------------------------------------------------------

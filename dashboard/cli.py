@@ -18,12 +18,13 @@ from db.engine import session_scope
 
 DEMO_PASSWORD = "revisit-demo"
 LARGE_DEMO_CUSTOMERS = 200_000
+DEMO_REMINDER_PLAYBOOK = "stable_due_7"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the demo chain (stores, customers, bookings, users, rules, campaigns)."""
     from core.demo import iter_world_chunks
-    from db.campaign_seed import seed_playbook_campaigns
+    from db.campaign_seed import playbook_campaign, seed_playbook_campaigns
     from db.customer_repo import seed_tag_dictionary
     from db.demo_load import database_is_empty, load_world
     from db.demo_seed import seed_demo_accounts
@@ -46,7 +47,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     chunks = iter_world_chunks(
         n_stores=args.stores, n_customers=args.customers, seed=args.seed, end_date=end_date
     )
-    counts = load_world(engine, chunks)
+    # The playbook goes in first: the world's half year of "due in 7 days" reminders (with their
+    # holdout and a known effect) are messages of its 7-days-before-due campaign.
+    counts = {"campaigns": seed_playbook_campaigns(engine)["campaigns"]}
+    with session_scope(engine) as session:
+        reminder_campaign = playbook_campaign(session, key=DEMO_REMINDER_PLAYBOOK)
+    counts.update(load_world(engine, chunks, reminder_campaign=reminder_campaign))
     with session_scope(engine) as session:
         seeded = seed_demo_accounts(session, password=DEMO_PASSWORD)
     counts.update(seeded)
@@ -55,7 +61,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # leaves them to the worker's first nightly run so the build itself stays within minutes.
     history = args.customers <= LARGE_DEMO_CUSTOMERS or args.full_history
     counts["loyalty"] = seed_loyalty(engine, run_jobs=history)
-    counts["campaigns"] = seed_playbook_campaigns(engine)["campaigns"]
     if history:
         counts["snapshots"] = backfill_snapshots(engine, months=6)
     else:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from core.campaigns.playbook import PLAYBOOK
 from db import repo
@@ -71,3 +72,11 @@ def seed_playbook_campaigns(engine: Engine, *, channel: str = "task", holdout_pc
                               entity_id=campaign.id, after={"status": "active", "playbook": entry.key})
             created += 1
     return {"campaigns": created}
+
+
+def playbook_campaign(session: Session, *, key: str) -> Campaign | None:
+    """The chain-wide campaign seeded from playbook entry ``key`` (detached from the session)."""
+    campaign = session.scalars(select(Campaign).where(Campaign.description == PLAYBOOK_PREFIX + key)).first()
+    if campaign is not None:
+        session.expunge(campaign)
+    return campaign

@@ -9,12 +9,16 @@ from sqlalchemy import func, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from core.campaigns.outbox import dedupe_key
+from core.campaigns.templates import tracking_code
 from db.bulk import bulk_insert, reset_sequences
 from db.models import (
     Booking,
+    Campaign,
     Customer,
     DemoTruth,
     Feedback,
+    Message,
     MonthlyPlan,
     Pet,
     Referral,
@@ -38,6 +42,7 @@ _TABLES = (
     ("stored_value", StoredValueEntry, {"entry_id": "id"}),
     ("referrals", Referral, {"referral_id": "id"}),
     ("truth", DemoTruth, {}),
+    ("reminders", Message, {}),  # written by _reminder_messages, as outbox rows of one campaign
 )
 
 
@@ -65,6 +70,35 @@ def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[
     return frame[[c for c in frame.columns if c in columns]]
 
 
+def _reminder_messages(frame: pd.DataFrame, *, campaign_id: int, channel: str, body: str, cost: float,
+                       timezones: dict[int, str]) -> pd.DataFrame:
+    """The demo's past reminders as outbox rows of one campaign (a holdout row keeps its
+    would-be send time in ``scheduled_for`` and no ``sent_at``, as the worker writes it)."""
+    local = pd.to_datetime(frame["sent_at"])
+    when = to_utc(local, frame["store_id"], timezones)
+    sent = frame["status"].eq("sent").to_numpy()
+    occurrences = ("demo-history:" + frame["reminder_id"].astype(str)).tolist()
+    keys = [dedupe_key(campaign_id, int(c), o) for c, o in zip(frame["customer_id"], occurrences, strict=True)]
+    country_locale = {tz: "zh-CN" if tz == "Asia/Shanghai" else "zh-TW" for tz in set(timezones.values())}
+    return pd.DataFrame({
+        "campaign_id": campaign_id,
+        "customer_id": frame["customer_id"].to_numpy(),
+        "store_id": frame["store_id"].to_numpy(),
+        "channel": channel,
+        "locale": [country_locale.get(timezones.get(int(s), ""), "zh-TW") for s in frame["store_id"]],
+        "dedupe_key": keys,
+        "tracking_code": [tracking_code(k) for k in keys],
+        "status": frame["status"].to_numpy(dtype=object),
+        "reason": frame["reason"].to_numpy(dtype=object),
+        "body": body,
+        "scheduled_for": when,
+        "attempts": sent.astype(int),
+        "sent_at": when.where(sent),
+        "cost": pd.Series(sent.astype(float) * cost),
+        "created_at": when,
+    })
+
+
 def database_is_empty(session: Session) -> bool:
     return (session.scalar(select(func.count(Store.id))) or 0) == 0
 
@@ -87,8 +121,11 @@ def _without_secondary_indexes(connection: Connection) -> Iterator[None]:
         index.create(connection)
 
 
-def load_world(engine: Engine, chunks: Iterable[object]) -> dict[str, int]:
-    """Insert every chunk of a demo world in one transaction; return rows written per table."""
+def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: Campaign | None = None) -> dict[str, int]:
+    """Insert every chunk of a demo world in one transaction; return rows written per table.
+
+    The world's past reminders become messages of ``reminder_campaign`` (skipped without one).
+    """
     counts: dict[str, int] = {}
     timezones: dict[int, str] = {}
     referrals: list[pd.DataFrame] = []
@@ -97,6 +134,15 @@ def load_world(engine: Engine, chunks: Iterable[object]) -> dict[str, int]:
             for name, table, renames in _TABLES:
                 frame = getattr(chunk, name)
                 if frame is None or frame.empty:
+                    continue
+                if name == "reminders":
+                    if reminder_campaign is not None:
+                        messages = _reminder_messages(
+                            frame, campaign_id=int(reminder_campaign.id), channel=reminder_campaign.channel,
+                            body=reminder_campaign.name, cost=float(reminder_campaign.cost_per_message),
+                            timezones=timezones)
+                        counts["messages"] = counts.get("messages", 0) + bulk_insert(
+                            connection, Message.__table__, messages)  # type: ignore[attr-defined]
                     continue
                 if name == "referrals":
                     # A referrer may sit in a later chunk: referrals go in once every customer is there.

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -305,8 +305,11 @@ def load_kpi_inputs(
             return statement
         return statement.where(column.in_(sorted(stores) or [-1]))
 
+    # A holdout row is never sent: its scheduled time is when it would have gone out, the moment
+    # the holdout arm of the uplift is measured from.
+    contacted_at = case((Message.status == "holdout", Message.scheduled_for), else_=Message.sent_at)
     rows = session.execute(scoped(select(Message.id, Message.campaign_id, Message.customer_id,
-                                         Message.store_id, Message.status, Message.sent_at,
+                                         Message.store_id, Message.status, contacted_at,
                                          Message.cost), Message.store_id)).all()
     messages = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
     messages["sent_at"] = repo.to_local(messages["sent_at"], messages["store_id"], timezones)

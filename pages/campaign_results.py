@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.campaigns.results import ab_verdict
 from dashboard import campaign_data
+from dashboard.analytics_data import segment_label
 from dashboard.context import get_context
 from dashboard.formatting import money, number, percent
 
@@ -37,6 +38,8 @@ if int(by_campaign["queued"].sum()):
     st.caption(ctx.t("campaigns.queued_note", count=number(int(by_campaign["queued"].sum()))))
 
 st.subheader(ctx.t("campaigns.per_campaign"))
+COLUMN_LABELS = {column: ctx.t(f"campaigns.{column}") for column in (
+    "timing", "segment", "variant", "sent", "converted", "conversion", "holdout", "holdout_conversion", "uplift")}
 
 
 def _pct(value: object) -> str:
@@ -72,8 +75,10 @@ for campaign_id, group in variants.groupby("campaign_id"):
     name = by_campaign.set_index("campaign_id")["name"].get(campaign_id, str(campaign_id))
     verdict = ab_verdict(group)
     st.markdown(f"**{name}**")
-    st.dataframe(group[["variant", "sent", "converted", "conversion", "holdout", "holdout_conversion"]],
-                 hide_index=True, use_container_width=True)
+    st.dataframe(group[["variant", "sent", "converted", "conversion", "holdout", "holdout_conversion"]]
+                 .assign(conversion=group["conversion"].map(_pct),
+                         holdout_conversion=group["holdout_conversion"].map(_pct)),
+                 hide_index=True, use_container_width=True, column_config=COLUMN_LABELS)
     if verdict["winner"]:
         st.success(ctx.t("campaigns.ab_winner", variant=verdict["winner"], p=f"{verdict['p_value']:.3f}"))
     else:
@@ -85,6 +90,7 @@ if not shown_any:
 st.subheader(ctx.t("campaigns.timing_title"))
 timing = res["timing"]
 if len(timing):
-    st.dataframe(timing.assign(conversion=timing["conversion"].map(_pct), uplift=timing["uplift"].map(_pct))
+    st.dataframe(timing.assign(conversion=timing["conversion"].map(_pct), uplift=timing["uplift"].map(_pct),
+                               segment=timing["segment"].map(lambda s: segment_label(ctx.t, s)))
                  [["timing", "segment", "variant", "sent", "converted", "conversion", "holdout", "uplift"]],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, use_container_width=True, column_config=COLUMN_LABELS)

@@ -65,7 +65,7 @@ def test_no_interval_uses_the_prior() -> None:
 
 
 def test_band_narrows_as_visits_accumulate() -> None:
-    spread_out = [r for c, every in zip(range(100, 106), (20, 25, 30, 30, 35, 40))
+    spread_out = [r for c, every in zip(range(100, 106), (20, 25, 30, 30, 35, 40), strict=False)
                   for r in regular(c, "2024-01-01", every, 3)]
     widths = []
     for n in (1, 2, 3, 5, 11):

@@ -62,7 +62,9 @@ def test_due_minus_7_campaign_end_to_end(sqlite_engine, monkeypatch, capsys) -> 
     with session_scope(sqlite_engine) as session:
         db_counts = dict(session.execute(select(Message.status, func.count()).where(Message.campaign_id == cid)
                                          .group_by(Message.status)).all())
-        total_sent = session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent"))
+        # The demo's own reminder history is in the outbox too; this campaign's sends all went to LINE.
+        total_sent = session.scalar(select(func.count()).select_from(Message)
+                                    .where(Message.status == "sent", Message.campaign_id == cid))
         messages = campaign_repo.load_messages(session, scope=system)
         bookings = repo.load_bookings(session, scope=system)
         coded = set(session.scalars(select(Booking.tracking_code).where(Booking.tracking_code.is_not(None))))

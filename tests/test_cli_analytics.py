@@ -126,6 +126,26 @@ def test_kpi_json(demo_url, monkeypatch, capsys) -> None:
     assert "unknown store" in capsys.readouterr().err
 
 
+def test_demo_reminder_history_shows_conversion_and_uplift(demo_url, monkeypatch, capsys) -> None:
+    """The demo's half year of due-in-7-days reminders (10 % holdout, a true effect) reaches the
+    KPI board and the campaign list, so a new user sees campaign results from the first minute."""
+    _use(monkeypatch, demo_url)
+    assert main(["kpi", "--json", "--as-of", END]) == 0
+    kpis = json.loads(capsys.readouterr().out)["kpis"]
+    sent, held = kpis["push_conversion_rate"], kpis["push_holdout_conversion_rate"]
+    assert sent["denominator"] > 100 and held["denominator"] > 10
+    assert kpis["push_uplift"]["value"] == pytest.approx(sent["value"] - held["value"])
+    assert main(["campaigns", "list", "--json"]) == 0
+    campaigns = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    due = campaigns["穩定客・到期前 7 天"]
+    assert due["sent"] > 1000 and 0.07 < due["holdout"] / (due["sent"] + due["holdout"]) < 0.13
+    assert 0 < due["conversions"] <= due["sent"]
+    with _db(demo_url) as con:
+        sent_in_db = con.execute("select count(*) from message where campaign_id = ? and status = 'sent'",
+                                   (due["id"],)).fetchone()[0]
+    assert sent_in_db == due["sent"]
+
+
 # ------------------------------------------------------------------ score --model (churn models)
 def _churned(url: str) -> pd.DataFrame:
     with _db(url) as con:

@@ -160,10 +160,10 @@ PUSH_MESSAGES = messages(
 
 def test_each_booking_credited_to_latest_message_only() -> None:
     credited = attribute_bookings(PUSH_MESSAGES, PUSH_BOOKINGS, as_of=AS_OF, window_days=7)
-    pairs = dict(zip(credited["booking_id"], credited["message_id"]))
+    pairs = dict(zip(credited["booking_id"], credited["message_id"], strict=False))
     assert pairs == {1: "m2", 3: "m4", 4: "m4", 7: "m6"}
     assert credited["booking_id"].is_unique
-    revenue = dict(zip(credited["booking_id"], credited["revenue"]))
+    revenue = dict(zip(credited["booking_id"], credited["revenue"], strict=False))
     assert revenue == {1: 100.0, 3: 100.0, 4: 0.0, 7: 80.0}  # a cancelled booking earns nothing
 
 

@@ -66,13 +66,13 @@ def test_rfm_table_tiny_hand_computed() -> None:
 def test_rfm8_uses_home_store_mean() -> None:
     table = rfm_table(TINY, as_of=AS_OF, store_of={1: 1, 2: 1, 3: 2, 4: 2, 5: 2})
     # store 1 (c1, c2): R 5.5, F 2, M 200; store 2 (c3, c4, c5): R 224, F 1, M 420
-    assert dict(zip(table["customer_id"], table["rfm8_segment"])) == {
+    assert dict(zip(table["customer_id"], table["rfm8_segment"], strict=False)) == {
         1: "一般发展客户", 2: "重要保持客户", 3: "一般挽留客户", 4: "一般价值客户", 5: "重要价值客户"}
 
 
 def test_lookback_is_a_setting() -> None:
     table = rfm_table(TINY, as_of=AS_OF, params=RfmParams(lookback_days=30))
-    assert dict(zip(table["customer_id"], table["frequency"])) == {1: 1, 2: 2, 3: 0, 4: 2, 5: 0}
+    assert dict(zip(table["customer_id"], table["frequency"], strict=False)) == {1: 1, 2: 2, 3: 0, 4: 2, 5: 0}
 
 
 @pytest.mark.parametrize(("values", "higher_is_better", "expected"), [

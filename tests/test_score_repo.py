@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -129,3 +130,33 @@ def test_model_review_recorded(engine) -> None:
         assert session.scalar(select(func.count()).select_from(ModelReview)) == 1
         reviews = customer_repo.model_reviews(session, scope=manager)
         assert reviews[["model_label", "manual_label"]].values.tolist() == [["churn_risk", "stable"]]
+
+
+def test_kpi_inputs_time_a_holdout_row_by_when_it_would_have_gone_out(engine) -> None:
+    """Holdout rows are never sent (no ``sent_at``); the uplift's holdout arm is measured from
+    their scheduled time, so the KPI board gets both arms (it showed no holdout arm before)."""
+    from datetime import UTC, datetime
+
+    from db import campaign_repo
+    from db.models import Message
+    from db.score_repo import load_kpi_inputs
+
+    ids = small_world(engine)
+    at = datetime(2026, 11, 2, 3, tzinfo=UTC)  # 11:00 in Taipei
+    with session_scope(engine) as session:
+        campaign = campaign_repo.create_campaign(session, scope=Scope.system("t"), name="due", store_id=ids["store_a"],
+                                                 audience={}, trigger={"kind": "due", "offset_days": -7},
+                                                 templates={"zh-TW": "{name}"})
+        session.add_all([
+            Message(campaign_id=campaign.id, customer_id=ids["a1"], store_id=ids["store_a"], channel="task",
+                    dedupe_key="sent", tracking_code="s", status="sent", scheduled_for=at, sent_at=at),
+            Message(campaign_id=campaign.id, customer_id=ids["a2"], store_id=ids["store_a"], channel="task",
+                    dedupe_key="held", tracking_code="h", status="holdout", scheduled_for=at),
+            Message(campaign_id=campaign.id, customer_id=ids["a2"], store_id=ids["store_a"], channel="task",
+                    dedupe_key="skip", tracking_code="x", status="suppressed", reason="opted_out", scheduled_for=at),
+        ])
+    with session_scope(engine) as session:
+        messages = load_kpi_inputs(session, scope=Scope.system(), until=date(2026, 11, 30))["messages"]
+    by_status = messages.set_index("status")["sent_at"]
+    assert by_status["holdout"] == by_status["sent"] == pd.Timestamp("2026-11-02 11:00")
+    assert pd.isna(by_status["suppressed"])

@@ -62,7 +62,7 @@ def test_score_columns_and_one_row_per_customer() -> None:
     scores = score_customers(BASE, CUSTOMERS, as_of=AS_OF)
     assert list(scores.columns) == list(SCORE_COLUMNS) + list(SCORE_EXTRA_COLUMNS)
     assert scores["customer_id"].tolist() == [1, 2, 3, 4, 5, 6, 7]   # 8 joins after as_of
-    seg = dict(zip(scores["customer_id"], scores["lifecycle_segment"]))
+    seg = dict(zip(scores["customer_id"], scores["lifecycle_segment"], strict=False))
     assert seg[2] == "churn_risk" and seg[3] == "sleeping" and seg[4] == "new"
     assert seg[5] == "lost" and seg[7] == "new"
     assert scores["churn_risk"].between(0, 1).all() and scores["p_alive"].between(0, 1).all()
@@ -131,7 +131,7 @@ def test_priority_list_ranks_and_explains() -> None:
     assert first["reason_params"] == {"days_overdue": int(row2["days_overdue"]),
                                       "window": round(row2["revisit_window_days"])}
     assert REASON_TEMPLATES_EN["overdue"].format(**first["reason_params"]).endswith("-day cycle")
-    for key, params in zip(top["reason_key"], top["reason_params"]):
+    for key, params in zip(top["reason_key"], top["reason_params"], strict=False):
         assert set(params) == set(REASON_PARAM_KEYS[key])
 
 

@@ -54,7 +54,7 @@ class OutboundMessage:
             raise ValueError("OutboundMessage.dedupe_key is required")
 
 
-class SendOutcome(str, enum.Enum):
+class SendOutcome(enum.StrEnum):
     """What the worker should do next with a message."""
 
     DELIVERED = "delivered"  # provider accepted it (or already had it): mark sent

@@ -75,6 +75,8 @@ STRINGS = {
     'campaigns.no_results': {"zh-TW": '尚無已發送的訊息。', "zh-CN": '尚无已发送的消息。', "en": 'No messages yet.'},
     'campaigns.conversion': {"zh-TW": '推播轉預約率', "zh-CN": '推送转预约率', "en": 'Push-to-booking conversion'},
     'campaigns.holdout_conversion': {"zh-TW": '對照組預約率', "zh-CN": '对照组预约率', "en": 'Holdout conversion'},
+    'campaigns.variant': {"zh-TW": '版本', "zh-CN": '版本', "en": 'Variant'},
+    'campaigns.segment': {"zh-TW": '客群', "zh-CN": '客群', "en": 'Segment'},
     'campaigns.revenue': {"zh-TW": '歸因營收', "zh-CN": '归因营收', "en": 'Attributed revenue'},
     'campaigns.roi': {"zh-TW": '投資報酬率', "zh-CN": '投资回报率', "en": 'ROI'},
     'campaigns.queued_note': {"zh-TW": '另有 {count} 則訊息仍在佇列中,未計入成效。', "zh-CN": '另有 {count} 条消息仍在队列中,未计入成效。', "en": '{count} more messages are still queued and not counted yet.'},
