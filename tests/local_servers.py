@@ -252,9 +252,12 @@ class FakeTwilioServer(FakeHTTPServer):
 
 
 class FakeWeChatServer(FakeHTTPServer):
-    """WeChat token + template send; the send checks the token like WeChat does (40001)."""
+    """WeChat stable token + template send; the send checks the token like WeChat does (40001).
 
-    TOKEN_PATH = "/cgi-bin/token"
+    Like ``/cgi-bin/stable_token``: while the current token is valid every caller gets it back;
+    ``force_refresh`` rotates it (the old one stops working)."""
+
+    TOKEN_PATH = "/cgi-bin/stable_token"
     SEND_PATH = "/cgi-bin/message/template/send"
 
     def __init__(self, expires_in: int = 7200) -> None:
@@ -279,12 +282,15 @@ class FakeWeChatServer(FakeHTTPServer):
 
     def default_response(self, request: RecordedRequest) -> ScriptedResponse:
         if request.path == self.TOKEN_PATH:
-            token = f"TOKEN-{len(self.issued_tokens) + 1}"
+            force = bool(request.json().get("force_refresh"))
             with self._lock:
-                self.issued_tokens.append(token)
-                self.valid_tokens.add(token)
+                current = self.issued_tokens[-1] if self.issued_tokens else None
+                if force or current not in self.valid_tokens:
+                    current = f"TOKEN-{len(self.issued_tokens) + 1}"
+                    self.issued_tokens.append(current)
+                    self.valid_tokens = {current}
             return ScriptedResponse(
-                200, {"access_token": token, "expires_in": self.expires_in}
+                200, {"access_token": current, "expires_in": self.expires_in}
             )
         if request.path == self.SEND_PATH:
             if request.query.get("access_token") not in self.valid_tokens:

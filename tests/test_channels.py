@@ -341,11 +341,12 @@ def test_wechat_token_and_send_request_shape(
         result.outcome is SendOutcome.DELIVERED and result.provider_message_id == "1000"
     )
     token_req, send_req = wechat_server.requests
-    assert (token_req.method, token_req.path) == ("GET", "/cgi-bin/token")
-    assert token_req.query == {
+    assert (token_req.method, token_req.path) == ("POST", "/cgi-bin/stable_token")
+    assert token_req.json() == {
         "grant_type": "client_credential",
         "appid": "wxapp",
         "secret": "wxsecret",
+        "force_refresh": False,
     }
     assert (send_req.method, send_req.path) == (
         "POST",
@@ -370,10 +371,10 @@ def test_wechat_token_cached_until_expiry_margin(
     clock.now += 7200 - 300 - 1
     assert wechat.send(wechat_msg()).delivered
     assert len(wechat_server.token_requests) == 1
-    clock.now += 2  # now inside the 300 s safety margin
+    clock.now += 2  # now inside the 300 s safety margin: ask WeChat again (not forced)
     assert wechat.send(wechat_msg()).delivered
-    assert len(wechat_server.token_requests) == 2
-    assert wechat_server.send_requests[-1].query["access_token"] == "TOKEN-2"
+    assert [r.json()["force_refresh"] for r in wechat_server.token_requests] == [False, False]
+    assert wechat_server.send_requests[-1].query["access_token"] == wechat_server.issued_tokens[-1]
 
 
 def test_wechat_refreshes_token_once_on_40001(
@@ -404,9 +405,31 @@ def test_wechat_token_still_invalid_after_one_refresh_retries_later(
         )
     result = wechat.send(wechat_msg())
     assert result.outcome is SendOutcome.RETRY
-    assert (
-        len(wechat_server.send_requests) == 2 and len(wechat_server.token_requests) == 2
-    )  # no loop
+    # The plain refresh returned the rejected token, so it was rotated once; then no loop.
+    forced = [r.json()["force_refresh"] for r in wechat_server.token_requests]
+    assert len(wechat_server.send_requests) == 2 and forced == [False, False, True]
+
+
+def test_two_workers_share_one_wechat_token(
+    wechat_server: FakeWeChatServer, clock: FakeClock
+) -> None:
+    """Two worker processes each fetch the stable token: neither invalidates the other's."""
+    workers = [
+        WeChatTemplateChannel(
+            "wxapp", "wxsecret", base_url=wechat_server.base_url, timeout=FAST, clock=clock
+        )
+        for _ in range(2)
+    ]
+    try:
+        for _ in range(3):
+            for worker in workers:
+                assert worker.send(wechat_msg()).delivered
+    finally:
+        for worker in workers:
+            worker.close()
+    assert wechat_server.issued_tokens == ["TOKEN-1"]
+    assert len(wechat_server.token_requests) == 2
+    assert {r.query["access_token"] for r in wechat_server.send_requests} == {"TOKEN-1"}
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,9 @@ from .base import (
     transport_failure,
 )
 
-TOKEN_PATH = "/cgi-bin/token"
+# The stable token: within its lifetime every caller gets the same token, so several workers
+# share one without a token server; only a forced refresh rotates it (20 a day, 30 s apart).
+TOKEN_PATH = "/cgi-bin/stable_token"
 SEND_PATH = "/cgi-bin/message/template/send"
 TOKEN_SAFETY_MARGIN_SECONDS = 300  # refresh early: WeChat's clock and ours differ
 
@@ -44,7 +46,7 @@ class _TokenError(Exception):
 
 
 class WeChatTemplateChannel:
-    """Send template messages to an openid; caches the access token per process."""
+    """Send template messages to an openid; caches the stable access token per process."""
 
     name = "wechat"
 
@@ -68,8 +70,7 @@ class WeChatTemplateChannel:
         self._client = client if client is not None else httpx.Client(timeout=timeout)
         self._token: str | None = None
         self._token_expires_at = 0.0
-        # Several worker threads may share one channel; fetch the token once, not N times,
-        # because every fetch invalidates the previous token after a few minutes.
+        # Several worker threads may share one channel: one fetch serves them all.
         self._lock = threading.Lock()
 
     def send(self, message: OutboundMessage) -> SendResult:
@@ -117,21 +118,26 @@ class WeChatTemplateChannel:
             stale = force_refresh_of is not None and self._token == force_refresh_of
             if self._token and not stale and now < self._token_expires_at:
                 return self._token
-            self._token, lifetime = self._fetch_token()
+            token, lifetime = self._fetch_token(force=False)
+            if stale and token == force_refresh_of:
+                # WeChat still hands out the token it just rejected: rotate it, once.
+                token, lifetime = self._fetch_token(force=True)
+            self._token = token
             self._token_expires_at = now + max(
                 lifetime - TOKEN_SAFETY_MARGIN_SECONDS, 0
             )
             return self._token
 
-    def _fetch_token(self) -> tuple[str, float]:
-        params = {
+    def _fetch_token(self, *, force: bool) -> tuple[str, float]:
+        payload = {
             "grant_type": "client_credential",
             "appid": self._app_id,
             "secret": self._secret,
+            "force_refresh": force,
         }
         try:
-            response = self._client.get(
-                self._base + TOKEN_PATH, params=params, timeout=self._timeout
+            response = self._client.post(
+                self._base + TOKEN_PATH, json=payload, timeout=self._timeout
             )
         except httpx.HTTPError as exc:
             raise _TokenError(transport_failure(exc)) from None
