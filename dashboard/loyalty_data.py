@@ -6,6 +6,7 @@ booking import and every loyalty write (ledger rows, audited rule / catalog / ti
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 import pandas as pd
@@ -161,12 +162,23 @@ def rules_from_frame(frame: pd.DataFrame) -> list[loyalty.TierRule]:
     return out
 
 
-def tier_distribution(accounts: pd.DataFrame, *, none_label: str) -> pd.DataFrame:
-    """Customers per tier: ``tier``, ``customers``, ``share`` (largest first)."""
+def tier_distribution(accounts: pd.DataFrame, *, none_label: str, order: Sequence[str] = ()) -> pd.DataFrame:
+    """Customers per tier: ``tier``, ``customers``, ``share``; tiers named in ``order`` (lowest
+    first) lead in that order, other tiers follow largest first, customers without a tier last."""
     tiers = accounts["tier"].astype("string").fillna(none_label)
     counts = tiers.value_counts().rename_axis("tier").reset_index(name="customers")
+    rank = {name: position for position, name in enumerate(dict.fromkeys(order))}
+    counts["_rank"] = counts["tier"].map(lambda name: len(rank) + 1 if name == none_label else rank.get(name, len(rank)))
+    counts = counts.sort_values(["_rank", "customers"], ascending=[True, False], kind="stable")
+    counts = counts.drop(columns="_rank").reset_index(drop=True)
     counts["share"] = counts["customers"] / counts["customers"].sum() if len(counts) else 0.0
     return counts
+
+
+def tier_order(tier_sets: Iterable[loyalty_repo.TierRuleSet | None]) -> list[str]:
+    """Tier names from lowest to highest rank over the given rule sets (chain-wide set first)."""
+    ranked = [(rule.rank, rule.name) for tier_set in tier_sets if tier_set is not None for rule in tier_set.rules]
+    return list(dict.fromkeys(name for _, name in sorted(ranked, key=lambda pair: pair[0])))
 
 
 def liability(accounts: pd.DataFrame, point_values: dict[int | None, float]) -> tuple[int, float]:

@@ -43,7 +43,8 @@ tab_tiers, tab_points, tab_referrals, tab_plans = st.tabs(
      ctx.t("loyalty.tab_plans")])
 
 with tab_tiers:
-    dist = loyalty_data.tier_distribution(accounts, none_label=ctx.t("loyalty.no_tier"))
+    order = loyalty_data.tier_order(rules["effective_tiers"].values())  # type: ignore[attr-defined]
+    dist = loyalty_data.tier_distribution(accounts, none_label=ctx.t("loyalty.no_tier"), order=order)
     fig = px.bar(dist, x="tier", y="customers", text="customers", title=ctx.t("loyalty.tier_chart_title"),
                  labels={"tier": ctx.t("loyalty.tier"), "customers": ctx.t("loyalty.customers_axis")})
     st.plotly_chart(fig, width="stretch")

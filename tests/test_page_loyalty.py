@@ -1,6 +1,8 @@
 """AppTest of the loyalty pages: dashboard figures, rule edit → impact preview → versioned, audited save."""
 from __future__ import annotations
 
+import pandas as pd
+import pytest
 from sqlalchemy import func, select
 
 from core import loyalty
@@ -76,3 +78,19 @@ def test_store_manager_sees_chain_rules_read_only(sqlite_engine, monkeypatch) ->
     assert app.button(key="loyalty_rules.save_tiers").disabled
     with session_scope(sqlite_engine) as session:
         assert session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "tier_rules_saved")) == 1
+
+
+def test_tier_chart_lists_tiers_by_rank_not_by_size() -> None:
+    from core import loyalty as core_loyalty
+    from dashboard.loyalty_data import tier_distribution, tier_order
+    from db.loyalty_repo import TierRuleSet
+
+    chain = TierRuleSet(store_id=None, version=1, policy=core_loyalty.TierPolicy(), rules=(
+        core_loyalty.TierRule("一般會員", 0), core_loyalty.TierRule("銀卡", 1, min_spend_12m=500),
+        core_loyalty.TierRule("金卡", 2, min_spend_12m=2000), core_loyalty.TierRule("鑽石", 3, min_spend_12m=8000)))
+    order = tier_order([chain, None])
+    assert order == ["一般會員", "銀卡", "金卡", "鑽石"]
+    accounts = pd.DataFrame({"tier": ["銀卡"] * 5 + ["鑽石"] + ["一般會員"] * 3 + [None] * 9 + ["金卡"] * 2})
+    dist = tier_distribution(accounts, none_label="—", order=order)
+    assert dist["tier"].tolist() == ["一般會員", "銀卡", "金卡", "鑽石", "—"]
+    assert dist["customers"].tolist() == [3, 5, 2, 1, 9] and dist["share"].sum() == pytest.approx(1.0)
