@@ -46,7 +46,9 @@ def visits_and_revenue(bookings: pd.DataFrame, *, as_of: date, period_days: int 
 
 
 def monthly_trend(bookings: pd.DataFrame, *, as_of: date, months: int = 24) -> pd.DataFrame:
-    """Visits and revenue per calendar month up to ``as_of``: columns month, visits, revenue."""
+    """Visits and revenue per calendar month up to ``as_of``: columns month, visits, revenue,
+    ``days`` (days of the month up to as-of) and ``complete`` (False for the month still running,
+    which must not be read as a drop)."""
     require_columns(bookings, ["scheduled_at", "status", "amount", "addon_amount"], what="bookings")
     start = (pd.Timestamp(as_of) - pd.DateOffset(months=months - 1)).to_period("M").to_timestamp()
     visits = _visits_between(bookings, start.date() - timedelta(days=1), as_of)
@@ -57,4 +59,9 @@ def monthly_trend(bookings: pd.DataFrame, *, as_of: date, months: int = 24) -> p
         .agg(visits=("status", "size"), revenue=("revenue", "sum"))
     )
     all_months = pd.date_range(start, pd.Timestamp(as_of).to_period("M").to_timestamp(), freq="MS")
-    return grouped.reindex(all_months, fill_value=0).rename_axis("month").reset_index()
+    out = grouped.reindex(all_months, fill_value=0).rename_axis("month").reset_index()
+    month_end = out["month"] + pd.offsets.MonthEnd(0)
+    last_day = pd.Timestamp(as_of)
+    out["days"] = (month_end.where(month_end <= last_day, last_day) - out["month"]).dt.days + 1
+    out["complete"] = month_end <= last_day
+    return out

@@ -71,9 +71,15 @@ for start in range(0, len(CARDS), 4):
 # --- trends ----------------------------------------------------------------------------------
 st.subheader(ctx.t("analytics.trend_section"))
 trend = figures["trend"]
+# The month still running is drawn apart (light, labelled "month to date"), so a partial month
+# never reads as a collapse; the revenue line stops at the last complete month.
+done, running = trend[trend["complete"]], trend[~trend["complete"]]
 figure = make_subplots(specs=[[{"secondary_y": True}]])
-figure.add_bar(x=trend["month"], y=trend["visits"], name=ctx.t("overview.visits_axis"))
-figure.add_trace(go.Scatter(x=trend["month"], y=trend["revenue"], name=ctx.t("overview.revenue_axis", currency=ctx.currency),
+figure.add_bar(x=done["month"], y=done["visits"], name=ctx.t("overview.visits_axis"), marker_color="#1f6fd1")
+if len(running):
+    figure.add_bar(x=running["month"], y=running["visits"], marker_color="#9ec3ef",
+                   name=ctx.t("overview.month_to_date", days=int(running["days"].iloc[0])))
+figure.add_trace(go.Scatter(x=done["month"], y=done["revenue"], name=ctx.t("overview.revenue_axis", currency=ctx.currency),
                             mode="lines+markers"), secondary_y=True)
 figure.update_layout(title=ctx.t("overview.trend_title"), legend={"orientation": "h"}, margin={"t": 60, "b": 20})
 figure.update_xaxes(title_text=ctx.t("overview.month_axis"))

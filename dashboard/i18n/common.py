@@ -77,6 +77,8 @@ STRINGS = {
         "en": "Visits and revenue per month",
     },
     "overview.visits_axis": {"zh-TW": "到店數(次)", "zh-CN": "到店数(次)", "en": "Visits (count)"},
+    "overview.month_to_date": {"zh-TW": "本月至今(前 {days} 天)", "zh-CN": "本月至今(前 {days} 天)",
+                               "en": "This month so far ({days} days)"},
     "overview.revenue_axis": {"zh-TW": "營收({currency})", "zh-CN": "营收({currency})", "en": "Revenue ({currency})"},
     "overview.month_axis": {"zh-TW": "月份", "zh-CN": "月份", "en": "Month"},
     "overview.empty": {
