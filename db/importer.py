@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, any_, bindparam, func, inspect, select, update
+from sqlalchemy import Table, any_, bindparam, func, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -75,7 +75,7 @@ STATUS_VOCABULARY_KEY: Final = "status_vocabulary"
 IN_CHUNK: Final = 5_000          # keys per IN (...) lookup: well under SQLite's variable limit
 PG_ANY_CHUNK: Final = 100_000  # keys per "= ANY(array)" lookup on PostgreSQL
 WRITE_CHUNK: Final = 100_000     # rows per bulk_insert call (progress granularity)
-INDEX_REBUILD_ROWS: Final = 200_000  # SQLite: larger imports rebuild secondary indexes after the load
+INDEX_REBUILD_ROWS: Final = 50_000  # larger imports into a smaller table rebuild indexes (and PG FKs) after the load
 COUNTRY_DEFAULTS: Final = {
     "TW": {"timezone": "Asia/Taipei", "currency": "TWD", "country": "TW"},
     "CN": {"timezone": "Asia/Shanghai", "currency": "CNY", "country": "CN"},
@@ -977,28 +977,87 @@ def _write_bookings(
 
 @contextmanager
 def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Iterator[None]:
-    """On SQLite, drop the secondary indexes of ``table`` around a very large insert.
+    """Drop the secondary indexes (PostgreSQL: and foreign keys) of ``table`` around a large insert.
 
     Building an index once after the load is much cheaper than updating it row by row. Only
-    done when the new rows outnumber those already in the table (rebuilding the index of a big
-    table for a smaller import would cost more than it saves). The drop and re-create run in
-    the import's own transaction, so a failure rolls them back with the rows; the unique
-    ``dedupe_key`` constraint stays in place throughout.
+    done for more than ``INDEX_REBUILD_ROWS`` rows and when the new rows outnumber those already
+    in the table (rebuilding the index of a big table for a smaller import would cost more than
+    it saves, and would hold the locks longer). The drop and re-create run in the import's own
+    transaction, so a failure rolls them back with the rows; the unique ``dedupe_key``
+    constraint stays in place throughout. SQLite: dropping an index needs the write lock the
+    import holds anyway. PostgreSQL: see :func:`_pg_checks_set_aside` for the locks.
     """
-    if connection.dialect.name != "sqlite" or rows <= INDEX_REBUILD_ROWS:
+    if rows <= INDEX_REBUILD_ROWS or connection.dialect.name not in ("sqlite", "postgresql"):
         yield
         return
     held = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+    if connection.dialect.name == "postgresql":
+        if held >= rows:
+            yield
+        else:
+            with _pg_checks_set_aside(connection, table):
+                yield
+        return
     present = {ix["name"] for ix in inspect(connection).get_indexes(table.name)}
     aside = [index for index in table.indexes if index.name in present and not index.unique]
     if held >= rows or not aside:
         yield
         return
+    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        # pysqlite opens its transaction only before INSERT/UPDATE/DELETE: a DROP INDEX issued
+        # first (a dry run that creates no member or store) would commit on its own and survive
+        # the rollback. An explicit BEGIN keeps the drop inside the import's transaction.
+        connection.exec_driver_sql("BEGIN")
     for index in aside:
         index.drop(connection)
     yield
     for index in aside:
         index.create(connection)
+
+
+_PG_FOREIGN_KEYS: Final = text(
+    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = CAST(:table AS regclass) AND contype = 'f' ORDER BY conname"
+)
+_PG_PLAIN_INDEXES: Final = text(
+    "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "WHERE i.indrelid = CAST(:table AS regclass) AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname"
+)
+
+
+@contextmanager
+def _pg_checks_set_aside(connection: Connection, table: Table) -> Iterator[None]:
+    """On PostgreSQL, load ``table`` without per-row foreign-key checks and index updates.
+
+    Each row of a COPY into ``booking`` fires six foreign-key triggers and updates six
+    secondary indexes; for a large load that is most of the server's time. Here the foreign
+    keys and the non-unique indexes are dropped, the rows loaded, the indexes built once and the
+    foreign keys added back — ``ADD CONSTRAINT`` checks every row in one set-based query, so a
+    dangling id still fails the import. Everything runs in the import's transaction, so a
+    failure rolls the schema back with the rows. Definitions are read from the catalog
+    (``pg_get_constraintdef`` / ``pg_get_indexdef``) and re-created verbatim, names included.
+    The primary key and the unique ``dedupe_key`` stay in place throughout.
+
+    Lock: dropping a foreign key takes ``ACCESS EXCLUSIVE`` on ``booking`` and on each table it
+    references (store, customer, pet, service, staff, importbatch) until commit, so readers of
+    those tables wait for the import. Callers only come here when the import holds more rows
+    than the table (a first or catch-up load), where that wait is shorter than the per-row
+    load would have taken.
+    """
+    name = table.name
+    foreign_keys = connection.execute(_PG_FOREIGN_KEYS, {"table": name}).all()
+    indexes = connection.execute(_PG_PLAIN_INDEXES, {"table": name}).all()
+    if foreign_keys:
+        drops = ", ".join(f'DROP CONSTRAINT "{constraint}"' for constraint, _ in foreign_keys)
+        connection.exec_driver_sql(f'ALTER TABLE "{name}" {drops}')
+    for index, _ in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{index}"')
+    yield
+    for _, definition in indexes:
+        connection.exec_driver_sql(definition)
+    if foreign_keys:
+        adds = ", ".join(f'ADD CONSTRAINT "{constraint}" {definition}' for constraint, definition in foreign_keys)
+        connection.exec_driver_sql(f'ALTER TABLE "{name}" {adds}')
 
 
 # ---------------------------------------------------------------------------------- members
