@@ -586,7 +586,9 @@ def _in_chunks(connection: Connection, columns: Sequence[Any], key: Any, values:
             condition = key.in_(part)
         rows = connection.execute(select(*columns).where(condition)).all()
         if rows:
-            frames.append(pd.DataFrame(rows, columns=names))
+            # Column lists, not Row objects: pandas inspects each Row object by object.
+            frames.append(pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)),
+                                       columns=names))
     if not frames:
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     return pd.concat(frames, ignore_index=True)
@@ -603,7 +605,10 @@ def _model_defaults(model: type, frame: pd.DataFrame) -> pd.DataFrame:
         if name in frame.columns or name == "id" or name not in table.c or table.c[name].nullable:
             continue
         if info.default_factory is not None:
-            frame[name] = [info.default_factory() for _ in range(len(frame))]  # type: ignore[call-arg]
+            # One object for every row: the frame only goes to bulk_insert, which reads it (and
+            # encodes a shared JSON default once instead of once per row).
+            value = info.default_factory()  # type: ignore[call-arg]
+            frame[name] = [value] * len(frame) if isinstance(value, (list, dict)) else value
         else:
             frame[name] = info.default
     return frame
