@@ -6,7 +6,7 @@ inside their own transaction, so a failure anywhere leaves the database as it wa
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -262,7 +262,10 @@ def _with_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, chunk_rows: int = 200_000) -> int:
+def bulk_insert(
+    connection: Connection, table: Table, frame: pd.DataFrame, *, chunk_rows: int = 200_000,
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
     """Insert every row of ``frame`` into ``table`` and return the number of rows written.
 
     Parameters
@@ -273,6 +276,10 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, ch
         The target table; ``frame`` columns must be a subset of its columns.
     frame
         Rows to insert. Datetimes may be naive (taken as UTC) or aware.
+    chunk_rows
+        Rows formatted at a time (bounds the memory of the formatted text).
+    on_chunk
+        Called with the number of rows handed to the database so far, after each chunk.
     """
     if frame.empty:
         return 0
@@ -285,7 +292,7 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, ch
     dialect = connection.dialect.name
     quoted = ", ".join(f'"{c}"' for c in columns)
     if dialect == "postgresql":
-        return _copy_frame(connection, table, frame, kinds, quoted, chunk_rows)
+        return _copy_frame(connection, table, frame, kinds, quoted, chunk_rows, on_chunk)
     written = 0
     placeholders = ", ".join("?" for _ in columns)
     for start in range(0, len(frame), chunk_rows):
@@ -293,11 +300,14 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame, *, ch
         rows = list(zip(*(part[c].to_numpy(dtype=object).tolist() for c in columns), strict=True))
         connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', rows)
         written += len(part)
+        if on_chunk:
+            on_chunk(written)
     return written
 
 
 def _copy_frame(
-    connection: Connection, table: Table, frame: pd.DataFrame, kinds: dict[str, str], quoted: str, chunk_rows: int
+    connection: Connection, table: Table, frame: pd.DataFrame, kinds: dict[str, str], quoted: str, chunk_rows: int,
+    on_chunk: Callable[[int], None] | None,
 ) -> int:
     """Stream ``frame`` to PostgreSQL in one COPY, formatting chunk N+1 while chunk N is sent.
 
@@ -325,6 +335,8 @@ def _copy_frame(
                     for begin in range(0, len(view), _COPY_BLOCK):
                         copy.write(view[begin : begin + _COPY_BLOCK])
                 written += len(part)
+                if on_chunk:
+                    on_chunk(written)
         if pending_text:
             # COPY's text format: ``\\N`` is NULL, so '' stays an empty string.
             with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:

@@ -74,7 +74,7 @@ KINDS: Final = ("bookings", "customers")
 STATUS_VOCABULARY_KEY: Final = "status_vocabulary"
 IN_CHUNK: Final = 5_000          # keys per IN (...) lookup: well under SQLite's variable limit
 PG_ANY_CHUNK: Final = 100_000  # keys per "= ANY(array)" lookup on PostgreSQL
-WRITE_CHUNK: Final = 100_000     # rows per bulk_insert call (progress granularity)
+WRITE_CHUNK: Final = 100_000     # rows formatted at a time by bulk_insert (progress granularity)
 INDEX_REBUILD_ROWS: Final = 50_000  # larger imports into a smaller table rebuild indexes (and PG FKs) after the load
 COUNTRY_DEFAULTS: Final = {
     "TW": {"timezone": "Asia/Taipei", "currency": "TWD", "country": "TW"},
@@ -586,9 +586,7 @@ def _in_chunks(connection: Connection, columns: Sequence[Any], key: Any, values:
             condition = key.in_(part)
         rows = connection.execute(select(*columns).where(condition)).all()
         if rows:
-            # Column lists, not Row objects: pandas inspects each Row object by object.
-            frames.append(pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)),
-                                       columns=names))
+            frames.append(_frame(rows, names))
     if not frames:
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     return pd.concat(frames, ignore_index=True)
@@ -616,6 +614,9 @@ def _model_defaults(model: type, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _longer_than(values: pd.Series, limit: int) -> pd.Series:
     """Boolean mask of the ``str`` cells longer than ``limit`` (each distinct cell measured once)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        # Text columns from the reader: lengths in code points, computed column-wise.
+        return (values.str.len() > limit).fillna(False).astype(bool)
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     long_unique = np.array([isinstance(v, str) and len(v) > limit for v in uniques] + [False], dtype=bool)
     return pd.Series(long_unique[codes], index=values.index)
@@ -767,12 +768,8 @@ def _customer_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _resolve_customers(connection: Connection, run: _Run, *, scope: Scope) -> None:
     people = _customer_frame(run.rows)
-    existing = _in_chunks(
-        connection,
-        [Customer.id, Customer.external_id, Customer.home_store_id, *(getattr(Customer, f) for f in _FILLABLE)],
-        Customer.external_id,
-        list(people["external_id"]),
-    )
+    columns = [Customer.id, Customer.external_id, Customer.home_store_id, *(getattr(Customer, f) for f in _FILLABLE)]
+    existing = _rows_by_key(connection, columns, Customer.external_id, people["external_id"])
     known = set(existing["external_id"])
     new = people.loc[~people["external_id"].isin(known)].copy()
     if len(new):
@@ -780,15 +777,40 @@ def _resolve_customers(connection: Connection, run: _Run, *, scope: Scope) -> No
         new["phone_raw"] = _fit(new["phone_raw"], 40)
         new["home_store_id"] = new.pop("store_id").astype("Int64")
         new = _model_defaults(Customer, new)
+        # New ids come after every id visible now (SQLite rowids, a PostgreSQL sequence), so one
+        # range scan finds them; the external id filter drops rows other imports committed meanwhile.
+        last = connection.execute(select(func.coalesce(func.max(Customer.id), 0))).scalar_one()
         bulk_insert(connection, Customer.__table__, new)  # type: ignore[arg-type]
         run.created["customers"] = len(new)
-        added = _in_chunks(connection, [Customer.id, Customer.external_id], Customer.external_id, list(new["external_id"]))
+        added = _frame(connection.execute(select(Customer.id, Customer.external_id).where(Customer.id > last)).all(),
+                       ["id", "external_id"])
+        added = added.loc[added["external_id"].isin(set(new["external_id"]))]
         ids = dict(zip(added["external_id"], added["id"], strict=True))
     else:
         ids = {}
     ids.update(zip(existing["external_id"], existing["id"], strict=True))
     _fill_empty_fields(connection, people, existing, scope=scope)
     run.rows["customer_pk"] = run.rows["customer_id"].map(ids).astype("int64")
+
+
+def _rows_by_key(connection: Connection, columns: Sequence[Any], key: Any, values: pd.Series) -> pd.DataFrame:
+    """Rows whose ``key`` is among ``values``: nothing read from an empty table, one scan of a
+    table smaller than the lookup, the chunked ``IN``/``ANY`` lookup otherwise."""
+    names = [c.key for c in columns]
+    held = int(connection.execute(select(func.count()).select_from(key.table)).scalar() or 0)
+    if held == 0:
+        return _frame([], names)
+    if held < len(values):
+        every = _frame(connection.execute(select(*columns)).all(), names)
+        return every.loc[every[key.key].isin(set(values.dropna()))].reset_index(drop=True)
+    return _in_chunks(connection, columns, key, list(values))
+
+
+def _frame(rows: Sequence[Any], names: Sequence[str]) -> pd.DataFrame:
+    """Result rows as a frame, built from column lists (pandas inspects Row objects one by one)."""
+    if not rows:
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    return pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)), columns=list(names))
 
 
 def _is_empty(value: object) -> bool:
@@ -887,19 +909,17 @@ def _write_chunks(
     connection: Connection, table: Table, frame: pd.DataFrame, *, fail_after_rows: int | None,
     progress: Progress | None, start: float = 0.3,
 ) -> int:
-    written = 0
+    """Write ``frame`` in one :func:`bulk_insert` call (one pipelined COPY on PostgreSQL)."""
     total = max(len(frame), 1)
-    for begin in range(0, len(frame), WRITE_CHUNK):
-        part = frame.iloc[begin : begin + WRITE_CHUNK]
-        if fail_after_rows is not None and written + len(part) > fail_after_rows:
-            bulk_insert(connection, table, part.iloc[: fail_after_rows - written])
-            raise InjectedFailure(f"injected failure after {fail_after_rows} rows")
-        written += bulk_insert(connection, table, part)
+
+    def report(written: int) -> None:
         if progress:
             progress(start + (1 - start) * 0.95 * written / total, "write")
+
     if fail_after_rows is not None:
+        bulk_insert(connection, table, frame.iloc[:fail_after_rows], chunk_rows=WRITE_CHUNK, on_chunk=report)
         raise InjectedFailure(f"injected failure after {fail_after_rows} rows")
-    return written
+    return bulk_insert(connection, table, frame, chunk_rows=WRITE_CHUNK, on_chunk=report)
 
 
 def _existing_booking_keys(connection: Connection, rows: pd.DataFrame) -> set[str]:
