@@ -28,6 +28,8 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Table, any_, bindparam, func, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
@@ -617,6 +619,13 @@ def _longer_than(values: pd.Series, limit: int) -> pd.Series:
     if isinstance(values.dtype, pd.StringDtype):
         # Text columns from the reader: lengths in code points, computed column-wise.
         return (values.str.len() > limit).fillna(False).astype(bool)
+    try:
+        # All-text columns (ids are mostly distinct, so per-distinct work saves nothing): Arrow
+        # measures code points in C. Any non-text cell falls back to the per-value check below.
+        lengths = pc.utf8_length(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        return pd.Series(np.asarray(pc.greater(lengths, limit).fill_null(False)), index=values.index)
+    except (pa.ArrowException, TypeError):
+        pass
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     long_unique = np.array([isinstance(v, str) and len(v) > limit for v in uniques] + [False], dtype=bool)
     return pd.Series(long_unique[codes], index=values.index)
@@ -770,8 +779,7 @@ def _resolve_customers(connection: Connection, run: _Run, *, scope: Scope) -> No
     people = _customer_frame(run.rows)
     columns = [Customer.id, Customer.external_id, Customer.home_store_id, *(getattr(Customer, f) for f in _FILLABLE)]
     existing = _rows_by_key(connection, columns, Customer.external_id, people["external_id"])
-    known = set(existing["external_id"])
-    new = people.loc[~people["external_id"].isin(known)].copy()
+    new = people.loc[~people["external_id"].isin(existing["external_id"])].copy() if len(existing) else people.copy()
     if len(new):
         new["name"] = _fit(new["name"].fillna(""), 120)
         new["phone_raw"] = _fit(new["phone_raw"], 40)
@@ -784,7 +792,7 @@ def _resolve_customers(connection: Connection, run: _Run, *, scope: Scope) -> No
         run.created["customers"] = len(new)
         added = _frame(connection.execute(select(Customer.id, Customer.external_id).where(Customer.id > last)).all(),
                        ["id", "external_id"])
-        added = added.loc[added["external_id"].isin(set(new["external_id"]))]
+        added = added.loc[added["external_id"].isin(new["external_id"])]
         ids = dict(zip(added["external_id"], added["id"], strict=True))
     else:
         ids = {}
@@ -1008,9 +1016,9 @@ def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Itera
     done for more than ``INDEX_REBUILD_ROWS`` rows and when the new rows outnumber those already
     in the table (rebuilding the index of a big table for a smaller import would cost more than
     it saves, and would hold the locks longer). The drop and re-create run in the import's own
-    transaction, so a failure rolls them back with the rows; the unique ``dedupe_key``
-    constraint stays in place throughout. SQLite: dropping an index needs the write lock the
-    import holds anyway. PostgreSQL: see :func:`_pg_checks_set_aside` for the locks.
+    transaction, so a failure rolls them back with the rows. SQLite: the unique ``dedupe_key``
+    index stays; dropping an index needs the write lock the import holds anyway. PostgreSQL:
+    foreign keys and the unique constraint too, see :func:`_pg_checks_set_aside` for the locks.
     """
     if rows <= INDEX_REBUILD_ROWS or connection.dialect.name not in ("sqlite", "postgresql"):
         yield
@@ -1040,9 +1048,13 @@ def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Itera
         index.create(connection)
 
 
-_PG_FOREIGN_KEYS: Final = text(
-    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-    "WHERE conrelid = CAST(:table AS regclass) AND contype = 'f' ORDER BY conname"
+# Foreign keys of the table, and its unique constraints that no foreign key points at; unique
+# constraints first, so they are back before anything is checked against them.
+_PG_CONSTRAINTS: Final = text(
+    "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+    "WHERE c.conrelid = CAST(:table AS regclass) AND (c.contype = 'f' OR (c.contype = 'u' AND NOT EXISTS ("
+    "SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = c.conindid))) "
+    "ORDER BY c.contype DESC, c.conname"
 )
 _PG_PLAIN_INDEXES: Final = text(
     "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -1054,34 +1066,41 @@ _PG_PLAIN_INDEXES: Final = text(
 def _pg_checks_set_aside(connection: Connection, table: Table) -> Iterator[None]:
     """On PostgreSQL, load ``table`` without per-row foreign-key checks and index updates.
 
-    Each row of a COPY into ``booking`` fires six foreign-key triggers and updates six
-    secondary indexes; for a large load that is most of the server's time. Here the foreign
-    keys and the non-unique indexes are dropped, the rows loaded, the indexes built once and the
-    foreign keys added back — ``ADD CONSTRAINT`` checks every row in one set-based query, so a
-    dangling id still fails the import. Everything runs in the import's transaction, so a
-    failure rolls the schema back with the rows. Definitions are read from the catalog
-    (``pg_get_constraintdef`` / ``pg_get_indexdef``) and re-created verbatim, names included.
-    The primary key and the unique ``dedupe_key`` stay in place throughout.
+    Each row of a COPY into ``booking`` fires six foreign-key triggers and updates seven
+    indexes; for a large load that is most of the server's time. Here the foreign keys, the
+    unique ``dedupe_key`` constraint and the non-unique indexes are dropped, the rows loaded,
+    then the unique constraint and the indexes built once (a sort each) and the foreign keys
+    added back. ``ADD CONSTRAINT`` checks every row set-based (one anti-join per key, one
+    uniqueness check), so a dangling id or a duplicate key still fails the import. Everything
+    runs in the import's transaction, so a failure rolls the schema back with the rows.
+    Definitions are read from the catalog (``pg_get_constraintdef`` / ``pg_get_indexdef``) and
+    re-created verbatim, names included. The primary key stays.
 
     Lock: dropping a foreign key takes ``ACCESS EXCLUSIVE`` on ``booking`` and on each table it
     references (store, customer, pet, service, staff, importbatch) until commit, so readers of
-    those tables wait for the import. Callers only come here when the import holds more rows
-    than the table (a first or catch-up load), where that wait is shorter than the per-row
-    load would have taken.
+    those tables wait for the import, and no other import can write bookings meanwhile (which
+    is also why the unique constraint may be rebuilt instead of maintained). Callers only come
+    here when the import holds more rows than the table (a first or catch-up load), where that
+    wait is shorter than the per-row load would have taken.
     """
     name = table.name
-    foreign_keys = connection.execute(_PG_FOREIGN_KEYS, {"table": name}).all()
+    constraints = connection.execute(_PG_CONSTRAINTS, {"table": name}).all()
     indexes = connection.execute(_PG_PLAIN_INDEXES, {"table": name}).all()
-    if foreign_keys:
-        drops = ", ".join(f'DROP CONSTRAINT "{constraint}"' for constraint, _ in foreign_keys)
+    if constraints:
+        drops = ", ".join(f'DROP CONSTRAINT "{constraint}"' for constraint, _ in constraints)
         connection.exec_driver_sql(f'ALTER TABLE "{name}" {drops}')
     for index, _ in indexes:
         connection.exec_driver_sql(f'DROP INDEX "{index}"')
     yield
+    unique = [(c, d) for c, d in constraints if d.startswith("UNIQUE")]
+    foreign = [(c, d) for c, d in constraints if not d.startswith("UNIQUE")]
+    if unique:
+        adds = ", ".join(f'ADD CONSTRAINT "{constraint}" {definition}' for constraint, definition in unique)
+        connection.exec_driver_sql(f'ALTER TABLE "{name}" {adds}')
     for _, definition in indexes:
         connection.exec_driver_sql(definition)
-    if foreign_keys:
-        adds = ", ".join(f'ADD CONSTRAINT "{constraint}" {definition}' for constraint, definition in foreign_keys)
+    if foreign:
+        adds = ", ".join(f'ADD CONSTRAINT "{constraint}" {definition}' for constraint, definition in foreign)
         connection.exec_driver_sql(f'ALTER TABLE "{name}" {adds}')
 
 

@@ -51,11 +51,14 @@ def _import(engine, data: bytes, tmp_path: Path, **kwargs) -> importer.ImportRes
 
 
 def _schema(engine) -> tuple[list, list]:
+    """Foreign keys, indexes and unique constraints of booking, as comparable lists."""
     inspector = inspect(engine)
     keys = sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"])
                   for fk in inspector.get_foreign_keys("booking"))
     indexes = sorted((ix["name"], tuple(ix["column_names"]), bool(ix["unique"])) for ix in inspector.get_indexes("booking"))
-    return keys, indexes
+    unique = sorted((uc["name"] or "", tuple(uc["column_names"])) for uc in inspector.get_unique_constraints("booking"))
+    assert unique or any(ix[2] for ix in indexes), "the dedupe key must stay unique"
+    return keys, indexes + unique
 
 
 @pytest.fixture
@@ -200,3 +203,19 @@ def test_chunked_writes_lose_and_double_nothing(engine, monkeypatch) -> None:
         assert counts == list(range(100))
     finally:
         metadata.drop_all(engine)
+
+
+def test_duplicate_key_still_fails_the_load(engine) -> None:
+    """The unique dedupe key, rebuilt after the load on PostgreSQL, still refuses a repeat."""
+    ids = small_world(engine)
+    schema = _schema(engine)
+    rows = pd.DataFrame({
+        "dedupe_key": ["x|1", "x|1"], "store_id": [ids["store_a"]] * 2, "customer_id": [ids["a1"]] * 2,
+        "scheduled_at": pd.to_datetime(["2026-01-01 10:00", "2026-01-02 10:00"]), "status": ["completed"] * 2,
+    })
+    table = Booking.__table__
+    with pytest.raises(IntegrityError):
+        with engine.begin() as connection, importer._indexes_set_aside(connection, table, 10**6):
+            bulk.bulk_insert(connection, table, rows)
+    assert _schema(engine) == schema
+    assert importer.booking_counts(engine)["booking"] == 5
