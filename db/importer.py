@@ -28,7 +28,9 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, any_, bindparam, func, inspect, select, update
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Table, any_, bindparam, func, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -74,8 +76,8 @@ KINDS: Final = ("bookings", "customers")
 STATUS_VOCABULARY_KEY: Final = "status_vocabulary"
 IN_CHUNK: Final = 5_000          # keys per IN (...) lookup: well under SQLite's variable limit
 PG_ANY_CHUNK: Final = 100_000  # keys per "= ANY(array)" lookup on PostgreSQL
-WRITE_CHUNK: Final = 100_000     # rows per bulk_insert call (progress granularity)
-INDEX_REBUILD_ROWS: Final = 200_000  # SQLite: larger imports rebuild secondary indexes after the load
+WRITE_CHUNK: Final = 100_000     # rows formatted at a time by bulk_insert (progress granularity)
+INDEX_REBUILD_ROWS: Final = 50_000  # larger imports into a smaller table rebuild indexes (and PG FKs) after the load
 COUNTRY_DEFAULTS: Final = {
     "TW": {"timezone": "Asia/Taipei", "currency": "TWD", "country": "TW"},
     "CN": {"timezone": "Asia/Shanghai", "currency": "CNY", "country": "CN"},
@@ -586,7 +588,7 @@ def _in_chunks(connection: Connection, columns: Sequence[Any], key: Any, values:
             condition = key.in_(part)
         rows = connection.execute(select(*columns).where(condition)).all()
         if rows:
-            frames.append(pd.DataFrame(rows, columns=names))
+            frames.append(_frame(rows, names))
     if not frames:
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     return pd.concat(frames, ignore_index=True)
@@ -603,7 +605,10 @@ def _model_defaults(model: type, frame: pd.DataFrame) -> pd.DataFrame:
         if name in frame.columns or name == "id" or name not in table.c or table.c[name].nullable:
             continue
         if info.default_factory is not None:
-            frame[name] = [info.default_factory() for _ in range(len(frame))]  # type: ignore[call-arg]
+            # One object for every row: the frame only goes to bulk_insert, which reads it (and
+            # encodes a shared JSON default once instead of once per row).
+            value = info.default_factory()  # type: ignore[call-arg]
+            frame[name] = [value] * len(frame) if isinstance(value, (list, dict)) else value
         else:
             frame[name] = info.default
     return frame
@@ -611,6 +616,16 @@ def _model_defaults(model: type, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _longer_than(values: pd.Series, limit: int) -> pd.Series:
     """Boolean mask of the ``str`` cells longer than ``limit`` (each distinct cell measured once)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        # Text columns from the reader: lengths in code points, computed column-wise.
+        return (values.str.len() > limit).fillna(False).astype(bool)
+    try:
+        # All-text columns (ids are mostly distinct, so per-distinct work saves nothing): Arrow
+        # measures code points in C. Any non-text cell falls back to the per-value check below.
+        lengths = pc.utf8_length(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        return pd.Series(np.asarray(pc.greater(lengths, limit).fill_null(False)), index=values.index)
+    except (pa.ArrowException, TypeError):
+        pass
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     long_unique = np.array([isinstance(v, str) and len(v) > limit for v in uniques] + [False], dtype=bool)
     return pd.Series(long_unique[codes], index=values.index)
@@ -762,28 +777,48 @@ def _customer_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _resolve_customers(connection: Connection, run: _Run, *, scope: Scope) -> None:
     people = _customer_frame(run.rows)
-    existing = _in_chunks(
-        connection,
-        [Customer.id, Customer.external_id, Customer.home_store_id, *(getattr(Customer, f) for f in _FILLABLE)],
-        Customer.external_id,
-        list(people["external_id"]),
-    )
-    known = set(existing["external_id"])
-    new = people.loc[~people["external_id"].isin(known)].copy()
+    columns = [Customer.id, Customer.external_id, Customer.home_store_id, *(getattr(Customer, f) for f in _FILLABLE)]
+    existing = _rows_by_key(connection, columns, Customer.external_id, people["external_id"])
+    new = people.loc[~people["external_id"].isin(existing["external_id"])].copy() if len(existing) else people.copy()
     if len(new):
         new["name"] = _fit(new["name"].fillna(""), 120)
         new["phone_raw"] = _fit(new["phone_raw"], 40)
         new["home_store_id"] = new.pop("store_id").astype("Int64")
         new = _model_defaults(Customer, new)
+        # New ids come after every id visible now (SQLite rowids, a PostgreSQL sequence), so one
+        # range scan finds them; the external id filter drops rows other imports committed meanwhile.
+        last = connection.execute(select(func.coalesce(func.max(Customer.id), 0))).scalar_one()
         bulk_insert(connection, Customer.__table__, new)  # type: ignore[arg-type]
         run.created["customers"] = len(new)
-        added = _in_chunks(connection, [Customer.id, Customer.external_id], Customer.external_id, list(new["external_id"]))
+        added = _frame(connection.execute(select(Customer.id, Customer.external_id).where(Customer.id > last)).all(),
+                       ["id", "external_id"])
+        added = added.loc[added["external_id"].isin(new["external_id"])]
         ids = dict(zip(added["external_id"], added["id"], strict=True))
     else:
         ids = {}
     ids.update(zip(existing["external_id"], existing["id"], strict=True))
     _fill_empty_fields(connection, people, existing, scope=scope)
     run.rows["customer_pk"] = run.rows["customer_id"].map(ids).astype("int64")
+
+
+def _rows_by_key(connection: Connection, columns: Sequence[Any], key: Any, values: pd.Series) -> pd.DataFrame:
+    """Rows whose ``key`` is among ``values``: nothing read from an empty table, one scan of a
+    table smaller than the lookup, the chunked ``IN``/``ANY`` lookup otherwise."""
+    names = [c.key for c in columns]
+    held = int(connection.execute(select(func.count()).select_from(key.table)).scalar() or 0)
+    if held == 0:
+        return _frame([], names)
+    if held < len(values):
+        every = _frame(connection.execute(select(*columns)).all(), names)
+        return every.loc[every[key.key].isin(set(values.dropna()))].reset_index(drop=True)
+    return _in_chunks(connection, columns, key, list(values))
+
+
+def _frame(rows: Sequence[Any], names: Sequence[str]) -> pd.DataFrame:
+    """Result rows as a frame, built from column lists (pandas inspects Row objects one by one)."""
+    if not rows:
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    return pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)), columns=list(names))
 
 
 def _is_empty(value: object) -> bool:
@@ -882,19 +917,17 @@ def _write_chunks(
     connection: Connection, table: Table, frame: pd.DataFrame, *, fail_after_rows: int | None,
     progress: Progress | None, start: float = 0.3,
 ) -> int:
-    written = 0
+    """Write ``frame`` in one :func:`bulk_insert` call (one pipelined COPY on PostgreSQL)."""
     total = max(len(frame), 1)
-    for begin in range(0, len(frame), WRITE_CHUNK):
-        part = frame.iloc[begin : begin + WRITE_CHUNK]
-        if fail_after_rows is not None and written + len(part) > fail_after_rows:
-            bulk_insert(connection, table, part.iloc[: fail_after_rows - written])
-            raise InjectedFailure(f"injected failure after {fail_after_rows} rows")
-        written += bulk_insert(connection, table, part)
+
+    def report(written: int) -> None:
         if progress:
             progress(start + (1 - start) * 0.95 * written / total, "write")
+
     if fail_after_rows is not None:
+        bulk_insert(connection, table, frame.iloc[:fail_after_rows], chunk_rows=WRITE_CHUNK, on_chunk=report)
         raise InjectedFailure(f"injected failure after {fail_after_rows} rows")
-    return written
+    return bulk_insert(connection, table, frame, chunk_rows=WRITE_CHUNK, on_chunk=report)
 
 
 def _existing_booking_keys(connection: Connection, rows: pd.DataFrame) -> set[str]:
@@ -977,28 +1010,98 @@ def _write_bookings(
 
 @contextmanager
 def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Iterator[None]:
-    """On SQLite, drop the secondary indexes of ``table`` around a very large insert.
+    """Drop the secondary indexes (PostgreSQL: and foreign keys) of ``table`` around a large insert.
 
     Building an index once after the load is much cheaper than updating it row by row. Only
-    done when the new rows outnumber those already in the table (rebuilding the index of a big
-    table for a smaller import would cost more than it saves). The drop and re-create run in
-    the import's own transaction, so a failure rolls them back with the rows; the unique
-    ``dedupe_key`` constraint stays in place throughout.
+    done for more than ``INDEX_REBUILD_ROWS`` rows and when the new rows outnumber those already
+    in the table (rebuilding the index of a big table for a smaller import would cost more than
+    it saves, and would hold the locks longer). The drop and re-create run in the import's own
+    transaction, so a failure rolls them back with the rows. SQLite: the unique ``dedupe_key``
+    index stays; dropping an index needs the write lock the import holds anyway. PostgreSQL:
+    foreign keys and the unique constraint too, see :func:`_pg_checks_set_aside` for the locks.
     """
-    if connection.dialect.name != "sqlite" or rows <= INDEX_REBUILD_ROWS:
+    if rows <= INDEX_REBUILD_ROWS or connection.dialect.name not in ("sqlite", "postgresql"):
         yield
         return
     held = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+    if connection.dialect.name == "postgresql":
+        if held >= rows:
+            yield
+        else:
+            with _pg_checks_set_aside(connection, table):
+                yield
+        return
     present = {ix["name"] for ix in inspect(connection).get_indexes(table.name)}
     aside = [index for index in table.indexes if index.name in present and not index.unique]
     if held >= rows or not aside:
         yield
         return
+    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        # pysqlite opens its transaction only before INSERT/UPDATE/DELETE: a DROP INDEX issued
+        # first (a dry run that creates no member or store) would commit on its own and survive
+        # the rollback. An explicit BEGIN keeps the drop inside the import's transaction.
+        connection.exec_driver_sql("BEGIN")
     for index in aside:
         index.drop(connection)
     yield
     for index in aside:
         index.create(connection)
+
+
+# Foreign keys of the table, and its unique constraints that no foreign key points at; unique
+# constraints first, so they are back before anything is checked against them.
+_PG_CONSTRAINTS: Final = text(
+    "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+    "WHERE c.conrelid = CAST(:table AS regclass) AND (c.contype = 'f' OR (c.contype = 'u' AND NOT EXISTS ("
+    "SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = c.conindid))) "
+    "ORDER BY c.contype DESC, c.conname"
+)
+_PG_PLAIN_INDEXES: Final = text(
+    "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "WHERE i.indrelid = CAST(:table AS regclass) AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname"
+)
+
+
+@contextmanager
+def _pg_checks_set_aside(connection: Connection, table: Table) -> Iterator[None]:
+    """On PostgreSQL, load ``table`` without per-row foreign-key checks and index updates.
+
+    Each row of a COPY into ``booking`` fires six foreign-key triggers and updates seven
+    indexes; for a large load that is most of the server's time. Here the foreign keys, the
+    unique ``dedupe_key`` constraint and the non-unique indexes are dropped, the rows loaded,
+    then the unique constraint and the indexes built once (a sort each) and the foreign keys
+    added back. ``ADD CONSTRAINT`` checks every row set-based (one anti-join per key, one
+    uniqueness check), so a dangling id or a duplicate key still fails the import. Everything
+    runs in the import's transaction, so a failure rolls the schema back with the rows.
+    Definitions are read from the catalog (``pg_get_constraintdef`` / ``pg_get_indexdef``) and
+    re-created verbatim, names included. The primary key stays.
+
+    Lock: dropping a foreign key takes ``ACCESS EXCLUSIVE`` on ``booking`` and on each table it
+    references (store, customer, pet, service, staff, importbatch) until commit, so readers of
+    those tables wait for the import, and no other import can write bookings meanwhile (which
+    is also why the unique constraint may be rebuilt instead of maintained). Callers only come
+    here when the import holds more rows than the table (a first or catch-up load), where that
+    wait is shorter than the per-row load would have taken.
+    """
+    name = table.name
+    constraints = connection.execute(_PG_CONSTRAINTS, {"table": name}).all()
+    indexes = connection.execute(_PG_PLAIN_INDEXES, {"table": name}).all()
+    if constraints:
+        drops = ", ".join(f'DROP CONSTRAINT "{constraint}"' for constraint, _ in constraints)
+        connection.exec_driver_sql(f'ALTER TABLE "{name}" {drops}')
+    for index, _ in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{index}"')
+    yield
+    unique = [(c, d) for c, d in constraints if d.startswith("UNIQUE")]
+    foreign = [(c, d) for c, d in constraints if not d.startswith("UNIQUE")]
+    if unique:
+        adds = ", ".join(f'ADD CONSTRAINT "{constraint}" {definition}' for constraint, definition in unique)
+        connection.exec_driver_sql(f'ALTER TABLE "{name}" {adds}')
+    for _, definition in indexes:
+        connection.exec_driver_sql(definition)
+    if foreign:
+        adds = ", ".join(f'ADD CONSTRAINT "{constraint}" {definition}' for constraint, definition in foreign)
+        connection.exec_driver_sql(f'ALTER TABLE "{name}" {adds}')
 
 
 # ---------------------------------------------------------------------------------- members
