@@ -8,7 +8,9 @@ module resolves the prepared rows against what the database already holds and wr
   with :func:`db.bulk.bulk_insert` and ids are attached with pandas merges (no per-row ORM
   objects);
 * bookings whose dedupe key is already in the database are skipped and counted as duplicates,
-  so importing the same file twice adds nothing;
+  so importing the same file twice adds nothing — unless the export now tells a newer outcome
+  (``booked`` → ``completed``, a new time, a corrected amount): then the stored booking is
+  updated and counted as updated;
 * every accepted row is written in ONE transaction. When anything fails, the transaction is
   rolled back, the :class:`~db.models.ImportBatch` is recorded as ``failed`` in a separate
   transaction and the reject report is still written.
@@ -116,7 +118,8 @@ class ImportResult:
     rejected
         Rows refused with a reason (listed in the reject report).
     updated
-        Existing members whose fields were changed (member lists; 0 for bookings).
+        Existing rows brought up to date: members whose fields changed, or bookings exported
+        again with a new outcome, time or amount.
     reject_report
         Path of the reject report CSV, ``None`` when nothing was rejected.
     batch_id
@@ -154,8 +157,7 @@ class ImportResult:
             "rejected": self.rejected,
             "reject_report": self.reject_report,
         }
-        if self.kind == "customers":
-            out["updated"] = self.updated
+        out["updated"] = self.updated
         out.update({"status": self.status, "batch_id": self.batch_id, "created": self.created})
         if self.needs_dayfirst:
             out["needs_dayfirst"] = True
@@ -967,7 +969,9 @@ def _write_bookings(
     # The key is store-qualified: two stores' systems may both number their bookings from 1.
     run.rows["db_key"] = run.rows["store_id"].astype("int64").astype(str) + "|" + run.rows["dedupe_key"].astype(str)
     already = run.rows["db_key"].isin(_existing_booking_keys(connection, run.rows))
-    run.db_duplicates = int(already.sum())
+    if already.any():
+        run.updated = _update_known_bookings(connection, run.rows.loc[already])
+    run.db_duplicates = int(already.sum()) - run.updated
     run.rows = run.rows.loc[~already]
     if progress:
         progress(0.1, "resolve")
@@ -1006,6 +1010,51 @@ def _write_bookings(
     })
     with _indexes_set_aside(connection, Booking.__table__, len(out)):  # type: ignore[arg-type]
         return _write_chunks(connection, Booking.__table__, out, fail_after_rows=fail_after_rows, progress=progress)  # type: ignore[arg-type]
+
+
+#: A booking's outcome once known; an older export that still says ``booked`` never undoes it.
+_RESOLVED_STATUSES: Final = frozenset({"completed", "cancelled", "no_show", "rescheduled"})
+
+
+def _update_known_bookings(connection: Connection, rows: pd.DataFrame) -> int:
+    """Bring bookings already imported up to date with a newer export of the same booking.
+
+    A booking exported while ``booked`` comes back ``completed`` (or cancelled, rescheduled to a
+    new time, its amount corrected): the stored row takes the new status, time and amounts. A
+    stale export (``booked`` again for a booking whose outcome is known) changes nothing, so
+    importing files in any order ends with the latest known outcome. Returns the rows changed.
+    """
+    stored = _in_chunks(connection, [Booking.id, Booking.dedupe_key, Booking.status, Booking.scheduled_at,
+                                     Booking.amount, Booking.addon_amount],
+                        Booking.dedupe_key, list(rows["db_key"]))
+    if stored.empty:
+        return 0
+    timezones = dict(connection.execute(select(Store.id, Store.timezone)).all())
+    store_ids = rows["store_id"].astype("int64")
+    incoming = pd.DataFrame({
+        "dedupe_key": rows["db_key"].to_numpy(),
+        "new_status": rows["status"].astype(str).to_numpy(),
+        "new_at": pd.to_datetime(repo.to_utc(rows["scheduled_at"], store_ids, timezones), utc=True).to_numpy(),
+        "new_amount": rows["amount"].astype(float).to_numpy(),
+        "new_addon": rows["addon_amount"].astype(float).to_numpy(),
+    })
+    both = stored.merge(incoming, on="dedupe_key")
+    old_at = pd.to_datetime(both["scheduled_at"], utc=True, format="mixed")
+    changed = (both["status"].ne(both["new_status"]) | old_at.ne(pd.to_datetime(both["new_at"], utc=True))
+               | ~np.isclose(both["amount"].astype(float), both["new_amount"])
+               | ~np.isclose(both["addon_amount"].astype(float), both["new_addon"]))
+    stale = both["new_status"].eq("booked") & both["status"].isin(_RESOLVED_STATUSES)
+    update_rows = both.loc[changed & ~stale]
+    if update_rows.empty:
+        return 0
+    statement = (update(Booking).where(Booking.id == bindparam("booking_pk"))
+                 .values(status=bindparam("new_status"), scheduled_at=bindparam("new_at"),
+                         amount=bindparam("new_amount"), addon_amount=bindparam("new_addon")))
+    connection.execute(statement, [
+        {"booking_pk": int(r.id), "new_status": r.new_status, "new_at": pd.Timestamp(r.new_at).to_pydatetime(),
+         "new_amount": float(r.new_amount), "new_addon": float(r.new_addon)}
+        for r in update_rows.itertuples(index=False)])
+    return len(update_rows)
 
 
 @contextmanager

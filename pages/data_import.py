@@ -40,7 +40,7 @@ def _options(kind_key: str) -> ImportOptions:
 def _show_result(result: importer.ImportResult) -> None:
     st.subheader(ctx.t("data_import.summary_dry" if result.status == "dry_run" else "data_import.summary"))
     figures = [("read", result.read), ("imported", result.imported)]
-    if result.kind == "customers":
+    if result.kind == "customers" or result.updated:
         figures.append(("updated", result.updated))
     figures += [("duplicates", result.duplicates), ("rejected", result.rejected)]
     for column, (key, value) in zip(st.columns(len(figures)), figures, strict=True):

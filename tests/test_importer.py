@@ -249,3 +249,42 @@ def test_sql_source_incremental_resync(engine, tmp_path) -> None:
     with pos.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM visits")).scalar() == 3
     pos.dispose()
+
+
+def _export(*rows: str) -> bytes:
+    return ("預約編號,會員編號,姓名,日期,時間,服務,金額,狀態\n" + "\n".join(rows) + "\n").encode("utf-8-sig")
+
+
+def test_a_newer_export_updates_outcome_time_and_amount(engine, tmp_path) -> None:
+    """Yesterday's export said 已預約; today's says the visit happened (or moved, or was cancelled):
+    the stored bookings follow, nothing is added, and an older export cannot undo an outcome."""
+    small_world(engine)
+    yesterday = _export("U1,A-1,王小美,2026-11-30,10:00,剪髮,900,已預約",
+                        "U2,A-1,王小美,2026-12-01,10:00,剪髮,900,已預約",
+                        "U3,A-1,王小美,2026-12-02,10:00,染髮,2800,已預約")
+    first = _run(engine, yesterday, "pos-1130.csv", tmp_path, store="A01")
+    assert first.imported == 3
+    today = _export("U1,A-1,王小美,2026-11-30,10:00,剪髮,\"1,100\",完成",   # done, with an add-on price
+                    "U2,A-1,王小美,2026-12-04,15:00,剪髮,900,已預約",        # moved to another day
+                    "U3,A-1,王小美,2026-12-02,10:00,染髮,2800,取消")
+    second = _run(engine, today, "pos-1201.csv", tmp_path, store="A01")
+    assert (second.imported, second.updated, second.duplicates, second.rejected) == (0, 3, 0, 0)
+    assert second.summary()["updated"] == 3
+
+    def stored() -> dict[str, tuple]:
+        with session_scope(engine) as session:
+            rows = session.execute(select(Booking.external_id, Booking.status, Booking.amount, Booking.scheduled_at)
+                                   .where(Booking.external_id.in_(["U1", "U2", "U3"]))).all()
+        return {e: (s, a, pd.Timestamp(t).tz_convert(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t))
+                for e, s, a, t in rows}
+
+    after_today = stored()
+    assert after_today["U1"][:2] == ("completed", 1100)
+    assert after_today["U2"][2] == pd.Timestamp("2026-12-04 07:00")  # 15:00 in Taipei
+    assert after_today["U3"][0] == "cancelled"
+
+    again = _run(engine, yesterday, "pos-1130.csv", tmp_path, store="A01")  # the old file, once more
+    assert (again.imported, again.updated) == (0, 1)  # only U2's time moves back; outcomes stay
+    final = stored()
+    assert final["U1"][:2] == ("completed", 1100) and final["U3"][0] == "cancelled"
+    assert _run(engine, yesterday, "pos-1130.csv", tmp_path, store="A01").updated == 0  # re-running is safe
