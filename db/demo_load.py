@@ -114,6 +114,10 @@ def _without_secondary_indexes(connection: Connection) -> Iterator[None]:
                for name in inspect(connection).get_table_names()}
     aside = [index for _, table, _ in _TABLES for index in table.__table__.indexes  # type: ignore[attr-defined]
              if not index.unique and index.name in present.get(index.table.name, set())]
+    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        # pysqlite begins its transaction only before a data change: without an explicit BEGIN the
+        # drops would commit on their own and a failed load would leave the tables unindexed.
+        connection.exec_driver_sql("BEGIN")
     for index in aside:
         index.drop(connection)
     yield

@@ -297,3 +297,25 @@ def test_measured_uplift_recovers_the_true_effect(world: DemoWorld) -> None:
     holdout_n = int(world.reminders["status"].eq("holdout").sum())
     p = 0.55
     assert abs(uplift.value - truth) < 2.5 * (p * (1 - p) / holdout_n) ** 0.5
+
+
+def test_a_failed_demo_load_keeps_the_indexes(sqlite_engine) -> None:
+    """The load drops secondary indexes for speed inside its transaction: a failure mid-load rolls
+    the drop back with the rows (pysqlite would otherwise have committed the DROP INDEX)."""
+    from sqlalchemy import inspect
+
+    from db.demo_load import load_world
+
+    def before() -> set[str]:
+        return {ix["name"] for table in ("booking", "customer") for ix in inspect(sqlite_engine).get_indexes(table)}
+
+    indexes = before()
+    world = generate_world(n_customers=50, seed=3, end_date=END)
+
+    def chunks():
+        yield world
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_world(sqlite_engine, chunks())
+    assert before() == indexes
