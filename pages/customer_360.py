@@ -39,8 +39,21 @@ if found is not None:
         current = int(picked)
         st.session_state[STATE_ID] = current
 if current is None:
+    # Nothing searched yet: offer today's priority customers, the ones most worth a look.
     st.caption(ctx.t("c360.hint"))
-    st.stop()
+    top = priority_list(ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of), as_of=ctx.as_of, limit=10)
+    if not top.empty:
+        shown = display_frame(top, ctx.scope)
+        labels = dict(zip(shown["customer_id"].astype(int).tolist(),
+                          (shown["rank"].astype(str) + ". " + shown["name"].astype(str) + " · "
+                           + [ad.segment_label(ctx.t, s) for s in shown["lifecycle_segment"]]).tolist(), strict=True))
+        chosen = st.selectbox(ctx.t("c360.priority_pick"), list(labels), index=None, format_func=labels.get,
+                              placeholder=ctx.t("c360.priority_placeholder"), key="c360.priority_pick")
+        if chosen is not None:
+            current = int(chosen)
+            st.session_state[STATE_ID] = current
+    if current is None:
+        st.stop()
 
 info = ad.customer_profile(ctx.engine, ctx.scope, int(current))
 if info is None:

@@ -1,6 +1,8 @@
 """AppTest of Customer 360: search within scope, figures, masking, tags with audit, manual review."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -98,3 +100,20 @@ def test_manager_records_manual_review(sqlite_engine, monkeypatch) -> None:
 @pytest.mark.parametrize("role", ["chain_admin", "store_manager", "marketer", "front_desk"])
 def test_customer_360_open_to_every_staff_role(role) -> None:
     assert "customer_360" in [p.key for p in pages_for(role)]
+
+
+def test_without_a_search_todays_priority_customers_can_be_opened(sqlite_engine, monkeypatch) -> None:
+    """An empty search is not an empty page: the store's priority customers are offered, only
+    the caller's own store's."""
+    ids = small_world(sqlite_engine)
+    use_database(monkeypatch, str(sqlite_engine.url))
+    app = run_as("mgr_a", page=PAGE)
+    assert not app.exception
+    app.date_input(key="ui.as_of").set_value(date(2026, 12, 20)).run()  # both store-A customers now overdue
+    box = app.selectbox(key="c360.priority_pick")
+    assert box.options, "no priority customers offered"
+    assert all("李四" not in option for option in box.options)   # store B's customer
+    assert any("王小美" in option for option in box.options)
+    box.set_value(ids["a1"]).run()
+    assert not app.exception
+    assert "Why:" in texts(app) and len(app.get("plotly_chart")) == 1   # that customer's page opened

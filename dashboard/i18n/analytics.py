@@ -247,6 +247,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "c360.pick": _t("顧客", "顾客", "Customer"),
     "c360.no_match": _t("找不到符合的顧客。", "找不到符合的顾客。", "No matching customer."),
     "c360.hint": _t("輸入關鍵字後選擇一位顧客。", "输入关键字后选择一位顾客。", "Type to search, then pick a customer."),
+    "c360.priority_pick": _t("或從今日優先聯繫名單開啟", "或从今日优先联系名单打开", "Or open one from today's priority list"),
+    "c360.priority_placeholder": _t("選擇一位顧客", "选择一位顾客", "Pick a customer"),
     "c360.not_found": _t("找不到這位顧客,或您沒有權限查看。", "找不到这位顾客,或您没有权限查看。",
                          "Customer not found, or you may not see this customer."),
     "c360.profile": _t("基本資料", "基本资料", "Profile"),
