@@ -129,6 +129,11 @@ def ratio(numerator: float, denominator: float) -> KpiValue:
 
 
 # ------------------------------------------------------------------------------ helpers
+def _period_end(as_of: AsOf, window_days: int, judged_only: bool) -> AsOf:
+    """The period's last day: as-of, or (``judged_only``) the last day whose window has closed."""
+    return as_of_day(as_of) - pd.Timedelta(days=window_days) if judged_only else as_of
+
+
 def _period_mask(days: np.ndarray, as_of: AsOf, period_days: int) -> np.ndarray:
     today = day_number(as_of)
     return (days > today - period_days) & (days <= today)
@@ -318,11 +323,14 @@ def wake_up_rate(
     period_days: int = 30,
     sleeping_days: int = 180,
     store_ids: Collection[int] | None = None,
+    judged_only: bool = False,
 ) -> KpiValue:
     """Wake-up rate (沉睡唤醒率): contacted sleeping customers who visit within the window.
 
     Contacts are delivered messages (status ``sent``) sent in the period. A customer counts when
     a visit (any store) follows one of their contacts within ``window_days`` (and by as-of).
+    With ``judged_only`` the period ends ``window_days`` before as-of, so every contact counted
+    has had its whole window (as the revisit rate leaves out visits too recent to judge).
 
     Parameters
     ----------
@@ -341,7 +349,8 @@ def wake_up_rate(
     """
     require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
     sent = filter_stores(_delivered(messages, as_of), store_ids)
-    sent = sent.loc[_period_mask(day_numbers(sent["sent_at"]), as_of, period_days)]
+    sent = sent.loc[_period_mask(day_numbers(sent["sent_at"]), _period_end(as_of, window_days, judged_only),
+                                 period_days)]
     visits = visits_as_of(bookings, as_of, columns=("customer_id", "scheduled_at"))
     vt = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy().astype(np.int64),
                        "visit_at": _ns(visits["scheduled_at"]).to_numpy()})
@@ -431,12 +440,15 @@ def push_to_booking_conversion(
     store_ids: Collection[int] | None = None,
     campaign_ids: Collection[Any] | None = None,
     arm: Literal["sent", "holdout"] = "sent",
+    judged_only: bool = False,
 ) -> KpiValue:
     """Push-to-booking conversion (推播轉預約率).
 
     Delivered messages sent in the period that were credited at least one booking by
     :func:`attribute_bookings` ÷ delivered messages sent in the period. With ``arm="holdout"``
     the same for the holdout rows (the conversion the campaign would have had without sending).
+    With ``judged_only`` the period ends ``window_days`` before as-of: a message sent yesterday
+    cannot have converted yet and would drag the rate down.
 
     Returns
     -------
@@ -446,7 +458,8 @@ def push_to_booking_conversion(
     pool = filter_stores(_delivered(messages, as_of, status=arm), store_ids)
     if campaign_ids is not None:
         pool = pool.loc[pool["campaign_id"].isin(list(campaign_ids)).to_numpy()]
-    pool = pool.loc[_period_mask(day_numbers(pool["sent_at"]), as_of, period_days)]
+    pool = pool.loc[_period_mask(day_numbers(pool["sent_at"]), _period_end(as_of, window_days, judged_only),
+                                 period_days)]
     credited = attribute_bookings(messages, bookings, as_of=as_of, window_days=window_days,
                                   arm=arm)
     converted = pool["message_id"].isin(credited["message_id"].unique())
@@ -462,6 +475,7 @@ def push_uplift(
     period_days: int = 30,
     store_ids: Collection[int] | None = None,
     campaign_ids: Collection[Any] | None = None,
+    judged_only: bool = False,
 ) -> KpiValue:
     """Uplift = conversion of sent messages − conversion of the random holdout.
 
@@ -472,7 +486,7 @@ def push_uplift(
         denominator = holdout rows in the period.
     """
     kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
-                                  "store_ids": store_ids, "campaign_ids": campaign_ids}
+                                  "store_ids": store_ids, "campaign_ids": campaign_ids, "judged_only": judged_only}
     sent = push_to_booking_conversion(messages, bookings, arm="sent", **kwargs)
     hold = push_to_booking_conversion(messages, bookings, arm="holdout", **kwargs)
     if sent.value is None or hold.value is None:
@@ -632,9 +646,11 @@ def _board_values(
         values["wake_up_rate"] = wake_up_rate(
             messages, bookings, None, as_of=as_of, window_days=params.wake_window_days,
             period_days=period_days, sleeping_days=lifecycle_params.sleeping_days,
-            store_ids=store_ids)
+            store_ids=store_ids, judged_only=True)
+        # Like the revisit rates, the board judges only messages whose window has closed.
         push_kwargs: dict[str, Any] = {"as_of": as_of, "window_days": params.push_window_days,
-                                           "period_days": period_days, "store_ids": store_ids}
+                                           "period_days": period_days, "store_ids": store_ids,
+                                           "judged_only": True}
         values["push_conversion_rate"] = push_to_booking_conversion(
             messages, bookings, arm="sent", **push_kwargs)
         values["push_holdout_conversion_rate"] = push_to_booking_conversion(
@@ -643,7 +659,8 @@ def _board_values(
         in_period = filter_stores(messages, store_ids)
         sent_at = pd.to_datetime(in_period["sent_at"])
         in_period = in_period.loc[sent_at.notna().to_numpy()
-                                  & _period_mask(day_numbers(sent_at), as_of, period_days)]
+                                  & _period_mask(day_numbers(sent_at),
+                                                 _period_end(as_of, params.push_window_days, True), period_days)]
         credited = attribute_bookings(messages, bookings, as_of=as_of,
                                       window_days=params.push_window_days)
         revenue = credited.loc[credited["message_id"].isin(in_period["message_id"]).to_numpy(),

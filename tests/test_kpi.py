@@ -179,6 +179,20 @@ def test_push_conversion_and_uplift() -> None:
     assert uplift.denominator == 3
 
 
+def test_push_conversion_judges_only_messages_whose_window_has_closed() -> None:
+    """m5 went out two days before as-of: it cannot have converted yet, so it is left out rather
+    than counted as a failure (the same censoring as the revisit rates)."""
+    kw = {"as_of": AS_OF, "window_days": 7, "period_days": 30, "judged_only": True}
+    assert push_to_booking_conversion(PUSH_MESSAGES, PUSH_BOOKINGS, **kw) == KpiValue(3 / 6, 3, 6)
+    assert push_to_booking_conversion(PUSH_MESSAGES, PUSH_BOOKINGS, arm="holdout", **kw) == KpiValue(1 / 3, 1, 3)
+    assert push_uplift(PUSH_MESSAGES, PUSH_BOOKINGS, **kw).value == pytest.approx(3 / 6 - 1 / 3)
+    # Wake-up: with a 30-day window, June's contacts are not judged until July.
+    assert wake_up_rate(WAKE_MESSAGES, WAKE_BOOKINGS, None, as_of=AS_OF, window_days=30, period_days=30,
+                        judged_only=True) == KpiValue(None, 0, 0)
+    assert wake_up_rate(WAKE_MESSAGES, WAKE_BOOKINGS, None, as_of="2024-07-30", window_days=30, period_days=30,
+                        judged_only=True).denominator == 2
+
+
 def test_push_without_holdout_or_messages() -> None:
     sent_only = PUSH_MESSAGES.loc[PUSH_MESSAGES["status"].ne("holdout")]
     assert push_uplift(sent_only, PUSH_BOOKINGS, as_of=AS_OF).value is None
@@ -274,8 +288,9 @@ def test_kpi_board_rows_and_previous_period() -> None:
     prev = revisit_rate(b, as_of="2024-05-31", n_days=30, period_days=60)
     assert row.loc["revisit_rate_30", "previous_value"] == pytest.approx(prev.value)
     assert row.loc["revisit_rate_30", "delta"] == pytest.approx(direct.value - prev.value)
-    # 7 push messages + 3 wake-up messages delivered in June
-    assert row.loc["push_conversion_rate", "denominator"] == 10
+    # The board judges messages whose 7-day window has closed: sent in (05-24, 06-23] — 6 push
+    # messages (m5 of 06-28 is too recent) + 3 wake-up messages.
+    assert row.loc["push_conversion_rate", "denominator"] == 9
 
 
 def test_kpi_board_without_messages_gives_nan_not_errors() -> None:

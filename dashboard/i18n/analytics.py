@@ -46,12 +46,14 @@ _KPIS = {
     ),
     "wake_up_rate": (
         ("沉睡喚醒率", "沉睡唤醒率", "Wake-up rate"),
-        ("聯繫過的沉睡客人在 30 天內回來的比例。", "联系过的沉睡客人在 30 天内回来的比例。", "Contacted sleeping customers who visit within 30 days."),
+        ("聯繫過的沉睡客人在 30 天內回來的比例(只算已滿 30 天的聯繫)。", "联系过的沉睡客人在 30 天内回来的比例(只算已满 30 天的联系)。",
+         "Contacted sleeping customers who visit within 30 days (contacts at least 30 days old)."),
         ("偏低時:換更個人化的訊息或更有吸引力的優惠。", "偏低时:换更个性化的消息或更有吸引力的优惠。", "If low: make the message more personal or the offer stronger."),
     ),
     "push_conversion_rate": (
         ("推播轉預約率", "推播转预约率", "Push-to-booking conversion"),
-        ("送達的訊息在 7 天內帶來預約的比例。", "送达的消息在 7 天内带来预约的比例。", "Delivered messages followed by a booking within 7 days."),
+        ("送達的訊息在 7 天內帶來預約的比例(只算已滿 7 天的訊息)。", "送达的消息在 7 天内带来预约的比例(只算已满 7 天的消息)。",
+         "Delivered messages followed by a booking within 7 days (messages at least 7 days old)."),
         ("偏低時:測試不同文案與發送時段。", "偏低时:测试不同文案与发送时段。", "If low: test other wording and send times."),
     ),
     "push_holdout_conversion_rate": (
