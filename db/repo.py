@@ -179,11 +179,16 @@ def count_customers(session: Session, *, scope: Scope, store_ids: list[int] | No
 
 
 def data_version(session: Session) -> tuple[int, int, int]:
-    """A cheap fingerprint that changes whenever bookings, customers or imports change (cache keys)."""
-    bookings = session.execute(select(func.count(Booking.id), func.coalesce(func.max(Booking.id), 0))).one()
+    """A cheap fingerprint that changes whenever bookings, customers or imports change (cache keys).
+
+    Bookings are never deleted by the app and every change to existing ones comes with an import
+    batch, so the largest booking id (an index seek) stands in for the row count, which took a
+    scan of the whole table on every page run (0.3 s at 1.8 M bookings on SQLite).
+    """
+    bookings = session.scalar(select(func.coalesce(func.max(Booking.id), 0))) or 0
     batches = session.scalar(select(func.coalesce(func.max(ImportBatch.id), 0))) or 0
     customers = session.scalar(select(func.count(Customer.id))) or 0
-    return int(bookings[0]) + int(bookings[1]), int(customers), int(batches)
+    return int(bookings), int(customers), int(batches)
 
 
 def latest_booking_day(session: Session, *, scope: Scope) -> date | None:
