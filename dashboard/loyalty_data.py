@@ -85,6 +85,25 @@ def ledger_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_
     return _ledger_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of)
 
 
+@st.cache_resource(ttl=300, max_entries=8, show_spinner=False)
+def _activity(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date,
+              governed: tuple[int, ...]) -> pd.DataFrame:
+    frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
+    bookings = data.bookings(_engine, scope, store_ids)
+    members = data.customers(_engine, scope, store_ids)
+    members = members.loc[members["home_store_id"].isin(governed), "customer_id"]
+    activity = loyalty.activity_from_bookings(bookings[bookings["customer_id"].isin(members)], frames["stored_value"],
+                                              frames["plans"], as_of=as_of)
+    return activity[activity["customer_id"].isin(members)]
+
+
+def activity(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+             governed: tuple[int, ...]) -> pd.DataFrame:
+    """``core.loyalty.activity_from_bookings`` of the customers whose home store is in ``governed``
+    (the tier editor's impact preview), cached per data/loyalty version and day."""
+    return data.shallow(_activity(engine, str(engine.url), scope, store_ids, version(engine), as_of, governed))
+
+
 @st.cache_data(ttl=300, show_spinner=False)
 def _rules(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, object]:
     with session_scope(_engine) as session:
@@ -122,6 +141,7 @@ def clear() -> None:
     _rules.clear()
     _ledger_summary.clear()
     _referral_summary.clear()
+    _activity.clear()
     data.clear_versions()
 
 
