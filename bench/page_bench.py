@@ -111,7 +111,9 @@ def measure(url: str, username: str, rounds: int) -> tuple[list[tuple[str, float
     in_app: list[dict[str, float]] = []
     log_path = Path(tempfile.gettempdir()) / "page_bench_server.log"
     print(f"server log: {log_path}", file=sys.stderr)
-    with streamlit_server(url, log_path=log_path) as base, browser() as new_page:  # noqa: SIM117
+    # No file watcher: editing the worktree during a run must not reload the app under test.
+    with streamlit_server(url, log_path=log_path, extra_env={"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}) as base, \
+            browser() as new_page:
         page = new_page()
         _sign_in(page, base, username, specs, reload)
         _reload_pass(page, base, specs, reload, skip=1)  # cold (the first page was the landing page)
