@@ -21,7 +21,8 @@ from dashboard.data import data_version, shallow, snapshot_version
 from db import customer_repo, score_repo
 from db.engine import session_scope
 
-TTL = 300
+TTL = 3600  # entries are keyed by the data version, so the TTL only bounds memory: a short one
+# made a manager returning after five minutes wait for the full recompute again
 Version = tuple[int, int, int]
 
 

@@ -64,7 +64,7 @@ def campaigns(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Da
     return _campaigns(engine, str(engine.url), scope, store_ids, version(engine))
 
 
-@st.cache_resource(ttl=300, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _audience(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               ver: Version) -> pd.DataFrame:
     with session_scope(_engine) as session:
@@ -82,7 +82,7 @@ def audience(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
     return data.shallow(_audience(engine, str(engine.url), scope, store_ids, as_of, version(engine)))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
              window_days: int, ver: Version) -> dict[str, pd.DataFrame]:
     with session_scope(_engine) as session:

@@ -106,13 +106,13 @@ def data_version(engine: Engine) -> tuple[int, int, int]:
     return _data_version(engine, str(engine.url))
 
 
-@st.cache_resource(ttl=300, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _bookings(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]) -> pd.DataFrame:
     with session_scope(_engine) as session:
         return repo.load_bookings(session, scope=scope, store_ids=list(store_ids))
 
 
-@st.cache_resource(ttl=300, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _customers(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]) -> pd.DataFrame:
     with session_scope(_engine) as session:
         return repo.load_customers(session, scope=scope, store_ids=list(store_ids))
@@ -128,7 +128,7 @@ def customers(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Da
     return shallow(_customers(engine, str(engine.url), scope, store_ids, data_version(engine)))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _overview(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               version: tuple[int, int, int]) -> dict[str, Any]:
     frame = shallow(_bookings(_engine, url, scope, store_ids, version))
@@ -152,7 +152,7 @@ def overview(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
     return _overview(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _latest_visit_day(_engine: Engine, url: str, scope: Scope, version: tuple[int, int, int]) -> date | None:
     with session_scope(_engine) as session:
         return repo.latest_booking_day(session, scope=scope)

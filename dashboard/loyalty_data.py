@@ -28,7 +28,7 @@ def version(engine: Engine) -> Version:
     return data.data_version(engine), data.loyalty_version(engine)
 
 
-@st.cache_resource(ttl=300, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, pd.DataFrame]:
     stores = list(store_ids)
     with session_scope(_engine) as session:
@@ -48,7 +48,7 @@ def frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str
     return data.shallow(_frames(engine, str(engine.url), scope, store_ids, version(engine)))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
                     as_of: date) -> dict[str, pd.DataFrame]:
     frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
@@ -64,7 +64,7 @@ def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[in
             "top_items": top_items(ledger, frames["items"])}
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _referral_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
                       as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     referrals = data.shallow(_frames(_engine, url, scope, store_ids, ver)["referrals"])
@@ -85,7 +85,7 @@ def ledger_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_
     return _ledger_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of)
 
 
-@st.cache_resource(ttl=300, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _activity(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date,
               governed: tuple[int, ...]) -> pd.DataFrame:
     frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
@@ -104,7 +104,7 @@ def activity(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
     return data.shallow(_activity(engine, str(engine.url), scope, store_ids, version(engine), as_of, governed))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _rules(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, object]:
     with session_scope(_engine) as session:
         targets: list[int | None] = [None, *store_ids]
