@@ -17,15 +17,16 @@ from sqlalchemy.engine import Engine
 from core.cohorts import cohort_retention
 from core.kpi import kpi_board, kpi_by, kpi_trend
 from core.scope import Scope
-from dashboard.data import data_version
+from dashboard.data import data_version, shallow, snapshot_version
 from db import customer_repo, score_repo
 from db.engine import session_scope
 
-TTL = 300
+TTL = 3600  # entries are keyed by the data version, so the TTL only bounds memory: a short one
+# made a manager returning after five minutes wait for the full recompute again
 Version = tuple[int, int, int]
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
             version: Version) -> pd.DataFrame:
     with session_scope(_engine) as session:
@@ -34,10 +35,10 @@ def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...],
 
 def scores(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
     """Scores of the customers of the picked stores as of a day (``db.score_repo.score_frame``)."""
-    return _scores(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
+    return shallow(_scores(engine, str(engine.url), scope, store_ids, as_of, data_version(engine)))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _kpi_inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
                 version: Version) -> dict[str, pd.DataFrame]:
     with session_scope(_engine) as session:
@@ -46,7 +47,7 @@ def _kpi_inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, .
 
 def kpi_inputs(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, pd.DataFrame]:
     """Bookings, customers, messages, tasks and feedback of the picked stores up to as-of."""
-    return _kpi_inputs(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
+    return shallow(_kpi_inputs(engine, str(engine.url), scope, store_ids, as_of, data_version(engine)))
 
 
 def _frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> tuple[Any, ...]:
@@ -114,8 +115,7 @@ def snapshot_dates(engine: Engine, scope: Scope) -> list[date]:
 
 
 def _snapshot_version(engine: Engine) -> tuple[int, str]:
-    with session_scope(engine) as session:
-        return score_repo.snapshot_version(session)
+    return snapshot_version(engine)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

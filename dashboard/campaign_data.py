@@ -20,6 +20,7 @@ from core.campaigns.triggers import trigger_label
 from core.kpi import task_completion_rate
 from core.scope import Scope
 from core.scoring import score_customers
+from dashboard import data
 from db import campaign_repo, loyalty_repo, repo
 from db.engine import session_scope
 
@@ -27,8 +28,8 @@ Version = tuple[Any, ...]
 
 
 def version(engine: Engine) -> Version:
-    with session_scope(engine) as session:
-        return (*repo.data_version(session), *campaign_repo.outbox_version(session))
+    """Data version + outbox version (each held 5 s; writes clear them)."""
+    return (*data.data_version(engine), *data.outbox_version(engine))
 
 
 def _campaign_rows(campaigns: list[Any]) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def campaigns(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Da
     return _campaigns(engine, str(engine.url), scope, store_ids, version(engine))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _audience(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               ver: Version) -> pd.DataFrame:
     with session_scope(_engine) as session:
@@ -78,10 +79,10 @@ def _audience(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...
 
 def audience(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
     """The audience frame (one row per customer of the picked stores, as of the day)."""
-    return _audience(engine, str(engine.url), scope, store_ids, as_of, version(engine))
+    return data.shallow(_audience(engine, str(engine.url), scope, store_ids, as_of, version(engine)))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
              window_days: int, ver: Version) -> dict[str, pd.DataFrame]:
     with session_scope(_engine) as session:
@@ -133,6 +134,7 @@ def clear() -> None:
     _campaigns.clear()
     _results.clear()
     _tasks.clear()
+    data.clear_versions()
 
 
 def write(engine: Engine, action: str, **kwargs: Any) -> Any:

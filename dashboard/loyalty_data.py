@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from core import loyalty
 from core.scope import Scope
+from dashboard import data
 from db import loyalty_repo, repo
 from db.engine import session_scope
 
@@ -24,12 +25,11 @@ TIER_EDITOR_COLUMNS = ("name", "rank", "min_spend_12m", "min_stored_value", "min
 
 
 def version(engine: Engine) -> Version:
-    """Data version + loyalty version (part of every cache key)."""
-    with session_scope(engine) as session:
-        return repo.data_version(session), loyalty_repo.loyalty_version(session)
+    """Data version + loyalty version (part of every cache key; each held 5 s, cleared by writes)."""
+    return data.data_version(engine), data.loyalty_version(engine)
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, pd.DataFrame]:
     stores = list(store_ids)
     with session_scope(_engine) as session:
@@ -46,21 +46,29 @@ def _frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...],
 
 def frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, pd.DataFrame]:
     """Ledger, accounts, plans, stored value, referrals and catalog of the picked stores (cached)."""
-    return _frames(engine, str(engine.url), scope, store_ids, version(engine))
+    return data.shallow(_frames(engine, str(engine.url), scope, store_ids, version(engine)))
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
                     as_of: date) -> dict[str, pd.DataFrame]:
-    ledger = _frames(_engine, url, scope, store_ids, ver)["ledger"]
-    # Replaying every lot (FIFO) is the slow part of the page: once per data version and day.
-    return {"expiring": expiring_lots(ledger, as_of=as_of, days=30), "flows": monthly_points(ledger, as_of=as_of)}
+    frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
+    ledger = frames["ledger"]
+    # Replaying every lot (FIFO) is the slow part of the page: once per data version and day; the
+    # other ledger scans (recent redemptions, top items) are cached with it, so a warm page run
+    # reads small results only.
+    last_30 = ledger[(ledger["kind"] == "redeem")
+                     & (ledger["occurred_at"] > pd.Timestamp(as_of - timedelta(days=29)))
+                     & (ledger["occurred_at"] < pd.Timestamp(as_of + timedelta(days=1)))]
+    return {"expiring": expiring_lots(ledger, as_of=as_of, days=30), "flows": monthly_points(ledger, as_of=as_of),
+            "redeemed_30": pd.DataFrame({"points": [int(-last_30["points"].sum())], "count": [len(last_30)]}),
+            "top_items": top_items(ledger, frames["items"])}
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_data(ttl=3600, show_spinner=False)
 def _referral_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
                       as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    referrals = _frames(_engine, url, scope, store_ids, ver)["referrals"]
+    referrals = data.shallow(_frames(_engine, url, scope, store_ids, ver)["referrals"])
     with session_scope(_engine) as session:
         bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids), until=as_of)
     return loyalty.leaderboard(referrals, bookings, as_of=as_of, top=20), loyalty.referral_tree(referrals)
@@ -73,11 +81,31 @@ def referral_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...],
 
 
 def ledger_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, pd.DataFrame]:
-    """Points expiring in the next 30 days and monthly points flows (cached like :func:`frames`)."""
+    """Points expiring in the next 30 days, monthly points flows, redemptions of the last 30 days
+    (``redeemed_30``: one row, ``points`` and ``count``) and the top items (cached like :func:`frames`)."""
     return _ledger_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of)
 
 
-@st.cache_data(ttl=300, show_spinner=False)
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
+def _activity(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date,
+              governed: tuple[int, ...]) -> pd.DataFrame:
+    frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
+    bookings = data.bookings(_engine, scope, store_ids)
+    members = data.customers(_engine, scope, store_ids)
+    members = members.loc[members["home_store_id"].isin(governed), "customer_id"]
+    activity = loyalty.activity_from_bookings(bookings[bookings["customer_id"].isin(members)], frames["stored_value"],
+                                              frames["plans"], as_of=as_of)
+    return activity[activity["customer_id"].isin(members)]
+
+
+def activity(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+             governed: tuple[int, ...]) -> pd.DataFrame:
+    """``core.loyalty.activity_from_bookings`` of the customers whose home store is in ``governed``
+    (the tier editor's impact preview), cached per data/loyalty version and day."""
+    return data.shallow(_activity(engine, str(engine.url), scope, store_ids, version(engine), as_of, governed))
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
 def _rules(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, object]:
     with session_scope(_engine) as session:
         targets: list[int | None] = [None, *store_ids]
@@ -114,6 +142,8 @@ def clear() -> None:
     _rules.clear()
     _ledger_summary.clear()
     _referral_summary.clear()
+    _activity.clear()
+    data.clear_versions()
 
 
 # --------------------------------------------------------------------------- frame helpers

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from core.scope import Scope
 from dashboard import model_service as ms
-from dashboard.data import data_version
+from dashboard.data import data_version, shallow
 from db import model_repo
 from db.engine import session_scope
 
@@ -25,7 +25,7 @@ TTL = 3600
 Version = tuple[int, int, int]
 
 
-@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: Version) -> dict[str, Any]:
     with session_scope(_engine) as session:
         return model_repo.load_model_inputs(session, scope=scope, store_ids=list(store_ids))
@@ -33,13 +33,13 @@ def _inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...],
 
 def inputs(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, Any]:
     """Raw ``bookings`` (including upcoming ones), ``customers``, ``feedback``, ``stores``."""
-    return _inputs(engine, str(engine.url), scope, store_ids, data_version(engine))
+    return shallow(_inputs(engine, str(engine.url), scope, store_ids, data_version(engine)))
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _churn(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
            version: Version) -> Any | None:
-    f = _inputs(_engine, url, scope, store_ids, version)
+    f = shallow(_inputs(_engine, url, scope, store_ids, version))
     return ms.fit_churn(f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"], stores=f["stores"])
 
 
@@ -51,7 +51,7 @@ def churn(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date)
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _noshow(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
             version: Version) -> Any | None:
-    f = _inputs(_engine, url, scope, store_ids, version)
+    f = shallow(_inputs(_engine, url, scope, store_ids, version))
     return ms.fit_noshow(f["bookings"], as_of=as_of)
 
 
@@ -63,7 +63,7 @@ def noshow(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _forecast(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               version: Version) -> ms.ForecastResult | None:
-    f = _inputs(_engine, url, scope, store_ids, version)
+    f = shallow(_inputs(_engine, url, scope, store_ids, version))
     return ms.forecast_demand(f["bookings"], f["stores"], as_of=as_of)
 
 
@@ -76,7 +76,7 @@ def forecast(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
 def _confidence(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
                 version: Version) -> pd.DataFrame:
     report = _churn(_engine, url, scope, store_ids, as_of, version)
-    f = _inputs(_engine, url, scope, store_ids, version)
+    f = shallow(_inputs(_engine, url, scope, store_ids, version))
     if report is None:
         return pd.DataFrame()
     return ms.churn_confidence_by_store(report, f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"],
@@ -92,7 +92,7 @@ def confidence(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: 
 def _reasons(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
              version: Version) -> pd.DataFrame:
     report = _churn(_engine, url, scope, store_ids, as_of, version)
-    f = _inputs(_engine, url, scope, store_ids, version)
+    f = shallow(_inputs(_engine, url, scope, store_ids, version))
     if report is None:
         return pd.DataFrame(columns=["customer_id", "churn_risk", "reasons"])
     return ms.reasons_by_customer(report, f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"],
@@ -110,7 +110,7 @@ def _upcoming(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...
     report = _noshow(_engine, url, scope, store_ids, as_of, version)
     if report is None:
         return None
-    f = _inputs(_engine, url, scope, store_ids, version)
+    f = shallow(_inputs(_engine, url, scope, store_ids, version))
     return ms.upcoming_noshows(f["bookings"], f["customers"], report, as_of=as_of)
 
 

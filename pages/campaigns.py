@@ -98,9 +98,12 @@ with tab_build:
     st.dataframe(sample, hide_index=True, use_container_width=True)
     if ctx.scope.can("export") and len(members):
         exports = st.columns(2)
-        exports[0].download_button(ctx.t("campaigns.export_csv"), export_csv(members, masks_pii=ctx.scope.masks_pii),
+        # Files are built on click (a callable), not on every run: the Excel export of a large
+        # audience took seconds each time the page was shown.
+        masks = ctx.scope.masks_pii
+        exports[0].download_button(ctx.t("campaigns.export_csv"), lambda: export_csv(members, masks_pii=masks),
                                    file_name="audience.csv", mime="text/csv", key=NS + "csv")
-        exports[1].download_button(ctx.t("campaigns.export_xlsx"), export_xlsx(members, masks_pii=ctx.scope.masks_pii),
+        exports[1].download_button(ctx.t("campaigns.export_xlsx"), lambda: export_xlsx(members, masks_pii=masks),
                                    file_name="audience.xlsx", key=NS + "xlsx",
                                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

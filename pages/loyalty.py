@@ -26,9 +26,7 @@ point_values = {sid: rule.point_cash_value for sid, rule in rules["effective_poi
 points_out, cash_out = loyalty_data.liability(accounts, point_values)
 summary = loyalty_data.ledger_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
 expiring, flows = summary["expiring"], summary["flows"]
-last_30 = ledger[(ledger["kind"] == "redeem")
-                 & (ledger["occurred_at"] > pd.Timestamp(ctx.as_of - timedelta(days=29)))
-                 & (ledger["occurred_at"] < pd.Timestamp(ctx.as_of + timedelta(days=1)))]
+redeemed_30 = summary["redeemed_30"].iloc[0]
 
 cards = st.columns(4)
 cards[0].metric(ctx.t("loyalty.members"), number(int(accounts["tier"].notna().sum())),
@@ -50,7 +48,7 @@ with tab_tiers:
     st.plotly_chart(fig, width="stretch")
 
 with tab_points:
-    st.caption(ctx.t("loyalty.redeemed_30", points=number(int(-last_30["points"].sum())), count=len(last_30)))
+    st.caption(ctx.t("loyalty.redeemed_30", points=number(int(redeemed_30["points"])), count=int(redeemed_30["count"])))
     if not flows.empty:
         long = flows.melt(id_vars="month", var_name="flow", value_name="points")
         long["flow"] = long["flow"].map(lambda f: ctx.t(f"loyalty.flow_{f}"))
@@ -60,7 +58,7 @@ with tab_points:
                              "flow": ""})
         st.plotly_chart(fig, width="stretch")
     st.subheader(ctx.t("loyalty.top_items"))
-    st.dataframe(loyalty_data.top_items(ledger, items), hide_index=True, width="stretch")
+    st.dataframe(summary["top_items"], hide_index=True, width="stretch")
     st.subheader(ctx.t("loyalty.expiring_title"))
     st.dataframe(expiring, hide_index=True, width="stretch")
 

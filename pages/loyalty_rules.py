@@ -107,9 +107,7 @@ with tab_tiers:
         st.error(ctx.t("loyalty.invalid_rules", error=str(exc)))
 
     st.subheader(ctx.t("loyalty.impact_title"))
-    activity = loyalty.activity_from_bookings(
-        bookings[bookings["customer_id"].isin(members)], frames["stored_value"], frames["plans"], as_of=ctx.as_of)
-    activity = activity[activity["customer_id"].isin(members)]
+    activity = loyalty_data.activity(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of, tuple(governed))
     if proposed is not None and not activity.empty:
         preview = loyalty.impact_preview(activity, None, current_rules, proposed)
         mcols = st.columns(3)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import config
@@ -14,7 +15,13 @@ APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    """Point the app's settings at ``url`` for this test."""
+    """Point the app's settings at ``url`` for this test, with empty Streamlit caches.
+
+    Tests reuse one database file, cleaned in between, so a fingerprint the app held for a few
+    seconds (data, loyalty, snapshot versions) may equal the new one: start every test cold.
+    """
+    st.cache_data.clear()
+    st.cache_resource.clear()
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("REVISIT_DEMO_MODE", "1")
     config.load_settings.cache_clear()

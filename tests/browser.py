@@ -38,16 +38,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(database_url: str, *, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve dashboard/app.py against ``database_url``; yield its base URL."""
+def streamlit_server(database_url: str, *, extra_env: dict[str, str] | None = None,
+                     log_path: Path | None = None) -> Iterator[str]:
+    """Serve dashboard/app.py against ``database_url``; yield its base URL.
+
+    ``log_path`` takes the server's output; long runs need it, because nobody reads the pipe
+    and a server that fills it (Prophet logs a lot) blocks on its next write.
+    """
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REVISIT_DEMO_MODE": "1", "PYTHONPATH": str(ROOT),
            **(extra_env or {})}
+    log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -67,6 +73,8 @@ def streamlit_server(database_url: str, *, extra_env: dict[str, str] | None = No
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if log is not None:
+            log.close()
 
 
 @contextmanager
