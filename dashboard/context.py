@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -32,6 +33,11 @@ class PageContext:
 
     def t(self, key: str, **params: object) -> str:
         return translate(key, self.locale, **params)
+
+    def busy(self, key: str) -> Any:
+        """A spinner with the elapsed time around work that may take a while (a cold cache); it
+        appears only after half a second, so a warm page never flickers."""
+        return st.spinner(self.t(key), show_time=True)
 
 
 def set_context(context: PageContext) -> None:

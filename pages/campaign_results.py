@@ -16,7 +16,8 @@ st.title(ctx.t("page.campaign_results"))
 NS = "campaign_results."
 
 window = st.sidebar.number_input(ctx.t("campaigns.window_days"), 1, 30, 7, key=NS + "window")
-res = campaign_data.results(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of, int(window))
+with ctx.busy("busy.results"):
+    res = campaign_data.results(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of, int(window))
 by_campaign = res["by_campaign"]
 if by_campaign.empty:
     st.info(ctx.t("campaigns.no_results"))
@@ -62,7 +63,7 @@ table = pd.DataFrame({
     ctx.t("campaigns.revenue"): by_campaign["revenue"].map(lambda v: money(float(v), ctx.currency)),
     ctx.t("campaigns.roi"): by_campaign["roi"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}×"),
 })
-st.dataframe(table, hide_index=True, use_container_width=True)
+st.dataframe(table, hide_index=True, width="stretch")
 st.caption(ctx.t("campaigns.ci_note"))
 
 st.subheader(ctx.t("campaigns.ab_title"))
@@ -78,7 +79,7 @@ for campaign_id, group in variants.groupby("campaign_id"):
     st.dataframe(group[["variant", "sent", "converted", "conversion", "holdout", "holdout_conversion"]]
                  .assign(conversion=group["conversion"].map(_pct),
                          holdout_conversion=group["holdout_conversion"].map(_pct)),
-                 hide_index=True, use_container_width=True, column_config=COLUMN_LABELS)
+                 hide_index=True, width="stretch", column_config=COLUMN_LABELS)
     if verdict["winner"]:
         st.success(ctx.t("campaigns.ab_winner", variant=verdict["winner"], p=f"{verdict['p_value']:.3f}"))
     else:
@@ -93,4 +94,4 @@ if len(timing):
     st.dataframe(timing.assign(conversion=timing["conversion"].map(_pct), uplift=timing["uplift"].map(_pct),
                                segment=timing["segment"].map(lambda s: segment_label(ctx.t, s)))
                  [["timing", "segment", "variant", "sent", "converted", "conversion", "holdout", "uplift"]],
-                 hide_index=True, use_container_width=True, column_config=COLUMN_LABELS)
+                 hide_index=True, width="stretch", column_config=COLUMN_LABELS)

@@ -38,7 +38,7 @@ with tab_list:
         st.dataframe(
             shown[["campaign_id", "name", "store", "status", "channel", "timing", "queued", "sent", "failed",
                    "suppressed", "holdout", "not_configured", "paused_reason"]],
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
             column_config={"campaign_id": "ID", "name": ctx.t("campaigns.name"), "store": ctx.t("app.store"),
                            "status": ctx.t("campaigns.status"), "channel": ctx.t("campaigns.channel"),
                            "timing": ctx.t("campaigns.timing"), "queued": ctx.t("campaigns.queued"),
@@ -64,7 +64,8 @@ with tab_list:
 with tab_build:
     if not ctx.scope.can("campaign_edit"):
         st.info(ctx.t("campaigns.read_only"))
-    frame = campaign_data.audience(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+    with ctx.busy("busy.audience"):
+        frame = campaign_data.audience(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
     st.subheader(ctx.t("campaigns.audience"))
     cols = st.columns(3)
 
@@ -95,7 +96,7 @@ with tab_build:
     metric_cols[0].metric(ctx.t("campaigns.audience_count"), number(len(members)))
     metric_cols[1].metric(ctx.t("campaigns.audience_all"), number(len(frame)))
     sample = sample_frame(members, masks_pii=ctx.scope.masks_pii, n=10)
-    st.dataframe(sample, hide_index=True, use_container_width=True)
+    st.dataframe(sample, hide_index=True, width="stretch")
     if ctx.scope.can("export") and len(members):
         exports = st.columns(2)
         # Files are built on click (a callable), not on every run: the Excel export of a large
@@ -205,7 +206,7 @@ with tab_approve:
         st.info(ctx.t("campaigns.nothing_pending"))
     else:
         st.dataframe(pending[["campaign_id", "name", "status", "timing", "channel", "created_by", "paused_reason"]],
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
         if ctx.scope.can("campaign_approve"):
             chosen = st.selectbox(ctx.t("campaigns.approve_pick"), pending["campaign_id"].tolist(),
                                   format_func=lambda i: pending.set_index("campaign_id").loc[i, "name"],

@@ -41,7 +41,8 @@ if found is not None:
 if current is None:
     # Nothing searched yet: offer today's priority customers, the ones most worth a look.
     st.caption(ctx.t("c360.hint"))
-    top = priority_list(ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of), as_of=ctx.as_of, limit=10)
+    with ctx.busy("busy.scores"):
+        top = priority_list(ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of), as_of=ctx.as_of, limit=10)
     if not top.empty:
         shown = display_frame(top, ctx.scope)
         labels = dict(zip(shown["customer_id"].astype(int).tolist(),
@@ -83,7 +84,8 @@ cols[3].metric(ctx.t("c360.tier"), account["tier"] or ctx.t("c360.no_tier"))
 
 # --- scores and why ---------------------------------------------------------------------------
 st.subheader(ctx.t("c360.scores"))
-scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+with ctx.busy("busy.scores"):
+    scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
 row = scores[scores["customer_id"] == int(current)]
 model_label = "new"
 if not row.empty:

@@ -82,7 +82,7 @@ def file_tab() -> None:
         return
     headers = list(table.frame.columns)
     st.caption(ctx.t("data_import.preview", rows=min(PREVIEW_ROWS, len(table.frame)), total=f"{len(table.frame):,}"))
-    st.dataframe(table.frame.head(PREVIEW_ROWS), use_container_width=True)
+    st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch")
 
     with session_scope(ctx.engine) as session:
         sources = importer.list_sources(session, kind=kind)
@@ -208,7 +208,7 @@ def vocabulary_tab() -> None:
     frame = pd.DataFrame({"word": pd.Series(list(words), dtype=object),
                           "status": pd.Series(list(words.values()), dtype=object)})
     edited = st.data_editor(
-        frame, num_rows="dynamic", use_container_width=True, key="data_import.vocabulary",
+        frame, num_rows="dynamic", width="stretch", key="data_import.vocabulary",
         column_config={
             "word": st.column_config.TextColumn(word_label, required=True),
             "status": st.column_config.SelectboxColumn(status_label, options=list(BOOKING_STATUSES), required=True),
@@ -221,7 +221,7 @@ def vocabulary_tab() -> None:
         st.success(ctx.t("data_import.vocabulary_saved", count=len(saved)))
     with st.expander(ctx.t("data_import.vocabulary_builtin")):
         builtin = pd.DataFrame({word_label: list(DEFAULT_STATUS_WORDS), status_label: list(DEFAULT_STATUS_WORDS.values())})
-        st.dataframe(builtin, hide_index=True, use_container_width=True)
+        st.dataframe(builtin, hide_index=True, width="stretch")
 
 
 def history_tab() -> None:
@@ -230,7 +230,7 @@ def history_tab() -> None:
     if batches.empty:
         st.info(ctx.t("data_import.history_empty"))
         return
-    st.dataframe(batches.drop(columns=["reject_report"]), hide_index=True, use_container_width=True)
+    st.dataframe(batches.drop(columns=["reject_report"]), hide_index=True, width="stretch")
 
 
 tabs = st.tabs([ctx.t("data_import.tab_file"), ctx.t("data_import.tab_database"),

@@ -15,8 +15,9 @@ from dashboard.formatting import money, number, percent
 ctx = get_context()
 st.title(ctx.t("page.loyalty"))
 
-frames = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)
-rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
+with ctx.busy("busy.loyalty"):
+    frames = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)
+    rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
 accounts, ledger, items = frames["accounts"], frames["ledger"], frames["items"]
 if accounts.empty and ledger.empty:
     st.info(ctx.t("loyalty.empty"))

@@ -17,10 +17,11 @@ ctx = get_context()
 st.title(ctx.t("page.loyalty_rules"))
 STATE = "loyalty_rules"
 
-rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
-frames = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)
-bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
-customers = data.customers(ctx.engine, ctx.scope, ctx.store_ids)
+with ctx.busy("busy.loyalty"):
+    rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
+    frames = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)
+    bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
+    customers = data.customers(ctx.engine, ctx.scope, ctx.store_ids)
 stores = {s.id: f"{s.code} · {s.name}" for s in data.stores(ctx.engine, ctx.scope) if s.id in ctx.store_ids}
 kinds: dict[int, str] = rules["kinds"]  # type: ignore[assignment]
 

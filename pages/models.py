@@ -81,7 +81,7 @@ table = pd.DataFrame({
     ctx.t("models.col.precision_top10"): summary["precision_top10"].map(lambda v: percent(v) if pd.notna(v) else "—"),
     ctx.t("models.col.mape"): summary["mape"].map(lambda v: percent(v) if pd.notna(v) else "—"),
 })
-st.dataframe(table, hide_index=True, use_container_width=True)
+st.dataframe(table, hide_index=True, width="stretch")
 st.caption(ctx.t("models.eval_help"))
 
 scored = summary.dropna(subset=["auc"])
@@ -92,7 +92,7 @@ if not scored.empty:
     fig.add_hline(y=0.5, line_dash="dot")
     fig.update_layout(title=ctx.t("models.auc_chart_title"), yaxis_title=ctx.t("models.auc_axis"),
                       yaxis_range=[0, 1.05], height=360, margin={"t": 50, "b": 10})
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig, width="stretch")
 
 cols = st.columns(2)
 for col, task in zip(cols, ("churn", "noshow"), strict=True):
@@ -109,7 +109,7 @@ for col, task in zip(cols, ("churn", "noshow"), strict=True):
     fig.update_layout(title=ctx.t("models.calibration_title", task=ctx.t(f"models.task.{task}")),
                       xaxis_title=ctx.t("models.predicted_axis"), yaxis_title=ctx.t("models.observed_axis"),
                       xaxis_range=[0, 100], yaxis_range=[0, 100], height=380, margin={"t": 50})
-    col.plotly_chart(fig, use_container_width=True)
+    col.plotly_chart(fig, width="stretch")
 
 # --- how sure: confidence per store -----------------------------------------------------------
 if churn is not None:
@@ -125,7 +125,7 @@ if churn is not None:
             ctx.t("models.col.high"): conf["high"].map(percent),
             ctx.t("models.col.medium"): conf["medium"].map(percent),
             ctx.t("models.col.low"): conf["low"].map(percent),
-        }), hide_index=True, use_container_width=True)
+        }), hide_index=True, width="stretch")
         small = [code.get(int(s), str(s)) for s in conf.loc[conf["pooled"], "store_id"]]
         if small and churn.chosen != ms.RULE:
             st.warning(ctx.t("models.small_store_note", stores=", ".join(small), rows=number(SMALL_STORE_ROWS)))
@@ -144,7 +144,7 @@ if churn is not None:
                                                                          if p not in ("key", "contribution")})
                                          for k in counts.index],
             ctx.t("models.col.reason_customers"): [number(v) for v in counts.to_numpy()],
-        }), hide_index=True, use_container_width=True)
+        }), hide_index=True, width="stretch")
 
 # --- AI accuracy from managers' reviews --------------------------------------------------------
 st.subheader(ctx.t("models.ai_title"))
@@ -178,7 +178,7 @@ else:
         ctx.t("models.col.noshow_risk"): shown["noshow_risk"].map(percent),
         ctx.t("models.col.action"): shown["suggested_action"].map(lambda k: ctx.t(f"models.action.{k}")),
         ctx.t("models.col.avoided"): shown["expected_noshows_avoided"].map(lambda v: number(v, 2)),
-    }), hide_index=True, use_container_width=True)
+    }), hide_index=True, width="stretch")
 
 # --- demand forecast against capacity ---------------------------------------------------------
 st.subheader(ctx.t("models.forecast_title"))
@@ -208,7 +208,7 @@ if not over.empty:
 fig.update_layout(title=ctx.t("models.forecast_chart_title", store=code.get(pick, str(pick))),
                   xaxis_title=ctx.t("models.date_axis"), yaxis_title=ctx.t("models.bookings_axis"), height=420,
                   margin={"t": 50})
-st.plotly_chart(fig, use_container_width=True)
+st.plotly_chart(fig, width="stretch")
 if over.empty:
     st.caption(ctx.t("models.within_capacity"))
 else:
@@ -218,4 +218,4 @@ else:
             ctx.t("models.col.day"): pd.to_datetime(over["ds"]).dt.strftime("%Y-%m-%d"),
             ctx.t("models.col.forecast"): over["yhat_bookings"].map(lambda v: number(v, 1)),
             ctx.t("models.col.capacity"): over["capacity"].map(number),
-        }), hide_index=True, use_container_width=True)
+        }), hide_index=True, width="stretch")

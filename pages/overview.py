@@ -25,7 +25,11 @@ STATE_TREND = "overview.trend_kpi"
 ctx = get_context()
 st.title(ctx.t("page.overview"))
 
-figures = data.overview(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+with ctx.busy("busy.overview"):
+    figures = data.overview(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+    board = ad.board(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of).set_index("kpi")
+    kpi_series = ad.trend(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+    scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
 if figures["empty"]:
     st.info(ctx.t("overview.empty"))
     st.stop()
@@ -43,7 +47,6 @@ cards[2].metric(ctx.t("overview.revenue_30d"), money(revenue.value, ctx.currency
 
 # --- KPI cards with deltas, targets and what to do -------------------------------------------
 st.subheader(ctx.t("analytics.kpi_section"))
-board = ad.board(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of).set_index("kpi")
 targets = ad.kpi_targets(ctx.engine, ctx.scope, ctx.store_ids)
 
 
@@ -88,8 +91,7 @@ figure.update_yaxes(title_text=ctx.t("overview.revenue_axis", currency=ctx.curre
 st.plotly_chart(figure, width="stretch")
 
 picked = st.selectbox(ctx.t("analytics.trend_pick"), CARDS, format_func=lambda k: ctx.t(f"kpi.{k}"), key=STATE_TREND)
-series = ad.trend(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
-series = series[series["kpi"] == picked]
+series = kpi_series[kpi_series["kpi"] == picked]
 kpi_figure = go.Figure(go.Scatter(x=series["period_start"], y=series["value"], mode="lines+markers",
                                   name=ctx.t(f"kpi.{picked}")))
 if targets.get(picked) is not None:
@@ -102,7 +104,6 @@ st.plotly_chart(kpi_figure, width="stretch")
 
 # --- today's priority list -------------------------------------------------------------------
 st.subheader(ctx.t("analytics.priority_section"), help=ctx.t("analytics.priority_help"))
-scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
 priority = priority_list(scores, as_of=ctx.as_of, limit=20, booked_customer_ids=set(figures["upcoming_customer_ids"]))
 if priority.empty:
     st.info(ctx.t("analytics.priority_empty"))

@@ -25,7 +25,8 @@ C360_PAGE = Path(__file__).resolve().parent / "customer_360.py"
 
 ctx = get_context()
 st.title(ctx.t("page.segments"))
-scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+with ctx.busy("busy.scores"):
+    scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
 if scores.empty or scores["recency_days"].notna().sum() == 0:
     st.info(ctx.t("analytics.empty"))
     st.stop()

@@ -23,7 +23,8 @@ stores = {s.id: s for s in data.stores(ctx.engine, ctx.scope) if s.id in ctx.pic
 if len(stores) < 2:
     st.info(ctx.t("stores.need_two"))
 
-by_store = ad.by_store(ctx.engine, ctx.scope, ctx.picked_store_ids, ctx.as_of)
+with ctx.busy("busy.kpi"):
+    by_store = ad.by_store(ctx.engine, ctx.scope, ctx.picked_store_ids, ctx.as_of)
 if by_store.empty:
     st.info(ctx.t("analytics.empty"))
     st.stop()

@@ -16,9 +16,10 @@ st.title(ctx.t("page.tasks"))
 NS = "tasks."
 
 # Follow-ups carry no money: every picked store's tasks, whatever its currency.
-tasks = campaign_data.tasks(ctx.engine, ctx.scope, ctx.picked_store_ids)
-bookings = data.bookings(ctx.engine, ctx.scope, ctx.picked_store_ids)
-summary = campaign_data.task_summary(tasks, bookings, as_of=ctx.as_of)
+with ctx.busy("busy.tasks"):
+    tasks = campaign_data.tasks(ctx.engine, ctx.scope, ctx.picked_store_ids)
+    bookings = data.bookings(ctx.engine, ctx.scope, ctx.picked_store_ids)
+    summary = campaign_data.task_summary(tasks, bookings, as_of=ctx.as_of)
 # Follow-ups are worked in real time: due by the stores' today, not by the analysis as-of day
 # (which defaults to the last day with a visit, i.e. yesterday each morning).
 open_today = tasks.loc[tasks["status"].eq("open") & (pd.to_datetime(tasks["due_on"]) <= pd.Timestamp(ctx.local_today))]
@@ -47,7 +48,7 @@ else:
     )
     columns = ["name", "script", "phone", "kind", "due_on", "task_id"] if masked else \
         ["name", "call", "script", "phone", "kind", "due_on", "task_id"]
-    st.dataframe(shown[columns], hide_index=True, use_container_width=True,
+    st.dataframe(shown[columns], hide_index=True, width="stretch",
                  column_config={"task_id": "ID", "name": ctx.t("tasks.customer"), "phone": ctx.t("tasks.phone"),
                                 "call": st.column_config.LinkColumn(ctx.t("tasks.call"), display_text=ctx.t("tasks.call")),
                                 "kind": ctx.t("tasks.kind"),
@@ -74,6 +75,6 @@ else:
     st.dataframe(recovery.assign(group=recovery["group"].map(lambda g: ctx.t(f"tasks.group_{g}")),
                                  return_rate=recovery["return_rate"].map(
                                      lambda v: "—" if pd.isna(v) else percent(float(v)))),
-                 hide_index=True, use_container_width=True,
+                 hide_index=True, width="stretch",
                  column_config={"group": ctx.t("tasks.group"), "customers": ctx.t("tasks.customers"),
                                 "returned": ctx.t("tasks.returned"), "return_rate": ctx.t("tasks.return_rate")})
