@@ -15,14 +15,25 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.campaigns.audience import audience_frame
-from core.campaigns.results import campaign_results, campaign_wake_up, recovery_comparison, timing_script_table
+from core.campaigns.playbook import PLAYBOOK
+from core.campaigns.results import (
+    campaign_results,
+    campaign_wake_up,
+    comparable_variant_messages,
+    recovery_comparison,
+    timing_script_table,
+)
 from core.campaigns.triggers import trigger_label
 from core.kpi import task_completion_rate
 from core.scope import Scope
 from core.scoring import score_customers
 from dashboard import data
 from db import campaign_repo, loyalty_repo, repo
+from db.campaign_seed import PLAYBOOK_PREFIX
 from db.engine import session_scope
+
+#: The lifecycle segment each playbook campaign speaks to (its audience's, else the entry's group).
+_PLAYBOOK_SEGMENTS = {entry.key: (entry.audience.get("lifecycle_segments") or [entry.segment])[0] for entry in PLAYBOOK}
 
 Version = tuple[Any, ...]
 
@@ -40,7 +51,7 @@ def _campaign_rows(campaigns: list[Any]) -> pd.DataFrame:
         "quiet_start": c.quiet_start, "quiet_end": c.quiet_end, "cost_per_message": c.cost_per_message,
         "benefit_budget": c.benefit_budget, "benefit_spent": c.benefit_spent, "paused_reason": c.paused_reason,
         "created_by": c.created_by, "approved_by": c.approved_by,
-        "segment": (c.description or "").removeprefix("playbook:").split("_")[0] if c.description else "",
+        "segment": _PLAYBOOK_SEGMENTS.get((c.description or "").removeprefix(PLAYBOOK_PREFIX), ""),
     } for c in campaigns]
     columns = ["campaign_id", "name", "store_id", "status", "channel", "timing", "trigger", "audience", "templates",
                "holdout_pct", "frequency_cap_days", "send_hour", "quiet_start", "quiet_end", "cost_per_message",
@@ -98,7 +109,8 @@ def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...]
     wake = campaign_wake_up(messages, bookings, as_of=as_of)
     by_campaign["wake_up_rate"] = by_campaign["campaign_id"].map(wake)
     by_campaign = meta.merge(by_campaign, on="campaign_id", how="inner")
-    by_variant = campaign_results(messages, bookings, as_of=as_of, window_days=window_days,
+    comparable = comparable_variant_messages(messages, as_of=as_of, window_days=window_days)
+    by_variant = campaign_results(comparable, bookings, as_of=as_of, window_days=window_days,
                                   by=("campaign_id", "timing", "segment", "variant"))
     timing = timing_script_table(by_variant) if len(by_variant) else pd.DataFrame()
     return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing, "meta": meta}

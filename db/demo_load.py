@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from core.campaigns.outbox import dedupe_key
+from core.campaigns.ab import assign_variants
+from core.campaigns.outbox import CampaignPlan, dedupe_key
 from core.campaigns.templates import tracking_code
 from db.bulk import bulk_insert, reset_sequences
 from db.models import (
@@ -71,9 +73,12 @@ def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[
 
 
 def _reminder_messages(frame: pd.DataFrame, *, campaign_id: int, channel: str, body: str, cost: float,
-                       timezones: dict[int, str]) -> pd.DataFrame:
+                       templates: dict[str, Any], timezones: dict[int, str]) -> pd.DataFrame:
     """The demo's past reminders as outbox rows of one campaign (a holdout row keeps its
     would-be send time in ``scheduled_for`` and no ``sent_at``, as the worker writes it)."""
+    variants = CampaignPlan.variants_from_json(templates)
+    variant = assign_variants(frame["customer_id"].to_numpy(), campaign_id=campaign_id,
+                              variants=[(v.key, v.weight) for v in variants])
     local = pd.to_datetime(frame["sent_at"])
     when = to_utc(local, frame["store_id"], timezones)
     sent = frame["status"].eq("sent").to_numpy()
@@ -85,6 +90,7 @@ def _reminder_messages(frame: pd.DataFrame, *, campaign_id: int, channel: str, b
         "customer_id": frame["customer_id"].to_numpy(),
         "store_id": frame["store_id"].to_numpy(),
         "channel": channel,
+        "variant": variant,
         "locale": [country_locale.get(timezones.get(int(s), ""), "zh-TW") for s in frame["store_id"]],
         "dedupe_key": keys,
         "tracking_code": [tracking_code(k) for k in keys],
@@ -144,7 +150,7 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
                         messages = _reminder_messages(
                             frame, campaign_id=int(reminder_campaign.id), channel=reminder_campaign.channel,
                             body=reminder_campaign.name, cost=float(reminder_campaign.cost_per_message),
-                            timezones=timezones)
+                            templates=dict(reminder_campaign.templates or {}), timezones=timezones)
                         counts["messages"] = counts.get("messages", 0) + bulk_insert(
                             connection, Message.__table__, messages)  # type: ignore[attr-defined]
                     continue

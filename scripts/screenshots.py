@@ -42,7 +42,10 @@ def take(url: str, out: Path) -> list[Path]:
                 page.locator("[data-testid='stSidebarNav']").wait_for(timeout=300_000)
                 settle(page, 300)
                 keys = [spec.key for spec in pages_for(DEMO_ACCOUNTS[user][0])]
-                page.locator("[data-testid='stSidebarNav'] a").nth(keys.index(key)).click()
+                position = keys.index(key)
+                page.locator("[data-testid='stSidebarNav'] a").nth(position).click()
+                if position:  # the first page lives at the root URL
+                    page.wait_for_url(f"**/{key}", timeout=300_000)
                 page.wait_for_timeout(500)
                 settle(page, 300)
                 page.wait_for_timeout(2500)  # charts finish drawing after the run

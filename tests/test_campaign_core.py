@@ -279,3 +279,17 @@ def test_capacity_spreading_defers_part_of_the_audience_within_tolerance() -> No
     days = pd.to_datetime(out["scheduled_local"]).dt.date.value_counts().sort_index()
     assert days.to_dict() == {date(2026, 5, 4): 4, date(2026, 5, 5): 10, date(2026, 5, 6): 16}
     assert out["dedupe_key"].str.endswith("due-7@2026-05-04").all()  # same occurrence: no resend later
+
+
+def test_variants_are_compared_only_while_both_ran_and_once_judged() -> None:
+    """Variant A sent since January, B added on June 1: the comparison uses June 1 on (both live)
+    up to as-of minus the window (messages sent later cannot have converted yet)."""
+    from core.campaigns.results import comparable_variant_messages
+
+    sent = pd.to_datetime(["2024-01-10", "2024-05-20", "2024-06-02", "2024-06-20", "2024-06-28",
+                           "2024-06-01", "2024-06-15", "2024-06-27", "2024-03-01"])
+    messages = pd.DataFrame({"message_id": range(9), "campaign_id": [1] * 8 + [2],
+                             "variant": ["A", "A", "A", "A", "A", "B", "B", "B", "A"], "sent_at": sent})
+    kept = comparable_variant_messages(messages, as_of="2024-06-30", window_days=7)
+    assert kept.loc[kept["campaign_id"].eq(1), "message_id"].tolist() == [2, 3, 5, 6]
+    assert kept.loc[kept["campaign_id"].eq(2), "message_id"].tolist() == [8]   # one variant: all judged ones

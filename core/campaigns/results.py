@@ -15,6 +15,7 @@ import pandas as pd
 from core.campaigns.stats import fisher_compare, newcombe_difference
 from core.columns import require_columns
 from core.kpi import MESSAGE_COLUMNS, attribute_bookings, wake_up_rate
+from core.params import as_of_cutoff
 
 RESULT_MESSAGE_COLUMNS: Final = (*MESSAGE_COLUMNS, "variant")
 
@@ -113,6 +114,20 @@ def campaign_results(
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     return pd.DataFrame(rows, columns=columns)
+
+
+def comparable_variant_messages(messages: pd.DataFrame, *, as_of: Any, window_days: int = 7) -> pd.DataFrame:
+    """The messages a variant comparison may use: per campaign, those sent once every variant it
+    has was live (from the first send of its newest variant) and whose attribution window has
+    closed by as-of. Comparing a variant with months of history against one started yesterday,
+    or counting messages too recent to have converted, would crown the wrong winner.
+    """
+    require_columns(messages, ("campaign_id", "variant", "sent_at"), what="messages")
+    sent_at = pd.to_datetime(messages["sent_at"])
+    judged = sent_at.notna() & (sent_at < as_of_cutoff(as_of) - pd.Timedelta(days=window_days))
+    starts = sent_at.groupby([messages["campaign_id"], messages["variant"]]).transform("min")
+    all_live = starts.groupby(messages["campaign_id"]).transform("max")
+    return messages.loc[(judged & sent_at.ge(all_live)).to_numpy()]
 
 
 def ab_verdict(results: pd.DataFrame, *, alpha: float = 0.05) -> dict[str, Any]:
