@@ -391,7 +391,7 @@ def _validate(accepted: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.Da
                 "row_number": accepted.loc[positions, "row_number"].to_numpy(),
                 "field": row_level["column"].to_numpy(),
                 "value": row_level["failure_case"].astype(str).to_numpy(),
-                "reason": [f"{c} failed check {k}" for c, k in zip(row_level["column"], row_level["check"])],
+                "reason": [f"{c} failed check {k}" for c, k in zip(row_level["column"], row_level["check"], strict=True)],
                 "_pos": positions.to_numpy(),
             }
         )
