@@ -94,7 +94,22 @@ def test_manager_opens_a_segment_and_a_customer(demo_url: str, tmp_path: Path) -
     with streamlit_server(demo_url) as base, browser_page() as page:
         _signed_in(page, base, "manager")
         _open(page, "Segments")
-        _pick(page, "Segment", re.compile("Champions"))
+        # The drill-down's customer picker is the last thing the page draws: wait for it.
+        page.locator("[data-testid='stSelectbox']", has=page.get_by_text("Customer", exact=True)).first.wait_for(
+            timeout=120_000)
+        settle(page)
+        box = page.locator("[data-testid='stSelectbox']", has=page.get_by_text("Segment", exact=True)).first
+        options = page.get_by_role("option")
+        for _attempt in range(3):  # a rerun still finishing can close the list as it opens
+            box.click()
+            try:
+                options.first.wait_for(timeout=5_000)
+                break
+            except Exception:  # noqa: BLE001 - Playwright's TimeoutError: try the click again
+                settle(page)
+        assert options.count() >= 3, "fewer than three segments to drill into"
+        options.nth(1).click()   # any segment other than the preselected one
+        settle(page)
         page.get_by_role("button", name="Open Customer 360").click()
         page.get_by_text("Visit timeline").first.wait_for(timeout=60_000)
         settle(page)
