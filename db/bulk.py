@@ -262,6 +262,16 @@ def _with_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def begin_explicitly(connection: Connection) -> None:
+    """Open the SQLite transaction now, so DDL that follows (DROP INDEX) rolls back with it.
+
+    pysqlite begins its transaction only before INSERT/UPDATE/DELETE: a DROP INDEX issued first
+    would commit on its own and survive a rollback. Other databases need nothing.
+    """
+    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN")
+
+
 def bulk_insert(
     connection: Connection, table: Table, frame: pd.DataFrame, *, chunk_rows: int = 200_000,
     on_chunk: Callable[[int], None] | None = None,

@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from core.campaigns.ab import assign_variants
 from core.campaigns.outbox import CampaignPlan, dedupe_key
-from core.campaigns.templates import tracking_code
-from db.bulk import bulk_insert, reset_sequences
+from core.campaigns.templates import locale_for_country, tracking_code
+from db.bulk import begin_explicitly, bulk_insert, reset_sequences
 from db.models import (
     Booking,
     Campaign,
@@ -73,7 +73,8 @@ def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[
 
 
 def _reminder_messages(frame: pd.DataFrame, *, campaign_id: int, channel: str, body: str, cost: float,
-                       templates: dict[str, Any], timezones: dict[int, str]) -> pd.DataFrame:
+                       templates: dict[str, Any], timezones: dict[int, str],
+                       countries: dict[int, str]) -> pd.DataFrame:
     """The demo's past reminders as outbox rows of one campaign (a holdout row keeps its
     would-be send time in ``scheduled_for`` and no ``sent_at``, as the worker writes it)."""
     variants = CampaignPlan.variants_from_json(templates)
@@ -84,14 +85,13 @@ def _reminder_messages(frame: pd.DataFrame, *, campaign_id: int, channel: str, b
     sent = frame["status"].eq("sent").to_numpy()
     occurrences = ("demo-history:" + frame["reminder_id"].astype(str)).tolist()
     keys = [dedupe_key(campaign_id, int(c), o) for c, o in zip(frame["customer_id"], occurrences, strict=True)]
-    country_locale = {tz: "zh-CN" if tz == "Asia/Shanghai" else "zh-TW" for tz in set(timezones.values())}
     return pd.DataFrame({
         "campaign_id": campaign_id,
         "customer_id": frame["customer_id"].to_numpy(),
         "store_id": frame["store_id"].to_numpy(),
         "channel": channel,
         "variant": variant,
-        "locale": [country_locale.get(timezones.get(int(s), ""), "zh-TW") for s in frame["store_id"]],
+        "locale": [locale_for_country(countries.get(int(s))) for s in frame["store_id"]],
         "dedupe_key": keys,
         "tracking_code": [tracking_code(k) for k in keys],
         "status": frame["status"].to_numpy(dtype=object),
@@ -120,10 +120,7 @@ def _without_secondary_indexes(connection: Connection) -> Iterator[None]:
                for name in inspect(connection).get_table_names()}
     aside = [index for _, table, _ in _TABLES for index in table.__table__.indexes  # type: ignore[attr-defined]
              if not index.unique and index.name in present.get(index.table.name, set())]
-    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-        # pysqlite begins its transaction only before a data change: without an explicit BEGIN the
-        # drops would commit on their own and a failed load would leave the tables unindexed.
-        connection.exec_driver_sql("BEGIN")
+    begin_explicitly(connection)  # a failed load must keep its indexes
     for index in aside:
         index.drop(connection)
     yield
@@ -138,6 +135,7 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
     """
     counts: dict[str, int] = {}
     timezones: dict[int, str] = {}
+    countries: dict[int, str] = {}
     referrals: list[pd.DataFrame] = []
     with engine.begin() as connection, _without_secondary_indexes(connection):
         for chunk in chunks:
@@ -150,7 +148,8 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
                         messages = _reminder_messages(
                             frame, campaign_id=int(reminder_campaign.id), channel=reminder_campaign.channel,
                             body=reminder_campaign.name, cost=float(reminder_campaign.cost_per_message),
-                            templates=dict(reminder_campaign.templates or {}), timezones=timezones)
+                            templates=dict(reminder_campaign.templates or {}), timezones=timezones,
+                            countries=countries)
                         counts["messages"] = counts.get("messages", 0) + bulk_insert(
                             connection, Message.__table__, messages)  # type: ignore[attr-defined]
                     continue
@@ -162,6 +161,7 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
                     frame = frame.drop(columns=["referred_by"])
                 if name == "stores":
                     timezones.update(zip(frame["store_id"].astype(int), frame["timezone"], strict=True))
+                    countries.update(zip(frame["store_id"].astype(int), frame["country"], strict=True))
                 prepared = _frame_for_table(name, frame.copy(), table, renames, timezones)
                 counts[name] = counts.get(name, 0) + bulk_insert(connection, table.__table__, prepared)  # type: ignore[attr-defined]
         if referrals:

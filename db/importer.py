@@ -58,7 +58,7 @@ from core.importing import (
 )
 from core.scope import Scope
 from db import repo
-from db.bulk import bulk_insert
+from db.bulk import begin_explicitly, bulk_insert
 from db.engine import session_scope
 from db.models import (
     AppSetting,
@@ -1085,11 +1085,8 @@ def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Itera
     if held >= rows or not aside:
         yield
         return
-    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-        # pysqlite opens its transaction only before INSERT/UPDATE/DELETE: a DROP INDEX issued
-        # first (a dry run that creates no member or store) would commit on its own and survive
-        # the rollback. An explicit BEGIN keeps the drop inside the import's transaction.
-        connection.exec_driver_sql("BEGIN")
+    # A dry run that creates no member or store has written nothing yet: keep the drop in its transaction.
+    begin_explicitly(connection)
     for index in aside:
         index.drop(connection)
     yield
