@@ -61,6 +61,11 @@ class Settings:
     worker_interval_seconds: int = _setting(
         60, "Seconds between two ticks of the campaign worker.", "REVISIT_WORKER_INTERVAL"
     )  # type: ignore[assignment]
+    warm_interval_seconds: int = _setting(
+        300,
+        "Seconds between two runs of the worker's page precompute (after an import, pages are ready by then).",
+        "REVISIT_WARM_INTERVAL",
+    )  # type: ignore[assignment]
     worker_claim_timeout_seconds: int = _setting(
         300,
         "Seconds after which a message claimed by a worker that died is claimed again.",

@@ -16,21 +16,39 @@ from sqlalchemy.engine import Engine
 
 from core.cohorts import cohort_retention
 from core.kpi import kpi_board, kpi_by, kpi_trend
+from core.priority import priority_list
 from core.scope import Scope
-from dashboard.data import data_version, shallow, snapshot_version
-from db import customer_repo, score_repo
+from dashboard.data import data_version, outbox_version, shallow, snapshot_version
+from dashboard.precomputed import remembered
+from db import customer_repo, repo, score_repo
 from db.engine import session_scope
 
 TTL = 3600  # entries are keyed by the data version, so the TTL only bounds memory: a short one
 # made a manager returning after five minutes wait for the full recompute again
-Version = tuple[int, int, int]
+Version = tuple[int, ...]
+
+
+def kpi_version(engine: Engine) -> Version:
+    """Data version + outbox version: the KPIs read messages and tasks as well as bookings."""
+    return (*data_version(engine), *outbox_version(engine))
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
             version: Version) -> pd.DataFrame:
+    def compute() -> pd.DataFrame:
+        with session_scope(_engine) as session:
+            frame = score_repo.score_frame(session, scope=scope, as_of=as_of, store_ids=list(store_ids))
+        return frame.drop(columns=["name"], errors="ignore")
+
+    kept = remembered(_engine, scope, "scores", store_ids, {"as_of": as_of}, version, compute)
+    # Names are never kept with the scores: read now, so an anonymised customer drops out at once.
     with session_scope(_engine) as session:
-        return score_repo.score_frame(session, scope=scope, as_of=as_of, store_ids=list(store_ids))
+        names = repo.customer_names(session, scope=scope, store_ids=list(store_ids))
+    kept = kept[kept["customer_id"].isin(names.index)].reset_index(drop=True)
+    position = list(kept.columns).index("home_store_id") + 1 if "home_store_id" in kept.columns else len(kept.columns)
+    kept.insert(position, "name", kept["customer_id"].map(names).to_numpy(dtype=object))
+    return kept
 
 
 def scores(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
@@ -58,44 +76,50 @@ def _frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: dat
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _board(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
            period_days: int, version: Version) -> pd.DataFrame:
-    return kpi_board(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, period_days=period_days,
-                     store_ids=list(store_ids))
+    return remembered(_engine, scope, "kpi_board", store_ids, {"as_of": as_of, "period_days": period_days}, version,
+                      lambda: kpi_board(*_frames(_engine, scope, store_ids, as_of), as_of=as_of,
+                                        period_days=period_days, store_ids=list(store_ids)))
 
 
 def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, period_days: int = 30) -> pd.DataFrame:
     """``core.kpi.kpi_board`` of the picked stores."""
-    return _board(engine, str(engine.url), scope, store_ids, as_of, period_days, data_version(engine))
+    return _board(engine, str(engine.url), scope, store_ids, as_of, period_days, kpi_version(engine))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _trend(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int,
            version: Version) -> pd.DataFrame:
-    return kpi_trend(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, periods=periods,
-                     store_ids=list(store_ids))
+    return remembered(_engine, scope, "kpi_trend", store_ids, {"as_of": as_of, "periods": periods}, version,
+                      lambda: kpi_trend(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, periods=periods,
+                                        store_ids=list(store_ids)))
 
 
 def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int = 12) -> pd.DataFrame:
     """``core.kpi.kpi_trend`` (monthly) of the picked stores."""
-    return _trend(engine, str(engine.url), scope, store_ids, as_of, periods, data_version(engine))
+    return _trend(engine, str(engine.url), scope, store_ids, as_of, periods, kpi_version(engine))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _by_store(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               version: Version) -> pd.DataFrame:
-    return kpi_by(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, by="store",
-                  store_ids=list(store_ids), include_previous=False)
+    return remembered(_engine, scope, "kpi_by_store", store_ids, {"as_of": as_of}, version,
+                      lambda: kpi_by(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, by="store",
+                                     store_ids=list(store_ids), include_previous=False))
 
 
 def by_store(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
     """``core.kpi.kpi_by(by="store")`` of the picked stores."""
-    return _by_store(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
+    return _by_store(engine, str(engine.url), scope, store_ids, as_of, kpi_version(engine))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _cohorts(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, months: int,
              version: Version) -> pd.DataFrame:
-    bookings = kpi_inputs(_engine, scope, store_ids, as_of)["bookings"]
-    return cohort_retention(bookings, as_of=as_of, months=months, store_ids=list(store_ids))
+    def compute() -> pd.DataFrame:
+        bookings = kpi_inputs(_engine, scope, store_ids, as_of)["bookings"]
+        return cohort_retention(bookings, as_of=as_of, months=months, store_ids=list(store_ids))
+
+    return remembered(_engine, scope, "cohorts", store_ids, {"as_of": as_of, "months": months}, version, compute)
 
 
 def cohorts(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, months: int = 12) -> pd.DataFrame:
@@ -130,6 +154,32 @@ def _snapshots(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ..
 def snapshots(engine: Engine, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...]) -> pd.DataFrame:
     """Snapshot segments of the picked stores on ``dates``."""
     return _snapshots(engine, str(engine.url), scope, store_ids, dates, _snapshot_version(engine))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _priority(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, limit: int,
+              version: Version) -> pd.DataFrame:
+    from dashboard import data
+
+    def compute() -> pd.DataFrame:
+        booked = data.overview(_engine, scope, store_ids, as_of)["upcoming_customer_ids"]
+        frame = scores(_engine, scope, store_ids, as_of)
+        return priority_list(frame, as_of=as_of, limit=limit, booked_customer_ids=set(booked))
+
+    return remembered(_engine, scope, "priority", store_ids, {"as_of": as_of, "limit": limit}, version, compute)
+
+
+def priority(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, limit: int = 20) -> pd.DataFrame:
+    """Today's priority list (``core.priority.priority_list``) of the picked stores, leaving out
+    customers who already booked their next visit; customer ids only (see :func:`contacts`)."""
+    return _priority(engine, str(engine.url), scope, store_ids, as_of, limit, data_version(engine))
+
+
+def contacts(engine: Engine, scope: Scope, customer_ids: list[int]) -> pd.DataFrame:
+    """Name, member number, phone and home store of a few customers the caller may see (not cached:
+    an anonymisation shows at once)."""
+    with session_scope(engine) as session:
+        return repo.customer_contacts(session, scope=scope, customer_ids=customer_ids)
 
 
 def kpi_targets(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, float]:

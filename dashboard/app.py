@@ -23,6 +23,7 @@ from dashboard.context import PageContext, set_context  # noqa: E402
 from dashboard.formatting import CURRENCY_SYMBOLS  # noqa: E402
 from dashboard.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, translate  # noqa: E402
 from dashboard.navigation import pages_for  # noqa: E402
+from dashboard.warmup import currency_groups  # noqa: E402
 
 STATE_LOCALE = "ui.locale"
 STATE_STORES = "ui.stores"
@@ -45,24 +46,19 @@ def _language_switch() -> str:
 
 def _single_currency(stores: list, store_ids: tuple[int, ...], locale: str) -> tuple[tuple[int, ...], str]:
     """Money is never added across currencies: when the picked stores take NT$ and ¥, the user
-    chooses which group to report (the larger group first)."""
-    by_currency: dict[str, list[int]] = {}
-    for store in stores:
-        if store.id in store_ids:
-            by_currency.setdefault(store.currency, []).append(store.id)
-    if len(by_currency) == 1:
-        currency = next(iter(by_currency))
+    chooses which group to report (the larger group first, as the worker precomputes it)."""
+    groups = dict(currency_groups(stores, store_ids))
+    if len(groups) == 1:
+        currency = next(iter(groups))
         return store_ids, currency
-    first_store = {code: min(ids) for code, ids in by_currency.items()}
-    options = sorted(by_currency, key=lambda code: (-len(by_currency[code]), first_store[code]))
     currency = st.sidebar.radio(
         translate("app.currency", locale),
-        options,
-        format_func=lambda code: f"{CURRENCY_SYMBOLS.get(code, code)} · {len(by_currency[code])}",
+        list(groups),
+        format_func=lambda code: f"{CURRENCY_SYMBOLS.get(code, code)} · {len(groups[code])}",
         key="ui.currency",
         help=translate("app.currency_help", locale),
     )
-    return tuple(sorted(by_currency[currency])), currency
+    return groups[currency], currency
 
 
 def _local_today(stores: list, store_ids: tuple[int, ...]) -> date:

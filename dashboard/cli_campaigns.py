@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -43,6 +44,20 @@ def _worker(args: argparse.Namespace) -> Any:
                             max_attempts=settings.worker_max_attempts,
                             backoff_base_seconds=settings.worker_backoff_seconds)
     return CampaignWorker(open_engine(), settings=settings, options=options)
+
+
+def cmd_warm(args: argparse.Namespace) -> int:
+    """Precompute every user's first view now (after an import run from a script, say); prints
+    one JSON object: results, seconds, and the failures by name."""
+    from dashboard.cli_common import open_engine
+    from dashboard.warmup import warm
+
+    started = time.perf_counter()
+    report = warm(open_engine())
+    failures = {f"{row['name']}@{row['view']}": row["error"] for row in report if row["error"]}
+    print(json.dumps({"results": len(report), "seconds": round(time.perf_counter() - started, 1),
+                      "failures": failures}, ensure_ascii=False))
+    return 1 if failures else 0
 
 
 def cmd_run_due(args: argparse.Namespace) -> int:
@@ -145,3 +160,5 @@ def register(subparsers: Any) -> None:
     worker = subparsers.add_parser("worker", help="the long-running campaign scheduler")
     worker.add_argument("--booking-base-url", default=None, help="default: REVISIT_BOOKING_BASE_URL")
     worker.set_defaults(handler=cmd_worker)
+    warm = subparsers.add_parser("warm", help="precompute what each user sees first (the worker does it every few minutes)")
+    warm.set_defaults(handler=cmd_warm)

@@ -131,24 +131,28 @@ def customers(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Da
 @st.cache_data(ttl=3600, show_spinner=False)
 def _overview(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               version: tuple[int, int, int]) -> dict[str, Any]:
-    frame = shallow(_bookings(_engine, url, scope, store_ids, version))
-    people = shallow(_customers(_engine, url, scope, store_ids, version))
-    visits, revenue = visits_and_revenue(frame, as_of=as_of)
-    booked = frame["status"].eq("booked") & (frame["scheduled_at"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1))
-    return {
-        "empty": frame.empty,
-        "customers": len(people),
-        "visits": visits,
-        "revenue": revenue,
-        "trend": monthly_trend(frame, as_of=as_of),
-        "upcoming_customer_ids": frozenset(frame.loc[booked.to_numpy(), "customer_id"].tolist()),
-        "people": people[["customer_id", "name", "external_id", "phone", "home_store_id"]],
-    }
+    from dashboard.precomputed import remembered
+
+    def compute() -> dict[str, Any]:
+        frame = shallow(_bookings(_engine, url, scope, store_ids, version))
+        people = shallow(_customers(_engine, url, scope, store_ids, version))
+        visits, revenue = visits_and_revenue(frame, as_of=as_of)
+        booked = frame["status"].eq("booked") & (frame["scheduled_at"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1))
+        return {
+            "empty": frame.empty,
+            "customers": len(people),
+            "visits": visits,
+            "revenue": revenue,
+            "trend": monthly_trend(frame, as_of=as_of),
+            "upcoming_customer_ids": frozenset(frame.loc[booked.to_numpy(), "customer_id"].tolist()),
+        }
+
+    return remembered(_engine, scope, "overview", store_ids, {"as_of": as_of}, version, compute)
 
 
 def overview(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, Any]:
-    """What the Overview needs from the raw bookings, computed once per data version and day, so a
-    warm page never copies the whole bookings frame out of the cache."""
+    """What the Overview needs from the raw bookings (headline figures, the monthly trend, who has
+    a visit booked), computed once per data version and day and kept in the database."""
     return _overview(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from core import loyalty
 from core.scope import Scope
 from dashboard import data
+from dashboard.precomputed import remembered
 from db import loyalty_repo, repo
 from db.engine import session_scope
 
@@ -49,29 +50,53 @@ def frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str
     return data.shallow(_frames(engine, str(engine.url), scope, store_ids, version(engine)))
 
 
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
+def _page_frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, pd.DataFrame]:
+    stores = list(store_ids)
+    with session_scope(_engine) as session:
+        return {
+            "accounts": loyalty_repo.load_accounts(session, scope=scope, store_ids=stores),
+            "plans": loyalty_repo.load_plans(session, scope=scope, store_ids=stores),
+            "stored_value": loyalty_repo.load_stored_value(session, scope=scope, store_ids=stores),
+            "referrals": loyalty_repo.load_referrals(session, scope=scope, store_ids=stores),
+        }
+
+
+def page_frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, pd.DataFrame]:
+    """Accounts, plans, stored value and referrals of the picked stores — everything the Loyalty
+    page reads but the ledger, whose figures come from :func:`ledger_summary` (cached)."""
+    return data.shallow(_page_frames(engine, str(engine.url), scope, store_ids, version(engine)))
+
+
 @st.cache_data(ttl=3600, show_spinner=False)
 def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
                     as_of: date) -> dict[str, pd.DataFrame]:
-    frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
-    ledger = frames["ledger"]
-    # Replaying every lot (FIFO) is the slow part of the page: once per data version and day; the
-    # other ledger scans (recent redemptions, top items) are cached with it, so a warm page run
-    # reads small results only.
-    last_30 = ledger[(ledger["kind"] == "redeem")
-                     & (ledger["occurred_at"] > pd.Timestamp(as_of - timedelta(days=29)))
-                     & (ledger["occurred_at"] < pd.Timestamp(as_of + timedelta(days=1)))]
-    return {"expiring": expiring_lots(ledger, as_of=as_of, days=30), "flows": monthly_points(ledger, as_of=as_of),
-            "redeemed_30": pd.DataFrame({"points": [int(-last_30["points"].sum())], "count": [len(last_30)]}),
-            "top_items": top_items(ledger, frames["items"])}
+    def compute() -> dict[str, pd.DataFrame]:
+        frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
+        ledger = frames["ledger"]
+        # Replaying every lot (FIFO) is the slow part of the page: once per data version and day;
+        # the other ledger scans (recent redemptions, top items) are kept with it, so the page
+        # never loads the ledger itself.
+        last_30 = ledger[(ledger["kind"] == "redeem")
+                         & (ledger["occurred_at"] > pd.Timestamp(as_of - timedelta(days=29)))
+                         & (ledger["occurred_at"] < pd.Timestamp(as_of + timedelta(days=1)))]
+        return {"expiring": expiring_lots(ledger, as_of=as_of, days=30), "flows": monthly_points(ledger, as_of=as_of),
+                "redeemed_30": pd.DataFrame({"points": [int(-last_30["points"].sum())], "count": [len(last_30)]}),
+                "top_items": top_items(ledger, frames["items"])}
+
+    return remembered(_engine, scope, "loyalty_ledger", store_ids, {"as_of": as_of}, ver, compute)
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
 def _referral_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
                       as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    referrals = data.shallow(_frames(_engine, url, scope, store_ids, ver)["referrals"])
-    with session_scope(_engine) as session:
-        bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids), until=as_of)
-    return loyalty.leaderboard(referrals, bookings, as_of=as_of, top=20), loyalty.referral_tree(referrals)
+    def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
+        referrals = data.shallow(_page_frames(_engine, url, scope, store_ids, ver)["referrals"])
+        with session_scope(_engine) as session:
+            bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids), until=as_of)
+        return loyalty.leaderboard(referrals, bookings, as_of=as_of, top=20), loyalty.referral_tree(referrals)
+
+    return remembered(_engine, scope, "loyalty_referrals", store_ids, {"as_of": as_of}, ver, compute)
 
 
 def referral_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...],
@@ -139,6 +164,7 @@ def simulate(visits: pd.DataFrame, rule: loyalty.PointsRule, tier_rules: tuple[l
 def clear() -> None:
     """Drop the loyalty caches (after a write)."""
     _frames.clear()
+    _page_frames.clear()
     _rules.clear()
     _ledger_summary.clear()
     _referral_summary.clear()

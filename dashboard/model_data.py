@@ -8,6 +8,7 @@ the stages in order inside ``st.status`` so users see progress on the first, slo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from core.scope import Scope
 from dashboard import model_service as ms
 from dashboard.data import data_version, shallow
+from dashboard.precomputed import remembered
 from db import model_repo
 from db.engine import session_scope
 
@@ -117,6 +119,61 @@ def _upcoming(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...
 def upcoming(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame | None:
     """Upcoming bookings of the next 14 days with no-show risk (``None``: no model)."""
     return _upcoming(engine, str(engine.url), scope, store_ids, as_of, data_version(engine))
+
+
+#: Personal columns of the upcoming no-show list: looked up at render time, never kept.
+PERSONAL_COLUMNS = ("external_id", "name", "phone")
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _page(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version,
+          _on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def step(key: str) -> None:
+        if _on_step is not None:
+            _on_step(key)
+
+    def compute() -> dict[str, Any]:
+        step("models.step_data")
+        if shallow(_inputs(_engine, url, scope, store_ids, version))["bookings"].empty:
+            return {"empty": True}
+        step("models.step_churn")
+        churn_report = _churn(_engine, url, scope, store_ids, as_of, version)
+        step("models.step_noshow")
+        noshow_report = _noshow(_engine, url, scope, store_ids, as_of, version)
+        step("models.step_forecast")
+        forecast_result = _forecast(_engine, url, scope, store_ids, as_of, version)
+        summary, reliability = ms.evaluation_tables(
+            churn_report, noshow_report, forecast_result.evaluation if forecast_result is not None else None)
+        upcoming_list = _upcoming(_engine, url, scope, store_ids, as_of, version)
+        return {
+            "empty": False,
+            "fit_seconds": sum(getattr(r, "fit_seconds", 0.0) for r in (churn_report, noshow_report) if r is not None),
+            "churn_chosen": None if churn_report is None else churn_report.chosen,
+            "churn_auc_chosen": None if churn_report is None else churn_report.auc(churn_report.chosen),
+            "churn_auc_baseline": None if churn_report is None else churn_report.auc("bgnbd"),
+            "noshow_auc": None if noshow_report is None else noshow_report.auc("gbm"),
+            "noshow_auc_baseline": None if noshow_report is None else noshow_report.auc("previous_noshow"),
+            "summary": summary,
+            "reliability": reliability,
+            "forecast": forecast_result,
+            "confidence": _confidence(_engine, url, scope, store_ids, as_of, version) if churn_report is not None
+            else pd.DataFrame(),
+            "reasons": _reasons(_engine, url, scope, store_ids, as_of, version) if churn_report is not None
+            else pd.DataFrame(columns=["customer_id", "churn_risk", "reasons"]),
+            "upcoming": None if upcoming_list is None
+            else upcoming_list.drop(columns=[c for c in PERSONAL_COLUMNS if c in upcoming_list.columns]),
+        }
+
+    return remembered(_engine, scope, "models_page", store_ids, {"as_of": as_of}, version, compute)
+
+
+def page(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+         on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Everything the model page shows, fitted once per data version and day and kept in the
+    database: backtest tables, the chosen churn model and its baseline, per-store confidence,
+    reason codes, the upcoming no-show list (without personal columns) and the demand forecast.
+    ``on_step`` hears the i18n key of each fitting stage when they run (a cold start)."""
+    return _page(engine, str(engine.url), scope, store_ids, as_of, data_version(engine), on_step)
 
 
 def reviews(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:

@@ -146,7 +146,7 @@ def upcoming_noshows(bookings: pd.DataFrame, customers: pd.DataFrame, report: An
                      days: int = 14) -> pd.DataFrame:
     """Upcoming bookings in the next ``days`` days with risk and action, joined to the customer.
 
-    Columns: ``booking_id``, ``scheduled_at``, ``store_id``, ``external_id``, ``name``, ``phone``,
+    Columns: ``booking_id``, ``scheduled_at``, ``store_id``, ``customer_id``, ``external_id``, ``name``, ``phone``,
     ``noshow_risk``, ``suggested_action``, ``expected_noshows_avoided`` (highest risk first).
     Personal columns keep their canonical names so ``display_frame`` can mask them.
     """
@@ -159,6 +159,7 @@ def upcoming_noshows(bookings: pd.DataFrame, customers: pd.DataFrame, report: An
         "booking_id": risks["booking_id"].to_numpy(),
         "scheduled_at": pd.to_datetime(risks["scheduled_at"]).to_numpy(),
         "store_id": risks["booking_id"].map(store).to_numpy(),
+        "customer_id": risks["customer_id"].to_numpy(),
         "external_id": risks["customer_id"].map(who["external_id"]).to_numpy(dtype=object),
         "name": risks["customer_id"].map(who["name"]).to_numpy(dtype=object),
         "phone": risks["customer_id"].map(who["phone"]).to_numpy(dtype=object),

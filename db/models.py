@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -314,6 +314,27 @@ class ScoreSnapshot(SQLModel, table=True):
     expected_visits: Optional[float] = None
 
     __table_args__ = (UniqueConstraint("as_of", "customer_id", name="uq_snapshot_day_customer"),)
+
+
+class PageResult(SQLModel, table=True):
+    """A page's computed figures for one set of stores, kept so that a freshly started server
+    answers from them instead of recomputing from every booking (``db.page_results``).
+
+    Holds aggregates and customer ids only, never names, phones or emails: an anonymised
+    customer must not live on in a cache. One row per (name, stores, params); a new data
+    version replaces the row.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    stores: str = Field(sa_column=Column(Text, nullable=False))  # sorted store ids, "1,2,5"
+    params: str = Field(max_length=200)  # e.g. "as_of=2026-11-30|period_days=30"
+    version: str = Field(max_length=200)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    computed_at: datetime = Field(default_factory=utcnow, index=True)
+    compute_seconds: float = Field(default=0.0)
+
+    __table_args__ = (UniqueConstraint("name", "stores", "params", name="uq_page_result_key"),)
 
 
 class ModelReview(SQLModel, table=True):

@@ -144,6 +144,33 @@ def load_bookings(
     return frame
 
 
+def customer_contacts(session: Session, *, scope: Scope, customer_ids: list[int] | tuple[int, ...]) -> pd.DataFrame:
+    """``customer_id, name, external_id, phone, home_store_id`` of the given customers whose home
+    store the caller may see (anonymised customers left out), in the order asked."""
+    columns = ["customer_id", "name", "external_id", "phone", "home_store_id"]
+    wanted = [int(c) for c in customer_ids]
+    if not wanted:
+        return pd.DataFrame(columns=columns)
+    statement = select(Customer.id, Customer.name, Customer.external_id, Customer.phone, Customer.home_store_id)
+    statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=None))
+    statement = statement.where(Customer.anonymized_at.is_(None))
+    rows = []
+    for start in range(0, len(wanted), 5000):  # SQLite caps bound parameters per statement
+        rows.extend(session.execute(statement.where(Customer.id.in_(wanted[start:start + 5000]))).all())
+    frame = pd.DataFrame(rows, columns=columns).set_index("customer_id")
+    return frame.reindex([c for c in wanted if c in frame.index]).reset_index()
+
+
+def customer_names(session: Session, *, scope: Scope, store_ids: list[int] | tuple[int, ...] | None = None) -> pd.Series:
+    """Names of the customers whose home store the caller may see (anonymised ones left out),
+    indexed by customer id: joined to kept page results, which never hold names."""
+    statement = select(Customer.id, Customer.name)
+    statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=store_ids))
+    rows = session.execute(statement.where(Customer.anonymized_at.is_(None))).all()
+    return pd.Series([r[1] for r in rows], index=pd.Index([int(r[0]) for r in rows], name="customer_id"),
+                     name="name", dtype=object)
+
+
 def load_customers(
     session: Session, *, scope: Scope, store_ids: list[int] | tuple[int, ...] | None = None
 ) -> pd.DataFrame:

@@ -260,3 +260,9 @@ def list_users(session: Session, *, scope: Scope) -> list[tuple[User, list[int]]
     scope.require("manage_users")
     users = list(session.scalars(select(User).order_by(User.username)))
     return [(user, sorted(user_store_ids(session, user_id=user.id or 0))) for user in users]
+
+
+def enabled_scopes(session: Session) -> list[Scope]:
+    """The scope of every enabled user, by username (the worker precomputes what each sees first)."""
+    names = session.scalars(select(User.username).where(User.disabled.is_(False)).order_by(User.username))
+    return [scope for name in list(names) if (scope := scope_for(session, username=name)) is not None]

@@ -16,16 +16,16 @@ ctx = get_context()
 st.title(ctx.t("page.loyalty"))
 
 with ctx.busy("busy.loyalty"):
-    frames = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)
+    frames = loyalty_data.page_frames(ctx.engine, ctx.scope, ctx.store_ids)
     rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
-accounts, ledger, items = frames["accounts"], frames["ledger"], frames["items"]
-if accounts.empty and ledger.empty:
+    summary = loyalty_data.ledger_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+accounts = frames["accounts"]
+if accounts.empty and summary["flows"].empty:
     st.info(ctx.t("loyalty.empty"))
     st.stop()
 
 point_values = {sid: rule.point_cash_value for sid, rule in rules["effective_points"].items()}  # type: ignore[attr-defined]
 points_out, cash_out = loyalty_data.liability(accounts, point_values)
-summary = loyalty_data.ledger_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
 expiring, flows = summary["expiring"], summary["flows"]
 redeemed_30 = summary["redeemed_30"].iloc[0]
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.models.churn import SMALL_STORE_ROWS
 from core.models.noshow import summarise_actions
+from dashboard import analytics_data as ad
 from dashboard import data
 from dashboard import model_data as md
 from dashboard import model_service as ms
@@ -34,32 +35,25 @@ def fmt(value: object, decimals: int = 3) -> str:
     return f"{float(value):.{decimals}f}"
 
 
-# --- fit (cached; progress on the first run) ------------------------------------------------
+# --- fit (kept per data version and day; progress on the first run) ---------------------------
 with st.status(ctx.t("models.fitting"), expanded=False) as status:
-    st.write(ctx.t("models.step_data"))
-    frames = md.inputs(ctx.engine, ctx.scope, store_ids)
-    if frames["bookings"].empty:
+    fitted = md.page(ctx.engine, ctx.scope, store_ids, ctx.as_of, on_step=lambda key: st.write(ctx.t(key)))
+    if fitted["empty"]:
         status.update(state="error")
         st.info(ctx.t("models.no_data"))
         st.stop()
-    st.write(ctx.t("models.step_churn"))
-    churn = md.churn(ctx.engine, ctx.scope, store_ids, ctx.as_of)
-    st.write(ctx.t("models.step_noshow"))
-    noshow = md.noshow(ctx.engine, ctx.scope, store_ids, ctx.as_of)
-    st.write(ctx.t("models.step_forecast"))
-    forecast = md.forecast(ctx.engine, ctx.scope, store_ids, ctx.as_of)
-    seconds = sum(getattr(r, "fit_seconds", 0.0) for r in (churn, noshow) if r is not None)
-    status.update(label=ctx.t("models.fitted", seconds=f"{seconds:.1f}"), state="complete")
+    status.update(label=ctx.t("models.fitted", seconds=f"{fitted['fit_seconds']:.1f}"), state="complete")
+forecast = fitted["forecast"]
 
 # --- summary ----------------------------------------------------------------------------------
 lines = []
-if churn is None or churn.chosen == ms.RULE:
+if fitted["churn_chosen"] in (None, ms.RULE):
     lines.append(ctx.t("models.summary_fallback"))
 else:
-    lines.append(ctx.t("models.summary_chosen", model=ctx.t(f"models.model.{churn.chosen}"),
-                       auc=fmt(churn.auc(churn.chosen)), baseline=fmt(churn.auc("bgnbd"))))
-if noshow is not None:
-    lines.append(ctx.t("models.summary_noshow", auc=fmt(noshow.auc("gbm")), baseline=fmt(noshow.auc("previous_noshow"))))
+    lines.append(ctx.t("models.summary_chosen", model=ctx.t(f"models.model.{fitted['churn_chosen']}"),
+                       auc=fmt(fitted["churn_auc_chosen"]), baseline=fmt(fitted["churn_auc_baseline"])))
+if fitted["noshow_auc"] is not None or fitted["noshow_auc_baseline"] is not None:
+    lines.append(ctx.t("models.summary_noshow", auc=fmt(fitted["noshow_auc"]), baseline=fmt(fitted["noshow_auc_baseline"])))
 if forecast is not None and forecast.evaluation is not None:
     lines.append(ctx.t("models.summary_forecast", mape=percent(forecast.evaluation.mape_prophet),
                        baseline=percent(forecast.evaluation.mape_naive)))
@@ -67,7 +61,7 @@ st.success("  \n".join(lines))
 
 # --- backtest table and charts ----------------------------------------------------------------
 st.subheader(ctx.t("models.eval_title"))
-summary, reliability = ms.evaluation_tables(churn, noshow, forecast.evaluation if forecast is not None else None)
+summary, reliability = fitted["summary"], fitted["reliability"]
 table = pd.DataFrame({
     ctx.t("models.col.task"): summary["task"].map(lambda k: ctx.t(f"models.task.{k}")),
     ctx.t("models.col.model"): summary["model"].map(lambda k: ctx.t(f"models.model.{k}")),
@@ -112,9 +106,9 @@ for col, task in zip(cols, ("churn", "noshow"), strict=True):
     col.plotly_chart(fig, width="stretch")
 
 # --- how sure: confidence per store -----------------------------------------------------------
-if churn is not None:
+if fitted["churn_chosen"] is not None:
     st.subheader(ctx.t("models.confidence_title"))
-    conf = md.confidence(ctx.engine, ctx.scope, store_ids, ctx.as_of)
+    conf = fitted["confidence"]
     if not conf.empty:
         st.dataframe(pd.DataFrame({
             ctx.t("models.col.store"): conf["store_id"].map(lambda s: code.get(int(s), str(s))),
@@ -127,11 +121,11 @@ if churn is not None:
             ctx.t("models.col.low"): conf["low"].map(percent),
         }), hide_index=True, width="stretch")
         small = [code.get(int(s), str(s)) for s in conf.loc[conf["pooled"], "store_id"]]
-        if small and churn.chosen != ms.RULE:
+        if small and fitted["churn_chosen"] != ms.RULE:
             st.warning(ctx.t("models.small_store_note", stores=", ".join(small), rows=number(SMALL_STORE_ROWS)))
     st.caption(ctx.t("models.confidence_help"))
 
-    why = md.reasons(ctx.engine, ctx.scope, store_ids, ctx.as_of)
+    why = fitted["reasons"]
     if not why.empty:
         st.subheader(ctx.t("models.reasons_title"))
         flat = [r for rs in why["reasons"] for r in rs]
@@ -158,7 +152,7 @@ else:
 
 # --- upcoming no-shows ------------------------------------------------------------------------
 st.subheader(ctx.t("models.noshow_title"))
-upcoming = md.upcoming(ctx.engine, ctx.scope, store_ids, ctx.as_of)
+upcoming = fitted["upcoming"]
 if upcoming is None:
     st.info(ctx.t("models.noshow_unavailable"))
 elif upcoming.empty:
@@ -168,6 +162,8 @@ else:
     st.caption(ctx.t("models.noshow_effect", bookings=number(actions["bookings"].sum()),
                      expected=number(actions["expected_noshows"].sum(), 1),
                      avoided=number(actions["expected_noshows_avoided"].sum(), 1)))
+    who = ad.contacts(ctx.engine, ctx.scope, upcoming["customer_id"].astype(int).drop_duplicates().tolist())
+    upcoming = upcoming.merge(who[["customer_id", *md.PERSONAL_COLUMNS]], on="customer_id", how="left")
     shown = display_frame(upcoming, ctx.scope)  # masks names and phones for marketers
     st.dataframe(pd.DataFrame({
         ctx.t("models.col.scheduled_at"): pd.to_datetime(shown["scheduled_at"]).dt.strftime("%Y-%m-%d %H:%M"),

@@ -8,7 +8,6 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.kpi import KPI_LOWER_IS_BETTER, target_met
-from core.priority import priority_list
 from dashboard import analytics_data as ad
 from dashboard import data
 from dashboard.context import get_context
@@ -29,7 +28,7 @@ with ctx.busy("busy.overview"):
     figures = data.overview(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
     board = ad.board(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of).set_index("kpi")
     kpi_series = ad.trend(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
-    scores = ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
+    priority = ad.priority(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of, limit=20)
 if figures["empty"]:
     st.info(ctx.t("overview.empty"))
     st.stop()
@@ -104,11 +103,10 @@ st.plotly_chart(kpi_figure, width="stretch")
 
 # --- today's priority list -------------------------------------------------------------------
 st.subheader(ctx.t("analytics.priority_section"), help=ctx.t("analytics.priority_help"))
-priority = priority_list(scores, as_of=ctx.as_of, limit=20, booked_customer_ids=set(figures["upcoming_customer_ids"]))
 if priority.empty:
     st.info(ctx.t("analytics.priority_empty"))
 else:
-    people = figures["people"].set_index("customer_id")
+    people = ad.contacts(ctx.engine, ctx.scope, priority["customer_id"].astype(int).tolist()).set_index("customer_id")
     table = pd.DataFrame({
         "rank": priority["rank"].to_numpy(),
         "name": priority["customer_id"].map(people["name"]).to_numpy(dtype=object),

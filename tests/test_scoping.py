@@ -89,6 +89,12 @@ READS: tuple[Read, ...] = (
     Read("repo.load_customers", lambda c: repo.load_customers(c.session, scope=c.scope), col("home_store_id")),
     Read("repo.load_customers(other store)",
          lambda c: repo.load_customers(c.session, scope=c.scope, store_ids=[c.ids["other"]]), col("home_store_id")),
+    Read("repo.customer_contacts(every customer)",
+         lambda c: repo.customer_contacts(c.session, scope=c.scope, customer_ids=list(c.ids["customer_store"])),
+         col("home_store_id")),
+    Read("repo.customer_names(other store)",
+         lambda c: repo.customer_names(c.session, scope=c.scope, store_ids=[c.ids["other"]]),
+         lambda names, ids: [ids["customer_store"][int(i)] for i in names.index]),
     Read("repo.count_customers(other store)",
          lambda c: repo.count_customers(c.session, scope=c.scope, store_ids=[c.ids["other"]]),
          lambda n, ids: [ids["other"]] * n),
@@ -220,6 +226,7 @@ NOT_READS = {
     "users.create_user", "users.set_user_stores", "users.set_password", "users.set_disabled",
     "users.invalidate_sessions", "users.attempt_login", "users.session_still_valid",
     "privacy.anonymise_customer",
+    "users.enabled_scopes",  # the worker's list of whom to precompute for: scopes, not shop rows
 }
 
 
