@@ -20,6 +20,7 @@ from core.campaigns.results import (
     campaign_results,
     campaign_wake_up,
     comparable_variant_messages,
+    message_outcomes,
     recovery_comparison,
     timing_script_table,
 )
@@ -105,20 +106,24 @@ def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...]
         empty = pd.DataFrame()
         return {"by_campaign": empty, "by_variant": empty, "timing": empty, "meta": meta}
     messages = messages.merge(meta[["campaign_id", "timing", "segment"]], on="campaign_id", how="left")
-    by_campaign = campaign_results(messages, bookings, as_of=as_of, window_days=window_days)
-    wake = campaign_wake_up(messages, bookings, as_of=as_of)
+    # One attribution over every message, shared by both tables: each booking goes to one message.
+    outcomes = message_outcomes(messages, bookings, as_of=as_of, window_days=window_days)
+    judged: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "judged_only": True, "outcomes": outcomes}
+    by_campaign = campaign_results(messages, bookings, **judged)
+    wake = campaign_wake_up(messages, bookings, as_of=as_of, judged_only=True)
     by_campaign["wake_up_rate"] = by_campaign["campaign_id"].map(wake)
     by_campaign = meta.merge(by_campaign, on="campaign_id", how="inner")
     comparable = comparable_variant_messages(messages, as_of=as_of, window_days=window_days)
-    by_variant = campaign_results(comparable, bookings, as_of=as_of, window_days=window_days,
-                                  by=("campaign_id", "timing", "segment", "variant"))
+    by_variant = campaign_results(comparable, bookings, by=("campaign_id", "timing", "segment", "variant"),
+                                  **judged)
     timing = timing_script_table(by_variant) if len(by_variant) else pd.DataFrame()
     return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing, "meta": meta}
 
 
 def results(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
             window_days: int = 7) -> dict[str, pd.DataFrame]:
-    """Results per campaign, per variant and the timing × script table."""
+    """Results per campaign, per variant and the timing × script table, over the messages whose
+    ``window_days`` window closed by as-of (the rest are counted as pending)."""
     return _results(engine, str(engine.url), scope, store_ids, as_of, window_days, version(engine))
 
 

@@ -37,6 +37,10 @@ cards[3].metric(ctx.t("campaigns.revenue"), money(revenue, ctx.currency))
 cards[4].metric(ctx.t("campaigns.roi"), "—" if cost <= 0 else f"{revenue / cost:,.1f}×")
 if int(by_campaign["queued"].sum()):
     st.caption(ctx.t("campaigns.queued_note", count=number(int(by_campaign["queued"].sum()))))
+pending, hold_pending = int(by_campaign["pending"].sum()), int(by_campaign["holdout_pending"].sum())
+if pending or hold_pending:
+    st.caption(ctx.t("campaigns.pending_note", sent=number(pending), holdout=number(hold_pending),
+                     days=number(int(window))))
 
 st.subheader(ctx.t("campaigns.per_campaign"))
 COLUMN_LABELS = {column: ctx.t(f"campaigns.{column}") for column in (
@@ -51,6 +55,7 @@ table = pd.DataFrame({
     ctx.t("campaigns.name"): by_campaign["name"],
     ctx.t("campaigns.timing"): by_campaign["timing"],
     ctx.t("campaigns.sent"): by_campaign["sent"],
+    ctx.t("campaigns.pending"): by_campaign["pending"],
     ctx.t("campaigns.converted"): by_campaign["converted"],
     ctx.t("campaigns.conversion"): by_campaign["conversion"].map(_pct),
     ctx.t("campaigns.holdout"): by_campaign["holdout"],

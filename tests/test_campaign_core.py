@@ -293,3 +293,107 @@ def test_variants_are_compared_only_while_both_ran_and_once_judged() -> None:
     kept = comparable_variant_messages(messages, as_of="2024-06-30", window_days=7)
     assert kept.loc[kept["campaign_id"].eq(1), "message_id"].tolist() == [2, 3, 5, 6]
     assert kept.loc[kept["campaign_id"].eq(2), "message_id"].tolist() == [8]   # one variant: all judged ones
+
+
+# ----------------------------------------------------------------------------- results: judged only
+def _results_world() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One campaign judged on 2026-05-20 with a 7-day window: messages sent (holdout: scheduled)
+    before May 14 have had their whole window; later ones are still open."""
+    ts = pd.Timestamp
+    messages = pd.DataFrame([
+        # id, customer, status, sent_at (holdout: scheduled), cost, variant
+        (1, 1, "sent", ts("2026-05-01 10:00"), 0.5, "A"),     # closed, booked → converted, NT$1,000
+        (2, 2, "sent", ts("2026-05-02 10:00"), 0.5, "A"),     # closed, no booking → not converted
+        (3, 7, "sent", ts("2026-05-13 10:00"), 0.5, "B"),     # window closed May 20 10:00 → judged
+        (4, 3, "sent", ts("2026-05-18 10:00"), 0.5, "A"),     # open, already booked NT$500 → pending
+        (5, 4, "sent", ts("2026-05-14 10:00"), 0.5, "B"),     # closes May 21 10:00 → pending
+        (6, 5, "holdout", ts("2026-05-01 10:00"), 0.0, "A"),  # closed, booked → holdout converted
+        (7, 6, "holdout", ts("2026-05-15 10:00"), 0.0, "B"),  # open, booked → holdout pending
+        (8, 8, "queued", pd.NaT, 0.5, "A"),
+    ], columns=["message_id", "customer_id", "status", "sent_at", "cost", "variant"])
+    messages = messages.assign(campaign_id=1, store_id=1)
+    bookings = pd.DataFrame([
+        # id, customer, made, visit, status, amount
+        (11, 1, ts("2026-05-03 09:00"), ts("2026-05-05 10:00"), "completed", 1000.0),
+        (13, 3, ts("2026-05-18 12:00"), ts("2026-05-19 10:00"), "completed", 500.0),
+        (15, 5, ts("2026-05-04 09:00"), ts("2026-05-06 10:00"), "completed", 800.0),
+        (16, 6, ts("2026-05-16 09:00"), ts("2026-05-17 10:00"), "completed", 800.0),
+    ], columns=["booking_id", "customer_id", "created_at", "scheduled_at", "status", "amount"])
+    return messages, bookings.assign(store_id=1, addon_amount=0.0)
+
+
+def test_results_judge_only_messages_whose_window_closed() -> None:
+    messages, bookings = _results_world()
+    row = results.campaign_results(messages, bookings, as_of=date(2026, 5, 20), window_days=7,
+                                   judged_only=True).iloc[0]
+    # A message sent two days ago is pending, not a non-conversion: 1 of 3 judged, not 2 of 5.
+    assert (row["sent"], row["pending"], row["converted"]) == (3, 2, 1)
+    assert row["conversion"] == pytest.approx(1 / 3)
+    # The holdout arm is judged by its scheduled time the same way.
+    assert (row["holdout"], row["holdout_pending"], row["holdout_converted"]) == (1, 1, 1)
+    assert row["holdout_conversion"] == 1.0
+    assert row["uplift"] == pytest.approx(1 / 3 - 1)
+    # Revenue and cost (so ROI) only of the judged sends: NT$1,000 ÷ 3 × 0.5.
+    assert (row["revenue"], row["cost"]) == (1000.0, 1.5)
+    assert row["roi"] == pytest.approx(1000 / 1.5)
+    assert (row["messages"], row["queued"]) == (8, 1)
+
+    # A week later every window has closed: nothing pending, all of them judged.
+    later = results.campaign_results(messages, bookings, as_of=date(2026, 5, 26), window_days=7,
+                                     judged_only=True).iloc[0]
+    assert (later["sent"], later["pending"], later["converted"]) == (5, 0, 2)
+    assert (later["holdout"], later["holdout_pending"], later["holdout_converted"]) == (2, 0, 2)
+    assert (later["revenue"], later["cost"]) == (1500.0, 2.5)
+
+
+def test_results_without_judged_only_count_every_send_and_nothing_pending() -> None:
+    messages, bookings = _results_world()
+    row = results.campaign_results(messages, bookings, as_of=date(2026, 5, 20), window_days=7).iloc[0]
+    assert (row["sent"], row["pending"], row["converted"]) == (5, 0, 2)
+    assert (row["holdout"], row["holdout_pending"], row["holdout_converted"]) == (2, 0, 2)
+    assert (row["revenue"], row["cost"]) == (1500.0, 2.5)
+
+
+def test_results_by_variant_split_the_judged_and_pending_counts() -> None:
+    messages, bookings = _results_world()
+    by_variant = results.campaign_results(messages, bookings, as_of=date(2026, 5, 20), window_days=7,
+                                          by=("variant",), judged_only=True).set_index("variant")
+    assert by_variant[["sent", "pending", "converted", "holdout", "holdout_pending"]].to_dict("index") == {
+        "A": {"sent": 2, "pending": 1, "converted": 1, "holdout": 1, "holdout_pending": 0},
+        "B": {"sent": 1, "pending": 1, "converted": 0, "holdout": 0, "holdout_pending": 1},
+    }
+
+
+def test_results_of_a_subset_keep_the_attribution_of_all_messages() -> None:
+    """Campaign 2 messaged customer 1 after campaign 1 and before the booking: the booking is
+    campaign 2's (latest message before it), also in a table that reads campaign 1 alone."""
+    messages, bookings = _results_world()
+    other = messages.iloc[[0]].assign(message_id=9, campaign_id=2, sent_at=pd.Timestamp("2026-05-02 08:00"))
+    messages = pd.concat([messages, other], ignore_index=True)
+    as_of = date(2026, 5, 20)
+    outcomes = results.message_outcomes(messages, bookings, as_of=as_of, window_days=7)
+    assert dict(zip(outcomes["message_id"], outcomes["revenue"], strict=True)) == {
+        9: 1000.0, 4: 500.0, 6: 800.0, 7: 800.0}
+    everything = results.campaign_results(messages, bookings, as_of=as_of, judged_only=True,
+                                          outcomes=outcomes).set_index("campaign_id")
+    first = messages.loc[messages["campaign_id"].eq(1)]
+    alone = results.campaign_results(first, bookings, as_of=as_of, judged_only=True, outcomes=outcomes)
+    assert (alone.iloc[0]["converted"], alone.iloc[0]["revenue"]) == (0, 0.0)
+    assert alone.iloc[0].to_dict() == everything.loc[1].to_dict() | {"campaign_id": 1}
+    assert everything.loc[2, "converted"] == 1 and everything.loc[2, "revenue"] == 1000.0
+    # Without the shared outcomes the subset would credit the booking to campaign 1 as well.
+    assert results.campaign_results(first, bookings, as_of=as_of, judged_only=True).iloc[0]["converted"] == 1
+
+
+def test_window_closed_matches_the_kpi_boards_judged_cut() -> None:
+    from core.kpi import push_to_booking_conversion
+
+    messages, bookings = _results_world()
+    as_of = date(2026, 5, 20)
+    row = results.campaign_results(messages, bookings, as_of=as_of, judged_only=True).iloc[0]
+    for arm, column in (("sent", "conversion"), ("holdout", "holdout_conversion")):
+        board = push_to_booking_conversion(messages, bookings, as_of=as_of, window_days=7, period_days=365,
+                                           arm=arm, judged_only=True)
+        assert board.value == pytest.approx(row[column])
+    closed = results.window_closed(messages["sent_at"], as_of=as_of, window_days=7)
+    assert messages.loc[closed, "message_id"].tolist() == [1, 2, 3, 6]

@@ -1,7 +1,7 @@
 """AppTest of the Campaigns and Campaign results pages: roles, builder, approval, results."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -92,9 +92,22 @@ def test_results_page_shows_conversion_and_waiting_channel(sqlite_engine, monkey
     use_database(monkeypatch, str(sqlite_engine.url))
     app = run_as("admin", page=RESULTS)
     assert not app.exception
+    # As of Nov 5 (the last visit) the Nov 2 push is three days into its 7-day window: it is
+    # pending, not a 0 % conversion.
+    assert app.session_state["ui.as_of"] == date(2026, 11, 5)
     metrics = {m.label: m.value for m in app.metric}
-    # a2 booked again on Nov 10 (a no-show, but a booking made within 7 days of the push).
-    assert metrics["Sent"] == "1"
+    assert (metrics["Sent"], metrics["Push-to-booking conversion"]) == ("0", "—")
     assert "still queued" in texts(app)
+    assert "1 more sent and 0 more holdout messages are still inside their 7-day attribution window" in texts(app)
+    table = app.dataframe[0].value.set_index("Name")
+    assert table.loc["A 店回訪", ["Sent", "Window still open"]].tolist() == [0, 1]
+    # By Nov 20 its window has closed. a2 booked again on Nov 10 at 10:00, 7 days 23 hours after
+    # the push: outside a 7-day window, inside an 8-day one.
+    app.date_input(key="ui.as_of").set_value(date(2026, 11, 20)).run()
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["Sent"], metrics["Push-to-booking conversion"]) == ("1", "0.0%")
+    assert "attribution window" not in texts(app)
+    app.number_input(key="campaign_results.window").set_value(8).run()
+    assert {m.label: m.value for m in app.metric}["Push-to-booking conversion"] == "100.0%"
     app = run_as("admin", page=PAGE)
     assert "waiting: their channel has no credentials" in texts(app)

@@ -2,7 +2,9 @@
 attributed revenue and ROI, A/B verdicts, and "which timing and script works best".
 
 Attribution reuses :func:`core.kpi.attribute_bookings` over *all* campaigns' messages, so each
-booking is credited to at most one message (the latest before it within the window).
+booking is credited to at most one message (the latest before it within the window); run
+:func:`message_outcomes` once and pass it to every :func:`campaign_results` call that reads a
+subset of those messages.
 """
 from __future__ import annotations
 
@@ -21,10 +23,15 @@ RESULT_MESSAGE_COLUMNS: Final = (*MESSAGE_COLUMNS, "variant")
 
 #: Columns of :func:`campaign_results` after the group columns.
 RESULT_COLUMNS: Final = (
-    "messages", "queued", "sent", "failed", "suppressed", "holdout", "converted", "conversion",
+    "messages", "queued", "sent", "pending", "failed", "suppressed", "holdout", "holdout_pending",
+    "converted", "conversion",
     "holdout_converted", "holdout_conversion", "uplift", "uplift_low", "uplift_high",
     "revenue", "cost", "roi",
 )
+
+
+#: Columns of :func:`message_outcomes`.
+OUTCOME_COLUMNS: Final = ("message_id", "revenue")
 
 
 def _credited(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any, window_days: int,
@@ -32,6 +39,32 @@ def _credited(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any, win
     if messages.empty or bookings.empty:
         return pd.DataFrame({"message_id": pd.Series(dtype=np.int64), "revenue": pd.Series(dtype=float)})
     return attribute_bookings(messages, bookings, as_of=as_of, window_days=window_days, arm=arm)  # type: ignore[arg-type]
+
+
+def window_closed(sent_at: pd.Series, *, as_of: Any, window_days: int) -> pd.Series:
+    """True where a message sent (holdout: scheduled) at ``sent_at`` has had its whole attribution
+    window by the end of the as-of day: the cut of ``judged_only`` in :mod:`core.kpi`."""
+    times = pd.to_datetime(sent_at)
+    return times.notna() & times.lt(as_of_cutoff(as_of) - pd.Timedelta(days=window_days))
+
+
+def message_outcomes(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any,
+                     window_days: int = 7) -> pd.DataFrame:
+    """The messages credited a booking, each arm by :func:`core.kpi.attribute_bookings`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`OUTCOME_COLUMNS`: one row per credited ``sent`` or ``holdout`` message with the
+        revenue of its bookings. Computed over all of ``messages``, so tables built from subsets
+        of them (per campaign, per variant) credit every booking to the same one message.
+    """
+    require_columns(messages, MESSAGE_COLUMNS, what="messages")
+    arms = [_credited(messages, bookings, as_of=as_of, window_days=window_days, arm=arm)
+            .groupby("message_id")["revenue"].sum() for arm in ("sent", "holdout")]
+    per_message = pd.concat(arms)
+    return pd.DataFrame({"message_id": per_message.index.to_numpy(dtype=np.int64),
+                         "revenue": per_message.to_numpy(dtype=float)}, columns=list(OUTCOME_COLUMNS))
 
 
 def campaign_results(
@@ -42,6 +75,8 @@ def campaign_results(
     window_days: int = 7,
     by: Sequence[str] = ("campaign_id",),
     confidence: float = 0.95,
+    judged_only: bool = False,
+    outcomes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per group (campaign, variant, timing…): counts, conversion, uplift with CI, revenue, ROI.
 
@@ -59,24 +94,38 @@ def campaign_results(
         Group columns.
     confidence : float
         Of the uplift interval (Newcombe hybrid score: honest at 40 people).
+    judged_only : bool
+        Count in ``sent``/``holdout`` (and so in conversion, uplift, revenue, cost, ROI) only
+        rows whose window closed by as-of (:func:`window_closed`), as the KPI board does; the
+        others are counted in ``pending``/``holdout_pending``. A message sent this morning cannot
+        have converted yet and would drag the rate down.
+    outcomes : DataFrame, optional
+        :func:`message_outcomes` over these messages or a superset (computed here when omitted).
 
     Returns
     -------
     DataFrame
         ``by`` columns then :data:`RESULT_COLUMNS`. ``conversion`` = converted ÷ sent;
         ``uplift`` = conversion − holdout conversion (NaN when either arm is empty); ``roi`` =
-        revenue ÷ cost (NaN when the cost is 0).
+        revenue ÷ cost (NaN when the cost is 0). ``sent + pending`` is every ``sent`` row, and
+        ``holdout + holdout_pending`` every ``holdout`` row (pending is 0 without ``judged_only``).
     """
     require_columns(messages, (*MESSAGE_COLUMNS, *by), what="messages")
     m = messages.copy()
-    credited = _credited(m, bookings, as_of=as_of, window_days=window_days, arm="sent")
-    sent_ids = set(credited["message_id"])
-    revenue_by_msg = credited.groupby("message_id")["revenue"].sum()
-    hold_ids = set(_credited(m, bookings, as_of=as_of, window_days=window_days, arm="holdout")["message_id"])
-    m["is_sent"] = m["status"].eq("sent")
-    m["is_hold"] = m["status"].eq("holdout")
-    m["conv"] = m["is_sent"] & m["message_id"].isin(sent_ids)
-    m["hconv"] = m["is_hold"] & m["message_id"].isin(hold_ids)
+    if outcomes is None:
+        outcomes = message_outcomes(m, bookings, as_of=as_of, window_days=window_days)
+    revenue_by_msg = outcomes.groupby("message_id")["revenue"].sum()
+    closed = (window_closed(m["sent_at"], as_of=as_of, window_days=window_days) if judged_only
+              else pd.Series(True, index=m.index))
+    credited = m["message_id"].isin(revenue_by_msg.index)
+    is_sent = m["status"].eq("sent")
+    is_hold = m["status"].eq("holdout")
+    m["is_sent"] = is_sent & closed
+    m["is_hold"] = is_hold & closed
+    m["pend"] = is_sent & ~closed
+    m["hpend"] = is_hold & ~closed
+    m["conv"] = m["is_sent"] & credited
+    m["hconv"] = m["is_hold"] & credited
     m["rev"] = m["message_id"].map(revenue_by_msg).fillna(0.0).where(m["is_sent"], 0.0)
     m["sent_cost"] = m["cost"].astype(float).fillna(0.0).where(m["is_sent"], 0.0)
     rows = []
@@ -96,9 +145,11 @@ def campaign_results(
             "messages": len(g),
             "queued": int(status.get("queued", 0)),
             "sent": sent,
+            "pending": int(g["pend"].sum()),
             "failed": int(status.get("failed", 0)),
             "suppressed": int(status.get("suppressed", 0)),
             "holdout": hold,
+            "holdout_pending": int(g["hpend"].sum()),
             "converted": conv,
             "conversion": conv / sent if sent else np.nan,
             "holdout_converted": hconv,
@@ -124,7 +175,7 @@ def comparable_variant_messages(messages: pd.DataFrame, *, as_of: Any, window_da
     """
     require_columns(messages, ("campaign_id", "variant", "sent_at"), what="messages")
     sent_at = pd.to_datetime(messages["sent_at"])
-    judged = sent_at.notna() & (sent_at < as_of_cutoff(as_of) - pd.Timedelta(days=window_days))
+    judged = window_closed(sent_at, as_of=as_of, window_days=window_days)
     starts = sent_at.groupby([messages["campaign_id"], messages["variant"]]).transform("min")
     all_live = starts.groupby(messages["campaign_id"]).transform("max")
     return messages.loc[(judged & sent_at.ge(all_live)).to_numpy()]
@@ -185,14 +236,16 @@ def timing_script_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def campaign_wake_up(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any,
                      campaign_ids: Collection[int] | None = None, window_days: int = 30,
-                     period_days: int = 3650, sleeping_days: int = 180) -> dict[int, float | None]:
-    """Wake-up rate per campaign (:func:`core.kpi.wake_up_rate` over that campaign's messages)."""
+                     period_days: int = 3650, sleeping_days: int = 180,
+                     judged_only: bool = False) -> dict[int, float | None]:
+    """Wake-up rate per campaign (:func:`core.kpi.wake_up_rate` over that campaign's messages;
+    with ``judged_only`` only contacts whose wake-up window closed by as-of, as on the board)."""
     out: dict[int, float | None] = {}
     ids = campaign_ids if campaign_ids is not None else pd.unique(messages["campaign_id"])
     for campaign_id in ids:  # one KPI call per campaign (a few dozen)
         subset = messages.loc[messages["campaign_id"].eq(campaign_id)]
         value = wake_up_rate(subset, bookings, None, as_of=as_of, window_days=window_days,
-                             period_days=period_days, sleeping_days=sleeping_days)
+                             period_days=period_days, sleeping_days=sleeping_days, judged_only=judged_only)
         out[int(campaign_id)] = value.value
     return out
 

@@ -80,6 +80,8 @@ STRINGS = {
     'campaigns.revenue': {"zh-TW": '歸因營收', "zh-CN": '归因营收', "en": 'Attributed revenue'},
     'campaigns.roi': {"zh-TW": '投資報酬率', "zh-CN": '投资回报率', "en": 'ROI'},
     'campaigns.queued_note': {"zh-TW": '另有 {count} 則訊息仍在佇列中,未計入成效。', "zh-CN": '另有 {count} 条消息仍在队列中,未计入成效。', "en": '{count} more messages are still queued and not counted yet.'},
+    'campaigns.pending': {"zh-TW": '歸因期未結束', "zh-CN": '归因期未结束', "en": 'Window still open'},
+    'campaigns.pending_note': {"zh-TW": '另有 {sent} 則已送達、{holdout} 則對照組訊息的 {days} 天歸因期在所選日期前尚未結束,結束後才計入成效。', "zh-CN": '另有 {sent} 条已送达、{holdout} 条对照组消息的 {days} 天归因期在所选日期前尚未结束,结束后才计入成效。', "en": '{sent} more sent and {holdout} more holdout messages are still inside their {days}-day attribution window at the as-of day; they count once it closes.'},
     'campaigns.per_campaign': {"zh-TW": '各活動成效', "zh-CN": '各活动成效', "en": 'Per campaign'},
     'campaigns.converted': {"zh-TW": '轉預約', "zh-CN": '转预约', "en": 'Converted'},
     'campaigns.uplift': {"zh-TW": '提升幅度', "zh-CN": '提升幅度', "en": 'Uplift'},
