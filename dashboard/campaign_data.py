@@ -29,6 +29,7 @@ from core.kpi import task_completion_rate
 from core.scope import Scope
 from core.scoring import score_customers
 from dashboard import data
+from dashboard.precomputed import remembered
 from db import campaign_repo, loyalty_repo, repo
 from db.campaign_seed import PLAYBOOK_PREFIX
 from db.engine import session_scope
@@ -97,27 +98,31 @@ def audience(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
 @st.cache_data(ttl=3600, show_spinner=False)
 def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
              window_days: int, ver: Version) -> dict[str, pd.DataFrame]:
-    with session_scope(_engine) as session:
-        messages = campaign_repo.load_messages(session, scope=scope, store_ids=list(store_ids))
-        bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids))
-        frame = _campaign_rows(campaign_repo.list_campaigns(session, scope=scope, store_ids=list(store_ids)))
-    meta = frame.loc[:, ["campaign_id", "name", "timing", "segment", "status", "channel"]]
-    if messages.empty:
-        empty = pd.DataFrame()
-        return {"by_campaign": empty, "by_variant": empty, "timing": empty, "meta": meta}
-    messages = messages.merge(meta[["campaign_id", "timing", "segment"]], on="campaign_id", how="left")
-    # One attribution over every message, shared by both tables: each booking goes to one message.
-    outcomes = message_outcomes(messages, bookings, as_of=as_of, window_days=window_days)
-    judged: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "judged_only": True, "outcomes": outcomes}
-    by_campaign = campaign_results(messages, bookings, **judged)
-    wake = campaign_wake_up(messages, bookings, as_of=as_of, judged_only=True)
-    by_campaign["wake_up_rate"] = by_campaign["campaign_id"].map(wake)
-    by_campaign = meta.merge(by_campaign, on="campaign_id", how="inner")
-    comparable = comparable_variant_messages(messages, as_of=as_of, window_days=window_days)
-    by_variant = campaign_results(comparable, bookings, by=("campaign_id", "timing", "segment", "variant"),
-                                  **judged)
-    timing = timing_script_table(by_variant) if len(by_variant) else pd.DataFrame()
-    return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing, "meta": meta}
+    def compute() -> dict[str, pd.DataFrame]:
+        with session_scope(_engine) as session:
+            messages = campaign_repo.load_messages(session, scope=scope, store_ids=list(store_ids))
+            frame = _campaign_rows(campaign_repo.list_campaigns(session, scope=scope, store_ids=list(store_ids)))
+        bookings = data.bookings(_engine, scope, store_ids)
+        meta = frame.loc[:, ["campaign_id", "name", "timing", "segment", "status", "channel"]]
+        if messages.empty:
+            empty = pd.DataFrame()
+            return {"by_campaign": empty, "by_variant": empty, "timing": empty, "meta": meta}
+        messages = messages.merge(meta[["campaign_id", "timing", "segment"]], on="campaign_id", how="left")
+        # One attribution over every message, shared by both tables: each booking goes to one message.
+        outcomes = message_outcomes(messages, bookings, as_of=as_of, window_days=window_days)
+        judged: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "judged_only": True, "outcomes": outcomes}
+        by_campaign = campaign_results(messages, bookings, **judged)
+        wake = campaign_wake_up(messages, bookings, as_of=as_of, judged_only=True)
+        by_campaign["wake_up_rate"] = by_campaign["campaign_id"].map(wake)
+        by_campaign = meta.merge(by_campaign, on="campaign_id", how="inner")
+        comparable = comparable_variant_messages(messages, as_of=as_of, window_days=window_days)
+        by_variant = campaign_results(comparable, bookings, by=("campaign_id", "timing", "segment", "variant"),
+                                      **judged)
+        timing = timing_script_table(by_variant) if len(by_variant) else pd.DataFrame()
+        return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing, "meta": meta}
+
+    return remembered(_engine, scope, "campaign_results", store_ids, {"as_of": as_of, "window_days": window_days},
+                      ver, compute)
 
 
 def results(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
@@ -138,19 +143,32 @@ def tasks(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFr
     return _tasks(engine, str(engine.url), scope, store_ids, version(engine))
 
 
-def task_summary(tasks_frame: pd.DataFrame, bookings: pd.DataFrame, *, as_of: date) -> dict[str, Any]:
-    """Completion rate (core.kpi) and complaint recovery comparison (core.campaigns.results)."""
-    frame = tasks_frame.assign(created_at=pd.to_datetime(tasks_frame["created_at"]))
-    rate = task_completion_rate(frame, as_of=as_of, period_days=30)
-    complaints = frame.loc[frame["kind"].eq("complaint_recovery")]
-    recovery = recovery_comparison(complaints, bookings, as_of=as_of) if len(complaints) else pd.DataFrame()
-    return {"completion": rate, "recovery": recovery}
+@st.cache_data(ttl=3600, show_spinner=False)
+def _task_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+                  ver: Version) -> dict[str, Any]:
+    def compute() -> dict[str, Any]:
+        frame = tasks(_engine, scope, store_ids)
+        frame = frame.assign(created_at=pd.to_datetime(frame["created_at"]))
+        rate = task_completion_rate(frame, as_of=as_of, period_days=30)
+        complaints = frame.loc[frame["kind"].eq("complaint_recovery")]
+        recovery = (recovery_comparison(complaints, data.bookings(_engine, scope, store_ids), as_of=as_of)
+                    if len(complaints) else pd.DataFrame())
+        return {"completion": rate, "recovery": recovery}
+
+    return remembered(_engine, scope, "task_summary", store_ids, {"as_of": as_of}, ver, compute)
+
+
+def task_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, Any]:
+    """Task completion rate (core.kpi) and how complainers came back, recovered or not
+    (core.campaigns.results.recovery_comparison); kept per data/outbox version and day."""
+    return _task_summary(engine, str(engine.url), scope, store_ids, as_of, version(engine))
 
 
 def clear() -> None:
     _campaigns.clear()
     _results.clear()
     _tasks.clear()
+    _task_summary.clear()
     data.clear_versions()
 
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.kpi import KpiValue
 from core.models.forecast import ForecastEvaluation
 from core.overview import Headline
 from core.scope import Scope
@@ -30,7 +31,7 @@ from db.engine import session_scope
 
 log = logging.getLogger("revisit.precomputed")
 T = TypeVar("T")
-for _kept_type in (Headline, ForecastEvaluation, ForecastResult):
+for _kept_type in (Headline, KpiValue, ForecastEvaluation, ForecastResult):
     page_results.storable(_kept_type)
 
 

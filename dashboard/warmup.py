@@ -59,7 +59,7 @@ def default_views(engine: Engine, *, today: date | None = None) -> list[View]:
 
 def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
     from dashboard import analytics_data as ad
-    from dashboard import data, loyalty_data
+    from dashboard import campaign_data, data, loyalty_data
     from dashboard import model_data as md
 
     scope, stores, picked, as_of = view.scope, view.store_ids, view.picked_store_ids, view.as_of
@@ -74,6 +74,8 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
         ("loyalty_ledger", lambda: loyalty_data.ledger_summary(engine, scope, stores, as_of)),
         ("loyalty_referrals", lambda: loyalty_data.referral_summary(engine, scope, stores, as_of)),
         ("models_page", lambda: md.page(engine, scope, stores, as_of)),
+        ("task_summary", lambda: campaign_data.task_summary(engine, scope, picked, as_of)),
+        ("campaign_results", lambda: campaign_data.results(engine, scope, stores, as_of)),
     ]
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from core.campaigns.audience import mask_phone
 from core.campaigns.recovery import recovery_script
 from core.scope import PermissionDenied
-from dashboard import campaign_data, data
+from dashboard import campaign_data
 from dashboard.context import get_context
 from dashboard.formatting import number, percent
 
@@ -18,8 +18,7 @@ NS = "tasks."
 # Follow-ups carry no money: every picked store's tasks, whatever its currency.
 with ctx.busy("busy.tasks"):
     tasks = campaign_data.tasks(ctx.engine, ctx.scope, ctx.picked_store_ids)
-    bookings = data.bookings(ctx.engine, ctx.scope, ctx.picked_store_ids)
-    summary = campaign_data.task_summary(tasks, bookings, as_of=ctx.as_of)
+    summary = campaign_data.task_summary(ctx.engine, ctx.scope, ctx.picked_store_ids, ctx.as_of)
 # Follow-ups are worked in real time: due by the stores' today, not by the analysis as-of day
 # (which defaults to the last day with a visit, i.e. yesterday each morning).
 open_today = tasks.loc[tasks["status"].eq("open") & (pd.to_datetime(tasks["due_on"]) <= pd.Timestamp(ctx.local_today))]
