@@ -51,21 +51,37 @@ def frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def _page_frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, pd.DataFrame]:
-    stores = list(store_ids)
-    with session_scope(_engine) as session:
+def _page_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
+                  as_of: date) -> dict[str, object]:
+    def compute() -> dict[str, object]:
+        stores = list(store_ids)
+        with session_scope(_engine) as session:
+            accounts = loyalty_repo.load_accounts(session, scope=scope, store_ids=stores)
+            plans = loyalty_repo.load_plans(session, scope=scope, store_ids=stores)
+            stored = loyalty_repo.load_stored_value(session, scope=scope, store_ids=stores)
+            referral_count = len(loyalty_repo.load_referrals(session, scope=scope, store_ids=stores))
+        status = loyalty.plan_status(plans, as_of=as_of) if len(plans) else pd.DataFrame()
         return {
-            "accounts": loyalty_repo.load_accounts(session, scope=scope, store_ids=stores),
-            "plans": loyalty_repo.load_plans(session, scope=scope, store_ids=stores),
-            "stored_value": loyalty_repo.load_stored_value(session, scope=scope, store_ids=stores),
-            "referrals": loyalty_repo.load_referrals(session, scope=scope, store_ids=stores),
+            # Tier and balance per member (no names): the tier chart and the liability by home store.
+            "accounts": accounts[["customer_id", "home_store_id", "tier", "balance"]],
+            "stored_value_total": None if stored.empty
+            else float(loyalty.stored_value_balances(stored, as_of=as_of)["balance"].sum()),
+            "plans": len(plans),
+            "active_plans": status[status["is_active"]] if len(status) else status,
+            "renewals_due": loyalty.renewals_due(plans, as_of=as_of, within_days=30) if len(plans) else pd.DataFrame(),
+            "plan_churn": loyalty.plan_churn_rate(plans, start=as_of - timedelta(days=365), end=as_of)
+            if len(plans) else None,
+            "referrals": referral_count,
         }
 
+    return remembered(_engine, scope, "loyalty_page", store_ids, {"as_of": as_of}, ver, compute)
 
-def page_frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, pd.DataFrame]:
-    """Accounts, plans, stored value and referrals of the picked stores — everything the Loyalty
-    page reads but the ledger, whose figures come from :func:`ledger_summary` (cached)."""
-    return data.shallow(_page_frames(engine, str(engine.url), scope, store_ids, version(engine)))
+
+def page_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, object]:
+    """What the Loyalty page shows besides the ledger figures: each member's tier, balance and home
+    store, the stored-value total, active plans, renewals due in 30 days, the plan churn of the
+    last year and the number of referrals — kept per data/loyalty version and day."""
+    return data.shallow(_page_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of))
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
@@ -91,8 +107,8 @@ def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[in
 def _referral_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
                       as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
-        referrals = data.shallow(_page_frames(_engine, url, scope, store_ids, ver)["referrals"])
         with session_scope(_engine) as session:
+            referrals = loyalty_repo.load_referrals(session, scope=scope, store_ids=list(store_ids))
             bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids), until=as_of)
         return loyalty.leaderboard(referrals, bookings, as_of=as_of, top=20), loyalty.referral_tree(referrals)
 
@@ -164,7 +180,7 @@ def simulate(visits: pd.DataFrame, rule: loyalty.PointsRule, tier_rules: tuple[l
 def clear() -> None:
     """Drop the loyalty caches (after a write)."""
     _frames.clear()
-    _page_frames.clear()
+    _page_summary.clear()
     _rules.clear()
     _ledger_summary.clear()
     _referral_summary.clear()

@@ -17,6 +17,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from core.models.forecast import ForecastResult
+
 #: Extra score columns written by the model path, after the contract columns.
 MODEL_SCORE_COLUMNS: Final = ("churn_model", "confidence", "reasons")
 RULE: Final = "cadence_rule"
@@ -169,13 +171,6 @@ def upcoming_noshows(bookings: pd.DataFrame, customers: pd.DataFrame, report: An
     })
     return out.sort_values(["noshow_risk", "scheduled_at"], ascending=[False, True], kind="stable",
                            ignore_index=True)
-
-
-@dataclass
-class ForecastResult:
-    forecast: pd.DataFrame          # core.models.forecast.FORECAST_COLUMNS
-    history: pd.DataFrame           # daily_store_demand (recent days, for the chart)
-    evaluation: Any | None          # ForecastEvaluation (None: too little history)
 
 
 def forecast_demand(bookings: pd.DataFrame, stores: pd.DataFrame, *, as_of: date, horizon_days: int = 90,

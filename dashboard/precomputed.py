@@ -21,18 +21,12 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.kpi import KpiValue
-from core.models.forecast import ForecastEvaluation
-from core.overview import Headline
 from core.scope import Scope
-from dashboard.model_service import ForecastResult
 from db import page_results
 from db.engine import session_scope
 
 log = logging.getLogger("revisit.precomputed")
 T = TypeVar("T")
-for _kept_type in (Headline, KpiValue, ForecastEvaluation, ForecastResult):
-    page_results.storable(_kept_type)
 
 
 def remembered(engine: Engine, scope: Scope, name: str, store_ids: tuple[int, ...], params: dict[str, Any],

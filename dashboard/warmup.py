@@ -71,6 +71,7 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
         ("priority", lambda: ad.priority(engine, scope, stores, as_of)),
         ("kpi_by_store", lambda: ad.by_store(engine, scope, picked, as_of)),
         ("cohorts", lambda: ad.cohorts(engine, scope, picked, as_of)),
+        ("loyalty_page", lambda: loyalty_data.page_summary(engine, scope, stores, as_of)),
         ("loyalty_ledger", lambda: loyalty_data.ledger_summary(engine, scope, stores, as_of)),
         ("loyalty_referrals", lambda: loyalty_data.referral_summary(engine, scope, stores, as_of)),
         ("models_page", lambda: md.page(engine, scope, stores, as_of)),

@@ -29,6 +29,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from core.kpi import KpiValue
+from core.loyalty.plans import PlanChurn
+from core.models.forecast import ForecastEvaluation, ForecastResult
+from core.overview import Headline
 from core.scope import Scope
 from db.models import PageResult
 
@@ -49,6 +53,10 @@ def storable(cls: type) -> type:
         raise TypeError(f"{cls.__name__} is not a dataclass")
     _DATACLASSES[f"{cls.__module__}.{cls.__qualname__}"] = cls
     return cls
+
+
+for _kept_type in (Headline, KpiValue, PlanChurn, ForecastEvaluation, ForecastResult):
+    storable(_kept_type)
 
 
 # ------------------------------------------------------------------------------------ codec

@@ -1,8 +1,6 @@
 """Loyalty: tiers, points liability, expiring points, redemptions, referrals, stored value and plans."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -16,10 +14,10 @@ ctx = get_context()
 st.title(ctx.t("page.loyalty"))
 
 with ctx.busy("busy.loyalty"):
-    frames = loyalty_data.page_frames(ctx.engine, ctx.scope, ctx.store_ids)
+    kept = loyalty_data.page_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
     rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
     summary = loyalty_data.ledger_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
-accounts = frames["accounts"]
+accounts = kept["accounts"]
 if accounts.empty and summary["flows"].empty:
     st.info(ctx.t("loyalty.empty"))
     st.stop()
@@ -64,8 +62,7 @@ with tab_points:
     st.dataframe(expiring, hide_index=True, width="stretch")
 
 with tab_referrals:
-    referrals = frames["referrals"]
-    if referrals.empty:
+    if not kept["referrals"]:
         st.info(ctx.t("loyalty.no_referrals"))
     else:
         board, tree = loyalty_data.referral_summary(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of)
@@ -80,24 +77,18 @@ with tab_referrals:
         st.dataframe(board, hide_index=True, width="stretch")
 
 with tab_plans:
-    stored = frames["stored_value"]
-    plans = frames["plans"]
-    if not stored.empty:
-        balances = loyalty.stored_value_balances(stored, as_of=ctx.as_of)
-        st.metric(ctx.t("loyalty.stored_value_total"), money(float(balances["balance"].sum()), ctx.currency),
+    if kept["stored_value_total"] is not None:
+        st.metric(ctx.t("loyalty.stored_value_total"), money(float(kept["stored_value_total"]), ctx.currency),
                   help=ctx.t("loyalty.stored_value_help"))
-    if plans.empty:
+    if not kept["plans"]:
         st.info(ctx.t("loyalty.no_plans"))
     else:
-        status = loyalty.plan_status(plans, as_of=ctx.as_of)
-        due = loyalty.renewals_due(plans, as_of=ctx.as_of, within_days=30)
-        churn = loyalty.plan_churn_rate(plans, start=ctx.as_of - timedelta(days=365), end=ctx.as_of)
+        active, due, churn = kept["active_plans"], kept["renewals_due"], kept["plan_churn"]
         cols = st.columns(3)
-        cols[0].metric(ctx.t("loyalty.active_plans"), number(int(status["is_active"].sum())))
+        cols[0].metric(ctx.t("loyalty.active_plans"), number(len(active)))
         cols[1].metric(ctx.t("loyalty.renewals_due"), number(len(due)), help=ctx.t("loyalty.renewals_help"))
         cols[2].metric(ctx.t("loyalty.plan_churn"), percent(None if churn.started == 0 else churn.rate),
                        help=ctx.t("loyalty.plan_churn_help"))
-        active = status[status["is_active"]]
         st.dataframe(active[["plan_id", "customer_id", "name", "periods_total", "periods_paid", "periods_remaining",
                              "next_payment_on", "ends_on"]], hide_index=True, width="stretch")
         st.subheader(ctx.t("loyalty.renewals_title"))

@@ -227,6 +227,15 @@ def _mape(actual: np.ndarray, forecast: np.ndarray) -> float:
     return float(np.mean(np.abs(forecast[ok] - actual[ok]) / actual[ok])) if ok.any() else float("nan")
 
 
+@dataclass
+class ForecastResult:
+    """What the model page shows of the demand forecast."""
+
+    forecast: pd.DataFrame          # FORECAST_COLUMNS
+    history: pd.DataFrame           # daily_store_demand (recent days, for the chart)
+    evaluation: ForecastEvaluation | None  # None: too little history
+
+
 @dataclass(frozen=True)
 class ForecastEvaluation:
     """Holdout evaluation of the bookings forecast.
