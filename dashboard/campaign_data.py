@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.campaigns.audience import audience_frame
+from core.campaigns.audience import audience_facts, audience_frame, with_person_columns
 from core.campaigns.playbook import PLAYBOOK
 from core.campaigns.results import (
     campaign_results,
@@ -27,10 +27,9 @@ from core.campaigns.results import (
 from core.campaigns.triggers import trigger_label
 from core.kpi import task_completion_rate
 from core.scope import Scope
-from core.scoring import score_customers
-from dashboard import data
+from dashboard import analytics_data, data
 from dashboard.precomputed import remembered
-from db import campaign_repo, loyalty_repo, repo
+from db import campaign_repo, loyalty_repo
 from db.campaign_seed import PLAYBOOK_PREFIX
 from db.engine import session_scope
 
@@ -80,19 +79,26 @@ def campaigns(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Da
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _audience(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               ver: Version) -> pd.DataFrame:
-    with session_scope(_engine) as session:
-        bookings = repo.load_bookings(session, scope=scope, store_ids=list(store_ids))
-        customers = repo.load_customers(session, scope=scope, store_ids=list(store_ids))
-        accounts = loyalty_repo.load_accounts(session, scope=scope, store_ids=list(store_ids))
-        pets = campaign_repo.load_pets(session, scope=scope, store_ids=list(store_ids))
-        staff = campaign_repo.staff_names(session)
-    scores = score_customers(bookings, customers, as_of=as_of)
-    return audience_frame(scores, customers, accounts=accounts, pets=pets, bookings=bookings, staff_names=staff)
+    def compute() -> pd.DataFrame:
+        with session_scope(_engine) as session:
+            accounts = loyalty_repo.load_accounts(session, scope=scope, store_ids=list(store_ids))
+            pets = campaign_repo.load_pets(session, scope=scope, store_ids=list(store_ids))
+            staff = campaign_repo.staff_names(session)
+        scores = analytics_data.scores(_engine, scope, store_ids, as_of)
+        frame = audience_frame(scores, data.customers(_engine, scope, store_ids), accounts=accounts, pets=pets,
+                               bookings=data.bookings(_engine, scope, store_ids), staff_names=staff)
+        return audience_facts(frame)
+
+    facts = remembered(_engine, scope, "audience_facts", store_ids, {"as_of": as_of}, ver, compute)
+    # Names, contact details and consent are read now, never kept: a campaign is built on current consent.
+    return with_person_columns(facts, data.customers(_engine, scope, store_ids))
 
 
 def audience(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
     """The audience frame (one row per customer of the picked stores, as of the day)."""
-    return data.shallow(_audience(engine, str(engine.url), scope, store_ids, as_of, version(engine)))
+    # Facts move with bookings and loyalty (tiers), not with sends: a tick must not recompute them.
+    facts_version = (*data.data_version(engine), *data.loyalty_version(engine))
+    return data.shallow(_audience(engine, str(engine.url), scope, store_ids, as_of, facts_version))
 
 
 @st.cache_data(ttl=3600, show_spinner=False)

@@ -228,6 +228,23 @@ def _audience() -> pd.DataFrame:
     })
 
 
+def test_kept_audience_facts_take_current_consent_and_contacts() -> None:
+    from core.campaigns.audience import PERSON_COLUMNS, audience_facts, with_person_columns
+
+    frame = _audience()
+    facts = audience_facts(frame)
+    assert not set(PERSON_COLUMNS) & set(facts.columns)
+    customers = frame.loc[:, ["customer_id", "home_store_id", *PERSON_COLUMNS]]
+    pd.testing.assert_frame_equal(with_person_columns(facts, customers), frame)
+    # Bob consented and changed his phone since; customer 3 was anonymised (left out of the load).
+    now = customers[customers["customer_id"] != 3].copy()
+    now.loc[now["customer_id"] == 2, ["consent_sms", "phone"]] = [True, "+886933333333"]
+    fresh = with_person_columns(facts, now).set_index("customer_id")
+    assert 3 not in fresh.index
+    assert bool(fresh.loc[2, "consent_sms"]) and fresh.loc[2, "phone"] == "+886933333333"
+    assert fresh.loc[1, "tier"] == "Gold" and fresh.loc[1, "pet_name"] == "Mochi"
+
+
 def test_audience_filters_and_safe_masked_export() -> None:
     frame = _audience()
     spec = audience.AudienceSpec(lifecycle_segments=("stable",), tags_any=("長毛", "敏感肌"),

@@ -15,12 +15,12 @@ import streamlit as st
 from core.overview import Headline
 from core.scope import Scope
 from dashboard import analytics_data as ad
-from dashboard import data
+from dashboard import campaign_data, data
 from dashboard.precomputed import remembered
 from dashboard.warmup import default_views, warm
 from db import page_results
 from db.engine import session_scope
-from db.models import Booking, PageResult
+from db.models import Booking, Customer, PageResult
 from db.privacy import anonymise_customer
 from tests.factories import small_world, utc
 
@@ -157,7 +157,7 @@ def test_warm_keeps_every_users_first_view_without_names(engine) -> None:
     with session_scope(engine) as session:
         kept = page_results.result_versions(session)
     for name in ("overview", "kpi_board", "kpi_trend", "scores", "priority", "loyalty_page", "loyalty_ledger", "models_page",
-                 "campaign_results"):
+                 "campaign_results", "audience_facts"):
         assert str(ids["store_a"]) in set(kept.loc[kept["name"] == name, "stores"]), name
     for name in ("kpi_by_store", "cohorts", "task_summary"):  # every picked store, whatever the currency
         assert f"{ids['store_a']},{ids['store_b']}" in set(kept.loc[kept["name"] == name, "stores"]), name
@@ -174,6 +174,15 @@ def test_warm_keeps_every_users_first_view_without_names(engine) -> None:
         anonymise_customer(session, scope=ADMIN, customer_id=ids["a1"])
     _restart()
     assert ids["a1"] not in set(ad.scores(engine, manager, (ids["store_a"],), AS_OF)["customer_id"])
+
+    # The campaign audience keeps facts only; consent and contact details are read at once.
+    audience = campaign_data.audience(engine, manager, (ids["store_a"],), AS_OF)
+    assert audience.set_index("customer_id").loc[ids["a2"], "phone"] == "+886922333444"
+    with session_scope(engine) as session:
+        session.get(Customer, ids["a2"]).consent_sms = True
+    _restart()
+    assert bool(campaign_data.audience(engine, manager, (ids["store_a"],), AS_OF)
+                .set_index("customer_id").loc[ids["a2"], "consent_sms"])
 
     # A second run with nothing new only reads back.
     again = warm(engine, views)

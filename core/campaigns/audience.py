@@ -36,6 +36,13 @@ AUDIENCE_COLUMNS: Final = (
     "pet_vaccine_due",
 )
 
+#: Audience columns read from the customer record itself: personal, and (consent, opt-out) required
+#: to be current when a campaign is built, so they are never kept with precomputed facts.
+PERSON_COLUMNS: Final = (
+    "external_id", "name", "phone", "email", "line_id", "wechat_openid", "birthday", "tags", "opted_out_at",
+    "consent_sms", "consent_line", "consent_email", "consent_wechat",
+)
+
 #: Columns shown in a sample / export, in order.
 EXPORT_COLUMNS: Final = (
     "external_id", "name", "phone", "home_store_id", "lifecycle_segment", "rfm_segment", "tier",
@@ -82,6 +89,23 @@ class AudienceSpec:
         return cls(**values)
 
 
+def _person_base(customers: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer with every :data:`PERSON_COLUMNS` column (missing ones empty,
+    consents as booleans, tags as lists, birthdays as datetimes)."""
+    base = customers.drop_duplicates("customer_id").copy()
+    for column in ("external_id", "name", "phone", "email", "line_id", "wechat_openid", "birthday",
+                   "opted_out_at"):
+        if column not in base.columns:
+            base[column] = None
+    for column in ("consent_sms", "consent_line", "consent_email", "consent_wechat"):
+        base[column] = base[column].fillna(False).astype(bool) if column in base.columns else False
+    if "tags" not in base.columns:
+        base["tags"] = [[] for _ in range(len(base))]
+    base["tags"] = base["tags"].map(lambda v: list(v) if isinstance(v, (list, tuple, np.ndarray)) else [])
+    base["birthday"] = pd.to_datetime(base["birthday"], errors="coerce")
+    return base
+
+
 def audience_frame(
     scores: pd.DataFrame,
     customers: pd.DataFrame,
@@ -112,15 +136,7 @@ def audience_frame(
     require_columns(customers, ("customer_id", "home_store_id"), what="customers")
     require_columns(scores, ("customer_id", "lifecycle_segment", "rfm_segment", "next_due_date"),
                     what="scores")
-    base = customers.drop_duplicates("customer_id").copy()
-    for column in ("external_id", "name", "phone", "email", "line_id", "wechat_openid", "birthday",
-                   "opted_out_at"):
-        if column not in base.columns:
-            base[column] = None
-    for column in ("consent_sms", "consent_line", "consent_email", "consent_wechat"):
-        base[column] = base[column].fillna(False).astype(bool) if column in base.columns else False
-    if "tags" not in base.columns:
-        base["tags"] = [[] for _ in range(len(base))]
+    base = _person_base(customers)
     score_cols = ["customer_id", "rfm_segment", "lifecycle_segment", "recency_days", "revisit_window_days",
                   "next_due_date", "days_overdue", "monetary"]
     sc = scores.loc[:, [c for c in score_cols if c in scores.columns]].copy()
@@ -156,6 +172,22 @@ def audience_frame(
         out[column] = pd.to_datetime(out[column], errors="coerce")
     out["tags"] = out["tags"].map(lambda v: list(v) if isinstance(v, (list, tuple, np.ndarray)) else [])
     return out.loc[:, list(AUDIENCE_COLUMNS)].reset_index(drop=True)
+
+
+def audience_facts(audience: pd.DataFrame) -> pd.DataFrame:
+    """An audience frame without :data:`PERSON_COLUMNS`: scores, tier, last visit and pet facts,
+    safe to keep (no names, no contact details, no consent that could go stale)."""
+    return audience.drop(columns=[c for c in PERSON_COLUMNS if c in audience.columns])
+
+
+def with_person_columns(facts: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """The audience frame of :func:`audience_facts` ``facts`` joined to the customers' current
+    record (``db.repo.load_customers`` shape); customers missing from ``customers`` (anonymised
+    since) drop out."""
+    require_columns(customers, ("customer_id",), what="customers")
+    people = _person_base(customers).loc[:, ["customer_id", *PERSON_COLUMNS]]
+    joined = facts.merge(people, on="customer_id", how="inner")
+    return joined.loc[:, list(AUDIENCE_COLUMNS)].reset_index(drop=True)
 
 
 def contactable(frame: pd.DataFrame, channel: str) -> pd.Series:
