@@ -130,20 +130,39 @@ def ledger_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
 def _activity(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date,
               governed: tuple[int, ...]) -> pd.DataFrame:
-    frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
-    bookings = data.bookings(_engine, scope, store_ids)
-    members = data.customers(_engine, scope, store_ids)
-    members = members.loc[members["home_store_id"].isin(governed), "customer_id"]
-    activity = loyalty.activity_from_bookings(bookings[bookings["customer_id"].isin(members)], frames["stored_value"],
-                                              frames["plans"], as_of=as_of)
-    return activity[activity["customer_id"].isin(members)]
+    def compute() -> pd.DataFrame:
+        stores = list(store_ids)
+        with session_scope(_engine) as session:
+            stored_value = loyalty_repo.load_stored_value(session, scope=scope, store_ids=stores)
+            plans = loyalty_repo.load_plans(session, scope=scope, store_ids=stores)
+        bookings = data.bookings(_engine, scope, store_ids)
+        members = data.customers(_engine, scope, store_ids)
+        members = members.loc[members["home_store_id"].isin(governed), "customer_id"]
+        activity = loyalty.activity_from_bookings(bookings[bookings["customer_id"].isin(members)], stored_value,
+                                                  plans, as_of=as_of)
+        return activity[activity["customer_id"].isin(members)]
+
+    return remembered(_engine, scope, "loyalty_activity", store_ids,
+                      {"as_of": as_of, "governed": ",".join(map(str, governed))}, ver, compute)
 
 
 def activity(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
              governed: tuple[int, ...]) -> pd.DataFrame:
     """``core.loyalty.activity_from_bookings`` of the customers whose home store is in ``governed``
     (the tier editor's impact preview), cached per data/loyalty version and day."""
-    return data.shallow(_activity(engine, str(engine.url), scope, store_ids, version(engine), as_of, governed))
+    return data.shallow(_activity(engine, str(engine.url), scope, store_ids, version(engine), as_of,
+                                  tuple(sorted(governed))))
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def _items(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> pd.DataFrame:
+    with session_scope(_engine) as session:
+        return loyalty_repo.list_redemption_items(session, scope=scope, store_ids=list(store_ids), include_inactive=True)
+
+
+def items(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:
+    """The redemption catalog of the picked stores, inactive items included (cached)."""
+    return _items(engine, str(engine.url), scope, store_ids, version(engine))
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
@@ -182,6 +201,7 @@ def clear() -> None:
     _frames.clear()
     _page_summary.clear()
     _rules.clear()
+    _items.clear()
     _ledger_summary.clear()
     _referral_summary.clear()
     _activity.clear()

@@ -72,6 +72,7 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
         ("kpi_by_store", lambda: ad.by_store(engine, scope, picked, as_of)),
         ("cohorts", lambda: ad.cohorts(engine, scope, picked, as_of)),
         ("loyalty_page", lambda: loyalty_data.page_summary(engine, scope, stores, as_of)),
+        ("loyalty_activity", lambda: _chain_rule_activity(engine, view)),
         ("loyalty_ledger", lambda: loyalty_data.ledger_summary(engine, scope, stores, as_of)),
         ("loyalty_referrals", lambda: loyalty_data.referral_summary(engine, scope, stores, as_of)),
         ("models_page", lambda: md.page(engine, scope, stores, as_of)),
@@ -79,6 +80,15 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
         ("task_summary", lambda: campaign_data.task_summary(engine, scope, picked, as_of)),
         ("campaign_results", lambda: campaign_data.results(engine, scope, stores, as_of)),
     ]
+
+
+def _chain_rule_activity(engine: Engine, view: View) -> Any:
+    """The tier editor's first view: customers of the picked stores under the chain-wide rules."""
+    from dashboard import loyalty_data
+
+    own = loyalty_data.rules(engine, view.scope, view.store_ids)["own_tiers"]
+    governed = tuple(s for s in view.store_ids if own.get(s) is None)  # type: ignore[union-attr]
+    return loyalty_data.activity(engine, view.scope, view.store_ids, view.as_of, governed)
 
 
 def warm(engine: Engine, views: Sequence[View] | None = None, *, keep_days: int = 7) -> list[dict[str, Any]]:

@@ -19,9 +19,6 @@ STATE = "loyalty_rules"
 
 with ctx.busy("busy.loyalty"):
     rules = loyalty_data.rules(ctx.engine, ctx.scope, ctx.store_ids)
-    frames = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)
-    bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
-    customers = data.customers(ctx.engine, ctx.scope, ctx.store_ids)
 stores = {s.id: f"{s.code} · {s.name}" for s in data.stores(ctx.engine, ctx.scope) if s.id in ctx.store_ids}
 kinds: dict[int, str] = rules["kinds"]  # type: ignore[assignment]
 
@@ -42,7 +39,6 @@ if target is None:
     governed = [s for s in stores if own_sets.get(s) is None]  # type: ignore[union-attr]
 else:
     governed = [target]
-members = customers[customers["home_store_id"].isin(governed)]["customer_id"]
 
 tab_tiers, tab_points, tab_sim, tab_catalog, tab_history = st.tabs(
     [ctx.t("loyalty.tab_tier_rules"), ctx.t("loyalty.tab_points_rule"), ctx.t("loyalty.tab_simulator"),
@@ -177,8 +173,14 @@ with tab_points:
 with tab_sim:
     st.caption(ctx.t("loyalty.sim_help"))
     if st.toggle(ctx.t("loyalty.sim_run"), key=f"{STATE}.simulate") and not activity.empty:
-        visits = bookings[bookings["customer_id"].isin(members)]
-        ledger = frames["ledger"][frames["ledger"]["customer_id"].isin(members)]
+        # Only a simulation needs every visit and the whole ledger: loaded on demand, not on each visit.
+        with ctx.busy("busy.loyalty"):
+            customers = data.customers(ctx.engine, ctx.scope, ctx.store_ids)
+            members = customers[customers["home_store_id"].isin(governed)]["customer_id"]
+            bookings = data.bookings(ctx.engine, ctx.scope, ctx.store_ids)
+            visits = bookings[bookings["customer_id"].isin(members)]
+            ledger = loyalty_data.frames(ctx.engine, ctx.scope, ctx.store_ids)["ledger"]
+            ledger = ledger[ledger["customer_id"].isin(members)]
         now = loyalty_data.simulate(visits, pr, tuple(current_rules), ctx.as_of, ledger, activity, ctx.scope)
         new = loyalty_data.simulate(visits, proposed_points, tuple(proposed or current_rules), ctx.as_of,
                                     ledger, activity, ctx.scope)
@@ -205,7 +207,7 @@ with tab_sim:
 
 # ------------------------------------------------------------------ catalog
 with tab_catalog:
-    items = frames["items"]
+    items = loyalty_data.items(ctx.engine, ctx.scope, ctx.store_ids)
     mine = items[items["store_id"].isna()] if target is None else items[items["store_id"] == target]
     table = mine.drop(columns=["store_id"]).reset_index(drop=True)
     edited_items = st.data_editor(
