@@ -1,4 +1,4 @@
-"""``campaigns run-due | list | simulate-bookings`` and ``worker`` (DESIGN.md "Command line").
+"""``campaigns run-due | list | simulate-bookings``, ``worker`` and ``warm`` (DESIGN.md "Command line").
 
 - ``campaigns run-due [--now DATETIME]``: one worker tick (idempotent); prints JSON counts.
 - ``campaigns list --json``: per campaign id, name, status, messages queued / sent / failed /
@@ -7,6 +7,7 @@
   a message (or sat in the holdout) book with a propensity, higher when sent, with the message's
   tracking code, so the results pages show real conversion and uplift. Never run it on real data.
 - ``worker``: the long-running scheduler (APScheduler, every ``REVISIT_WORKER_INTERVAL`` s).
+- ``warm``: the worker's page precompute, now (``dashboard.warmup``); prints JSON.
 
 ``--now`` takes an ISO date-time; without an offset it is read as UTC.
 """
