@@ -187,3 +187,17 @@ def test_warm_keeps_every_users_first_view_without_names(engine) -> None:
     # A second run with nothing new only reads back.
     again = warm(engine, views)
     assert max(row["seconds"] for row in again) < max(row["seconds"] for row in report) + 5
+
+
+def test_warm_command_prints_a_summary(sqlite_engine, monkeypatch, capsys) -> None:
+    import json
+
+    from dashboard.cli import main
+
+    small_world(sqlite_engine)
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    assert main(["warm"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["failures"] == {} and summary["results"] >= 2 * 15
+    with session_scope(sqlite_engine) as session:
+        assert len(page_results.result_versions(session)) >= 15
