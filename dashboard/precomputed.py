@@ -3,8 +3,8 @@
 :func:`remembered` sits under the in-memory caches of the page loaders: on a miss it reads the
 figures kept for the same stores, parameters and data version (``db.page_results``), and only
 when none are kept does it compute them — then keeps them for the next server start. The worker
-calls :func:`warm` after imports and every night, so the first manager of the morning does not
-wait for a recompute of every booking.
+runs ``dashboard.warmup.warm`` every few minutes, so after an import, or on the first morning
+visit, nobody waits for a recompute of every booking.
 
 Anything going wrong with the kept copy (a locked SQLite file, a value the codec refuses) costs
 only speed: the figures are computed as before.
@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -52,14 +50,3 @@ def remembered(engine: Engine, scope: Scope, name: str, store_ids: tuple[int, ..
     except SQLAlchemyError:
         log.warning("keeping %s failed; it stays in memory only", name, exc_info=True)
     return value
-
-
-@dataclass(frozen=True)
-class View:
-    """What a user sees first: their stores of one currency (``store_ids``), every store they
-    picked (``picked_store_ids``, the Stores page) and the default as-of day."""
-
-    scope: Scope
-    store_ids: tuple[int, ...]
-    picked_store_ids: tuple[int, ...]
-    as_of: date

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,12 +18,22 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.scope import Scope
-from dashboard.precomputed import View
 from db import page_results, repo, users
 from db.engine import session_scope
 from db.models import Store
 
 log = logging.getLogger("revisit.warmup")
+
+
+@dataclass(frozen=True)
+class View:
+    """What a user sees first: their stores of one currency (``store_ids``), every store they
+    picked (``picked_store_ids``, the Stores page) and the default as-of day."""
+
+    scope: Scope
+    store_ids: tuple[int, ...]
+    picked_store_ids: tuple[int, ...]
+    as_of: date
 
 
 def currency_groups(stores: Sequence[Store], store_ids: Sequence[int]) -> list[tuple[str, tuple[int, ...]]]:
