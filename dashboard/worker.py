@@ -95,6 +95,7 @@ class CampaignWorker:
         self.scope = Scope.system("worker")
         #: Fault injection for tests: called after the provider answered, before the mark.
         self.after_send: Callable[[crepo.ClaimedMessage, SendResult], None] | None = None
+        self._warmed: tuple[object, ...] | None = None  # fingerprint of the last complete warm-up
 
     # ------------------------------------------------------------------------- channels
     def channel(self, name: str) -> Channel | None:
@@ -451,15 +452,22 @@ class CampaignWorker:
             log.exception("nightly jobs failed")
 
     def warm_pages(self) -> list[dict[str, Any]]:
-        """Precompute what each user sees first (``dashboard.warmup``); results already kept for the
-        current data are only read back, so a run with nothing new costs seconds."""
-        from dashboard.warmup import warm
+        """Precompute what each user sees first (``dashboard.warmup``). Skipped while bookings,
+        loyalty, outbox and the users' views are as they were at the last complete run; otherwise
+        only the stale results are recomputed (the rest are read back)."""
+        from dashboard.warmup import default_views, fingerprint, warm
 
         try:
-            report = warm(self.engine)
+            views = default_views(self.engine)
+            before = fingerprint(self.engine, views)
+            if before == self._warmed:
+                return []
+            report = warm(self.engine, views)
         except Exception:  # noqa: BLE001 - keep the scheduler alive; pages compute on demand meanwhile
             log.exception("warming page results failed")
             return []
+        if not any(row["error"] for row in report):
+            self._warmed = before  # data that arrived during the run changes the next fingerprint
         slow = [row for row in report if row["seconds"] >= 1 or row["error"]]
         log.info("warmed %d page results (%s)", len(report), slow)
         return report

@@ -201,3 +201,21 @@ def test_warm_command_prints_a_summary(sqlite_engine, monkeypatch, capsys) -> No
     assert summary["failures"] == {} and summary["results"] >= 2 * 15
     with session_scope(sqlite_engine) as session:
         assert len(page_results.result_versions(session)) >= 15
+
+
+def test_worker_warms_again_only_when_something_changed(sqlite_engine) -> None:
+    from dashboard.worker import CampaignWorker
+
+    ids = small_world(sqlite_engine)
+    worker = CampaignWorker(sqlite_engine)
+    try:
+        first = worker.warm_pages()
+        assert first and not any(row["error"] for row in first)
+        assert worker.warm_pages() == []  # nothing new: skipped
+        with session_scope(sqlite_engine) as session:
+            session.add(Booking(dedupe_key="k9", external_id="k9", store_id=ids["store_a"], customer_id=ids["a1"],
+                                scheduled_at=utc(2026, 11, 9, 2), status="completed", amount=500))
+        data.clear_versions()
+        assert worker.warm_pages()  # an import: warmed again
+    finally:
+        worker.close()
