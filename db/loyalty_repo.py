@@ -56,6 +56,8 @@ AMBASSADOR_TAG = "品牌大使"
 #: Length of a membership period for the ``period_end`` downgrade policy (from ``tier_since``).
 MEMBERSHIP_PERIOD_MONTHS = 12
 TIER_CHANGE_ACTION = "tier_change"
+#: Audited writes that change what the loyalty pages show (part of :func:`loyalty_version`).
+LOYALTY_AUDIT_ACTIONS = ("tier_rules_saved", "points_rule_saved", "redemption_item_saved", TIER_CHANGE_ACTION)
 TIER_EVENT_COLUMNS = ("customer_id", "store_id", "from_tier", "to_tier", "direction", "as_of")
 ITEM_COLUMNS = ("item_id", "store_id", "name", "kind", "points_cost", "cash_cost", "stock", "active")
 ACCOUNT_COLUMNS = ("customer_id", "home_store_id", "balance", "tier", "tier_since")
@@ -635,13 +637,16 @@ def loyalty_version(session: Session) -> tuple[int, int, int]:
     """A cheap fingerprint of loyalty data (ledger, rules, catalog, tiers) for cache keys.
 
     Every rule, catalog or tier write is audited and every points change is a ledger row, so
-    the last ledger id and the last audit id change with each write. The ledger is append-only,
+    the last ledger id and the last loyalty audit id change with each write. The ledger is append-only,
     so its largest id (an index seek) is enough; counting its rows took 1 s at 2 M rows.
     """
     from db.models import AuditLog
 
     ledger = session.scalar(select(func.coalesce(func.max(PointsLedger.id), 0))) or 0
-    audit = session.scalar(select(func.coalesce(func.max(AuditLog.id), 0))) or 0
+    # Only loyalty writes: a sign-in or a campaign edit is audited too and must not throw away
+    # every loyalty figure computed so far.
+    audit = session.scalar(select(func.coalesce(func.max(AuditLog.id), 0))
+                           .where(AuditLog.action.in_(LOYALTY_AUDIT_ACTIONS))) or 0
     return int(ledger), int(ledger), int(audit)
 
 

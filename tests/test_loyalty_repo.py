@@ -245,3 +245,19 @@ def test_referral_rewards_are_credited_once_and_seed_reconciles(engine) -> None:
     referral = ledger[ledger["kind"] == "referral"].set_index("customer_id")["points"].to_dict()
     assert referral == {ids["a1"]: 200, ids["a2"]: 100}
     assert tier_events == 0  # first assignment by the seed is not an upgrade event
+
+
+def test_loyalty_fingerprint_moves_with_loyalty_writes_only(engine) -> None:
+    """Loyalty pages are cached (and kept) by this fingerprint: a sign-in must not throw them away,
+    a rule change must."""
+    from db.repo import record_audit
+
+    small_world(engine)
+    with session_scope(engine) as session:
+        before = loyalty_repo.loyalty_version(session)
+        record_audit(session, actor="mgr_a", action="login", entity="user")
+    with session_scope(engine) as session:
+        assert loyalty_repo.loyalty_version(session) == before
+        loyalty_repo.save_points_rule(session, scope=SYSTEM, store_id=None, rule=loyalty.PointsRule(expiry_months=6))
+    with session_scope(engine) as session:
+        assert loyalty_repo.loyalty_version(session) != before
