@@ -145,10 +145,14 @@ def _snapshot_version(engine: Engine) -> tuple[int, str]:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _snapshots(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...],
                version: tuple[int, str]) -> pd.DataFrame:
-    with session_scope(_engine) as session:
-        return score_repo.load_snapshots(session, scope=scope, store_ids=list(store_ids), dates=list(dates),
-                                         columns=("as_of", "customer_id", "store_id", "rfm_segment",
-                                                  "rfm8_segment", "lifecycle_segment"))
+    def compute() -> pd.DataFrame:
+        with session_scope(_engine) as session:
+            return score_repo.load_snapshots(session, scope=scope, store_ids=list(store_ids), dates=list(dates),
+                                             columns=("as_of", "customer_id", "store_id", "rfm_segment",
+                                                      "rfm8_segment", "lifecycle_segment"))
+
+    return remembered(_engine, scope, "snapshots", store_ids, {"dates": ",".join(d.isoformat() for d in dates)},
+                      version, compute)
 
 
 def snapshots(engine: Engine, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...]) -> pd.DataFrame:

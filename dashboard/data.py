@@ -158,8 +158,16 @@ def overview(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
 
 @st.cache_data(ttl=3600, show_spinner=False)
 def _latest_visit_day(_engine: Engine, url: str, scope: Scope, version: tuple[int, int, int]) -> date | None:
-    with session_scope(_engine) as session:
-        return repo.latest_booking_day(session, scope=scope)
+    from dashboard.precomputed import remembered
+
+    def compute() -> date | None:
+        with session_scope(_engine) as session:
+            return repo.latest_booking_day(session, scope=scope)
+
+    visible = tuple(sorted(int(s.id or 0) for s in stores(_engine, scope)))
+    if not visible:
+        return None
+    return remembered(_engine, scope, "latest_visit_day", visible, {}, version, compute)
 
 
 def latest_visit_day(engine: Engine, scope: Scope) -> date | None:

@@ -50,6 +50,8 @@ def currency_groups(stores: Sequence[Store], store_ids: Sequence[int]) -> list[t
 def default_views(engine: Engine, *, today: date | None = None) -> list[View]:
     """Each enabled user's first view (all their stores, the leading currency group, the default
     as-of day), once per distinct view; front-desk users open Tasks only."""
+    from dashboard import data
+
     today = today or date.today()
     views: dict[tuple[tuple[int, ...], tuple[int, ...], date], View] = {}
     with session_scope(engine) as session:
@@ -60,7 +62,7 @@ def default_views(engine: Engine, *, today: date | None = None) -> list[View]:
             picked = tuple(sorted(int(s.id or 0) for s in stores if scope.allows_store(s.id)))
             if not picked:
                 continue
-            last_day = repo.latest_booking_day(session, scope=scope)
+            last_day = data.latest_visit_day(engine, scope)  # kept too: the app's first query
             as_of = min(today, last_day) if last_day else today
             store_ids = currency_groups(stores, picked)[0][1]
             reader = Scope(actor="system", role="system", store_ids=frozenset(picked))
@@ -90,6 +92,7 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
         ("kpi_board", lambda: ad.board(engine, scope, stores, as_of)),
         ("kpi_trend", lambda: ad.trend(engine, scope, stores, as_of)),
         ("scores", lambda: ad.scores(engine, scope, stores, as_of)),
+        ("snapshots", lambda: _latest_migration(engine, view)),
         ("priority", lambda: ad.priority(engine, scope, stores, as_of)),
         ("kpi_by_store", lambda: ad.by_store(engine, scope, picked, as_of)),
         ("cohorts", lambda: ad.cohorts(engine, scope, picked, as_of)),
@@ -102,6 +105,14 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
         ("task_summary", lambda: campaign_data.task_summary(engine, scope, picked, as_of)),
         ("campaign_results", lambda: campaign_data.results(engine, scope, stores, as_of)),
     ]
+
+
+def _latest_migration(engine: Engine, view: View) -> Any:
+    """The Segments page's first migration: the two latest snapshot days."""
+    from dashboard import analytics_data as ad
+
+    dates = ad.snapshot_dates(engine, view.scope)
+    return None if len(dates) < 2 else ad.snapshots(engine, view.scope, view.store_ids, (dates[-2], dates[-1]))
 
 
 def _chain_rule_activity(engine: Engine, view: View) -> Any:
