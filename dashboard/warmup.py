@@ -100,7 +100,8 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
         ("loyalty_activity", lambda: _chain_rule_activity(engine, view)),
         ("loyalty_ledger", lambda: loyalty_data.ledger_summary(engine, scope, stores, as_of)),
         ("loyalty_referrals", lambda: loyalty_data.referral_summary(engine, scope, stores, as_of)),
-        ("models_page", lambda: md.page(engine, scope, stores, as_of)),
+        # The model page reads every picked store (rates and risks add up across currencies).
+        ("models_page", lambda: md.page(engine, scope, picked, as_of)),
         ("audience_facts", lambda: campaign_data.audience(engine, scope, stores, as_of)),
         ("task_summary", lambda: campaign_data.task_summary(engine, scope, picked, as_of)),
         ("campaign_results", lambda: campaign_data.results(engine, scope, stores, as_of)),
