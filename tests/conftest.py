@@ -91,3 +91,15 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     clean_all_tables(db_engine)
     yield db_engine
     db_engine.dispose()
+
+
+@pytest.fixture
+def empty_streamlit_caches() -> Iterator[None]:
+    """Start and end with empty Streamlit caches (the page loaders' memory), as a restarted server."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

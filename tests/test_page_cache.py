@@ -7,7 +7,6 @@ from datetime import date
 
 import pandas as pd
 import pytest
-import streamlit as st
 
 from core.scope import Scope
 from dashboard import analytics_data as ad
@@ -20,13 +19,7 @@ from tests.factories import small_world, utc
 AS_OF = date(2026, 11, 10)
 
 
-@pytest.fixture(autouse=True)
-def _empty_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("empty_streamlit_caches")
 
 
 def _scopes(ids: dict[str, int]) -> tuple[Scope, Scope]:

@@ -28,13 +28,7 @@ AS_OF = date(2026, 11, 10)
 ADMIN = Scope(actor="admin", role="chain_admin", store_ids=None)
 
 
-@pytest.fixture(autouse=True)
-def _empty_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("empty_streamlit_caches")
 
 
 def _restart() -> None:
