@@ -25,13 +25,16 @@ from db.engine import session_scope
 
 log = logging.getLogger("revisit.precomputed")
 T = TypeVar("T")
+#: Part of every kept result's version: bump it when a kept result changes shape (columns, keys),
+#: so figures kept by an older release are recomputed instead of read back.
+KEPT_SHAPE_REVISION = 2
 
 
 def remembered(engine: Engine, scope: Scope, name: str, store_ids: tuple[int, ...], params: dict[str, Any],
                version: object, compute: Callable[[], T]) -> T:
     """The figures kept for (``name``, stores, ``params``) at ``version``, else ``compute()`` —
     kept for next time. ``version`` is any value whose ``repr`` changes with the data."""
-    version_text = repr(version)
+    version_text = f"r{KEPT_SHAPE_REVISION}:{version!r}"
     try:
         with session_scope(engine) as session:
             kept = page_results.load_result(session, scope=scope, name=name, store_ids=store_ids, params=params,
