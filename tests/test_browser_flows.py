@@ -126,12 +126,14 @@ def test_marketer_schedules_a_campaign_that_a_manager_approves(demo_url: str, tm
         with browser_page() as page:
             _signed_in(page, base, "marketer")
             _open(page, "Campaigns")
+            # Opening the tab reruns the page (the builder runs only while open): wait for what it draws.
             page.get_by_role("tab", name="Builder").click()
-            settle(page)
             audience = page.locator("[data-testid='stMetric']", has_text="Matching (contactable)")
+            audience.wait_for(timeout=120_000)
+            page.locator("[data-testid='stText']").first.wait_for(timeout=120_000)  # the rendered preview message
+            settle(page)
             count = int(audience.locator("[data-testid='stMetricValue']").inner_text().replace(",", ""))
             assert count > 0
-            assert page.locator("[data-testid='stText']").count() >= 1  # the rendered preview message
             page.get_by_label("Name", exact=True).fill(name)
             page.get_by_label("Name", exact=True).press("Enter")
             settle(page)
