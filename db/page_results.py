@@ -265,15 +265,3 @@ def prune_results(session: Session, *, keep_days: int = 7, now: datetime | None 
     """Drop results computed more than ``keep_days`` ago (past as-of days nobody opened since)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
     return session.execute(delete(PageResult).where(PageResult.computed_at < cutoff)).rowcount or 0
-
-
-def forget_results(session: Session, *, store_ids: Iterable[int] | None = None) -> int:
-    """Drop every kept result (or those covering any of ``store_ids``): after an anonymisation or
-    a rule change whose effect the data version does not capture."""
-    statement = delete(PageResult)
-    if store_ids is not None:
-        wanted = {str(s) for s in store_ids}
-        keys = [key for key in session.scalars(select(PageResult.stores).distinct()) if wanted & set(key.split(","))]
-        statement = statement.where(PageResult.stores.in_(keys))
-    return session.execute(statement).rowcount or 0
-
