@@ -214,3 +214,19 @@ def test_worker_warms_again_only_when_something_changed(sqlite_engine) -> None:
         assert worker.warm_pages()  # an import: warmed again
     finally:
         worker.close()
+
+
+def test_results_nobody_asked_for_in_a_week_are_pruned(engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ids = small_world(engine)
+    with session_scope(engine) as session:
+        for day in (AS_OF, date(2026, 11, 1)):
+            page_results.save_result(session, scope=ADMIN, name="kpi_board", store_ids=(ids["store_a"],),
+                                     params={"as_of": day}, version="v1", value=pd.DataFrame({"kpi": [str(day)]}))
+    with session_scope(engine) as session:
+        old = session.query(PageResult).filter(PageResult.params == "as_of=2026-11-01").one()
+        old.computed_at = datetime.now(UTC) - timedelta(days=8)
+    with session_scope(engine) as session:
+        assert page_results.prune_results(session, keep_days=7) == 1
+        assert page_results.result_versions(session)["params"].tolist() == ["as_of=2026-11-10"]
