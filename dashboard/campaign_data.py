@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from core.campaigns.audience import audience_facts, audience_frame, with_person_columns
 from core.campaigns.playbook import PLAYBOOK
 from core.campaigns.results import (
+    ab_verdicts,
     campaign_results,
     campaign_wake_up,
     comparable_variant_messages,
@@ -112,7 +113,8 @@ def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...]
         meta = frame.loc[:, ["campaign_id", "name", "timing", "segment", "status", "channel"]]
         if messages.empty:
             empty = pd.DataFrame()
-            return {"by_campaign": empty, "by_variant": empty, "timing": empty, "meta": meta}
+            return {"by_campaign": empty, "by_variant": empty, "timing": empty, "verdicts": ab_verdicts(empty),
+                    "meta": meta}
         messages = messages.merge(meta[["campaign_id", "timing", "segment"]], on="campaign_id", how="left")
         # One attribution over every message, shared by both tables: each booking goes to one message.
         outcomes = message_outcomes(messages, bookings, as_of=as_of, window_days=window_days)
@@ -125,10 +127,12 @@ def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...]
         by_variant = campaign_results(comparable, bookings, by=("campaign_id", "timing", "segment", "variant"),
                                       **judged)
         timing = timing_script_table(by_variant) if len(by_variant) else pd.DataFrame()
-        return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing, "meta": meta}
+        # Judged here, so the page never loads scipy's statistics just to show a kept verdict.
+        return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing,
+                "verdicts": ab_verdicts(by_variant), "meta": meta}
 
     return remembered(_engine, scope, "campaign_results", store_ids, {"as_of": as_of, "window_days": window_days},
-                      ver, compute)
+                      ver, compute, revision=1)  # 1: verdicts added
 
 
 def results(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,

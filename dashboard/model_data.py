@@ -133,6 +133,8 @@ def _page(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], a
             _on_step(key)
 
     def compute() -> dict[str, Any]:
+        from core.models.noshow import summarise_actions  # scikit-learn: only when fitting
+
         step("models.step_data")
         if shallow(_inputs(_engine, url, scope, store_ids, version))["bookings"].empty:
             return {"empty": True}
@@ -162,9 +164,12 @@ def _page(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], a
             else pd.DataFrame(columns=["customer_id", "churn_risk", "reasons"]),
             "upcoming": None if upcoming_list is None
             else upcoming_list.drop(columns=[c for c in PERSONAL_COLUMNS if c in upcoming_list.columns]),
+            # Summed here, so showing the kept page never imports scikit-learn (half a second).
+            "noshow_actions": None if upcoming_list is None else summarise_actions(upcoming_list),
         }
 
-    return remembered(_engine, scope, "models_page", store_ids, {"as_of": as_of}, version, compute)
+    return remembered(_engine, scope, "models_page", store_ids, {"as_of": as_of}, version, compute,
+                      revision=1)  # 1: noshow_actions added
 
 
 def page(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,

@@ -25,16 +25,18 @@ from db.engine import session_scope
 
 log = logging.getLogger("revisit.precomputed")
 T = TypeVar("T")
-#: Part of every kept result's version: bump it when a kept result changes shape (columns, keys),
-#: so figures kept by an older release are recomputed instead of read back.
+#: Part of every kept result's version: bump it when kept results change shape (columns, keys),
+#: so figures kept by an older release are recomputed instead of read back. When only one result
+#: changes, give it its own ``revision`` instead: an upgrade then recomputes that one alone.
 KEPT_SHAPE_REVISION = 2
 
 
 def remembered(engine: Engine, scope: Scope, name: str, store_ids: tuple[int, ...], params: dict[str, Any],
-               version: object, compute: Callable[[], T]) -> T:
+               version: object, compute: Callable[[], T], *, revision: int = 0) -> T:
     """The figures kept for (``name``, stores, ``params``) at ``version``, else ``compute()`` —
     kept for next time. ``version`` is any value whose ``repr`` changes with the data."""
-    version_text = f"r{KEPT_SHAPE_REVISION}:{version!r}"
+    shape = f"{KEPT_SHAPE_REVISION}.{revision}" if revision else str(KEPT_SHAPE_REVISION)
+    version_text = f"r{shape}:{version!r}"
     try:
         with session_scope(engine) as session:
             kept = page_results.load_result(session, scope=scope, name=name, store_ids=store_ids, params=params,

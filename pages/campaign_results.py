@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.campaigns.results import ab_verdict
 from dashboard import campaign_data
 from dashboard.analytics_data import segment_label
 from dashboard.context import get_context
@@ -73,24 +72,23 @@ st.caption(ctx.t("campaigns.ci_note"))
 
 st.subheader(ctx.t("campaigns.ab_title"))
 variants = res["by_variant"]
-shown_any = False
+verdicts = res["verdicts"].set_index("campaign_id")
 for campaign_id, group in variants.groupby("campaign_id"):
-    if group["variant"].nunique() < 2:
+    if campaign_id not in verdicts.index:
         continue
-    shown_any = True
     name = by_campaign.set_index("campaign_id")["name"].get(campaign_id, str(campaign_id))
-    verdict = ab_verdict(group)
+    verdict = verdicts.loc[campaign_id]
     st.markdown(f"**{name}**")
     st.dataframe(group[["variant", "sent", "converted", "conversion", "holdout", "holdout_conversion"]]
                  .assign(conversion=group["conversion"].map(_pct),
                          holdout_conversion=group["holdout_conversion"].map(_pct)),
                  hide_index=True, width="stretch", column_config=COLUMN_LABELS)
-    if verdict["winner"]:
+    if isinstance(verdict["winner"], str):  # None, or NaN once kept
         st.success(ctx.t("campaigns.ab_winner", variant=verdict["winner"], p=f"{verdict['p_value']:.3f}"))
     else:
-        p = "—" if verdict["p_value"] is None else f"{verdict['p_value']:.3f}"
+        p = "—" if pd.isna(verdict["p_value"]) else f"{verdict['p_value']:.3f}"
         st.info(ctx.t("campaigns.ab_no_winner", p=p))
-if not shown_any:
+if verdicts.empty:
     st.caption(ctx.t("campaigns.ab_none"))
 
 st.subheader(ctx.t("campaigns.timing_title"))

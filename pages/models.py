@@ -9,8 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.models.churn import SMALL_STORE_ROWS
-from core.models.noshow import summarise_actions
+from core.models.limits import SMALL_STORE_ROWS
 from dashboard import analytics_data as ad
 from dashboard import data
 from dashboard import model_data as md
@@ -158,7 +157,7 @@ if upcoming is None:
 elif upcoming.empty:
     st.info(ctx.t("models.noshow_none"))
 else:
-    actions = summarise_actions(upcoming)
+    actions = fitted["noshow_actions"]
     st.caption(ctx.t("models.noshow_effect", bookings=number(actions["bookings"].sum()),
                      expected=number(actions["expected_noshows"].sum(), 1),
                      avoided=number(actions["expected_noshows_avoided"].sum(), 1)))

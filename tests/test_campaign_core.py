@@ -158,6 +158,16 @@ def test_ab_winner_only_when_fisher_is_significant() -> None:
     assert not verdict["significant"] and verdict["winner"] is None and verdict["p_value"] > 0.3
 
 
+def test_ab_verdicts_judge_every_campaign_with_two_variants() -> None:
+    by_variant = pd.DataFrame({"campaign_id": [7, 7, 9], "variant": ["A", "B", "A"],
+                               "sent": [200, 200, 50], "converted": [60, 30, 10]})
+    verdicts = results.ab_verdicts(by_variant)
+    assert verdicts["campaign_id"].tolist() == [7]  # campaign 9 has one variant: nothing to compare
+    assert verdicts.loc[0, "winner"] == "A" and verdicts.loc[0, "p_value"] < 0.01
+    none = results.ab_verdicts(by_variant.iloc[0:0])
+    assert none.empty and {"campaign_id", "winner", "p_value"} <= set(none.columns)
+
+
 def test_wilson_and_newcombe_reference_values() -> None:
     # Newcombe (1998) Table II example: 56/70 vs 48/80 → 0.2 (0.0524, 0.3339).
     d = stats.newcombe_difference(56, 70, 48, 80)

@@ -115,3 +115,28 @@ def test_results_page_shows_conversion_and_waiting_channel(sqlite_engine, monkey
     assert {m.label: m.value for m in app.metric}["Push-to-booking conversion"] == "100.0%"
     app = run_as("admin", page=PAGE)
     assert "waiting: their channel has no credentials" in texts(app)
+
+
+def test_ab_verdict_is_shown_from_the_kept_results_after_a_restart(sqlite_engine, monkeypatch) -> None:
+    import streamlit as st
+
+    ids = small_world(sqlite_engine)
+    cid = _store_campaign(sqlite_engine, ids["store_a"], status="active")
+    now = datetime(2026, 11, 2, 3, tzinfo=UTC)
+    with session_scope(sqlite_engine) as session:
+        session.add_all([
+            Message(campaign_id=cid, customer_id=customer, store_id=ids["store_a"], channel="line", dedupe_key=key,
+                    tracking_code=key, status="sent", scheduled_for=now, sent_at=now, variant=variant)
+            for customer, key, variant in ((ids["a1"], "v1", "A"), (ids["a2"], "v2", "B"))
+        ])
+    use_database(monkeypatch, str(sqlite_engine.url))
+    shown = []
+    for _ in range(2):  # computed and kept, then read back by a "restarted" server
+        st.cache_data.clear()
+        app = run_as("admin", page=RESULTS)
+        app.date_input(key="ui.as_of").set_value(date(2026, 11, 20)).run()
+        assert not app.exception
+        shown.append([i.value for i in app.info if "p = " in i.value])
+    # One customer per variant, neither came back within a week: no winner, Fisher's p = 1.
+    assert shown[0] == shown[1] == ["No significant difference yet (p = 1.000): no winner declared."]
+    assert "No A/B tests yet." not in texts(app)

@@ -121,6 +121,9 @@ def test_a_restarted_server_reads_instead_of_recomputing(engine) -> None:
     assert first == again and len(calls) == 1
     remembered(engine, ADMIN, "figures", stores, {"as_of": AS_OF}, (1, 3), compute)  # new data version
     assert len(calls) == 2
+    # A result whose own shape changed (revision) is recomputed, not read back in the old shape.
+    remembered(engine, ADMIN, "figures", stores, {"as_of": AS_OF}, (1, 3), compute, revision=1)
+    assert len(calls) == 3
 
     # Through the real loaders: after a restart the board comes from the kept copy.
     board = ad.board(engine, ADMIN, stores, AS_OF)

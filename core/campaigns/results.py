@@ -207,6 +207,18 @@ def ab_verdict(results: pd.DataFrame, *, alpha: float = 0.05) -> dict[str, Any]:
             "low": cmp.difference.low, "high": cmp.difference.high}
 
 
+def ab_verdicts(by_variant: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`ab_verdict` of every campaign with two or more variants, one row per campaign
+    (``campaign_id``, ``winner`` or None, ``p_value`` or NaN), in campaign order."""
+    rows = [{"campaign_id": campaign_id, **ab_verdict(group, alpha=alpha)}
+            for campaign_id, group in by_variant.groupby("campaign_id", sort=True)
+            if group["variant"].nunique() >= 2] if len(by_variant) else []
+    columns = ["campaign_id", "a", "b", "p_value", "significant", "winner", "difference", "low", "high"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["p_value"] = pd.to_numeric(frame["p_value"], errors="coerce")
+    return frame
+
+
 def timing_script_table(results: pd.DataFrame) -> pd.DataFrame:
     """"Which timing and script works best": rows of :func:`campaign_results` grouped by
     (``timing``, ``segment``, ``variant``) re-aggregated, best conversion first."""

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from scipy import stats as _stats
+from statistics import NormalDist
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Interval:
 def _z(confidence: float) -> float:
     if not 0 < confidence < 1:
         raise ValueError("confidence must be in (0, 1)")
-    return float(_stats.norm.ppf(0.5 + confidence / 2))
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> Interval:
@@ -85,8 +84,11 @@ def fisher_compare(
     diff = newcombe_difference(successes_a, n_a, successes_b, n_b, confidence=1 - alpha)
     if n_a == 0 or n_b == 0:
         return Comparison(None, False, None, diff)
+    # scipy.stats takes half a second to import; pages that only show intervals never pay it.
+    from scipy.stats import fisher_exact
+
     table = [[successes_a, n_a - successes_a], [successes_b, n_b - successes_b]]
-    p_value = float(_stats.fisher_exact(table, alternative="two-sided").pvalue)
+    p_value = float(fisher_exact(table, alternative="two-sided").pvalue)
     significant = p_value < alpha and successes_a / n_a != successes_b / n_b
     winner = None
     if significant:

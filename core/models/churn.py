@@ -51,6 +51,7 @@ from core.models.features import (
     history_labels,
     prepare_history,
 )
+from core.models.limits import SMALL_STORE_ROWS, WEAK_AUC
 from core.params import AsOf, as_of_day
 from core.scoring import cadence_churn_rule
 
@@ -80,11 +81,6 @@ CONFIDENCE_REASONS: Final = {
     "too_little_history": "low: too little labelled history for a model; cadence rule used",
 }
 GBM, BGNBD, RULE = "gbm", "bgnbd", "cadence_rule"
-#: AUC below which a model's scores are at most medium confidence.
-WEAK_AUC: Final = 0.75
-#: Labelled customers (at the latest labelled date) below which a store's scores are at most
-#: medium confidence: its own history alone could not validate the model.
-SMALL_STORE_ROWS: Final = 500
 #: "Active" customers for the harder backtest view: a visit in the last 180 days.
 ACTIVE_DAYS: Final = 180
 
