@@ -125,7 +125,9 @@ def upcoming(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
 PERSONAL_COLUMNS = ("external_id", "name", "phone")
 
 
-@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+# A resource, not data: the figures of a chain run to megabytes, and st.cache_data would unpickle
+# them on every rerun (a quarter of the page's time). Callers get a shallow copy.
+@st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _page(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version,
           _on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
     def step(key: str) -> None:
@@ -178,7 +180,7 @@ def page(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
     database: backtest tables, the chosen churn model and its baseline, per-store confidence,
     reason codes, the upcoming no-show list (without personal columns) and the demand forecast.
     ``on_step`` hears the i18n key of each fitting stage when they run (a cold start)."""
-    return _page(engine, str(engine.url), scope, store_ids, as_of, data_version(engine), on_step)
+    return shallow(_page(engine, str(engine.url), scope, store_ids, as_of, data_version(engine), on_step))
 
 
 def reviews(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:

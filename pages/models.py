@@ -15,10 +15,12 @@ from dashboard import data
 from dashboard import model_data as md
 from dashboard import model_service as ms
 from dashboard.context import get_context
-from dashboard.exports import display_frame
+from dashboard.exports import MIME, display_frame, export_frame
 from dashboard.formatting import number, percent
 
 STATE_STORE = "models.forecast_store"
+#: Rows of the upcoming no-show list shown on the page (the download has them all).
+NOSHOW_ROWS_SHOWN = 200
 
 ctx = get_context()
 st.title(ctx.t("page.models"))
@@ -161,19 +163,33 @@ else:
     st.caption(ctx.t("models.noshow_effect", bookings=number(actions["bookings"].sum()),
                      expected=number(actions["expected_noshows"].sum(), 1),
                      avoided=number(actions["expected_noshows_avoided"].sum(), 1)))
-    who = ad.contacts(ctx.engine, ctx.scope, upcoming["customer_id"].astype(int).drop_duplicates().tolist())
-    upcoming = upcoming.merge(who[["customer_id", *md.PERSONAL_COLUMNS]], on="customer_id", how="left")
-    shown = display_frame(upcoming, ctx.scope)  # masks names and phones for marketers
-    st.dataframe(pd.DataFrame({
-        ctx.t("models.col.scheduled_at"): pd.to_datetime(shown["scheduled_at"]).dt.strftime("%Y-%m-%d %H:%M"),
-        ctx.t("models.col.store"): shown["store_id"].map(lambda s: code.get(int(s), str(s))),
-        ctx.t("models.col.customer_id"): shown["external_id"].astype(str),
-        ctx.t("models.col.customer"): shown["name"].astype(str),
-        ctx.t("models.col.phone"): shown["phone"].fillna("").astype(str),
-        ctx.t("models.col.noshow_risk"): shown["noshow_risk"].map(percent),
-        ctx.t("models.col.action"): shown["suggested_action"].map(lambda k: ctx.t(f"models.action.{k}")),
-        ctx.t("models.col.avoided"): shown["expected_noshows_avoided"].map(lambda v: number(v, 2)),
-    }), hide_index=True, width="stretch")
+    def noshow_table(rows: pd.DataFrame) -> pd.DataFrame:
+        """The list as shown and exported: contacts read now (never kept), masked for marketers."""
+        who = ad.contacts(ctx.engine, ctx.scope, rows["customer_id"].astype(int).drop_duplicates().tolist())
+        shown = display_frame(rows.merge(who[["customer_id", *md.PERSONAL_COLUMNS]], on="customer_id", how="left"),
+                              ctx.scope)
+        return pd.DataFrame({
+            ctx.t("models.col.scheduled_at"): pd.to_datetime(shown["scheduled_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            ctx.t("models.col.store"): shown["store_id"].map(lambda s: code.get(int(s), str(s))),
+            ctx.t("models.col.customer_id"): shown["external_id"].astype(str),
+            ctx.t("models.col.customer"): shown["name"].astype(str),
+            ctx.t("models.col.phone"): shown["phone"].fillna("").astype(str),
+            ctx.t("models.col.noshow_risk"): shown["noshow_risk"].map(percent),
+            ctx.t("models.col.action"): shown["suggested_action"].map(lambda k: ctx.t(f"models.action.{k}")),
+            ctx.t("models.col.avoided"): shown["expected_noshows_avoided"].map(lambda v: number(v, 2)),
+        })
+
+    # Riskiest first (the kept order). A chain has thousands of bookings in two weeks; the desk
+    # works the top of the list, and the whole list is one download away.
+    st.dataframe(noshow_table(upcoming.head(NOSHOW_ROWS_SHOWN)), hide_index=True, width="stretch")
+    if len(upcoming) > NOSHOW_ROWS_SHOWN:
+        st.caption(ctx.t("models.noshow_top", shown=number(NOSHOW_ROWS_SHOWN), total=number(len(upcoming))))
+    if ctx.scope.can("export"):
+        everyone = upcoming
+        st.download_button(ctx.t("models.noshow_download"), file_name="noshow_risk.csv", mime=MIME["csv"],
+                           key="models.noshow_csv",
+                           data=lambda: export_frame(noshow_table(everyone), scope=ctx.scope, kind="noshow_list",
+                                                     engine=ctx.engine))
 
 # --- demand forecast against capacity ---------------------------------------------------------
 st.subheader(ctx.t("models.forecast_title"))

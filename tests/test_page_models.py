@@ -63,3 +63,13 @@ def test_chain_admin_in_chinese(demo_world) -> None:
     shown = texts(app)
     assert "模型評估" in shown and "回測成績" in shown
     assert {"梯度提升", "BG/NBD"} <= set(app.dataframe[0].value["模型"])
+
+
+def test_no_show_list_shows_the_riskiest_first_with_the_full_list_to_download(demo_world) -> None:
+    app = run_as("manager", page=PAGE, timeout=90)
+    assert not app.exception
+    upcoming = next(df.value for df in app.dataframe if "No-show risk" in df.value.columns)
+    risks = upcoming["No-show risk"].str.rstrip("%").astype(float)
+    assert 0 < len(upcoming) <= 200 and risks.is_monotonic_decreasing
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert "Download the full no-show risk list (CSV)" in labels

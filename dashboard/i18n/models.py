@@ -77,6 +77,8 @@ STRINGS = {
     "models.noshow_title": {"zh-TW": "未來 14 天爽約風險", "zh-CN": "未来 14 天爽约风险", "en": "No-show risk, next 14 days"},
     "models.noshow_none": {"zh-TW": "未來 14 天沒有預約。", "zh-CN": "未来 14 天没有预约。", "en": "No bookings in the next 14 days."},
     "models.noshow_unavailable": {"zh-TW": "已完成或爽約的預約太少,暫無法建立爽約模型。", "zh-CN": "已完成或爽约的预约太少,暂无法建立爽约模型。", "en": "Too few resolved bookings (or no no-shows) to build a no-show model yet."},
+    "models.noshow_top": {"zh-TW": "顯示風險最高的 {shown} 筆,共 {total} 筆預約;完整名單請下載。", "zh-CN": "显示风险最高的 {shown} 笔,共 {total} 笔预约;完整名单请下载。", "en": "Showing the {shown} riskiest of {total} bookings; download the full list below."},
+    "models.noshow_download": {"zh-TW": "下載完整爽約風險名單(CSV)", "zh-CN": "下载完整爽约风险名单(CSV)", "en": "Download the full no-show risk list (CSV)"},
     "models.noshow_effect": {"zh-TW": "{bookings} 筆預約,預期爽約 {expected} 筆;依建議收訂金可望少 {avoided} 筆爽約。", "zh-CN": "{bookings} 笔预约,预期爽约 {expected} 笔;按建议收订金可望少 {avoided} 笔爽约。", "en": "{bookings} bookings, {expected} expected no-shows; asking the suggested deposits should avoid about {avoided}."},
     "models.col.scheduled_at": {"zh-TW": "預約時間", "zh-CN": "预约时间", "en": "Booking time"},
     "models.col.customer": {"zh-TW": "顧客", "zh-CN": "顾客", "en": "Customer"},
