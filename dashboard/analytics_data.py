@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from core.cohorts import cohort_retention
 from core.kpi import kpi_board, kpi_by, kpi_trend
 from core.priority import priority_list
+from core.rfm import rfm_grid, segment_migration, segment_summary
 from core.scope import Scope
 from dashboard.data import data_version, outbox_version, shallow, snapshot_version
 from dashboard.precomputed import remembered
@@ -158,6 +159,49 @@ def _snapshots(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ..
 def snapshots(engine: Engine, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...]) -> pd.DataFrame:
     """Snapshot segments of the picked stores on ``dates``."""
     return _snapshots(engine, str(engine.url), scope, store_ids, dates, _snapshot_version(engine))
+
+
+# The page's R × F grid, segment table, drill-down and migration are small results of large
+# frames: computed once per data version (or snapshot set) instead of on every rerun.
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def _segment_tables(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str,
+                    version: Version) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = _scores(_engine, url, scope, store_ids, as_of, version)
+    return segment_summary(frame, column=column), rfm_grid(frame)
+
+
+def segment_tables(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
+                   column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(:func:`core.rfm.segment_summary` by ``column``, :func:`core.rfm.rfm_grid`) of the picked stores' scores."""
+    return _segment_tables(engine, str(engine.url), scope, store_ids, as_of, column, data_version(engine))
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def _segment_members(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str,
+                     segment: str, limit: int, version: Version) -> pd.DataFrame:
+    frame = _scores(_engine, url, scope, store_ids, as_of, version)
+    members = frame.loc[frame[column].astype(str).eq(segment).to_numpy()]
+    return members.sort_values(["monetary", "customer_id"], ascending=[False, True]).head(limit).reset_index(drop=True)
+
+
+def segment_members(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str,
+                    segment: str, limit: int = 500) -> pd.DataFrame:
+    """The ``limit`` highest-spending customers of one segment (score rows, names included)."""
+    return _segment_members(engine, str(engine.url), scope, store_ids, as_of, column, segment, limit,
+                            data_version(engine))
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def _migration(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], start: date, end: date,
+               column: str, version: tuple[int, str]) -> pd.DataFrame:
+    snaps = _snapshots(_engine, url, scope, store_ids, (start, end), version)
+    return segment_migration(snaps, from_date=start, to_date=end, column=column)
+
+
+def migration(engine: Engine, scope: Scope, store_ids: tuple[int, ...], start: date, end: date,
+              column: str) -> pd.DataFrame:
+    """Customers moving between segments of ``column`` from ``start`` to ``end`` (daily snapshots)."""
+    return _migration(engine, str(engine.url), scope, store_ids, start, end, column, _snapshot_version(engine))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

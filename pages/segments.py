@@ -9,7 +9,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.rfm import rfm_grid, segment_migration, segment_summary
 from dashboard import analytics_data as ad
 from dashboard.context import get_context
 from dashboard.exports import display_frame
@@ -34,10 +33,9 @@ if scores.empty or scores["recency_days"].notna().sum() == 0:
 scheme = st.radio(ctx.t("segment.scheme"), list(SCHEMES), format_func=lambda s: ctx.t(f"segment.scheme.{s}"),
                   horizontal=True, key=STATE_SCHEME)
 column = SCHEMES[scheme]
-summary = segment_summary(scores, column=column)
+summary, grid = ad.segment_tables(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of, column)
 
 # --- R × F heatmap ---------------------------------------------------------------------------
-grid = rfm_grid(scores)
 counts = grid.pivot(index="r_score", columns="f_score", values="customers")
 averages = grid.pivot(index="r_score", columns="f_score", values="avg_monetary")
 cell_text = [[ctx.t("segment.cell_text", customers=int(counts.at[r, f]),
@@ -69,8 +67,7 @@ else:
     start = a.selectbox(ctx.t("segment.migration_from"), dates[:-1], index=len(dates) - 2, key=STATE_FROM)
     later = [d for d in dates if d > start]
     end = b.selectbox(ctx.t("segment.migration_to"), later, index=len(later) - 1, key=STATE_TO)
-    snaps = ad.snapshots(ctx.engine, ctx.scope, ctx.store_ids, (start, end))
-    flows = segment_migration(snaps, from_date=start, to_date=end, column=column)
+    flows = ad.migration(ctx.engine, ctx.scope, ctx.store_ids, start, end, column)
     names = sorted(set(flows["source"]) | set(flows["target"]))
     left_ids = {n: i for i, n in enumerate(names)}
     right_ids = {n: i + len(names) for i, n in enumerate(names)}
@@ -106,8 +103,7 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
 st.subheader(ctx.t("segment.drill_title"))
 segment = st.selectbox(ctx.t("segment.drill_pick"), summary["segment"].tolist(),
                        format_func=lambda s: ad.segment_label(ctx.t, s), key=STATE_DRILL)
-members = scores.loc[scores[column].astype(str).eq(str(segment)).to_numpy()]
-members = members.sort_values(["monetary", "customer_id"], ascending=[False, True]).head(500)
+members = ad.segment_members(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of, column, str(segment))
 people = pd.DataFrame({
     "customer_id": members["customer_id"].to_numpy(),
     "external_id": members["external_id"].to_numpy(dtype=object),
