@@ -58,7 +58,15 @@ RENDERED_JS = """(title) => {
 
 
 def _rendered(page, title: str, started: float) -> float:  # type: ignore[no-untyped-def]
-    page.wait_for_function(RENDERED_JS, arg=title, timeout=TIMEOUT_MS)
+    try:
+        page.wait_for_function(RENDERED_JS, arg=title, timeout=TIMEOUT_MS)
+    except Exception:
+        # Say which page never finished, and keep what the browser showed, instead of a bare timeout.
+        shot = Path(tempfile.gettempdir()) / "page_bench_timeout.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"  {title}: not rendered after {time.perf_counter() - started:.0f} s at {page.url}; "
+              f"screenshot {shot}", file=sys.stderr, flush=True)
+        raise
     seconds = time.perf_counter() - started
     print(f"  {title}: {seconds:.2f} s", file=sys.stderr, flush=True)
     return seconds
