@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 import numpy as np
@@ -354,6 +355,17 @@ def segment_summary(scores: pd.DataFrame, *, column: str = "rfm_segment") -> pd.
     out = out.sort_values(["customers", "segment"], ascending=[False, True], kind="stable")
     return out.loc[:, ["segment", "customers", "share", "monetary", "avg_monetary", "avg_recency_days",
                        "segment_key", "action_key"]].reset_index(drop=True)
+
+
+def default_migration_span(dates: list[date], *, min_days: int = 28) -> tuple[date, date] | None:
+    """The migration a manager sees first: from the latest snapshot day at least ``min_days``
+    before the newest one (month over month) to the newest; the two latest days when the history
+    is shorter; None with fewer than two days. ``dates`` ascending."""
+    if len(dates) < 2:
+        return None
+    end = dates[-1]
+    month_before = [d for d in dates[:-1] if (end - d).days >= min_days]
+    return (month_before[-1] if month_before else dates[-2]), end
 
 
 def segment_migration(snapshots: pd.DataFrame, *, from_date: object, to_date: object,

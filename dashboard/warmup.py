@@ -109,11 +109,12 @@ def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
 
 
 def _latest_migration(engine: Engine, view: View) -> Any:
-    """The Segments page's first migration: the two latest snapshot days."""
+    """The Segments page's first migration (:func:`core.rfm.default_migration_span`)."""
+    from core.rfm import default_migration_span
     from dashboard import analytics_data as ad
 
-    dates = ad.snapshot_dates(engine, view.scope)
-    return None if len(dates) < 2 else ad.snapshots(engine, view.scope, view.store_ids, (dates[-2], dates[-1]))
+    span = default_migration_span(ad.snapshot_dates(engine, view.scope))
+    return None if span is None else ad.snapshots(engine, view.scope, view.store_ids, span)
 
 
 def _chain_rule_activity(engine: Engine, view: View) -> Any:

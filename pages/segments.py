@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.rfm import default_migration_span
 from dashboard import analytics_data as ad
 from dashboard.context import get_context
 from dashboard.exports import display_frame
@@ -60,11 +61,12 @@ right.plotly_chart(treemap, width="stretch")
 
 # --- migration Sankey from the daily snapshots -----------------------------------------------
 dates = ad.snapshot_dates(ctx.engine, ctx.scope)
-if len(dates) < 2:
+span = default_migration_span(dates)  # month over month when the history allows
+if span is None:
     st.info(ctx.t("segment.migration_none"))
 else:
     a, b = st.columns(2)
-    start = a.selectbox(ctx.t("segment.migration_from"), dates[:-1], index=len(dates) - 2, key=STATE_FROM)
+    start = a.selectbox(ctx.t("segment.migration_from"), dates[:-1], index=dates.index(span[0]), key=STATE_FROM)
     later = [d for d in dates if d > start]
     end = b.selectbox(ctx.t("segment.migration_to"), later, index=len(later) - 1, key=STATE_TO)
     flows = ad.migration(ctx.engine, ctx.scope, ctx.store_ids, start, end, column)

@@ -28,6 +28,7 @@ SHOTS = (
     ("segments.png", "manager", "segments"),
     ("tasks.png", "frontdesk", "tasks"),
     ("campaign_results.png", "manager", "campaign_results"),
+    ("models.png", "manager", "models"),
 )
 
 

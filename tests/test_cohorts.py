@@ -1,6 +1,8 @@
 """Cohort retention by first-visit month (core/cohorts.py), on a hand-computed case."""
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
@@ -92,3 +94,12 @@ def test_compare_groups_against_the_median() -> None:
     assert out.loc[("revisit_rate_30", 1), ["group_median", "vs_median", "rank"]].tolist() == pytest.approx([0.4, 0.1, 1])
     assert out.loc[("no_show_rate", 2), "rank"] == 1      # lower is better
     assert out.loc[("no_show_rate", 3), "rank"] == 3      # unknown ranks last
+
+
+def test_default_migration_is_month_over_month_when_the_history_allows() -> None:
+    from core.rfm import default_migration_span
+
+    days = [date(2026, 9, 30), date(2026, 10, 31), date(2026, 11, 30), date(2026, 12, 4)]
+    assert default_migration_span(days) == (date(2026, 10, 31), date(2026, 12, 4))
+    assert default_migration_span(days[-2:]) == (date(2026, 11, 30), date(2026, 12, 4))  # 4 days is all there is
+    assert default_migration_span(days[:1]) is None

@@ -39,14 +39,16 @@ def test_segments_table_matches_core(sqlite_engine, monkeypatch) -> None:
 def test_segments_in_chinese_with_migration(sqlite_engine, monkeypatch) -> None:
     small_world(sqlite_engine)
     with session_scope(sqlite_engine) as session:
-        for day in (date(2026, 10, 31), date(2026, 11, 5)):
+        for day in (date(2026, 10, 5), date(2026, 10, 31), date(2026, 11, 5)):
             write_snapshot(sqlite_engine, scores=score_frame(session, scope=Scope.system(), as_of=day), as_of=day)
     use_database(monkeypatch, str(sqlite_engine.url))
     app = run_as("admin", page=PAGE, locale="zh-TW")
     assert not app.exception
     assert "客群分析" in texts(app)
     assert len(app.get("plotly_chart")) == 3  # heatmap, treemap, Sankey
-    assert app.selectbox(key="segments.from").value == date(2026, 10, 31)
+    # Month over month first: the latest snapshot at least four weeks before the newest one.
+    assert app.selectbox(key="segments.from").value == date(2026, 10, 5)
+    assert app.selectbox(key="segments.to").value == date(2026, 11, 5)
 
 
 def test_marketer_sees_masked_names_and_only_own_store(sqlite_engine, monkeypatch) -> None:
