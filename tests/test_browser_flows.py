@@ -120,6 +120,28 @@ def test_manager_opens_a_segment_and_a_customer(demo_url: str, tmp_path: Path) -
         page.screenshot(path=str(tmp_path / "segment-to-360.png"), full_page=True)
 
 
+def test_manager_downloads_the_full_no_show_list(demo_url: str, tmp_path: Path) -> None:
+    import pandas as pd
+
+    with streamlit_server(demo_url) as base, browser_page() as page:
+        _signed_in(page, base, "manager")
+        _open(page, "Model evaluation")
+        button = page.get_by_role("button", name="Download the full no-show risk list (CSV)")
+        button.wait_for(timeout=300_000)  # the models are fitted on first open
+        settle(page)
+        with page.expect_download(timeout=60_000) as download:
+            button.click()
+        path = tmp_path / "noshow_risk.csv"
+        download.value.save_as(path)
+        assert_no_exception(page)
+    listed = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
+    assert {"Customer", "Phone", "No-show risk", "Suggested action"} <= set(listed.columns)
+    risks = listed["No-show risk"].str.rstrip("%").astype(float)
+    assert len(listed) > 0 and risks.is_monotonic_decreasing  # riskiest first, like the screen
+    audit = _query(demo_url, "select actor, after from auditlog where action = 'export' and entity = 'noshow_list'")
+    assert audit and audit[-1][0] == "manager" and f'"rows": {len(listed)}' in audit[-1][1]
+
+
 def test_marketer_schedules_a_campaign_that_a_manager_approves(demo_url: str, tmp_path: Path) -> None:
     name = "Browser test: come back for a trim"
     with streamlit_server(demo_url) as base:
