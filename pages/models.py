@@ -185,10 +185,9 @@ else:
     if len(upcoming) > NOSHOW_ROWS_SHOWN:
         st.caption(ctx.t("models.noshow_top", shown=number(NOSHOW_ROWS_SHOWN), total=number(len(upcoming))))
     if ctx.scope.can("export"):
-        everyone = upcoming
         st.download_button(ctx.t("models.noshow_download"), file_name="noshow_risk.csv", mime=MIME["csv"],
                            key="models.noshow_csv",
-                           data=lambda: export_frame(noshow_table(everyone), scope=ctx.scope, kind="noshow_list",
+                           data=lambda: export_frame(noshow_table(upcoming), scope=ctx.scope, kind="noshow_list",
                                                      engine=ctx.engine))
 
 # --- demand forecast against capacity ---------------------------------------------------------
