@@ -1,6 +1,9 @@
-"""Opening a page must not import the heavy modelling libraries: scipy.stats, scikit-learn and
+"""Settings and habits that the measured page speed depends on (bench/README.md, "Page speed").
+
+Opening a page must not import the heavy modelling libraries: scipy.stats, scikit-learn and
 Prophet each take half a second or more to import, which a cold server would add to the first
-view of the page. They load only when something is fitted or tested."""
+view of the page. They load only when something is fitted or tested. And Streamlit must not run
+a full garbage collection after every script run."""
 from __future__ import annotations
 
 import ast
@@ -39,3 +42,13 @@ def test_a_page_imports_no_modelling_library(page: Path) -> None:
                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", f"{page.name} imports {result.stdout.strip()} when opened"
+
+
+def test_streamlit_does_not_collect_garbage_after_every_run() -> None:
+    """Read the way `streamlit run` reads it from the project root, so a misspelt key fails too."""
+    code = ("from streamlit import config\n"
+            "config.get_config_options(force_reparse=True)\n"
+            "print(config.get_option('runner.postScriptGC'))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
