@@ -17,7 +17,7 @@ from core.scope import Scope
 from dashboard import analytics_data as ad
 from dashboard import campaign_data, data
 from dashboard.precomputed import remembered
-from dashboard.warmup import default_views, warm
+from dashboard.warmup import LANDING_STEPS, default_views, warm
 from db import page_results
 from db.engine import session_scope
 from db.models import Booking, Customer, PageResult
@@ -151,6 +151,9 @@ def test_warm_keeps_every_users_first_view_without_names(engine) -> None:
         ((ids["store_a"],), (ids["store_a"], ids["store_b"])), ((ids["store_a"],), (ids["store_a"],))])
     report = warm(engine, views)
     assert [row for row in report if row["error"]] == []
+    # Every user's landing page (the Overview's figures) is ready before any other figure.
+    order = [row["name"] in LANDING_STEPS for row in report]
+    assert order == sorted(order, reverse=True) and sum(order) == len(LANDING_STEPS) * len(views)
     with session_scope(engine) as session:
         kept = page_results.result_versions(session)
     for name in ("overview", "kpi_board", "kpi_trend", "scores", "priority", "loyalty_page", "loyalty_activity",
