@@ -62,8 +62,9 @@ class Settings:
         60, "Seconds between two ticks of the campaign worker.", "REVISIT_WORKER_INTERVAL"
     )  # type: ignore[assignment]
     warm_interval_seconds: int = _setting(
-        300,
-        "Seconds between two runs of the worker's page precompute (after an import, pages are ready by then).",
+        60,
+        "Seconds between two checks of the worker for stale page figures (a check reads four fingerprints; "
+        "a pass recomputes what an import, a loyalty change or a send made stale, every user's Overview first).",
         "REVISIT_WARM_INTERVAL",
     )  # type: ignore[assignment]
     worker_claim_timeout_seconds: int = _setting(
