@@ -46,7 +46,7 @@ def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...],
     # Names are never kept with the scores: read now, so an anonymised customer drops out at once.
     with session_scope(_engine) as session:
         names = repo.customer_names(session, scope=scope, store_ids=list(store_ids))
-    kept = kept[kept["customer_id"].isin(names.index)].drop(columns=["name"], errors="ignore").reset_index(drop=True)
+    kept = kept[kept["customer_id"].isin(names.index)].reset_index(drop=True)
     position = list(kept.columns).index("home_store_id") + 1 if "home_store_id" in kept.columns else len(kept.columns)
     kept.insert(position, "name", kept["customer_id"].map(names).to_numpy(dtype=object))
     return kept

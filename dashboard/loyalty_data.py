@@ -59,7 +59,7 @@ def _page_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int,
             accounts = loyalty_repo.load_accounts(session, scope=scope, store_ids=stores)
             plans = loyalty_repo.load_plans(session, scope=scope, store_ids=stores)
             stored = loyalty_repo.load_stored_value(session, scope=scope, store_ids=stores)
-            referral_count = len(loyalty_repo.load_referrals(session, scope=scope, store_ids=stores))
+            referral_count = loyalty_repo.count_referrals(session, scope=scope, store_ids=stores)
         status = loyalty.plan_status(plans, as_of=as_of) if len(plans) else pd.DataFrame()
         return {
             # Tier and balance per member (no names): the tier chart and the liability by home store.

@@ -633,6 +633,12 @@ def load_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] |
     return frame.drop(columns=["home_store_id"])
 
 
+def count_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> int:
+    """How many referrals :func:`load_referrals` would return, counted by the database."""
+    statement = select(func.count(Referral.id)).join(Customer, Customer.id == Referral.referee_id)
+    return int(session.scalar(_scoped_customer_filter(statement, scope, store_ids)) or 0)
+
+
 def loyalty_version(session: Session) -> tuple[int, int, int]:
     """A cheap fingerprint of loyalty data (ledger, rules, catalog, tiers) for cache keys.
 

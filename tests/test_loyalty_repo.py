@@ -245,6 +245,11 @@ def test_referral_rewards_are_credited_once_and_seed_reconciles(engine) -> None:
     referral = ledger[ledger["kind"] == "referral"].set_index("customer_id")["points"].to_dict()
     assert referral == {ids["a1"]: 200, ids["a2"]: 100}
     assert tier_events == 0  # first assignment by the seed is not an upgrade event
+    # The Loyalty page counts referrals in the database, scoped by the referee's home store.
+    with session_scope(engine) as session:
+        for scope, stores, expected in ((SYSTEM, None, 1), (SYSTEM, [ids["store_a"]], 1), (SYSTEM, [ids["store_b"]], 0)):
+            assert loyalty_repo.count_referrals(session, scope=scope, store_ids=stores) == expected
+            assert len(loyalty_repo.load_referrals(session, scope=scope, store_ids=stores)) == expected
 
 
 def test_loyalty_fingerprint_moves_with_loyalty_writes_only(engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+import streamlit as st
 from sqlalchemy import select
 
 from core.scope import Scope
@@ -118,8 +119,6 @@ def test_results_page_shows_conversion_and_waiting_channel(sqlite_engine, monkey
 
 
 def test_ab_verdict_is_shown_from_the_kept_results_after_a_restart(sqlite_engine, monkeypatch) -> None:
-    import streamlit as st
-
     ids = small_world(sqlite_engine)
     cid = _store_campaign(sqlite_engine, ids["store_a"], status="active")
     now = datetime(2026, 11, 2, 3, tzinfo=UTC)
