@@ -619,11 +619,16 @@ def load_plans(session: Session, *, scope: Scope, store_ids: Sequence[int] | Non
     return frame
 
 
+def _referrals_in_scope(statement: Any, scope: Scope, store_ids: Sequence[int] | None) -> Any:
+    """``statement`` over referrals narrowed to those whose referee's home store the caller may see."""
+    return _scoped_customer_filter(statement.join(Customer, Customer.id == Referral.referee_id), scope, store_ids)
+
+
 def load_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Referrals whose referee's home store the caller may see: ``referrer_id, referee_id, referred_at``."""
-    statement = select(Referral.referrer_id, Referral.referee_id, Referral.created_at, Customer.home_store_id) \
-        .join(Customer, Customer.id == Referral.referee_id)
-    statement = _scoped_customer_filter(statement, scope, store_ids)
+    statement = _referrals_in_scope(
+        select(Referral.referrer_id, Referral.referee_id, Referral.created_at, Customer.home_store_id),
+        scope, store_ids)
     frame = pd.DataFrame(session.execute(statement.order_by(Referral.id)).all(),
                          columns=["referrer_id", "referee_id", "referred_at", "home_store_id"])
     frame["referred_at"] = repo.to_local(frame["referred_at"], frame["home_store_id"].astype("Int64"),
@@ -635,8 +640,8 @@ def load_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] |
 
 def count_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> int:
     """How many referrals :func:`load_referrals` would return, counted by the database."""
-    statement = select(func.count(Referral.id)).join(Customer, Customer.id == Referral.referee_id)
-    return int(session.scalar(_scoped_customer_filter(statement, scope, store_ids)) or 0)
+    statement = _referrals_in_scope(select(func.count(Referral.id)).select_from(Referral), scope, store_ids)
+    return int(session.scalar(statement) or 0)
 
 
 def loyalty_version(session: Session) -> tuple[int, int, int]:
