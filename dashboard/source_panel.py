@@ -33,14 +33,14 @@ def _register_form(ctx: PageContext, store_codes: list[str]) -> None:
     with st.expander(ctx.t("sources.register"), expanded=False):
         st.caption(ctx.t("sources.register_help"))
         with st.form(f"{KEY}.register"):
-            name = st.text_input(ctx.t("sources.name"), help=ctx.t("sources.name_help"))
-            url = st.text_input(ctx.t("sources.url"), type="password", help=ctx.t("sources.url_help"))
-            table = st.text_input(ctx.t("sources.table"))
-            query = st.text_area(ctx.t("sources.query"), help=ctx.t("sources.query_help"))
-            watermark = st.text_input(ctx.t("sources.watermark"), help=ctx.t("sources.watermark_help"))
-            allowed = st.text_input(ctx.t("sources.allowed_tables"), help=ctx.t("sources.allowed_tables_help"))
-            stores = st.multiselect(ctx.t("sources.stores"), store_codes, help=ctx.t("sources.stores_help"))
-            submitted = st.form_submit_button(ctx.t("sources.register_button"), type="primary")
+            name = st.text_input(ctx.t("sources.name"), help=ctx.t("sources.name_help"), key=f"{KEY}.name")
+            url = st.text_input(ctx.t("sources.url"), type="password", help=ctx.t("sources.url_help"), key=f"{KEY}.url")
+            table = st.text_input(ctx.t("sources.table"), key=f"{KEY}.table")
+            query = st.text_area(ctx.t("sources.query"), help=ctx.t("sources.query_help"), key=f"{KEY}.query")
+            watermark = st.text_input(ctx.t("sources.watermark"), help=ctx.t("sources.watermark_help"), key=f"{KEY}.watermark")
+            allowed = st.text_input(ctx.t("sources.allowed_tables"), help=ctx.t("sources.allowed_tables_help"), key=f"{KEY}.allowed")
+            stores = st.multiselect(ctx.t("sources.stores"), store_codes, help=ctx.t("sources.stores_help"), key=f"{KEY}.stores")
+            submitted = st.form_submit_button(ctx.t("sources.register_button"), type="primary", key=f"{KEY}.register_submit")
         if not submitted:
             return
         if bool(table.strip()) == bool(query.strip()):

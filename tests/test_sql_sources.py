@@ -303,3 +303,58 @@ def test_cli_manager_imports_a_registered_source_into_their_store(cli_env, pos_p
     code, out, _ = _run(capsys, "--as", "mgr_a", "sources", "list", "--json")
     listed = json.loads(out)
     assert [s["name"] for s in listed] == ["pos"] and listed[0]["stores"] == ["A01"]
+
+
+def _snake_case_labels(app) -> list[str]:
+    import re
+
+    labels = [str(w.label) for kind in ("text_input", "text_area", "selectbox", "multiselect", "button")
+              for w in getattr(app, kind)]
+    return [label for label in labels if re.search(r"\b[a-z]+_[a-z_]+\b", label)]
+
+
+def test_data_page_registers_and_syncs_a_source_in_zh_tw(sqlite_engine, monkeypatch, tmp_path) -> None:
+    """A chain admin registers a SQLite source on the Data page; its manager syncs it; nobody else types a URL."""
+    from tests.apptest_helpers import run_as, texts, use_database
+
+    small_world(sqlite_engine)
+    use_database(monkeypatch, str(sqlite_engine.url))
+    monkeypatch.setenv("REVISIT_SOURCE_DIRS", str(tmp_path))
+    monkeypatch.setenv("REVISIT_SOURCE_KEY", KEY)
+    monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path / "rejects"))
+    config.load_settings.cache_clear()
+    shop = tmp_path / "pos.db"
+    with sqlite3.connect(shop) as connection:
+        connection.execute("create table visits (order_no text, member_no text, visit_at text, updated int)")
+        connection.execute("insert into visits values ('S1','M-1','2026-05-01 10:00',1), ('S2','M-2','2026-05-02 11:00',2)")
+
+    manager = run_as("mgr_a", page="../pages/data_import.py", locale="zh-TW")
+    assert not manager.exception
+    assert "尚未登記可用的資料庫來源" in texts(manager)
+    assert not [w for w in manager.text_input if w.key and w.key.endswith(".url")]
+
+    admin = run_as("admin", page="../pages/data_import.py", locale="zh-TW")
+    admin.text_input(key="data_import.sources.name").input("pos-a")
+    admin.text_input(key="data_import.sources.url").input(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    admin.text_input(key="data_import.sources.table").input("visits")
+    admin.button(key="data_import.sources.register_submit").click().run()
+    assert not admin.exception
+    assert [str(e.value) for e in admin.error] == ["找不到這個資料庫檔案。"]
+    assert not (tmp_path / "elsewhere.db").exists()
+    admin.text_input(key="data_import.sources.url").input(f"sqlite:///{shop}")
+    admin.text_input(key="data_import.sources.watermark").input("updated")
+    admin.multiselect(key="data_import.sources.stores").select("A01")
+    admin.button(key="data_import.sources.register_submit").click().run()
+    assert not admin.exception and any("pos-a" in str(s.value) for s in admin.success)
+    assert str(shop) not in texts(admin)
+    assert _snake_case_labels(admin) == []
+
+    manager = run_as("mgr_a", page="../pages/data_import.py", locale="zh-TW")
+    manager.text_area(key="data_import.sources.map").input("booking_id=order_no\ncustomer_id=member_no\ndate=visit_at")
+    manager.button(key="data_import.sources.sync").click().run()
+    assert not manager.exception
+    metrics = {m.label: m.value for m in manager.metric}
+    assert list(metrics.values())[:2] == ["2", "2"]
+    with session_scope(sqlite_engine) as session:
+        imported = set(session.scalars(select(Booking.external_id).where(Booking.external_id.in_(["S1", "S2"]))))
+    assert imported == {"S1", "S2"}
