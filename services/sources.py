@@ -221,7 +221,7 @@ def register_source(
         found = source_repo.store_ids_by_code(session, codes=list(store_codes))
     unknown = [code for code in store_codes if code not in found]
     if unknown:
-        raise SourceError("unknown_store", f"unknown store code {unknown[0]}", code=unknown[0])
+        raise SourceError("unknown_store", f"unknown store code {unknown[0]}", store=unknown[0])
     if test_connection:
         try:
             read_rows(url=parsed, table=table, query=checked, limits=policy.limits, preview_rows=1)

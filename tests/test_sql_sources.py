@@ -358,3 +358,13 @@ def test_data_page_registers_and_syncs_a_source_in_zh_tw(sqlite_engine, monkeypa
     with session_scope(sqlite_engine) as session:
         imported = set(session.scalars(select(Booking.external_id).where(Booking.external_id.in_(["S1", "S2"]))))
     assert imported == {"S1", "S2"}
+
+
+def test_registering_for_an_unknown_store_names_it(engine, pos_pg) -> None:
+    small_world(engine)
+    with pytest.raises(SourceError) as refused:
+        register_source(engine, ADMIN, name="pos", url=pos_pg, policy=_policy(engine), table="visits",
+                        store_codes=["A01", "ZZ9"])
+    assert (refused.value.code, refused.value.params) == ("unknown_store", {"store": "ZZ9"})
+    with session_scope(engine) as session:
+        assert session.scalars(select(SqlSource)).all() == []
