@@ -424,3 +424,37 @@ def test_window_closed_matches_the_kpi_boards_judged_cut() -> None:
         assert board.value == pytest.approx(row[column])
     closed = results.window_closed(messages["sent_at"], as_of=as_of, window_days=7)
     assert messages.loc[closed, "message_id"].tolist() == [1, 2, 3, 6]
+
+
+def test_every_trigger_kind_and_setting_speaks_three_languages() -> None:
+    """The editor draws each kind's settings from the registry: every label and choice is translated."""
+    from dashboard.i18n import LOCALES, catalog
+
+    strings = catalog()
+    needed = ["campaigns.tolerance_days"]
+    for kind in triggers.TRIGGER_REGISTRY.values():
+        needed.append(f"campaigns.kind_{kind.name}")
+        for param in kind.params:
+            needed.append(param.label_key)
+            needed += [f"{param.label_key}_{choice}" for choice in param.choices]
+    missing = [key for key in needed if any(not strings.get(key, {}).get(locale) for locale in LOCALES)]
+    assert missing == []
+
+
+def test_registry_kinds_fire_with_their_own_columns_only() -> None:
+    """A kind reads only the audience columns it declares: the frame holds those and nothing else."""
+    today = date(2026, 12, 7)
+    columns = {"next_due_date": date(2026, 12, 14), "recency_days": 180, "birthday": date(1990, 12, 14),
+               "pet_birthday": date(2020, 12, 14), "pet_vaccine_due": date(2026, 12, 14)}
+    fired = {}
+    for kind in triggers.TRIGGER_REGISTRY.values():
+        if kind.inputs or kind.broadcast or kind.name == "lunar_birthday":  # lunar dates: tested on their own
+            continue
+        frame = pd.DataFrame({"customer_id": [7], **{c: [columns[c]] for c in kind.audience_columns}})
+        trigger = {"kind": kind.name, "offset_days": -7, "threshold_days": 180}
+        fired[kind.name] = list(triggers.evaluate_trigger(trigger, frame, today=today)["occurrence"])
+    assert fired == {
+        "due": ["due-7@2026-12-07"], "sleeping": ["sleeping180@2026-12-07"], "birthday": ["birthday-7@2026-12-07"],
+        "pet_birthday": ["pet_birthday-7@2026-12-07"],
+        "vaccine_due": ["vaccine_due-7@2026-12-07"],
+    }
