@@ -11,7 +11,7 @@ from core.campaigns.templates import LOCALES, booking_link, pick_template, rende
 from core.campaigns.triggers import TRIGGER_KINDS
 from core.scope import PermissionDenied
 from dashboard import campaign_data, data
-from dashboard.campaign_widgets import trigger_settings
+from dashboard.campaign_widgets import timing_text, trigger_settings
 from dashboard.context import get_context
 from dashboard.formatting import number
 
@@ -35,6 +35,7 @@ with tab_list:
             st.warning(ctx.t("campaigns.not_configured", count=number(waiting)))
         shown = campaigns.assign(
             status=campaigns["status"].map(lambda s: ctx.t(f"campaigns.status_{s}")),
+            timing=campaigns["timing"].map(lambda code: timing_text(code, ctx.t)),
             store=campaigns["store_id"].map(lambda s: stores[s].code if s in stores else ctx.t("campaigns.chain_wide")),
         )
         st.dataframe(

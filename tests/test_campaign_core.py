@@ -458,3 +458,23 @@ def test_registry_kinds_fire_with_their_own_columns_only() -> None:
         "pet_birthday": ["pet_birthday-7@2026-12-07"],
         "vaccine_due": ["vaccine_due-7@2026-12-07"],
     }
+
+
+@pytest.mark.parametrize(("trigger", "zh_tw"), [
+    ({"kind": "due", "offset_days": -7}, "回訪到期前 7 天"),
+    ({"kind": "due", "offset_days": 0}, "回訪到期當天"),
+    ({"kind": "due", "offset_days": 14}, "逾期 14 天"),
+    ({"kind": "sleeping", "threshold_days": 180}, "180 天未回訪(進入沉睡)"),
+    ({"kind": "pet_birthday", "offset_days": -3}, "寵物生日前 3 天"),
+    ({"kind": "birthday"}, "顧客生日當天"),
+    ({"kind": "tier_change", "direction": "up"}, "會員等級變動:升級"),
+    ({"kind": "plan_renewal", "days_before": 30}, "月付方案到期前 30 天"),
+    ({"kind": "seasonal", "festival": "mid_autumn", "days_before": 14}, "中秋節前 14 天"),
+    ({"kind": "points_expiring", "within_days": 30}, "點數 30 天內到期"),
+    ({"kind": "recurring", "cron": "0 11 * * 1"}, "定期推播"),
+])
+def test_timing_is_shown_in_words_not_codes(trigger: dict, zh_tw: str) -> None:
+    from dashboard.campaign_widgets import timing_text
+    from dashboard.i18n import translate
+
+    assert timing_text(triggers.trigger_label(trigger), lambda key, **p: translate(key, "zh-TW", **p)) == zh_tw
