@@ -368,3 +368,44 @@ def test_registering_for_an_unknown_store_names_it(engine, pos_pg) -> None:
     assert (refused.value.code, refused.value.params) == ("unknown_store", {"store": "ZZ9"})
     with session_scope(engine) as session:
         assert session.scalars(select(SqlSource)).all() == []
+
+
+MYSQL_URL = "mysql://root@127.0.0.1:3306"
+
+
+@pytest.fixture(scope="module")
+def pos_mysql() -> Iterator[str]:
+    """A shop's MySQL/MariaDB booking database (the local server, root without a password)."""
+    name = f"revisit_pos_{uuid.uuid4().hex[:10]}"
+    server = create_engine(parse_source_url(MYSQL_URL + "/mysql"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # noqa: BLE001 - no MySQL here
+        server.dispose()
+        if IN_CI:
+            pytest.fail(f"MySQL/MariaDB not reachable at {MYSQL_URL} (required under CI=true)", pytrace=False)
+        pytest.skip(f"MySQL/MariaDB not reachable at {MYSQL_URL}: {exc.__class__.__name__}")
+    url = f"{MYSQL_URL}/{name}"
+    with create_engine(parse_source_url(url)).begin() as connection:
+        connection.execute(text("CREATE TABLE visits (order_no varchar(8), updated int)"))
+        connection.execute(text("INSERT INTO visits VALUES ('S1', 1), ('S2', 2)"))
+    yield url
+    with server.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    server.dispose()
+
+
+def test_mysql_source_reads_one_statement_read_only(pos_mysql) -> None:
+    url = parse_source_url(pos_mysql)
+    frame, mark = read_rows(url=url, table="visits", watermark_column="updated", since="2")
+    assert (list(frame["order_no"]), mark) == (["S2"], "2")
+    with pytest.raises(SqlSourceError, match="syntax"):
+        read_rows(url=url, query=CheckedQuery(sql="select 1 as a) s; delete from visits; select * from (select 1",
+                                              tables=()))
+    for attack in ("select load_file('/etc/passwd')", "select sleep(30)", "select * from mysql.user",
+                   "select * from visits into outfile '/tmp/revisit-pwned'"):
+        with pytest.raises(SourceQueryError):
+            check_select(attack, dialect="mysql")
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("select count(*) from visits")).scalar_one() == 2
