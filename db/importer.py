@@ -555,8 +555,8 @@ def _execute(
                 imported = write(session, run, batch_id)
                 path = write_report()
                 figures = counts(imported)
-                if figures["read"] and figures["rejected"] >= figures["read"]:
-                    raise _NothingToAdd
+                if figures["rejected"] and not (imported or run.updated or run.db_duplicates or run.unchanged):
+                    raise _NothingToAdd  # no row was accepted: rejected, or repeating a rejected row
                 if dry_run:
                     raise _DryRunDone
                 assert batch is not None
@@ -574,7 +574,7 @@ def _execute(
         pass  # the transaction was rolled back: a dry run writes nothing
     except _NothingToAdd:
         # Every row was refused: roll back (a store created for them too) and say so.
-        figures = {**counts(0), "duplicates": 0}
+        figures = counts(0)
         rejected_id = None
         if not dry_run:
             rejected_id = _record_failure(engine, kind=batch_kind, source=source, filename=filename, scope=scope,
@@ -582,7 +582,8 @@ def _execute(
                                           status="rejected", lock_wait=lock_wait)
         if progress:
             progress(1.0, "failed")
-        return ImportResult(kind=kind, status="rejected", read=figures["read"], imported=0, duplicates=0,
+        return ImportResult(kind=kind, status="rejected", read=figures["read"], imported=0,
+                            duplicates=figures["duplicates"],
                             rejected=figures["rejected"], reject_report=write_report(), batch_id=rejected_id,
                             error="every row was rejected", needs_dayfirst=prepared.needs_dayfirst,
                             rejects=run.all_rejects(prepared))

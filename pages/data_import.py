@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from core.columns import BOOKING_STATUSES
-from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table
+from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table, unmapped_lookalikes
 from dashboard import data
 from dashboard.context import get_context
+from dashboard.import_text import field_label, reason_groups, reject_report_bytes
 from db import importer
 from db.engine import session_scope
 from db.sql_source import SqlSourceError, read_sql_source, source_name
@@ -39,6 +40,8 @@ def _options(kind_key: str) -> ImportOptions:
 
 def _show_result(result: importer.ImportResult) -> None:
     st.subheader(ctx.t("data_import.summary_dry" if result.status == "dry_run" else "data_import.summary"))
+    if result.status == "rejected":
+        st.error(ctx.t("data_import.all_rejected", count=f"{result.read:,}"))
     figures = [("read", result.read), ("imported", result.imported)]
     if result.kind == "customers" or result.updated:
         figures.append(("updated", result.updated))
@@ -46,12 +49,23 @@ def _show_result(result: importer.ImportResult) -> None:
     for column, (key, value) in zip(st.columns(len(figures)), figures, strict=True):
         column.metric(ctx.t(f"data_import.{key}"), f"{value:,}")
     if result.status == "failed":
-        st.error(ctx.t("data_import.failed", error=result.error or ""))
+        if result.error == importer.BUSY_MESSAGE:
+            st.error(ctx.t("data_import.busy"))
+        else:
+            st.error(ctx.t("data_import.failed", error=result.error or ""))
     elif result.status == "done":
         st.success(ctx.t("data_import.done", imported=f"{result.imported:,}"))
+    if result.created_store and result.status == "done":
+        st.info(ctx.t("data_import.created_store", **result.created_store))
     if result.needs_dayfirst:
         st.warning(ctx.t("data_import.ambiguous", count="?"))
-    if result.reject_report and Path(result.reject_report).exists():
+    if result.rejects is not None and len(result.rejects):
+        st.markdown(f"**{ctx.t('data_import.reasons')}**")
+        st.dataframe(reason_groups(ctx.t, result.rejects), hide_index=True, width="stretch")
+        name = Path(result.reject_report).name if result.reject_report else "rejects.csv"
+        st.download_button(ctx.t("data_import.download_rejects"), reject_report_bytes(ctx.t, result.rejects),
+                           file_name=name, mime="text/csv", key="data_import.rejects")
+    elif result.reject_report and Path(result.reject_report).exists():
         st.download_button(ctx.t("data_import.download_rejects"), Path(result.reject_report).read_bytes(),
                            file_name=Path(result.reject_report).name, mime="text/csv", key="data_import.rejects")
 
@@ -71,13 +85,19 @@ def file_tab() -> None:
     upload = st.file_uploader(ctx.t("data_import.upload"), type=["csv", "tsv", "txt", "xlsx", "xls"],
                               help=ctx.t("data_import.upload_help"), key="data_import.uploader")
     if upload is not None:
-        st.session_state[STATE_FILE] = {"name": upload.name, "data": upload.getvalue()}
+        fresh = {"name": upload.name, "data": upload.getvalue()}
+        previous = st.session_state.get(STATE_FILE)
+        if previous is None or previous["name"] != fresh["name"] or previous["data"] != fresh["data"]:
+            # A new file: the summary on screen belongs to the previous one.
+            st.session_state.pop(STATE_RESULT, None)
+        st.session_state[STATE_FILE] = fresh
     chosen = st.session_state.get(STATE_FILE)
     if not chosen:
         return
     try:
         table = read_table(chosen["data"], chosen["name"], max_bytes=ctx.settings.max_upload_mb * 1024 * 1024)
     except ImportFileError as exc:
+        st.session_state.pop(STATE_RESULT, None)
         st.error(ctx.t("data_import.file_error", message=exc.message))
         return
     headers = list(table.frame.columns)
@@ -103,10 +123,12 @@ def file_tab() -> None:
     for position, name in enumerate(fields):
         options = [unmapped, *headers]
         default = suggestion.get(name)
-        label = ctx.t("data_import.required", field=name) if name in REQUIRED[kind] else name
+        label = field_label(ctx.t, name)
+        if name in REQUIRED[kind]:
+            label = ctx.t("data_import.required", field=label)
         choice = columns[position % 3].selectbox(
             label, options, index=options.index(default) if default in options else 0,
-            key=f"data_import.{kind}.{picked}.map.{name}",
+            key=f"data_import.{kind}.{picked}.map.{name}", help=ctx.t(f"data_import.field_help.{name}"),
         )
         if choice != unmapped:
             mapping[name] = choice
@@ -117,9 +139,16 @@ def file_tab() -> None:
                           format_func=lambda c: ctx.t(f"data_import.country_{c}"))
     settings[1].radio(ctx.t("data_import.date_order"), ("auto", "dayfirst", "monthfirst"),
                       key=f"data_import.{kind}.date_order", format_func=lambda o: ctx.t(f"data_import.date_{o}"))
+    for field_name, lookalikes in unmapped_lookalikes(headers, mapping, fields).items():
+        st.warning(ctx.t("data_import.lookalike", field=field_label(ctx.t, field_name),
+                         columns="、".join(f"「{c}」" for c in lookalikes)))
     stores = data.stores(ctx.engine, ctx.scope)
     codes = [s.code for s in stores]
-    settings[2].selectbox(ctx.t("data_import.store"), codes, key=f"data_import.{kind}.store")
+    default_store_name = ctx.t("data_import.default_store_name")
+    if codes:
+        settings[2].selectbox(ctx.t("data_import.store"), codes, key=f"data_import.{kind}.store")
+    else:
+        settings[2].info(ctx.t("data_import.no_store_yet", name=default_store_name))
     create_stores = False
     if ctx.scope.store_ids is None:
         create_stores = st.checkbox(ctx.t("data_import.create_stores"), key=f"data_import.{kind}.create_stores")
@@ -135,19 +164,15 @@ def file_tab() -> None:
     try:
         prepared = importer.prepare(kind, table, mapping, _options(f"data_import.{kind}"))
     except ImportFileError as exc:
+        st.session_state.pop(STATE_RESULT, None)
         st.error(ctx.t("data_import.file_error", message=exc.message))
-        if exc.rejects is not None and len(exc.rejects):
-            path = importer.write_reject_report(exc.rejects, kind=kind)
-            if path:
-                st.download_button(ctx.t("data_import.download_rejects"), Path(path).read_bytes(),
-                                   file_name=Path(path).name, mime="text/csv", key="data_import.rejects_all")
         return
     if prepared.needs_dayfirst:
         st.warning(ctx.t("data_import.ambiguous", count=prepared.ambiguous_dates))
     writer = importer.import_bookings if kind == "bookings" else importer.import_customers
     result = writer(ctx.engine, prepared=prepared, scope=ctx.scope, source=source.strip(), filename=chosen["name"],
                     create_stores=create_stores, country=st.session_state.get(f"data_import.{kind}.country", "TW"),
-                    dry_run=check and not run, progress=_progress_callback())
+                    dry_run=check and not run, progress=_progress_callback(), default_store_name=default_store_name)
     if result.status == "done":
         if save and source.strip():
             with session_scope(ctx.engine) as session:

@@ -30,7 +30,8 @@ SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
         "customer id", "customer no", "customer number", "member id", "member no",
         "member number", "client id", "client no", "會員編號", "会员编号", "會員號", "會員號碼",
         "會員卡號", "會員id", "客戶編號", "客户编号", "客編", "顧客編號", "顧客id", "客戶id",
-        "卡號", "會員代號", "客戶代號", "用户id", "用户编号", "member", "customer",
+        "卡號", "會員代號", "客戶代號", "用户id", "用户编号", "飼主編號", "饲主编号", "飼主代號", "客戶代碼",
+        "客户代码", "顧客代碼", "会员卡号", "owner id", "member", "customer",
     ),
     "customer_name": (
         "customer name", "member name", "client name", "name", "full name", "會員姓名", "会员姓名",
