@@ -1,6 +1,7 @@
 """Data import (資料匯入): upload a file or connect a database, map columns, import safely."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from db.sql_source import SqlSourceError, read_sql_source, source_name
 
 STATE_FILE = "data_import.file"      # {"name": str, "data": bytes}: the upload, kept across reruns
 STATE_RESULT = "data_import.result"  # the last ImportResult
+STATE_RESULT_FILE = "data_import.result_file"  # fingerprint of the file that result belongs to
 PREVIEW_ROWS = 20
 REQUIRED = {"bookings": ("customer_id", "date"), "customers": ("customer_id",)}
 
@@ -79,21 +81,25 @@ def _progress_callback() -> importer.Progress:
     return report
 
 
+def _fingerprint(chosen: dict) -> str:
+    return chosen["name"] + ":" + hashlib.sha256(chosen["data"]).hexdigest()
+
+
 def file_tab() -> None:
     kind = st.radio(ctx.t("data_import.kind"), importer.KINDS, horizontal=True, key="data_import.kind",
                     format_func=lambda k: ctx.t(f"data_import.kind_{k}"))
     upload = st.file_uploader(ctx.t("data_import.upload"), type=["csv", "tsv", "txt", "xlsx", "xls"],
                               help=ctx.t("data_import.upload_help"), key="data_import.uploader")
     if upload is not None:
-        fresh = {"name": upload.name, "data": upload.getvalue()}
-        previous = st.session_state.get(STATE_FILE)
-        if previous is None or previous["name"] != fresh["name"] or previous["data"] != fresh["data"]:
-            # A new file: the summary on screen belongs to the previous one.
-            st.session_state.pop(STATE_RESULT, None)
-        st.session_state[STATE_FILE] = fresh
+        st.session_state[STATE_FILE] = {"name": upload.name, "data": upload.getvalue()}
     chosen = st.session_state.get(STATE_FILE)
     if not chosen:
         return
+    fingerprint = _fingerprint(chosen)
+    if st.session_state.get(STATE_RESULT_FILE) not in (None, fingerprint):
+        # A new file was chosen: the summary on screen belongs to the previous one.
+        st.session_state.pop(STATE_RESULT, None)
+        st.session_state.pop(STATE_RESULT_FILE, None)
     try:
         table = read_table(chosen["data"], chosen["name"], max_bytes=ctx.settings.max_upload_mb * 1024 * 1024)
     except ImportFileError as exc:
@@ -181,6 +187,7 @@ def file_tab() -> None:
         # every page shows the imported rows on its next run without clearing caches here.
         pass
     st.session_state[STATE_RESULT] = result
+    st.session_state[STATE_RESULT_FILE] = fingerprint
 
 
 def database_tab() -> None:
