@@ -218,7 +218,7 @@ def merge_mapping(suggested: dict[str, str], explicit: dict[str, str]) -> dict[s
 # phone left unmapped means members imported without them, so the Data page and the CLI warn.
 LOOKALIKE_HINTS: Final[dict[str, tuple[str, ...]]] = {
     "customer_name": ("name", "姓名", "名字", "名稱", "饲主", "飼主", "客戶", "顧客", "会员", "會員", "owner"),
-    "phone": ("phone", "mobile", "tel", "電話", "电话", "手機", "手机", "聯絡", "联系"),
+    "phone": ("phone", "mobile", "tel", "電話", "电话", "手機", "手机"),
     "pet_name": ("pet", "寵物", "宠物", "毛孩"),
 }
 

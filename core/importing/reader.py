@@ -119,7 +119,7 @@ def read_table(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES
         )
 
     text, encoding = decode_text(data, name)
-    _check_width(_first_line(text), name)
+    _check_width(text, name)
     try:
         delimiter = sniff_delimiter(text, extension)
         if delimiter == WHITESPACE:
@@ -137,15 +137,21 @@ def read_table(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES
     return _build(rows, name, encoding=encoding, delimiter=delimiter, sheet=None)
 
 
-def _first_line(text: str) -> str:
-    end = text.find("\n", 0, 4 * MAX_CELL_CHARS * 8)
-    return text[: end if end >= 0 else 4 * MAX_CELL_CHARS * 8]
+def _check_width(text: str, name: str) -> None:
+    """Refuse a file whose first lines hold more than ``MAX_COLUMNS`` cells, before splitting it.
 
-
-def _check_width(line: str, name: str) -> None:
-    """Refuse a header line with more than ``MAX_COLUMNS`` cells before splitting the file."""
-    if max(line.count(d) for d in DELIMITERS) >= MAX_COLUMNS or len(line) >= 4 * MAX_CELL_CHARS * 8:
-        raise _too_wide(name)
+    Looks at the lines the delimiter sniffer and the header finder will read (``_SNIFF_RECORDS``),
+    so a million-cell line is refused here instead of being parsed.
+    """
+    start = 0
+    for _ in range(_SNIFF_RECORDS):
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        if max(line.count(d) for d in DELIMITERS) >= MAX_COLUMNS:
+            raise _too_wide(name)
+        if end < 0:
+            return
+        start = end + 1
 
 
 def _too_wide(name: str) -> ImportFileError:
