@@ -63,7 +63,8 @@ def _show_result(result: importer.ImportResult) -> None:
         st.warning(ctx.t("data_import.ambiguous", count="?"))
     if result.rejects is not None and len(result.rejects):
         st.markdown(f"**{ctx.t('data_import.reasons')}**")
-        st.dataframe(reason_groups(ctx.t, result.rejects), hide_index=True, width="stretch")
+        # A table, not a grid: a handful of rows, readable by screen readers and in the page text.
+        st.table(reason_groups(ctx.t, result.rejects), hide_index=True)
         name = Path(result.reject_report).name if result.reject_report else "rejects.csv"
         st.download_button(ctx.t("data_import.download_rejects"), reject_report_bytes(ctx.t, result.rejects),
                            file_name=name, mime="text/csv", key="data_import.rejects")

@@ -128,7 +128,7 @@ def test_zh_tw_import_into_empty_database_then_bad_file_clears_the_summary(sqlit
     assert (metrics["讀取"], metrics["新增"], metrics["重複略過"], metrics["退回"]) == ("8", "5", "1", "2")
     assert any("我的門市" in str(i.value) for i in app.info)  # the created store, by its new name
     # Reasons grouped, in Chinese, with counts: one row each.
-    grouped = app.dataframe[-1].value
+    grouped = app.table[-1].value
     assert list(grouped.columns) == ["原因", "欄位", "列數"]
     assert sorted(zip(grouped["原因"], grouped["欄位"], grouped["列數"], strict=True)) == sorted([
         ("日期不存在(例如 2 月 30 日)", "日期", 1), ("金額超過上限 10,000,000", "金額", 1),
