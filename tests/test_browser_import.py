@@ -49,8 +49,7 @@ def test_first_import_in_zh_tw_through_the_data_page(tmp_path: Path) -> None:
            "REVISIT_COOKIE_KEY": secrets.token_urlsafe(32)}
     with streamlit_server(url, extra_env=env, log_path=tmp_path / "server.log") as base, browser_page() as page:
         sign_in(page, base, "owner", PASSWORD)
-        page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
-        page.locator("[data-testid='stSidebarNav'] a", has_text="資料匯入").first.click()
+        # No store yet: the app opens straight on the Data page (its only page).
         page.get_by_role("heading", name="資料匯入").first.wait_for(timeout=60_000)
         settle(page)
         page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(export))
