@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from core.export import to_csv_bytes
-from core.importing import ALL_FIELDS, group_reasons, reason_code
+from core.importing import ALL_FIELDS, file_error_code, group_reasons, reason_code
 
 Translate = Callable[..., str]
 
@@ -49,3 +49,13 @@ def localised_rejects(t: Translate, rejects: pd.DataFrame | None) -> pd.DataFram
 def reject_report_bytes(t: Translate, rejects: pd.DataFrame | None) -> bytes:
     """The localised reject report as a formula-neutralised, Excel-friendly CSV."""
     return to_csv_bytes(localised_rejects(t, rejects))
+
+
+def file_error_text(t: Translate, message: str) -> str:
+    """Why a file cannot be used, in the user's language (the English message when unknown)."""
+    code, params = file_error_code(message)
+    if code == "other":
+        return message
+    if "field" in params:
+        params["field"] = field_label(t, params["field"])
+    return t(f"data_import.file_error.{code}", **params)

@@ -11,7 +11,7 @@ from core.columns import BOOKING_STATUSES
 from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table, unmapped_lookalikes
 from dashboard import data
 from dashboard.context import get_context
-from dashboard.import_text import field_label, reason_groups, reject_report_bytes
+from dashboard.import_text import field_label, file_error_text, reason_groups, reject_report_bytes
 from db import importer
 from db.engine import session_scope
 from db.sql_source import SqlSourceError, read_sql_source, source_name
@@ -105,7 +105,7 @@ def file_tab() -> None:
         table = read_table(chosen["data"], chosen["name"], max_bytes=ctx.settings.max_upload_mb * 1024 * 1024)
     except ImportFileError as exc:
         st.session_state.pop(STATE_RESULT, None)
-        st.error(ctx.t("data_import.file_error", message=exc.message))
+        st.error(ctx.t("data_import.file_error", message=file_error_text(ctx.t, exc.message)))
         return
     headers = list(table.frame.columns)
     st.caption(ctx.t("data_import.preview", rows=min(PREVIEW_ROWS, len(table.frame)), total=f"{len(table.frame):,}"))
@@ -172,7 +172,7 @@ def file_tab() -> None:
         prepared = importer.prepare(kind, table, mapping, _options(f"data_import.{kind}"))
     except ImportFileError as exc:
         st.session_state.pop(STATE_RESULT, None)
-        st.error(ctx.t("data_import.file_error", message=exc.message))
+        st.error(ctx.t("data_import.file_error", message=file_error_text(ctx.t, exc.message)))
         return
     if prepared.needs_dayfirst:
         st.warning(ctx.t("data_import.ambiguous", count=prepared.ambiguous_dates))

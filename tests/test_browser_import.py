@@ -80,7 +80,7 @@ def test_first_import_in_zh_tw_through_the_data_page(tmp_path: Path) -> None:
 
         # A new, unusable file: its own message, and the previous green summary is gone.
         page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(broken))
-        page.get_by_text("無法使用這個檔案").first.wait_for(timeout=60_000)
+        page.get_by_text("無法使用這個檔案:這不是文字檔").first.wait_for(timeout=60_000)
         settle(page)
         body = page.inner_text("body")
         assert "匯入完成" not in body and "退回原因" not in body

@@ -184,3 +184,34 @@ def test_localised_reject_report_is_formula_neutral_and_in_the_users_language() 
     assert frame.iloc[0].tolist() == [2, "客人姓名", "=HYPERLINK(\"http://x\")", "内容超过字段长度上限"]
     text = reject_report_bytes(t, rejects).decode("utf-8-sig")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+@pytest.mark.parametrize(("data", "name", "code"), [
+    (b"", "a.csv", "empty"),
+    (b"\x00\x01PNG" * 64, "a.csv", "binary"),
+    (b"id,date\r\n", "a.csv", "no_rows"),
+    (b"x" * 2048, "a.csv", "too_large"),
+    (b"id,date\r\n\x80\x80,\xff\xff\r\n", "a.csv", "undecodable"),
+    (b"not a workbook", "a.xlsx", "bad_workbook"),
+    (b"id,date,note\r\nA,2024-05-01," + b"x" * 200_000 + b"\r\n", "a.csv", "cell_too_long"),
+    (b"," * 5_000 + b"\r\n", "a.csv", "too_wide"),
+])
+def test_file_errors_have_codes_and_translations(data: bytes, name: str, code: str) -> None:
+    from core.importing import file_error_code
+    from dashboard.import_text import file_error_text
+
+    with pytest.raises(ImportFileError) as caught:
+        read_table(data, name, max_bytes=1024 if code == "too_large" else 20 * 1024 * 1024)
+    assert file_error_code(caught.value.message)[0] == code
+    zh = file_error_text(lambda key, **p: translate(key, "zh-TW", **p), caught.value.message)
+    assert zh == translate(f"data_import.file_error.{code}", "zh-TW", **file_error_code(caught.value.message)[1])
+    assert not zh.startswith("data_import.") and name not in zh
+
+
+def test_missing_required_column_names_the_field_in_chinese() -> None:
+    from dashboard.import_text import file_error_text
+
+    with pytest.raises(ImportFileError) as caught:
+        prepare_bookings(pd.DataFrame({"id": ["A"]}), {"customer_id": "id"})
+    assert file_error_text(lambda key, **p: translate(key, "zh-TW", **p), caught.value.message) == \
+        "找不到「日期」欄位,請在欄位對應中選擇。"

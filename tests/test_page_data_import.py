@@ -144,6 +144,6 @@ def test_zh_tw_import_into_empty_database_then_bad_file_clears_the_summary(sqlit
     app.session_state["data_import.file"] = {"name": "x.csv", "data": fx.binary_file()}
     app.run()
     assert not app.exception
-    assert any("無法使用這個檔案" in str(e.value) for e in app.error)
+    assert any("無法使用這個檔案:這不是文字檔" in str(e.value) for e in app.error)
     assert not any(m.label == "新增" for m in app.metric)
     assert not any("匯入完成" in str(s.value) for s in app.success)

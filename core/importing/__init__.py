@@ -47,7 +47,7 @@ from .prepare import (
     prepare_customers,
 )
 from .reader import DEFAULT_MAX_BYTES, MAX_CELL_CHARS, MAX_COLUMNS, RawTable, read_table
-from .reasons import REASON_CODES, group_reasons, grouped_summary, reason_code
+from .reasons import REASON_CODES, file_error_code, group_reasons, grouped_summary, reason_code
 from .safe_csv import (
     frame_to_excel_csv,
     neutralise_cell,
@@ -56,7 +56,7 @@ from .safe_csv import (
 )
 
 __all__ = [
-    "MAX_AMOUNT", "MAX_CELL_CHARS", "MAX_COLUMNS", "REASON_CODES", "all_rejected_message", "group_reasons",
+    "MAX_AMOUNT", "MAX_CELL_CHARS", "MAX_COLUMNS", "REASON_CODES", "all_rejected_message", "file_error_code", "group_reasons",
     "grouped_summary", "reason_code", "unmapped_lookalikes",
     "ACCEPTED_BOOKING_COLUMNS", "ACCEPTED_CUSTOMER_COLUMNS", "ALL_FIELDS", "BOOKING_FIELDS",
     "CUSTOMER_FIELDS", "DEFAULT_MAX_BYTES", "DEFAULT_STATUS_WORDS", "REJECT_COLUMNS", "SYNONYMS",

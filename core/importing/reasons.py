@@ -87,3 +87,34 @@ def grouped_summary(rejects: pd.DataFrame | None, *, limit: int = 5) -> list[str
     groups = group_reasons(rejects)
     return [f"{int(g.rows)} row{'s' if int(g.rows) != 1 else ''}: {g.example}"
             for g in groups.head(limit).itertuples(index=False)]
+
+
+#: (code, pattern) for the messages of :class:`~core.importing.ImportFileError` (a file that
+#: cannot be used at all). Named groups become translation parameters.
+FILE_ERROR_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
+    (code, re.compile(pattern, re.DOTALL)) for code, pattern in (
+        ("too_large", r" is (?P<size>[\d.]+ [KM]B), larger than the (?P<limit>[\d.]+ [KM]B) limit"),
+        ("empty", r" is empty; export"),
+        ("every_sheet_empty", r"^every sheet in .* is empty"),
+        ("binary", r" is not a text file \(it contains binary data\)"),
+        ("undecodable", r" could not be read as text"),
+        ("not_csv_or_excel", r" is not a CSV or Excel file$"),
+        ("bad_workbook", r"(is named like an Excel file but is not a valid workbook|could not be opened as an Excel)"),
+        ("no_rows", r"has a header row but no data rows"),
+        ("cell_too_long", r" has a cell longer than [\d,]+ characters"),
+        ("too_wide", r" has more than [\d,]+ columns"),
+        ("unreadable_csv", r" could not be read as CSV"),
+        ("no_column", r"^no (?P<field>\w+) column found"),
+        ("mapped_column_missing", r"^(mapped column\(s\) not in the file|--map: column .* is not in the file)"),
+    )
+)
+
+
+def file_error_code(message: object) -> tuple[str, dict[str, str]]:
+    """``(code, parameters)`` of a file-level error message; ``("other", {})`` when unknown."""
+    text = str(message or "")
+    for code, pattern in FILE_ERROR_PATTERNS:
+        found = pattern.search(text)
+        if found:
+            return code, {k: v for k, v in found.groupdict().items() if v is not None}
+    return OTHER, {}

@@ -214,3 +214,21 @@ _REASONS = {
 }
 for _code, (_tw, _cn, _en) in _REASONS.items():
     STRINGS[f"data_import.reason.{_code}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+
+_FILE_ERRORS = {
+    "too_large": ("檔案大小 {size},超過上限 {limit};請依月份或門市分開匯出再匯入。", "文件大小 {size},超过上限 {limit};请按月份或门店分开导出再导入。", "The file is {size}, larger than the {limit} limit; split it by month or store and import the parts."),
+    "empty": ("檔案是空的,請重新匯出後再上傳。", "文件是空的,请重新导出后再上传。", "The file is empty; export it again and re-upload."),
+    "every_sheet_empty": ("活頁簿的每個工作表都是空的。", "工作簿的每个工作表都是空的。", "Every sheet of the workbook is empty."),
+    "binary": ("這不是文字檔(含有二進位資料),請上傳原始的 CSV 或 Excel 匯出檔。", "这不是文本文件(含有二进制数据),请上传原始的 CSV 或 Excel 导出文件。", "This is not a text file (it contains binary data); upload the CSV or Excel export itself."),
+    "undecodable": ("無法辨識檔案編碼(不是 UTF-8、Big5 或 GB18030),請在 Excel 另存為「CSV UTF-8」。", "无法识别文件编码(不是 UTF-8、Big5 或 GB18030),请在 Excel 另存为“CSV UTF-8”。", "The text encoding is not UTF-8, Big5 or GB18030; save it from Excel as 'CSV UTF-8'."),
+    "not_csv_or_excel": ("這不是 CSV 或 Excel 檔。", "这不是 CSV 或 Excel 文件。", "This is not a CSV or Excel file."),
+    "bad_workbook": ("無法開啟這個 Excel 檔,請在 Excel 重新另存為 .xlsx 或 CSV。", "无法打开这个 Excel 文件,请在 Excel 重新另存为 .xlsx 或 CSV。", "This Excel file cannot be opened; save it again as .xlsx or CSV."),
+    "no_rows": ("檔案只有標題列,沒有資料;請確認匯出的日期範圍或工作表。", "文件只有标题行,没有数据;请确认导出的日期范围或工作表。", "The file has a header row but no data rows; check the exported date range or sheet."),
+    "cell_too_long": ("有儲存格超過 32,767 個字(單一儲存格的上限),請確認是正確的檔案。", "有单元格超过 32,767 个字(单个单元格的上限),请确认是正确的文件。", "A cell is longer than 32,767 characters (the most one cell may hold); check that this is the right file."),
+    "too_wide": ("檔案超過 1,000 欄,請確認是正確的檔案或刪除多餘的欄。", "文件超过 1,000 列,请确认是正确的文件或删除多余的列。", "The file has more than 1,000 columns; check that this is the right file or remove the extra columns."),
+    "unreadable_csv": ("無法讀取這個 CSV,請在 Excel 另存為 CSV 後再上傳。", "无法读取这个 CSV,请在 Excel 另存为 CSV 后再上传。", "This CSV cannot be read; save it from Excel as CSV and re-upload."),
+    "no_column": ("找不到「{field}」欄位,請在欄位對應中選擇。", "找不到“{field}”字段,请在字段对应中选择。", "No column for \"{field}\"; choose one in the column mapping."),
+    "mapped_column_missing": ("對應的欄位不在檔案中,請重新選擇欄位對應。", "对应的字段不在文件中,请重新选择字段对应。", "A mapped column is not in the file; choose the mapping again."),
+}
+for _code, (_tw, _cn, _en) in _FILE_ERRORS.items():
+    STRINGS[f"data_import.file_error.{_code}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
