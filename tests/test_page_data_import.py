@@ -147,3 +147,25 @@ def test_zh_tw_import_into_empty_database_then_bad_file_clears_the_summary(sqlit
     assert any("無法使用這個檔案:這不是文字檔" in str(e.value) for e in app.error)
     assert not any(m.label == "新增" for m in app.metric)
     assert not any("匯入完成" in str(s.value) for s in app.success)
+
+
+def test_zh_tw_every_row_rejected_is_an_error_with_grouped_reasons(sqlite_engine, monkeypatch, tmp_path) -> None:
+    small_world(sqlite_engine)
+    use_database(monkeypatch, str(sqlite_engine.url))
+    monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path))
+    from core import config
+    from db import importer
+
+    config.load_settings.cache_clear()
+    before = importer.booking_counts(sqlite_engine)
+    bad = "會員編號,日期,金額\r\nA,113/02/30,100\r\nB,2024-05-01,1e308\r\nC,113/02/31,200\r\n".encode("cp950")
+    app = run_as("admin", page="../pages/data_import.py", locale="zh-TW")
+    app.session_state["data_import.file"] = {"name": "bad.csv", "data": bad}
+    app.run()
+    app.button(key="data_import.run").click().run()
+    assert not app.exception
+    assert any("全部 3 列都被退回" in str(e.value) for e in app.error)
+    assert not app.success
+    grouped = app.table[-1].value
+    assert grouped.values.tolist() == [["日期不存在(例如 2 月 30 日)", "日期", 2], ["金額超過上限 10,000,000", "金額", 1]]
+    assert importer.booking_counts(sqlite_engine) == before
