@@ -238,9 +238,9 @@ class _Rows:
         field_of = {column: name for name, column in self.mapping.items()}
         for column in self.text.columns:
             codes, uniques = codes_and_uniques(self.text[column])
+            if not _CONTROL_RE.search("".join(uniques)):
+                continue  # one scan in C for the usual clean column
             found = [_CONTROL_RE.search(v) for v in uniques]
-            if not any(found):
-                continue
             bad_unique = np.array([m is not None for m in found] + [False], dtype=bool)
             bad = bad_unique[codes]
             chars = np.array([f"U+{ord(m.group()):04X}" if m else "" for m in found] + [""], dtype=object)[codes]
