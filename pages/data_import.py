@@ -263,7 +263,12 @@ def history_tab() -> None:
     if batches.empty:
         st.info(ctx.t("data_import.history_empty"))
         return
-    st.dataframe(batches.drop(columns=["reject_report"]), hide_index=True, width="stretch")
+    shown = batches.drop(columns=["reject_report"]).assign(
+        kind=batches["kind"].map(lambda k: ctx.t(f"data_import.batch_kind.{k}")),
+        status=batches["status"].map(lambda v: ctx.t(f"data_import.batch_status.{v}")),
+    )
+    shown.columns = [ctx.t(f"data_import.history_{c}") for c in shown.columns]
+    st.dataframe(shown, hide_index=True, width="stretch")
 
 
 tabs = st.tabs([ctx.t("data_import.tab_file"), ctx.t("data_import.tab_database"),

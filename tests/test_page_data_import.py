@@ -134,6 +134,9 @@ def test_zh_tw_import_into_empty_database_then_bad_file_clears_the_summary(sqlit
         ("日期不存在(例如 2 月 30 日)", "日期", 1), ("金額超過上限 10,000,000", "金額", 1),
         ("與檔案中較早的一列重複", "預約編號", 1)])
     assert [label for label in _labels(app) if SNAKE.search(label)] == []
+    history = next(d.value for d in app.dataframe if "匯入者" in d.value.columns)
+    assert not [c for c in history.columns if SNAKE.search(str(c))]
+    assert history[["類型", "狀態", "新增"]].values.tolist() == [["預約紀錄", "完成", 5]]
     # A new file replaces the old one: its summary is gone before anything is imported …
     app.session_state["data_import.file"] = {"name": "other.csv", "data": fx.big5_csv()}
     app.run()

@@ -232,3 +232,19 @@ _FILE_ERRORS = {
 }
 for _code, (_tw, _cn, _en) in _FILE_ERRORS.items():
     STRINGS[f"data_import.file_error.{_code}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+
+_HISTORY = {
+    "id": ("編號", "编号", "No."), "kind": ("類型", "类型", "Kind"), "source": ("來源", "来源", "Source"),
+    "filename": ("檔名", "文件名", "File"), "actor": ("匯入者", "导入者", "By"), "status": ("狀態", "状态", "Status"),
+    "read": ("讀取", "读取", "Read"), "imported": ("新增", "新增", "Imported"),
+    "duplicates": ("重複略過", "重复跳过", "Duplicates"), "rejected": ("退回", "退回", "Rejected"),
+    "started_at": ("開始時間", "开始时间", "Started"),
+}
+for _column, (_tw, _cn, _en) in _HISTORY.items():
+    STRINGS[f"data_import.history_{_column}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+for _kind, (_tw, _cn, _en) in {"bookings": ("預約紀錄", "预约记录", "Bookings"), "customers": ("會員名單", "会员名单", "Members"),
+                               "sql": ("資料庫同步", "数据库同步", "Database sync")}.items():
+    STRINGS[f"data_import.batch_kind.{_kind}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+for _status, (_tw, _cn, _en) in {"running": ("進行中", "进行中", "Running"), "done": ("完成", "完成", "Done"),
+                                 "failed": ("失敗", "失败", "Failed"), "rejected": ("全部退回", "全部退回", "All rejected")}.items():
+    STRINGS[f"data_import.batch_status.{_status}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
