@@ -15,6 +15,14 @@ module resolves the prepared rows against what the database already holds and wr
   rolled back, the :class:`~db.models.ImportBatch` is recorded as ``failed`` in a separate
   transaction and the reject report is still written.
 
+* a new installation needs no setup: on a database without stores, rows without a store go
+  to one store created for them (see :func:`import_bookings`); an import that accepts no row
+  at all rolls back (a store created for it too) and reports ``status == "rejected"``;
+* imports wait a bounded time (``LOCK_WAIT_SECONDS``) for another writer — SQLite's write lock,
+  a PostgreSQL advisory lock that serialises imports so concurrent imports of the same rows
+  count duplicates — then fail with ``BUSY_MESSAGE``;
+* a value longer than its column rejects the row (``_COLUMN_LIMITS``), never cut.
+
 Counts always add up: ``read = imported + updated + duplicates + rejected``.
 """
 from __future__ import annotations
