@@ -1,9 +1,21 @@
 """``python -m dashboard.cli import …``: bookings and member files, and live SQL sources.
 
 Prints ONE JSON object ``{"read", "imported", "duplicates", "rejected", "reject_report", …}``
-(DESIGN.md "Command line"). Exit codes: 0 imported (possibly with rejects), 1 the database
-write failed (nothing committed; the batch is recorded as failed), 2 the file or the arguments
-cannot be used at all (message on stderr, nothing changed).
+(DESIGN.md "Command line"; additions: ``updated``, ``status``, ``batch_id``, ``created`` and,
+when the first store of an empty database was created for the rows, ``created_store``).
+
+Exit codes:
+
+* 0 — imported (possibly with some rows rejected, or every row a duplicate);
+* 1 — the database write failed, or another import or job held the database longer than
+  ``--wait`` seconds (nothing committed; the batch is recorded as failed);
+* 2 — the file or the arguments cannot be used at all (message on stderr, nothing changed,
+  no JSON);
+* 3 — every row was rejected: nothing written, the JSON object still printed (``status``
+  ``rejected``), the most common reasons listed on stderr grouped with their row counts
+  ("33 rows: no store …") and the reject report kept.
+
+Warnings (ambiguous dates, a name or phone column left unmapped) go to stderr.
 """
 from __future__ import annotations
 
@@ -13,8 +25,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.importing import ImportFileError, ImportOptions
+from core.importing import ImportFileError, ImportOptions, grouped_summary, unmapped_lookalikes
 from core.scope import PermissionDenied
+
+EXIT_DB_FAILED = 1
+EXIT_ALL_REJECTED = 3
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +72,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=None, metavar="NAME",
                         help="use the mapping saved for this source, and save the mapping used after a successful import")
     parser.add_argument("--create-stores", action="store_true", help="create stores for unknown store codes")
+    parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                        help="how long to wait for another import or job that is writing (default 30)")
 
 
 def _options(args: argparse.Namespace, engine: Any) -> ImportOptions:
@@ -79,13 +96,32 @@ def _finish(result: Any, *, engine: Any, args: argparse.Namespace, scope: Any, m
         with session_scope(engine) as session:
             save_mapping(session, scope=scope, source=args.source, kind=args.kind, mapping=mapping)
     print(json.dumps(result.summary(), ensure_ascii=False))
+    if result.created_store:
+        print(f"note: created store {result.created_store['code']} ({result.created_store['name']}) for the "
+              "rows without a store; rename it in the app", file=sys.stderr)
     if result.needs_dayfirst:
         print("note: some dates are ambiguous (e.g. 05/01/2024); re-run with --dayfirst or --monthfirst",
               file=sys.stderr)
     if result.status == "failed":
         print(f"error: the import failed and nothing was written: {result.error}", file=sys.stderr)
-        return 1
+        return EXIT_DB_FAILED
+    if result.status == "rejected":
+        print(f"error: every one of the {result.read} rows was rejected; nothing was written", file=sys.stderr)
+        for line in grouped_summary(result.rejects):
+            print(f"  {line}", file=sys.stderr)
+        if result.reject_report:
+            print(f"reject report: {result.reject_report}", file=sys.stderr)
+        return EXIT_ALL_REJECTED
     return 0
+
+
+def _warn_unmapped(headers: list[str], mapping: dict[str, str], kind: str) -> None:
+    from db.importer import fields_for
+
+    for field_name, columns in unmapped_lookalikes(headers, mapping, fields_for(kind)).items():
+        listed = ", ".join(f"'{c}'" for c in columns)
+        print(f"warning: no column is mapped to {field_name}, but {listed} looks like one; "
+              f"add --map {field_name}=COLUMN to import it", file=sys.stderr)
 
 
 def cmd_import_file(args: argparse.Namespace) -> int:
@@ -107,9 +143,11 @@ def cmd_import_file(args: argparse.Namespace) -> int:
         scope.require("import")
         prepared = read_and_prepare(path.read_bytes(), path.name, kind=args.kind, options=_options(args, engine),
                                     saved=saved, map_args=args.map)
+        _warn_unmapped(list(prepared.table.frame.columns), prepared.mapping, args.kind)
+        wait = {} if args.wait is None else {"lock_wait": max(args.wait, 0.0)}
         result = import_prepared(engine, prepared_file=prepared, scope=scope, source=args.source or "",
                                  filename=path.name, create_stores=args.create_stores,
-                                 country=args.country or "TW", dry_run=args.dry_run)
+                                 country=args.country or "TW", dry_run=args.dry_run, **wait)
     except ImportFileError as exc:
         raise CliError(exc.message) from exc
     except PermissionDenied as exc:

@@ -15,6 +15,14 @@ module resolves the prepared rows against what the database already holds and wr
   rolled back, the :class:`~db.models.ImportBatch` is recorded as ``failed`` in a separate
   transaction and the reject report is still written.
 
+* a new installation needs no setup: on a database without stores, rows without a store go
+  to one store created for them (see :func:`import_bookings`); an import that accepts no row
+  at all rolls back (a store created for it too) and reports ``status == "rejected"``;
+* imports wait a bounded time (``LOCK_WAIT_SECONDS``) for another writer — SQLite's write lock,
+  a PostgreSQL advisory lock that serialises imports so concurrent imports of the same rows
+  count duplicates — then fail with ``BUSY_MESSAGE``;
+* a value longer than its column rejects the row (``_COLUMN_LIMITS``), never cut.
+
 Counts always add up: ``read = imported + updated + duplicates + rejected``.
 """
 from __future__ import annotations
@@ -43,7 +51,6 @@ from core.importing import (
     BOOKING_FIELDS,
     CUSTOMER_FIELDS,
     REJECT_COLUMNS,
-    ImportFileError,
     ImportOptions,
     PreparedImport,
     RawTable,
@@ -59,7 +66,6 @@ from core.importing import (
 from core.scope import Scope
 from db import repo
 from db.bulk import begin_explicitly, bulk_insert
-from db.engine import session_scope
 from db.models import (
     AppSetting,
     Booking,
@@ -84,14 +90,33 @@ COUNTRY_DEFAULTS: Final = {
     "TW": {"timezone": "Asia/Taipei", "currency": "TWD", "country": "TW"},
     "CN": {"timezone": "Asia/Shanghai", "currency": "CNY", "country": "CN"},
 }
-# Values that identify something: too long for their column → the row is rejected, never cut.
-_IDENTIFYING_LIMITS: Final = {"booking_id": 64, "customer_id": 64, "email": 200, "line_id": 64}
+# Column lengths (db.models): a longer value rejects the row with the limit named, never cut.
+_COLUMN_LIMITS: Final = {"booking_id": 64, "customer_id": 64, "email": 200, "line_id": 64, "customer_name": 120,
+                         "phone_raw": 40, "pet_name": 80, "pet_breed": 80, "pet_species": 16, "service": 120,
+                         "staff": 120, "channel": 16}
+STORE_CODE_LIMIT: Final = 32
+#: Code of the store created for the first import into an empty database when no ``--store``
+#: names it; the owner renames the store in the app.
+DEFAULT_STORE_CODE: Final = "MAIN"
+DEFAULT_STORE_NAME: Final = "Main store"
+#: Seconds an import waits for another writer (SQLite write lock, PostgreSQL import lock)
+#: before giving up with ``BUSY_MESSAGE``.
+LOCK_WAIT_SECONDS: Final = 30.0
+BUSY_MESSAGE: Final = "another import or job is writing; try again"
+# Key of the PostgreSQL advisory lock that serialises imports: two imports of the same rows
+# would otherwise both find them new and the later commit would fail on the unique key.
+_PG_IMPORT_LOCK: Final = 727_001
+_SQLITE_BUSY_MS: Final = 30_000  # the engine's default busy timeout (db.engine), restored after an import
 
 Progress = Callable[[float, str], None]
 
 
 class _DryRunDone(Exception):
     """Raised at the end of a dry run so the transaction rolls back."""
+
+
+class _NothingToAdd(Exception):
+    """Raised when every row was rejected, so nothing (not even a created store) is kept."""
 
 
 class InjectedFailure(RuntimeError):
@@ -107,7 +132,8 @@ class ImportResult:
     kind
         ``bookings`` or ``customers``.
     status
-        ``done``, ``failed`` (nothing written) or ``dry_run`` (nothing written).
+        ``done``, ``failed`` (nothing written), ``rejected`` (every row was rejected: nothing
+        written) or ``dry_run`` (nothing written).
     read
         Non-blank data rows in the source.
     imported
@@ -132,6 +158,12 @@ class ImportResult:
         Some rows were rejected because their dates read both day-first and month-first.
     watermark
         Largest watermark value read (live database sources).
+    created_store
+        ``{"code", "name"}`` of the store created for rows without a store on a database that
+        had none (``None`` otherwise).
+    rejects
+        The reject rows (``row_number``, ``field``, ``value``, ``reason``), for showing the
+        reasons grouped and in the user's language.
     """
 
     kind: str
@@ -147,6 +179,8 @@ class ImportResult:
     created: dict[str, int] = field(default_factory=dict)
     needs_dayfirst: bool = False
     watermark: str | None = None
+    created_store: dict[str, str] | None = None
+    rejects: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """The CLI's JSON object (DESIGN.md) plus a few extras."""
@@ -163,6 +197,8 @@ class ImportResult:
             out["needs_dayfirst"] = True
         if self.watermark is not None:
             out["watermark"] = self.watermark
+        if self.created_store is not None:
+            out["created_store"] = self.created_store
         if self.error:
             out["error"] = self.error
         return out
@@ -331,6 +367,8 @@ class _Run:
         self.db_duplicates = 0
         self.unchanged = 0
         self.updated = 0
+        self.created_store: dict[str, str] | None = None
+        self.default_store = prepared.default_store
 
     def reject(self, mask: pd.Series, field_name: str, values: pd.Series, reasons: Sequence[str] | str) -> None:
         """Move the rows under ``mask`` to the rejects with a reason each."""
@@ -375,6 +413,8 @@ def import_bookings(
     reject_dir: str | Path | None = None,
     fail_after_rows: int | None = None,
     progress: Progress | None = None,
+    default_store_name: str = DEFAULT_STORE_NAME,
+    lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> ImportResult:
     """Write prepared bookings (columns ``ACCEPTED_BOOKING_COLUMNS``) in one transaction.
 
@@ -391,7 +431,9 @@ def import_bookings(
         Recorded on the import batch (``source`` also keys the live-database watermark).
     create_stores
         Create stores for unknown store codes (chain-wide scopes only); otherwise such rows are
-        rejected naming the code.
+        rejected naming the code. A database without any store needs no flag: rows without a
+        store go to one store created for them, coded ``prepared.default_store`` (the CLI's
+        ``--store``) or ``DEFAULT_STORE_CODE`` and named ``default_store_name``.
     country
         ``TW`` or ``CN``: time zone and currency of created stores.
     dry_run
@@ -406,12 +448,18 @@ def import_bookings(
     fail_after_rows
         Test hook: raise :class:`InjectedFailure` after writing this many bookings.
     progress
-        Called with ``(fraction done, stage)``; stages are ``resolve``, ``write``, ``done``.
+        Called with ``(fraction done, stage)``; stages are ``resolve``, ``write``, ``done``,
+        ``failed``.
+    default_store_name
+        Name of the store created on a database that has none (the owner renames it later).
+    lock_wait
+        Seconds to wait for another writer before failing with ``BUSY_MESSAGE``.
 
     Returns
     -------
     ImportResult
-        ``status`` is ``done``, ``dry_run`` or ``failed`` (database unchanged).
+        ``status`` is ``done``, ``dry_run``, ``rejected`` (every row refused) or ``failed``
+        (database unchanged).
 
     Raises
     ------
@@ -424,7 +472,8 @@ def import_bookings(
         filename=filename, dry_run=dry_run, watermark=watermark, reject_dir=reject_dir, progress=progress,
         write=lambda session, run, batch_id: _write_bookings(
             session, run, scope=scope, batch_id=batch_id, create_stores=create_stores, country=country,
-            fail_after_rows=fail_after_rows, progress=progress),
+            fail_after_rows=fail_after_rows, progress=progress, default_store_name=default_store_name),
+        lock_wait=lock_wait,
     )
 
 
@@ -441,6 +490,8 @@ def import_customers(
     reject_dir: str | Path | None = None,
     fail_after_rows: int | None = None,
     progress: Progress | None = None,
+    default_store_name: str = DEFAULT_STORE_NAME,
+    lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> ImportResult:
     """Upsert a prepared member list (columns ``ACCEPTED_CUSTOMER_COLUMNS``) in one transaction.
 
@@ -456,7 +507,8 @@ def import_customers(
         filename=filename, dry_run=dry_run, watermark=None, reject_dir=reject_dir, progress=progress,
         write=lambda session, run, batch_id: _write_customers(
             session, run, scope=scope, create_stores=create_stores, country=country,
-            fail_after_rows=fail_after_rows, progress=progress),
+            fail_after_rows=fail_after_rows, progress=progress, default_store_name=default_store_name),
+        lock_wait=lock_wait,
     )
 
 
@@ -474,6 +526,7 @@ def _execute(
     reject_dir: str | Path | None,
     progress: Progress | None,
     write: Callable[[Session, _Run, int | None], int],
+    lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> ImportResult:
     run = _Run(prepared)
     report_path: str | None = None
@@ -495,9 +548,11 @@ def _execute(
         }
 
     batch_id: int | None = None
+    figures = counts(0)
     try:
         with Session(engine, expire_on_commit=False) as session:
             with session.begin():
+                _take_write_lock(session.connection(), lock_wait)
                 batch: ImportBatch | None = None
                 if not dry_run:
                     batch = ImportBatch(kind=batch_kind, source=source[:200], filename=filename[:300],
@@ -508,61 +563,127 @@ def _execute(
                 imported = write(session, run, batch_id)
                 path = write_report()
                 figures = counts(imported)
+                if figures["rejected"] and not (imported or run.updated or run.db_duplicates or run.unchanged):
+                    raise _NothingToAdd  # no row was accepted: rejected, or repeating a rejected row
                 if dry_run:
                     raise _DryRunDone
-                else:
-                    assert batch is not None
-                    batch.status = "done"
-                    batch.read, batch.imported = figures["read"], figures["imported"]
-                    batch.duplicates, batch.rejected = figures["duplicates"], figures["rejected"]
-                    batch.reject_report = path
-                    batch.watermark = watermark
-                    batch.finished_at = utcnow()
-                    record_audit(session, actor=scope.actor, action=f"import.{kind}", entity="import_batch",
-                                 entity_id=batch_id, store_id=_single_store(scope),
-                                 after={**figures, "updated": run.updated, "created": run.created,
-                                        "source": source, "filename": filename})
+                assert batch is not None
+                batch.status = "done"
+                batch.read, batch.imported = figures["read"], figures["imported"]
+                batch.duplicates, batch.rejected = figures["duplicates"], figures["rejected"]
+                batch.reject_report = path
+                batch.watermark = watermark
+                batch.finished_at = utcnow()
+                record_audit(session, actor=scope.actor, action=f"import.{kind}", entity="import_batch",
+                             entity_id=batch_id, store_id=_single_store(scope),
+                             after={**figures, "updated": run.updated, "created": run.created,
+                                    "source": source, "filename": filename})
     except _DryRunDone:
         pass  # the transaction was rolled back: a dry run writes nothing
+    except _NothingToAdd:
+        # Every row was refused: roll back (a store created for them too) and say so.
+        figures = counts(0)
+        rejected_id = None
+        if not dry_run:
+            rejected_id = _record_failure(engine, kind=batch_kind, source=source, filename=filename, scope=scope,
+                                          figures=figures, report=write_report(), error="every row was rejected",
+                                          status="rejected", lock_wait=lock_wait)
+        if progress:
+            progress(1.0, "failed")
+        return ImportResult(kind=kind, status="rejected", read=figures["read"], imported=0,
+                            duplicates=figures["duplicates"],
+                            rejected=figures["rejected"], reject_report=write_report(), batch_id=rejected_id,
+                            error="every row was rejected", needs_dayfirst=prepared.needs_dayfirst,
+                            rejects=run.all_rejects(prepared))
     except Exception as exc:  # noqa: BLE001 - any failure: roll back, record, report
         path = write_report()
         figures = counts(0)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = BUSY_MESSAGE if _is_busy(exc) else f"{type(exc).__name__}: {exc}"[:2000]
+        if progress:
+            progress(1.0, "failed")
         failed_id = None
         if not dry_run:
             failed_id = _record_failure(engine, kind=batch_kind, source=source, filename=filename, scope=scope,
-                                        figures=figures, report=path, error=error)
-        if progress:
-            progress(1.0, "failed")
+                                        figures=figures, report=path, error=error, lock_wait=lock_wait)
         return ImportResult(kind=kind, status="failed", read=figures["read"], imported=0,
                             duplicates=prepared.duplicates_in_file, rejected=figures["rejected"],
                             reject_report=path, batch_id=failed_id, error=error,
-                            needs_dayfirst=prepared.needs_dayfirst)
+                            needs_dayfirst=prepared.needs_dayfirst, rejects=run.all_rejects(prepared))
     if progress:
         progress(1.0, "done")
     return ImportResult(
         kind=kind, status="dry_run" if dry_run else "done", read=figures["read"], imported=figures["imported"],
         duplicates=figures["duplicates"], rejected=figures["rejected"], updated=run.updated,
         reject_report=path, batch_id=None if dry_run else batch_id, created=dict(run.created),
-        needs_dayfirst=prepared.needs_dayfirst, watermark=watermark,
+        needs_dayfirst=prepared.needs_dayfirst, watermark=watermark, created_store=run.created_store,
+        rejects=run.all_rejects(prepared),
     )
+
+
+def _take_write_lock(connection: Connection, wait: float) -> None:
+    """Wait at most ``wait`` seconds for the right to write, before anything is read.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock now (a deferred transaction
+    would read, then fail to upgrade when another writer holds the lock), waiting through
+    ``busy_timeout``. PostgreSQL: a transaction-scoped advisory lock serialises imports, so a
+    second import of the same rows waits for the first to commit and then counts them as
+    duplicates instead of failing on the unique key. Either raises an ``OperationalError``
+    recognised by :func:`_is_busy` when the wait runs out.
+    """
+    if connection.dialect.name == "sqlite":
+        if connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            return
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {max(int(wait * 1000), 0)}")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            # Only the lock is waited for; the pooled connection keeps the engine's timeout.
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_IMPORT_LOCK})
+        connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means another writer held the database longer than the import waits."""
+    for error in (exc, getattr(exc, "orig", None), exc.__cause__):
+        if error is None:
+            continue
+        if getattr(error, "sqlstate", None) == "55P03":  # PostgreSQL lock_not_available
+            return True
+        text_ = str(error).lower()
+        if "database is locked" in text_ or "lock timeout" in text_:
+            return True
+    return False
 
 
 def _record_failure(
     engine: Engine, *, kind: str, source: str, filename: str, scope: Scope, figures: dict[str, int],
-    report: str | None, error: str,
+    report: str | None, error: str, status: str = "failed", lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> int | None:
-    """After the rollback: record the failed batch and an audit entry in their own transaction."""
-    with session_scope(engine) as session:
-        batch = ImportBatch(kind=kind, source=source[:200], filename=filename[:300], actor=scope.actor[:64],
-                            status="failed", read=figures["read"], imported=0, duplicates=figures["duplicates"],
-                            rejected=figures["rejected"], reject_report=report, error=error,
-                            finished_at=utcnow())
-        session.add(batch)
-        session.flush()
-        record_audit(session, actor=scope.actor, action=f"import.{kind}.failed", entity="import_batch",
-                     entity_id=batch.id, store_id=_single_store(scope), after={**figures, "error": error})
-        return batch.id
+    """After the rollback: record the batch (failed or rejected) and an audit entry in their own transaction.
+
+    Waits at most ``lock_wait`` seconds for a writer still holding the database; if it cannot
+    write even then, the batch goes unrecorded (``None``) rather than raising a second error.
+    """
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            _take_write_lock(session.connection(), lock_wait)
+            batch = ImportBatch(kind=kind, source=source[:200], filename=filename[:300],
+                                actor=scope.actor[:64], status=status, read=figures["read"], imported=0,
+                                duplicates=figures["duplicates"], rejected=figures["rejected"],
+                                reject_report=report, error=error, finished_at=utcnow())
+            session.add(batch)
+            session.flush()
+            record_audit(session, actor=scope.actor, action=f"import.{kind}.{status}", entity="import_batch",
+                         entity_id=batch.id, store_id=_single_store(scope), after={**figures, "error": error})
+            batch_id = batch.id
+        return batch_id
+    except Exception as exc:  # noqa: BLE001 - the import already failed; do not bury that under a second error
+        if _is_busy(exc):
+            return None
+        raise
 
 
 def _single_store(scope: Scope) -> int | None:
@@ -650,19 +771,30 @@ def _cut(values: pd.Series, limit: int) -> pd.Series:
     return pd.Series(cut[codes], index=values.index, dtype=object)
 
 
-def _reject_long_identifiers(run: _Run) -> None:
-    for name, limit in _IDENTIFYING_LIMITS.items():
+def _reject_long_values(run: _Run) -> None:
+    """Reject rows whose value exceeds its column (``_COLUMN_LIMITS``): never cut silently."""
+    for name, limit in _COLUMN_LIMITS.items():
         if name in run.rows.columns:
             values = run.rows[name]
-            run.reject(_longer_than(values, limit), name, values, f"{name} is longer than {limit} characters")
+            field_name = "phone" if name == "phone_raw" else name
+            run.reject(_longer_than(values, limit), field_name, values, f"{field_name} is longer than {limit} characters")
 
 
 def _resolve_stores(
-    connection: Connection, run: _Run, *, scope: Scope, create_stores: bool, country: str, required: bool
+    connection: Connection, run: _Run, *, scope: Scope, create_stores: bool, country: str, required: bool,
+    default_store_name: str = DEFAULT_STORE_NAME,
 ) -> pd.Series:
-    """Attach ``store_id`` (Int64) to ``run.rows``; reject unknown or out-of-scope stores."""
+    """Attach ``store_id`` (Int64) to ``run.rows``; reject unknown or out-of-scope stores.
+
+    On a database without stores (a new installation), rows without a store, and rows naming
+    the chosen default store, go to one store created for them (see :func:`import_bookings`).
+    """
     stores = pd.DataFrame(connection.execute(select(Store.id, Store.code, Store.name)).all(),
                           columns=["id", "code", "name"])
+    too_long = _longer_than(run.rows["store"], STORE_CODE_LIMIT)
+    run.reject(too_long, "store", run.rows["store"], f"store is longer than {STORE_CODE_LIMIT} characters")
+    if stores.empty and scope.store_ids is None and len(run.rows):
+        stores = _first_store(connection, run, country=country, required=required, name=default_store_name)
     lookup: dict[str, int] = {}
     for sid, _code, name in stores.itertuples(index=False, name=None):
         lookup.setdefault(str(name).casefold(), int(sid))
@@ -675,17 +807,15 @@ def _resolve_stores(
     wanted = [c for c in pd.unique(codes.dropna()) if c not in lookup and c.casefold() not in lookup]
     if wanted and create_stores and scope.store_ids is None:
         defaults = COUNTRY_DEFAULTS.get(country.upper(), COUNTRY_DEFAULTS["TW"])
-        new = pd.DataFrame({"code": [c[:32] for c in wanted], "name": [c[:120] for c in wanted]})
+        new = pd.DataFrame({"code": wanted, "name": wanted})
         new = new.drop_duplicates("code")
         for key, value in defaults.items():
             new[key] = value
         bulk_insert(connection, Store.__table__, _model_defaults(Store, new))  # type: ignore[arg-type]
-        run.created["stores"] = len(new)
+        run.created["stores"] = run.created.get("stores", 0) + len(new)
         created = _in_chunks(connection, [Store.id, Store.code], Store.code, list(new["code"]))
         for sid, code in created.itertuples(index=False, name=None):
             lookup[str(code)] = int(sid)
-        for original in wanted:
-            lookup[original] = lookup[original[:32]]
 
     def find(code: object) -> int | None:
         if code is None or (isinstance(code, float) and np.isnan(code)):
@@ -700,8 +830,9 @@ def _resolve_stores(
         if fallback is not None:
             ids = ids.where(~missing_code, fallback)
         elif required:
-            run.reject(missing_code, "store", codes,
-                       "no store for this row: choose the store (--store CODE) or map a store column")
+            reason = ("several stores: choose the store (--store CODE) or map a store column" if len(stores) > 1
+                      else "no store for this row: choose the store (--store CODE) or map a store column")
+            run.reject(missing_code, "store", codes, reason)
             ids = ids.loc[run.rows.index]
             codes = codes.loc[run.rows.index]
     unknown = codes.notna() & ids.isna()
@@ -715,6 +846,33 @@ def _resolve_stores(
                    [f"store '{c}' is not one of your stores" for c in labels.fillna("?")])
         ids = ids.loc[run.rows.index]
     return ids.astype("Int64")
+
+
+def _first_store(connection: Connection, run: _Run, *, country: str, required: bool, name: str) -> pd.DataFrame:
+    """Create the first store of an empty database for the rows that need it; return the stores.
+
+    Its code is the chosen default store (``--store``) or ``DEFAULT_STORE_CODE``; it is created
+    when rows name no store (bookings need one) or name the chosen default. Rows without a
+    store then carry its code.
+    """
+    codes = run.rows["store"]
+    default = run.default_store
+    wanted_default = default is not None and bool((codes == default).any())
+    if not ((required and codes.isna().any()) or wanted_default):
+        return pd.DataFrame({"id": [], "code": [], "name": []})
+    code = default if default is not None else DEFAULT_STORE_CODE
+    if len(code) > STORE_CODE_LIMIT:
+        return pd.DataFrame({"id": [], "code": [], "name": []})  # rows are rejected as too long / unknown
+    label = code if default is not None else name
+    new = pd.DataFrame({"code": [code], "name": [label[:120]]})
+    for key, value in COUNTRY_DEFAULTS.get(country.upper(), COUNTRY_DEFAULTS["TW"]).items():
+        new[key] = value
+    bulk_insert(connection, Store.__table__, _model_defaults(Store, new))  # type: ignore[arg-type]
+    run.created["stores"] = 1
+    run.created_store = {"code": code, "name": label[:120]}
+    run.rows["store"] = codes.where(codes.notna(), code)
+    return pd.DataFrame(connection.execute(select(Store.id, Store.code, Store.name)).all(),
+                        columns=["id", "code", "name"])
 
 
 def _fallback_store(scope: Scope, stores: pd.DataFrame) -> int | None:
@@ -953,7 +1111,7 @@ def _existing_booking_keys(connection: Connection, rows: pd.DataFrame) -> set[st
 
 def _write_bookings(
     session: Session, run: _Run, *, scope: Scope, batch_id: int | None, create_stores: bool, country: str,
-    fail_after_rows: int | None, progress: Progress | None,
+    fail_after_rows: int | None, progress: Progress | None, default_store_name: str = DEFAULT_STORE_NAME,
 ) -> int:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
@@ -961,9 +1119,9 @@ def _write_bookings(
         connection.exec_driver_sql("PRAGMA cache_size=-262144")
     if progress:
         progress(0.02, "resolve")
-    _reject_long_identifiers(run)
+    _reject_long_values(run)
     run.rows["store_id"] = _resolve_stores(connection, run, scope=scope, create_stores=create_stores,
-                                           country=country, required=True)
+                                           country=country, required=True, default_store_name=default_store_name)
     if run.rows.empty:
         return 0
     # The key is store-qualified: two stores' systems may both number their bookings from 1.
@@ -1158,14 +1316,15 @@ _MEMBER_FIELDS: Final = ("name", "phone", "phone_raw", "email", "line_id", "birt
 
 def _write_customers(
     session: Session, run: _Run, *, scope: Scope, create_stores: bool, country: str,
-    fail_after_rows: int | None, progress: Progress | None,
+    fail_after_rows: int | None, progress: Progress | None, default_store_name: str = DEFAULT_STORE_NAME,
 ) -> int:
     connection = session.connection()
     if progress:
         progress(0.02, "resolve")
-    _reject_long_identifiers(run)
+    _reject_long_values(run)
     run.rows["home_store_id"] = _resolve_stores(connection, run, scope=scope, create_stores=create_stores,
-                                                country=country, required=scope.store_ids is not None)
+                                                country=country, required=scope.store_ids is not None,
+                                                default_store_name=default_store_name)
     if run.rows.empty:
         return 0
     rows = run.rows.rename(columns={"customer_name": "name", "customer_id": "external_id"})
@@ -1270,22 +1429,14 @@ def read_and_prepare(
     Raises
     ------
     ImportFileError
-        The file cannot be used at all. When every row was rejected, the reject report is
-        written first and its path is appended to the message (attribute ``report``).
+        The file cannot be used at all. A file whose every row is rejected is returned; the
+        writer then reports ``status == "rejected"`` and keeps the reject report.
     """
     limit = max_bytes if max_bytes is not None else load_settings().max_upload_mb * 1024 * 1024
     table = read_table(data, filename, max_bytes=limit)
     headers = list(table.frame.columns)
     final = dict(mapping) if mapping is not None else resolve_mapping(headers, kind=kind, saved=saved, map_args=map_args)
-    try:
-        prepared = prepare(kind, table, final, options)
-    except ImportFileError as exc:
-        if exc.rejects is not None and len(exc.rejects):
-            path = write_reject_report(exc.rejects, kind=kind, directory=reject_dir)
-            error = ImportFileError(f"{exc.message} (reject report: {path})", rejects=exc.rejects)
-            error.report = path  # type: ignore[attr-defined]
-            raise error from exc
-        raise
+    prepared = prepare(kind, table, final, options)
     return FileImport(kind=kind, table=table, mapping=final, prepared=prepared)
 
 

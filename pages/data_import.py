@@ -1,20 +1,23 @@
 """Data import (資料匯入): upload a file or connect a database, map columns, import safely."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from core.columns import BOOKING_STATUSES
-from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table
+from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table, unmapped_lookalikes
 from dashboard import data, source_panel
 from dashboard.context import get_context
+from dashboard.import_text import field_label, file_error_text, reason_groups, reject_report_bytes
 from db import importer
 from db.engine import session_scope
 
 STATE_FILE = "data_import.file"      # {"name": str, "data": bytes}: the upload, kept across reruns
 STATE_RESULT = "data_import.result"  # the last ImportResult
+STATE_RESULT_FILE = "data_import.result_file"  # fingerprint of the file that result belongs to
 PREVIEW_ROWS = 20
 REQUIRED = {"bookings": ("customer_id", "date"), "customers": ("customer_id",)}
 
@@ -38,6 +41,8 @@ def _options(kind_key: str) -> ImportOptions:
 
 def _show_result(result: importer.ImportResult) -> None:
     st.subheader(ctx.t("data_import.summary_dry" if result.status == "dry_run" else "data_import.summary"))
+    if result.status == "rejected":
+        st.error(ctx.t("data_import.all_rejected", count=f"{result.read:,}"))
     figures = [("read", result.read), ("imported", result.imported)]
     if result.kind == "customers" or result.updated:
         figures.append(("updated", result.updated))
@@ -45,12 +50,24 @@ def _show_result(result: importer.ImportResult) -> None:
     for column, (key, value) in zip(st.columns(len(figures)), figures, strict=True):
         column.metric(ctx.t(f"data_import.{key}"), f"{value:,}")
     if result.status == "failed":
-        st.error(ctx.t("data_import.failed", error=result.error or ""))
+        if result.error == importer.BUSY_MESSAGE:
+            st.error(ctx.t("data_import.busy"))
+        else:
+            st.error(ctx.t("data_import.failed", error=result.error or ""))
     elif result.status == "done":
         st.success(ctx.t("data_import.done", imported=f"{result.imported:,}"))
+    if result.created_store and result.status == "done":
+        st.info(ctx.t("data_import.created_store", **result.created_store))
     if result.needs_dayfirst:
         st.warning(ctx.t("data_import.ambiguous", count="?"))
-    if result.reject_report and Path(result.reject_report).exists():
+    if result.rejects is not None and len(result.rejects):
+        st.markdown(f"**{ctx.t('data_import.reasons')}**")
+        # A table, not a grid: a handful of rows, readable by screen readers and in the page text.
+        st.table(reason_groups(ctx.t, result.rejects), hide_index=True)
+        name = Path(result.reject_report).name if result.reject_report else "rejects.csv"
+        st.download_button(ctx.t("data_import.download_rejects"), reject_report_bytes(ctx.t, result.rejects),
+                           file_name=name, mime="text/csv", key="data_import.rejects")
+    elif result.reject_report and Path(result.reject_report).exists():
         st.download_button(ctx.t("data_import.download_rejects"), Path(result.reject_report).read_bytes(),
                            file_name=Path(result.reject_report).name, mime="text/csv", key="data_import.rejects")
 
@@ -64,6 +81,10 @@ def _progress_callback() -> importer.Progress:
     return report
 
 
+def _fingerprint(chosen: dict) -> str:
+    return chosen["name"] + ":" + hashlib.sha256(chosen["data"]).hexdigest()
+
+
 def file_tab() -> None:
     kind = st.radio(ctx.t("data_import.kind"), importer.KINDS, horizontal=True, key="data_import.kind",
                     format_func=lambda k: ctx.t(f"data_import.kind_{k}"))
@@ -74,10 +95,16 @@ def file_tab() -> None:
     chosen = st.session_state.get(STATE_FILE)
     if not chosen:
         return
+    fingerprint = _fingerprint(chosen)
+    if st.session_state.get(STATE_RESULT_FILE) not in (None, fingerprint):
+        # A new file was chosen: the summary on screen belongs to the previous one.
+        st.session_state.pop(STATE_RESULT, None)
+        st.session_state.pop(STATE_RESULT_FILE, None)
     try:
         table = read_table(chosen["data"], chosen["name"], max_bytes=ctx.settings.max_upload_mb * 1024 * 1024)
     except ImportFileError as exc:
-        st.error(ctx.t("data_import.file_error", message=exc.message))
+        st.session_state.pop(STATE_RESULT, None)
+        st.error(ctx.t("data_import.file_error", message=file_error_text(ctx.t, exc.message)))
         return
     headers = list(table.frame.columns)
     st.caption(ctx.t("data_import.preview", rows=min(PREVIEW_ROWS, len(table.frame)), total=f"{len(table.frame):,}"))
@@ -102,10 +129,12 @@ def file_tab() -> None:
     for position, name in enumerate(fields):
         options = [unmapped, *headers]
         default = suggestion.get(name)
-        label = ctx.t("data_import.required", field=name) if name in REQUIRED[kind] else name
+        label = field_label(ctx.t, name)
+        if name in REQUIRED[kind]:
+            label = ctx.t("data_import.required", field=label)
         choice = columns[position % 3].selectbox(
             label, options, index=options.index(default) if default in options else 0,
-            key=f"data_import.{kind}.{picked}.map.{name}",
+            key=f"data_import.{kind}.{picked}.map.{name}", help=ctx.t(f"data_import.field_help.{name}"),
         )
         if choice != unmapped:
             mapping[name] = choice
@@ -116,9 +145,16 @@ def file_tab() -> None:
                           format_func=lambda c: ctx.t(f"data_import.country_{c}"))
     settings[1].radio(ctx.t("data_import.date_order"), ("auto", "dayfirst", "monthfirst"),
                       key=f"data_import.{kind}.date_order", format_func=lambda o: ctx.t(f"data_import.date_{o}"))
+    for field_name, lookalikes in unmapped_lookalikes(headers, mapping, fields).items():
+        st.warning(ctx.t("data_import.lookalike", field=field_label(ctx.t, field_name),
+                         columns="、".join(f"「{c}」" for c in lookalikes)))
     stores = data.stores(ctx.engine, ctx.scope)
     codes = [s.code for s in stores]
-    settings[2].selectbox(ctx.t("data_import.store"), codes, key=f"data_import.{kind}.store")
+    default_store_name = ctx.t("data_import.default_store_name")
+    if codes:
+        settings[2].selectbox(ctx.t("data_import.store"), codes, key=f"data_import.{kind}.store")
+    else:
+        settings[2].info(ctx.t("data_import.no_store_yet", name=default_store_name))
     create_stores = False
     if ctx.scope.store_ids is None:
         create_stores = st.checkbox(ctx.t("data_import.create_stores"), key=f"data_import.{kind}.create_stores")
@@ -134,19 +170,15 @@ def file_tab() -> None:
     try:
         prepared = importer.prepare(kind, table, mapping, _options(f"data_import.{kind}"))
     except ImportFileError as exc:
-        st.error(ctx.t("data_import.file_error", message=exc.message))
-        if exc.rejects is not None and len(exc.rejects):
-            path = importer.write_reject_report(exc.rejects, kind=kind)
-            if path:
-                st.download_button(ctx.t("data_import.download_rejects"), Path(path).read_bytes(),
-                                   file_name=Path(path).name, mime="text/csv", key="data_import.rejects_all")
+        st.session_state.pop(STATE_RESULT, None)
+        st.error(ctx.t("data_import.file_error", message=file_error_text(ctx.t, exc.message)))
         return
     if prepared.needs_dayfirst:
         st.warning(ctx.t("data_import.ambiguous", count=prepared.ambiguous_dates))
     writer = importer.import_bookings if kind == "bookings" else importer.import_customers
     result = writer(ctx.engine, prepared=prepared, scope=ctx.scope, source=source.strip(), filename=chosen["name"],
                     create_stores=create_stores, country=st.session_state.get(f"data_import.{kind}.country", "TW"),
-                    dry_run=check and not run, progress=_progress_callback())
+                    dry_run=check and not run, progress=_progress_callback(), default_store_name=default_store_name)
     if result.status == "done":
         if save and source.strip():
             with session_scope(ctx.engine) as session:
@@ -155,11 +187,16 @@ def file_tab() -> None:
         # every page shows the imported rows on its next run without clearing caches here.
         pass
     st.session_state[STATE_RESULT] = result
+    st.session_state[STATE_RESULT_FILE] = fingerprint
+
+
+def _keep_source_result(result: importer.ImportResult) -> None:
+    st.session_state.pop(STATE_RESULT_FILE, None)  # a sync's result belongs to no uploaded file
+    st.session_state[STATE_RESULT] = result
 
 
 def database_tab() -> None:
-    source_panel.render(ctx, progress=_progress_callback,
-                        keep_result=lambda result: st.session_state.__setitem__(STATE_RESULT, result))
+    source_panel.render(ctx, progress=_progress_callback, keep_result=_keep_source_result)
 
 
 def vocabulary_tab() -> None:
@@ -192,7 +229,12 @@ def history_tab() -> None:
     if batches.empty:
         st.info(ctx.t("data_import.history_empty"))
         return
-    st.dataframe(batches.drop(columns=["reject_report"]), hide_index=True, width="stretch")
+    shown = batches.drop(columns=["reject_report"]).assign(
+        kind=batches["kind"].map(lambda k: ctx.t(f"data_import.batch_kind.{k}")),
+        status=batches["status"].map(lambda v: ctx.t(f"data_import.batch_status.{v}")),
+    )
+    shown.columns = [ctx.t(f"data_import.history_{c}") for c in shown.columns]
+    st.dataframe(shown, hide_index=True, width="stretch")
 
 
 tabs = st.tabs([ctx.t("data_import.tab_file"), ctx.t("data_import.tab_database"),

@@ -56,6 +56,28 @@ MEMBERS_ROWS = [
 MEMBERS_COUNTS = {"read": 4, "imported": 2, "updated": 1, "duplicates": 0, "rejected": 1}
 
 
+# A grooming shop's Big5 export as a new owner has it: no store column, ROC dates, NT$ amounts,
+# 上午/下午 times, 完成/取消/未到, owner (飼主) and pet (毛孩) headers. Counted by hand:
+# 8 data rows; row 6 repeats row 3 (duplicate); row 5 has 113/02/30 (no such day) and row 8 an
+# amount of 1e308 (over the cap): rejected 2; imported 5 (rows 2, 3, 4, 7, 9 of the file).
+GROOM_HEADER = ["單號", "飼主編號", "飼主姓名", "聯絡電話", "毛孩名字", "品種", "服務項目", "美容師", "日期", "時段", "金額", "狀態"]
+GROOM_ROWS = [
+    ["G001", "C01", "王小美", "0912-345-678", "豆豆", "貴賓", "洗澡", "阿美", "113/05/01", "上午 10:00", "NT$1,200", "完成"],
+    ["G002", "C02", "陳大文", "0922-333-444", "阿福", "柴犬", "美容", "小林", "113/05/02", "下午 03:30", "NT$1,500", "完成"],
+    ["G003", "C01", "王小美", "0912-345-678", "豆豆", "貴賓", "洗澡", "阿美", "113/06/01", "下午 02:00", "NT$1,200", "取消"],
+    ["G009", "C02", "陳大文", "0922-333-444", "阿福", "柴犬", "洗澡", "小林", "113/02/30", "上午 09:00", "NT$900", "完成"],
+    ["G002", "C02", "陳大文", "0922-333-444", "阿福", "柴犬", "美容", "小林", "113/05/02", "下午 03:30", "NT$1,500", "完成"],
+    ["G004", "C03", "林小姐", "0933-111-222", "咪咪", "米克斯", "洗澡", "小林", "113/06/03", "上午 11:00", "NT$800", "未到"],
+    ["G007", "C05", "張先生", "0955-666-777", "Lucky", "柯基", "美容", "阿美", "113/07/01", "下午 04:30", "1e308", "完成"],
+    ["G008", "C03", "林小姐", "0933-111-222", "咪咪", "米克斯", "洗澡", "小林", "113/07/05", "下午 01:00", "NT$800", "完成"],
+]
+GROOM_COUNTS = {"read": 8, "imported": 5, "duplicates": 1, "rejected": 2}
+
+
+def groom_big5_csv() -> bytes:
+    return _csv(GROOM_HEADER, GROOM_ROWS).encode("cp950")
+
+
 def _csv(header: list[str], rows: list[list[object]]) -> str:
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\r\n").writerows([header, *rows])
@@ -100,6 +122,7 @@ FIXTURES = {
     "members.csv": members_csv,
     "empty.csv": empty_file,
     "binary.csv": binary_file,
+    "groom_big5.csv": lambda: groom_big5_csv(),
 }
 
 

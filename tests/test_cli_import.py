@@ -86,14 +86,21 @@ def test_bad_map_and_missing_file_exit_2(cli_db, files, capsys) -> None:
     assert code == 2 and "no such file" in err
 
 
-def test_every_row_rejected_exits_2_with_report(cli_db, files, capsys) -> None:
-    code, _, err = run(capsys, "import", "bookings", str(files["bookings_gbk.csv"]))  # CN phones read as TW
-    assert code == 2 and "reject report" in err
+def test_every_row_rejected_exits_3_with_grouped_reasons_and_report(cli_db, files, capsys) -> None:
+    before = importer.booking_counts(cli_db)
+    code, out, err = run(capsys, "import", "bookings", str(files["bookings_gbk.csv"]))  # CN phones read as TW
+    # All 4 rows hold a mainland phone that is not a valid TW number (the first names its value).
+    assert code == 3 and out["status"] == "rejected"
+    assert (out["read"], out["imported"], out["duplicates"], out["rejected"]) == (4, 0, 0, 4)
+    assert "4 rows: phone '13812345678' is not a valid TW phone number" in err
+    assert Path(out["reject_report"]).exists() and "reject report" in err
+    assert importer.booking_counts(cli_db) == before
 
 
 def test_store_manager_scope_and_marketer_refused(cli_db, files, capsys) -> None:
     code, out, _ = run(capsys, "--as", "mgr_a", "import", "bookings", str(files["bookings_gbk.csv"]), "--country", "CN")
-    assert code == 0 and (out["imported"], out["duplicates"], out["rejected"]) == (0, 1, 3)  # all for B01
+    # All for B01, outside mgr_a's scope: nothing to add is an error (exit 3), counts still reported.
+    assert code == 3 and (out["imported"], out["duplicates"], out["rejected"]) == (0, 1, 3)
     code, _, err = run(capsys, "--as", "mkt_a", "import", "bookings", str(files["bookings_big5_roc.csv"]))
     assert code == 2 and "may not import" in err
 
@@ -141,3 +148,109 @@ def test_module_entrypoint_prints_one_json_object(cli_db, files) -> None:
                           capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["read"] == 9
+
+
+# ------------------------------------------------------------------ a new installation's first run
+
+
+@pytest.fixture
+def empty_db(sqlite_engine, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path / "rejects"))
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
+    yield sqlite_engine
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
+
+
+def test_empty_database_only_customer_and_date_mapped(empty_db, tmp_path, capsys) -> None:
+    path = tmp_path / "groom.csv"
+    path.write_bytes(fx.groom_big5_csv())
+    code, out, err = run(capsys, "import", "bookings", str(path), "--map", "customer_id=飼主編號", "--map", "date=日期")
+    assert code == 0 and KEYS <= set(out) and out["status"] == "done"
+    assert {k: out[k] for k in ("read", "imported", "duplicates", "rejected")} == fx.GROOM_COUNTS
+    assert out["created_store"] == {"code": "MAIN", "name": "Main store"} and "created store MAIN" in err
+    counts = importer.booking_counts(empty_db)
+    assert (counts["store"], counts["customer"], counts["booking"]) == (1, 3, 5)
+
+
+def test_empty_database_with_store_code(empty_db, tmp_path, capsys) -> None:
+    path = tmp_path / "groom.csv"
+    path.write_bytes(fx.groom_big5_csv())
+    code, out, _ = run(capsys, "import", "bookings", str(path), "--store", "GROOM")
+    assert code == 0 and out["imported"] == 5 and out["created_store"]["code"] == "GROOM"
+
+
+def test_several_stores_need_store_option(cli_db, tmp_path, capsys) -> None:
+    path = tmp_path / "groom.csv"
+    path.write_bytes(fx.groom_big5_csv())
+    before = importer.booking_counts(cli_db)
+    code, out, err = run(capsys, "import", "bookings", str(path))
+    assert code == 3 and out["imported"] == 0
+    assert "5 rows: several stores: choose the store (--store CODE)" in err
+    assert importer.booking_counts(cli_db) == before
+
+
+def test_unmapped_name_column_is_warned(empty_db, tmp_path, capsys) -> None:
+    path = tmp_path / "members.csv"
+    path.write_text("會員編號,日期,聯絡人姓名\r\nA,2024-05-01,王小美\r\n", encoding="utf-8")
+    code, out, err = run(capsys, "import", "bookings", str(path))
+    assert code == 0 and out["imported"] == 1
+    assert "warning: no column is mapped to customer_name, but '聯絡人姓名' looks like one" in err
+
+
+def _cdnow() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("lifetimes")  # located, not imported (its import tweaks pandas options)
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "CDNOW_master.txt"
+
+
+def test_public_cdnow_log_on_an_empty_database(empty_db, capsys) -> None:
+    # Counted along another path: the whitespace-separated file read line by line. Rows with the
+    # same customer and day are one visit (no booking id tells them apart): duplicates.
+    lines = [line.split() for line in _cdnow().read_text().splitlines() if line.strip()]
+    body = lines[1:]
+    visits = {(r[0], r[1]) for r in body}
+    code, out, err = run(capsys, "import", "bookings", str(_cdnow()), "--map", "customer_id=customer_id",
+                         "--map", "date=date", "--map", "quantity=number_of_cds", "--map", "amount=dollar_value")
+    assert code == 0, err
+    assert (out["read"], out["imported"], out["duplicates"], out["rejected"]) == (
+        len(body), len(visits), len(body) - len(visits), 0)
+    counts = importer.booking_counts(empty_db)
+    assert counts["customer"] == len({r[0] for r in body}) and counts["store"] == 1
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"id,date,note\r\nA,2024-05-01," + b"x" * 200_000 + b"\r\n", "longer than 32,767 characters"),
+    (b"," * 1_000_000 + b"\r\n", "more than 1,000 columns"),
+])
+def test_hostile_files_exit_2_without_traceback(empty_db, tmp_path, capsys, content, message) -> None:
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(content)
+    code, out, err = run(capsys, "import", "bookings", str(path))
+    assert code == 2 and out is None and message in err and "Traceback" not in err
+    assert importer.booking_counts(empty_db) == dict.fromkeys(importer.booking_counts(empty_db), 0)
+
+
+def test_locked_database_exits_1_with_a_clear_message(empty_db, tmp_path, capsys) -> None:
+    import sqlite3
+
+    path = tmp_path / "groom.csv"
+    path.write_bytes(fx.groom_big5_csv())
+    db_engine.get_engine().dispose()
+    from dashboard.cli_common import open_engine
+
+    open_engine()  # migrate first: the lock below is taken on an up-to-date database
+    holder = sqlite3.connect(empty_db.url.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        code, out, err = run(capsys, "import", "bookings", str(path), "--wait", "0.2")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code == 1 and out["status"] == "failed" and out["imported"] == 0
+    assert "another import or job is writing; try again" in err and "Traceback" not in err
+    assert importer.booking_counts(empty_db) == dict.fromkeys(importer.booking_counts(empty_db), 0)

@@ -298,8 +298,11 @@ def test_cli_manager_imports_a_registered_source_into_their_store(cli_env, pos_p
     with session_scope(engine) as session:
         stores = set(session.scalars(select(Booking.store_id).where(Booking.external_id.in_(["S1", "S2", "S3"]))))
     assert stores == {1}
-    code, out, _ = _run(capsys, *args)
-    assert code == 0 and json.loads(out)["imported"] == 0
+    # A re-sync reads again from the last watermark (S3, store B01): that row alone is refused again,
+    # so by the import contract (every row rejected) the command exits 3 and changes nothing.
+    code, out, err = _run(capsys, *args)
+    assert (code, json.loads(out)["read"], json.loads(out)["imported"]) == (3, 1, 0)
+    assert "1 row" in err
     code, out, _ = _run(capsys, "--as", "mgr_a", "sources", "list", "--json")
     listed = json.loads(out)
     assert [s["name"] for s in listed] == ["pos"] and listed[0]["stores"] == ["A01"]

@@ -17,9 +17,11 @@ from .mapping import (
     merge_mapping,
     parse_mapping_args,
     suggest_mapping,
+    unmapped_lookalikes,
 )
 from .parsers import (
     DEFAULT_STATUS_WORDS,
+    MAX_AMOUNT,
     Parsed,
     StatusVocabulary,
     parse_amounts,
@@ -40,10 +42,12 @@ from .prepare import (
     REJECT_COLUMNS,
     ImportOptions,
     PreparedImport,
+    all_rejected_message,
     prepare_bookings,
     prepare_customers,
 )
-from .reader import DEFAULT_MAX_BYTES, RawTable, read_table
+from .reader import DEFAULT_MAX_BYTES, MAX_CELL_CHARS, MAX_COLUMNS, RawTable, read_table
+from .reasons import REASON_CODES, file_error_code, group_reasons, grouped_summary, reason_code
 from .safe_csv import (
     frame_to_excel_csv,
     neutralise_cell,
@@ -52,6 +56,8 @@ from .safe_csv import (
 )
 
 __all__ = [
+    "MAX_AMOUNT", "MAX_CELL_CHARS", "MAX_COLUMNS", "REASON_CODES", "all_rejected_message", "file_error_code", "group_reasons",
+    "grouped_summary", "reason_code", "unmapped_lookalikes",
     "ACCEPTED_BOOKING_COLUMNS", "ACCEPTED_CUSTOMER_COLUMNS", "ALL_FIELDS", "BOOKING_FIELDS",
     "CUSTOMER_FIELDS", "DEFAULT_MAX_BYTES", "DEFAULT_STATUS_WORDS", "REJECT_COLUMNS", "SYNONYMS",
     "ImportFileError", "ImportOptions", "Parsed", "PreparedImport", "RawTable", "StatusVocabulary",

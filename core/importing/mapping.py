@@ -30,12 +30,14 @@ SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
         "customer id", "customer no", "customer number", "member id", "member no",
         "member number", "client id", "client no", "會員編號", "会员编号", "會員號", "會員號碼",
         "會員卡號", "會員id", "客戶編號", "客户编号", "客編", "顧客編號", "顧客id", "客戶id",
-        "卡號", "會員代號", "客戶代號", "用户id", "用户编号", "member", "customer",
+        "卡號", "會員代號", "客戶代號", "用户id", "用户编号", "飼主編號", "饲主编号", "飼主代號", "客戶代碼",
+        "客户代码", "顧客代碼", "会员卡号", "owner id", "member", "customer",
     ),
     "customer_name": (
         "customer name", "member name", "client name", "name", "full name", "會員姓名", "会员姓名",
         "顧客姓名", "客戶姓名", "客户名称", "客戶名稱", "姓名", "會員名稱", "會員", "顧客", "客人",
-        "名字", "联系人",
+        "名字", "联系人", "飼主姓名", "饲主姓名", "飼主", "饲主", "飼主名稱", "饲主名称", "主人姓名", "主人",
+        "顧客名稱", "顾客名称", "會員名字", "客戶名字", "家長姓名", "毛孩家長", "owner name", "owner",
     ),
     "phone": (
         "phone", "mobile", "cell", "cellphone", "mobile phone", "phone number", "tel", "telephone",
@@ -45,21 +47,25 @@ SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     "email": ("email", "e mail", "mail", "email address", "電子郵件", "电子邮箱", "郵箱", "信箱", "電郵"),
     "line_id": ("line id", "line", "lineid", "line帳號", "line账号", "line uid", "line user id"),
     "birthday": ("birthday", "birth date", "date of birth", "dob", "生日", "出生日期", "會員生日", "出生年月日"),
-    "pet_name": ("pet name", "pet", "寵物名", "宠物名", "寵物名稱", "宠物名字", "寵物", "毛孩", "毛孩名字", "狗名", "貓名"),
+    "pet_name": ("pet name", "pet", "寵物名", "宠物名", "寵物名稱", "宠物名字", "寵物", "毛孩", "毛孩名字", "狗名", "貓名",
+                 "寵物姓名", "宠物姓名", "毛孩姓名", "毛孩名稱", "毛小孩", "寵物暱稱", "宠物昵称", "狗狗名字", "貓咪名字"),
     "pet_species": ("pet species", "species", "pet type", "animal", "寵物種類", "宠物种类", "種類", "物种", "類別"),
     "pet_breed": ("pet breed", "breed", "品種", "品种", "寵物品種", "犬種", "貓種"),
     "store": (
         "store", "store code", "store name", "branch", "shop", "location", "outlet", "門市",
         "门店", "分店", "店家", "店別", "門店", "店名", "店鋪", "店铺", "分店名稱", "門市名稱", "服務門市",
+        "門市代號", "门店编号", "門市編號", "店鋪名稱", "门店名称", "所屬門市", "所属门店",
     ),
     "service": (
         "service", "service name", "services", "item", "treatment", "menu", "服務項目", "服务项目",
-        "服務", "项目", "項目", "療程", "服務名稱", "消費項目", "預約項目", "品項",
+        "服務", "项目", "項目", "療程", "服務名稱", "消費項目", "預約項目", "品項", "服務內容", "服务内容",
+        "美容項目", "美甲項目", "套餐", "服務類型",
     ),
     "staff": (
         "staff", "stylist", "designer", "technician", "therapist", "groomer", "employee",
         "美容師", "美容师", "設計師", "设计师", "美甲師", "美睫師", "技師", "服務人員", "服务人员",
-        "員工", "員工姓名", "老師", "服務設計師", "負責人", "美容師姓名",
+        "員工", "員工姓名", "老師", "服務設計師", "負責人", "美容師姓名", "美睫师", "美甲师", "技师",
+        "服務美容師", "設計師姓名", "服务人员姓名", "店員",
     ),
     "designated": (
         "designated", "designated staff", "requested", "request", "指定", "是否指定", "指定設計師",
@@ -206,3 +212,43 @@ def merge_mapping(suggested: dict[str, str], explicit: dict[str, str]) -> dict[s
     merged = {f: c for f, c in suggested.items() if c not in explicit.values()}
     merged.update(explicit)
     return merged
+
+
+# Words that make an unmapped column look like a field the user probably wants: a name or a
+# phone left unmapped means members imported without them, so the Data page and the CLI warn.
+LOOKALIKE_HINTS: Final[dict[str, tuple[str, ...]]] = {
+    "customer_name": ("name", "姓名", "名字", "名稱", "饲主", "飼主", "客戶", "顧客", "会员", "會員", "owner"),
+    "phone": ("phone", "mobile", "tel", "電話", "电话", "手機", "手机"),
+    "pet_name": ("pet", "寵物", "宠物", "毛孩"),
+}
+
+
+def unmapped_lookalikes(
+    headers: Sequence[str], mapping: dict[str, str], fields: Sequence[str] = BOOKING_FIELDS,
+) -> dict[str, list[str]]:
+    """Fields left unmapped while an unmapped column looks like them: ``{field: [columns]}``.
+
+    A column counts when its folded header contains one of the field's hint words (``飼主姓名``
+    looks like ``customer_name``). Only ``customer_name``, ``phone`` and ``pet_name`` are
+    watched: importing without them silently loses what a shop uses every day.
+    """
+    used = set(mapping.values())
+    free = [h for h in headers if h not in used]
+    out: dict[str, list[str]] = {}
+    for field, hints in LOOKALIKE_HINTS.items():
+        if field not in fields or field in mapping:
+            continue
+        keys = [header_key(hint) for hint in hints]
+        matches = [h for h in free if any(k and k in header_key(h) for k in keys)]
+        if field == "customer_name":
+            # An id column ("會員編號") mentions the member too: it is not a name.
+            pets = [header_key(w) for w in LOOKALIKE_HINTS["pet_name"]]
+            matches = [h for h in matches if not _looks_like_id(h) and not any(p in header_key(h) for p in pets)]
+        if matches:
+            out[field] = matches
+    return out
+
+
+def _looks_like_id(header: str) -> bool:
+    key = header_key(header)
+    return any(header_key(w) in key for w in ("id", "no", "編號", "号", "號", "代號", "卡號", "number", "電話", "手機"))

@@ -327,11 +327,19 @@ _CURRENCY_RE = re.compile(
 )
 
 
-def parse_amounts(values: pd.Series, *, empty: float | None = 0.0, allow_negative: bool = False) -> Parsed:
+#: Largest amount accepted for one booking (in the shop's currency). A salon or grooming visit
+#: costs far less; anything above is a typo or a hostile value (``1e308``) that would poison
+#: every revenue figure, so the row is rejected with this limit named.
+MAX_AMOUNT: Final = 10_000_000.0
+
+
+def parse_amounts(
+    values: pd.Series, *, empty: float | None = 0.0, allow_negative: bool = False, maximum: float = MAX_AMOUNT,
+) -> Parsed:
     """Parse money such as ``NT$1,200``, ``¥1,200.50``, ``1,200元``, ``$ 1200``, ``RMB 300``.
 
     Empty cells become ``empty``; ``(100)`` is read as -100, which is refused unless
-    ``allow_negative``.
+    ``allow_negative``; an absolute value above ``maximum`` (default ``MAX_AMOUNT``) is refused.
     """
     text = _text(values)
     # Clean and convert each distinct cell once (a log repeats the same prices).
@@ -340,7 +348,7 @@ def parse_amounts(values: pd.Series, *, empty: float | None = 0.0, allow_negativ
     cleaned = distinct.str.replace(_CURRENCY_RE, "", regex=True).str.replace(r"[\s,']", "", regex=True)
     cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
     parsed = pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float).to_numpy()
-    parsed = np.where(np.isinf(parsed), np.nan, parsed)
+    parsed = np.where(np.isinf(parsed), np.float64(np.finfo(np.float64).max), parsed)  # "inf": over the limit
     numbers = pd.Series(parsed[codes] if len(codes) else [], index=values.index, dtype=float)
     errors = _no_errors(values.index)
     is_empty = _take(uniques == "", codes)
@@ -351,6 +359,9 @@ def parse_amounts(values: pd.Series, *, empty: float | None = 0.0, allow_negativ
         negative = (numbers < 0).to_numpy()
         if negative.any():
             errors[negative] = [f"amount '{v}' is negative" for v in values[negative]]
+    huge = (errors.isna() & (numbers.abs() > maximum)).to_numpy()
+    if huge.any():
+        errors[huge] = [f"amount '{v}' is above the limit of {maximum:,.0f}" for v in values[huge]]
     if empty is not None and is_empty.any():
         numbers = numbers.where(~is_empty, empty)
     return Parsed(numbers, errors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -42,6 +43,8 @@ from .parsers import (
 from .reader import ROW_NUMBER, RawTable
 
 REJECT_COLUMNS: Final = ("row_number", "field", "value", "reason")
+# C0 controls except tab and line breaks, DEL, and the C1 block.
+_CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ACCEPTED_BOOKING_COLUMNS: Final = (
     "booking_id", "customer_id", "customer_name", "phone", "phone_raw", "email", "line_id",
     "birthday", "pet_name", "pet_species", "pet_breed", "store", "service", "staff",
@@ -117,6 +120,9 @@ class PreparedImport:
         The ``{field: column}`` mapping that was applied.
     ambiguous_dates
         Rejected rows whose date order (day/month) is ambiguous; set ``dayfirst`` to fix.
+    default_store
+        The store code chosen for rows without one (``ImportOptions.default_store``); on a
+        database without stores the writer creates it.
     """
 
     accepted: pd.DataFrame
@@ -127,6 +133,7 @@ class PreparedImport:
     blank_rows: int = 0
     mapping: dict[str, str] = field(default_factory=dict)
     ambiguous_dates: int = 0
+    default_store: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -143,6 +150,11 @@ class PreparedImport:
     def needs_dayfirst(self) -> bool:
         """Whether the user must choose day-first or month-first dates."""
         return self.ambiguous_dates > 0
+
+    @property
+    def all_rejected(self) -> bool:
+        """Every data row was refused: importing would add nothing."""
+        return self.read > 0 and self.accepted.empty and self.rejected > 0
 
 
 # ------------------------------------------------------------------------------------ schemas
@@ -214,6 +226,31 @@ class _Rows:
         self.row_number = numbers[~blank].reset_index(drop=True)
         self.mapping = _check_mapping(self.text.columns, mapping, fields)
         self.problems: list[pd.DataFrame] = []
+        self._flag_control_characters()
+
+    def _flag_control_characters(self) -> None:
+        """Reject rows holding NUL or another control character in any cell, mapped or not.
+
+        Such bytes are never part of a name, a date or a note; they come from broken or hostile
+        files, SQLite would store them and PostgreSQL refuses NUL outright. Tab and line breaks
+        (legitimate inside a quoted note) are allowed.
+        """
+        field_of = {column: name for name, column in self.mapping.items()}
+        for column in self.text.columns:
+            codes, uniques = codes_and_uniques(self.text[column])
+            if not _CONTROL_RE.search("".join(uniques)):
+                continue  # one scan in C for the usual clean column
+            found = [_CONTROL_RE.search(v) for v in uniques]
+            bad_unique = np.array([m is not None for m in found] + [False], dtype=bool)
+            bad = bad_unique[codes]
+            chars = np.array([f"U+{ord(m.group()):04X}" if m else "" for m in found] + [""], dtype=object)[codes]
+            self.problems.append(pd.DataFrame({
+                "row_number": self.row_number[bad].to_numpy(),
+                "field": field_of.get(column, column),
+                "value": [_CONTROL_RE.sub("?", v) for v in np.asarray(self.text[column][bad].to_numpy(), dtype=object)],
+                "reason": [f"contains a control character ({c}) that cannot be stored" for c in chars[bad]],
+                "_pos": self.text.index[bad].to_numpy(),
+            }))
 
     def column(self, name: str) -> pd.Series:
         """Raw cells of a canonical field (all empty when unmapped)."""
@@ -323,6 +360,7 @@ def _finish(
     schema: pa.DataFrameSchema,
     key_field: str,
     what: str,
+    default_store: str | None = None,
 ) -> PreparedImport:
     """Split rows into accepted / rejects, drop in-file duplicates, validate, count."""
     data["row_number"] = rows.row_number
@@ -366,9 +404,8 @@ def _finish(
         blank_rows=rows.blank_rows,
         mapping=dict(rows.mapping),
         ambiguous_dates=int(ambiguous),
+        default_store=default_store,
     )
-    if result.read and result.accepted.empty:
-        raise ImportFileError(_all_rejected_message(result, what), rejects=rejects)
     return result
 
 
@@ -434,7 +471,8 @@ def _empty_problems() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in (*REJECT_COLUMNS, "_pos")})
 
 
-def _all_rejected_message(result: PreparedImport, what: str) -> str:
+def all_rejected_message(result: PreparedImport, what: str = "booking") -> str:
+    """English explanation for an import whose every row was rejected (CLI and logs)."""
     if result.ambiguous_dates == result.rejected and result.rejected:
         return (
             f"every {what} row has an ambiguous date such as 05/01/2024; choose day-first or "
@@ -485,8 +523,8 @@ def prepare_bookings(
     Raises
     ------
     ImportFileError
-        No customer_id/date column, a mapping naming missing columns, or every row rejected
-        (the error's ``rejects`` still holds the per-row reasons).
+        No customer_id/date column, or a mapping naming missing columns. A file whose every
+        row is rejected is returned (``all_rejected``) so the caller can report the reasons.
     """
     options = options or ImportOptions()
     rows = _Rows(raw, mapping, BOOKING_FIELDS)
@@ -540,6 +578,7 @@ def prepare_bookings(
         schema=BOOKING_SCHEMA,
         key_field="booking_id" if "booking_id" in rows.mapping else "row",
         what="booking",
+        default_store=options.default_store,
     )
 
 
@@ -577,5 +616,6 @@ def prepare_customers(
     data["joined_on"] = rows.take("joined_on", joined).dt.normalize()
     data["dedupe_key"] = data["customer_id"]  # rows without one are rejected by require()
     return _finish(
-        rows, data, columns=ACCEPTED_CUSTOMER_COLUMNS, schema=CUSTOMER_SCHEMA, key_field="customer_id", what="member"
+        rows, data, columns=ACCEPTED_CUSTOMER_COLUMNS, schema=CUSTOMER_SCHEMA, key_field="customer_id", what="member",
+        default_store=options.default_store,
     )

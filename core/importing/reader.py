@@ -22,7 +22,15 @@ from .errors import ImportFileError
 from .text import clean_header
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+#: Longest cell accepted, in characters: Excel's own limit for one cell. A booking log never
+#: needs more; a longer cell is a broken or hostile file, refused before anything is parsed.
+MAX_CELL_CHARS = 32_767
+#: Most columns accepted. Booking exports have a few dozen; Excel's sheet limit is 16,384.
+MAX_COLUMNS = 1_000
 DELIMITERS = (",", "\t", ";", "|")
+#: Pseudo-delimiter for files whose columns are separated by runs of spaces (e.g. the public
+#: CDNOW log shipped with ``lifetimes``): cells then cannot contain spaces.
+WHITESPACE = " "
 ROW_NUMBER = "row_number"
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -111,12 +119,54 @@ def read_table(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES
         )
 
     text, encoding = decode_text(data, name)
-    delimiter = sniff_delimiter(text, extension)
-    fast = _read_arrow(data, text, name, encoding=encoding, delimiter=delimiter)
-    if fast is not None:
-        return fast
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    _check_width(text, name)
+    try:
+        delimiter = sniff_delimiter(text, extension)
+        if delimiter == WHITESPACE:
+            rows = [line.split() for line in text.splitlines()]
+            return _build(rows, name, encoding=encoding, delimiter=delimiter, sheet=None)
+        fast = _read_arrow(data, text, name, encoding=encoding, delimiter=delimiter)
+        if fast is not None:
+            return fast
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        # The csv module's own limit (131,072 characters per field) or a malformed quote.
+        if "field larger than field limit" in str(exc):
+            raise _cell_too_long(name) from exc
+        raise ImportFileError(f"{name} could not be read as CSV ({exc}); save it from Excel as CSV and re-upload") from exc
     return _build(rows, name, encoding=encoding, delimiter=delimiter, sheet=None)
+
+
+def _check_width(text: str, name: str) -> None:
+    """Refuse a file whose first lines hold more than ``MAX_COLUMNS`` cells, before splitting it.
+
+    Looks at the lines the delimiter sniffer and the header finder will read (``_SNIFF_RECORDS``),
+    so a million-cell line is refused here instead of being parsed.
+    """
+    start = 0
+    for _ in range(_SNIFF_RECORDS):
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        if max(line.count(d) for d in DELIMITERS) >= MAX_COLUMNS:
+            raise _too_wide(name)
+        if end < 0:
+            return
+        start = end + 1
+
+
+def _too_wide(name: str) -> ImportFileError:
+    return ImportFileError(
+        f"{name} has more than {MAX_COLUMNS:,} columns; a booking export has far fewer. "
+        "Check that this is the right file, or remove the extra columns and re-upload"
+    )
+
+
+def _cell_too_long(name: str, row: int | None = None) -> ImportFileError:
+    where = f" (row {row})" if row is not None else ""
+    return ImportFileError(
+        f"{name} has a cell longer than {MAX_CELL_CHARS:,} characters{where}, the most one cell may hold; "
+        "check that this is the right file, or shorten that cell and re-upload"
+    )
 
 
 # ------------------------------------------------------------------------- fast (Arrow) path
@@ -165,6 +215,8 @@ def _read_arrow(data: bytes, text: str, name: str, *, encoding: str, delimiter: 
         return None
     headers, notes = _clean_headers(head[header_index])
     width = len(headers)
+    if width > MAX_COLUMNS:
+        raise _too_wide(name)
     names = [f"c{i}" for i in range(width)]
     try:
         table = pacsv.read_csv(
@@ -186,6 +238,8 @@ def _read_arrow(data: bytes, text: str, name: str, *, encoding: str, delimiter: 
         encoded = table.column(column_name).combine_chunks().dictionary_encode()
         table = table.drop_columns([column_name])
         categories = np.array(encoded.dictionary.to_pylist(), dtype=object)
+        if any(len(v) > MAX_CELL_CHARS for v in categories):
+            raise _cell_too_long(name)
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
         empty = np.array([not v.strip() for v in categories], dtype=bool)
         blank &= empty[codes] if len(codes) else blank
@@ -309,6 +363,12 @@ def sniff_delimiter(text: str, extension: str = "") -> str:
         score = (round(consistent, 2), width)
         if score > best_score:
             best, best_score = delimiter, score
+    if best_score == (0.0, 0):
+        # No delimiter splits the header: columns separated by runs of spaces, when every
+        # record has the header's width (a one-column file stays one column).
+        split = [line.split() for line in sample_lines]
+        if split and len(split[0]) >= 2 and all(len(r) == len(split[0]) for r in split):
+            return WHITESPACE
     return best
 
 
@@ -428,6 +488,8 @@ def _build(
     header_index = _find_header(rows)
     if header_index is None:
         raise ImportFileError(f"{name} is empty; export the bookings again and re-upload")
+    if len(rows[header_index]) > MAX_COLUMNS:
+        raise _too_wide(name)
     headers, notes = _clean_headers(rows[header_index])
     width = len(headers)
     body: list[list[str]] = []
@@ -436,6 +498,10 @@ def _build(
         cells = ["" if c is None else str(c) for c in row]
         if not any(c.strip() for c in cells):
             continue  # blank line: Excel shows it as an empty row, there is nothing to import
+        if len(cells) > MAX_COLUMNS:
+            raise _too_wide(name)
+        if any(len(c) > MAX_CELL_CHARS for c in cells):
+            raise _cell_too_long(name, offset)
         if len(cells) > width:
             # Never drop the extra cells: give them placeholder columns kept as attributes.
             for extra in range(width, len(cells)):

@@ -16,10 +16,13 @@ _BRACKETS_RE = re.compile(r"[(\[{（【「『<《][^)\]}）】」』>》]*[)\]}�
 _NON_WORD_RE = re.compile(r"[\W_]+", re.UNICODE)
 
 
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def clean_header(value: object) -> str:
-    """Trim whitespace (incl. full-width space, BOM, zero-width) around a header cell."""
+    """Trim whitespace (incl. full-width space, BOM, zero-width) around a header cell; drop control characters."""
     text = "" if value is None else str(value)
-    return _SPACE_RE.sub(" ", text).strip()
+    return _SPACE_RE.sub(" ", _CONTROL_RE.sub("", text)).strip()
 
 
 def fold(text: str) -> str:

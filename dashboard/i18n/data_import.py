@@ -116,4 +116,135 @@ STRINGS = {
     "data_import.vocabulary_saved": {"zh-TW": "已儲存 {count} 個詞。", "zh-CN": "已保存 {count} 个词。", "en": "Saved {count} words."},
     "data_import.vocabulary_builtin": {"zh-TW": "內建詞彙", "zh-CN": "内置词汇", "en": "Built-in words"},
     "data_import.history_empty": {"zh-TW": "尚無匯入紀錄。", "zh-CN": "尚无导入记录。", "en": "No imports yet."},
+    "data_import.default_store_name": {"zh-TW": "我的門市", "zh-CN": "我的门店", "en": "My store"},
+    "data_import.no_store_yet": {
+        "zh-TW": "目前還沒有門市:沒有門市欄位的資料會歸入新建立的「{name}」,之後可在系統中改名。",
+        "zh-CN": "目前还没有门店:没有门店字段的数据会归入新建的“{name}”,之后可在系统中改名。",
+        "en": "There is no store yet: rows without a store go to a new store \"{name}\", which you can rename later.",
+    },
+    "data_import.created_store": {
+        "zh-TW": "已建立門市「{name}」(代碼 {code}),沒有門市的資料都歸入此門市。",
+        "zh-CN": "已创建门店“{name}”(代码 {code}),没有门店的数据都归入此门店。",
+        "en": "Created the store \"{name}\" (code {code}) for the rows without a store.",
+    },
+    "data_import.all_rejected": {
+        "zh-TW": "全部 {count} 列都被退回,沒有寫入任何資料。請依下方原因修正檔案或欄位對應後再匯入。",
+        "zh-CN": "全部 {count} 行都被退回,没有写入任何数据。请按下方原因修正文件或字段对应后再导入。",
+        "en": "All {count} rows were rejected and nothing was written. Fix the file or the mapping using the reasons below, then import again.",
+    },
+    "data_import.busy": {
+        "zh-TW": "另一個匯入或排程工作正在寫入資料,請稍後再試。資料庫未做任何變更。",
+        "zh-CN": "另一个导入或计划任务正在写入数据,请稍后再试。数据库未做任何更改。",
+        "en": "Another import or job is writing; try again. Nothing was written.",
+    },
+    "data_import.reasons": {"zh-TW": "退回原因", "zh-CN": "退回原因", "en": "Why rows were rejected"},
+    "data_import.reason_rows": {"zh-TW": "列數", "zh-CN": "行数", "en": "Rows"},
+    "data_import.reason_field": {"zh-TW": "欄位", "zh-CN": "字段", "en": "Field"},
+    "data_import.reason_text": {"zh-TW": "原因", "zh-CN": "原因", "en": "Reason"},
+    "data_import.reject_row": {"zh-TW": "列號", "zh-CN": "行号", "en": "Row"},
+    "data_import.reject_value": {"zh-TW": "內容", "zh-CN": "内容", "en": "Value"},
+    "data_import.lookalike": {
+        "zh-TW": "「{field}」沒有對應任何欄位,但檔案中的 {columns} 看起來就是;若不對應,這些資料不會匯入。",
+        "zh-CN": "“{field}”没有对应任何字段,但文件中的 {columns} 看起来就是;若不对应,这些数据不会导入。",
+        "en": "Nothing is mapped to \"{field}\", but {columns} looks like it; unless you map it, it will not be imported.",
+    },
 }
+
+_FIELDS = {
+    "booking_id": ("預約編號", "预约编号", "Booking number", "每筆預約的單號;重複匯入時用來辨識同一筆。", "每笔预约的单号;重复导入时用来识别同一笔。", "The booking's own number; recognises the same booking when imported again."),
+    "customer_id": ("會員/客戶編號", "会员/客户编号", "Customer number", "辨識同一位客人的編號(必填)。", "识别同一位客人的编号(必填)。", "The number that identifies a customer (required)."),
+    "customer_name": ("客人姓名", "客人姓名", "Customer name", "會員或飼主的姓名。", "会员或饲主的姓名。", "The member's or pet owner's name."),
+    "phone": ("手機/電話", "手机/电话", "Phone", "會轉成國際格式(如 +886912345678)。", "会转成国际格式(如 +8613812345678)。", "Converted to international format (e.g. +886912345678)."),
+    "email": ("電子郵件", "电子邮箱", "E-mail", "客人的電子郵件。", "客人的电子邮箱。", "The customer's e-mail address."),
+    "line_id": ("LINE 帳號", "LINE 账号", "LINE ID", "客人的 LINE 帳號。", "客人的 LINE 账号。", "The customer's LINE ID."),
+    "birthday": ("生日", "生日", "Birthday", "可用西元或民國年。", "可用公历日期。", "Any common date format, including ROC years."),
+    "pet_name": ("寵物名字", "宠物名字", "Pet name", "同一位飼主可有多隻寵物。", "同一位饲主可有多只宠物。", "An owner may have several pets."),
+    "pet_species": ("寵物種類", "宠物种类", "Pet species", "例如 狗、貓。", "例如 狗、猫。", "E.g. dog, cat."),
+    "pet_breed": ("寵物品種", "宠物品种", "Pet breed", "例如 貴賓、柴犬。", "例如 贵宾、柴犬。", "E.g. poodle, shiba."),
+    "store": ("門市", "门店", "Store", "門市代碼或名稱;沒有此欄時歸入下方選擇的門市。", "门店代码或名称;没有此列时归入下方选择的门店。", "Store code or name; without it, rows go to the store chosen below."),
+    "service": ("服務項目", "服务项目", "Service", "例如 洗剪吹、寵物美容。", "例如 洗剪吹、宠物美容。", "E.g. cut & blow-dry, grooming."),
+    "staff": ("服務人員", "服务人员", "Staff", "設計師、美容師或技師。", "设计师、美容师或技师。", "Stylist, groomer or technician."),
+    "designated": ("是否指定", "是否指定", "Requested staff", "客人是否指定這位服務人員(是/否)。", "客人是否指定这位服务人员(是/否)。", "Whether the customer asked for this staff member (yes/no)."),
+    "status": ("預約狀態", "预约状态", "Booking status", "完成、取消、未到…;沒有此欄時視為完成。", "完成、取消、未到…;没有此列时视为完成。", "Completed, cancelled, no-show…; without it, bookings count as completed."),
+    "date": ("日期", "日期", "Date", "到店日期(可含時間),支援民國年(必填)。", "到店日期(可含时间)(必填)。", "Visit date (may include the time); ROC years work (required)."),
+    "time": ("時間", "时间", "Time", "另一欄的時間,例如 下午 03:30。", "另一列的时间,例如 下午 03:30。", "Time in its own column, e.g. 下午 03:30 or 15:30."),
+    "amount": ("金額", "金额", "Amount", "例如 NT$1,200;上限 10,000,000。", "例如 ¥1,200;上限 10,000,000。", "E.g. NT$1,200; at most 10,000,000."),
+    "addon_amount": ("加購金額", "加购金额", "Add-on amount", "加購項目的金額。", "加购项目的金额。", "Amount of add-ons."),
+    "quantity": ("數量", "数量", "Quantity", "沒有此欄時為 1。", "没有此列时为 1。", "1 when not given."),
+    "created_at": ("建立時間", "创建时间", "Booked at", "客人預約(下單)的時間。", "客人预约(下单)的时间。", "When the booking was made."),
+    "channel": ("預約來源", "预约渠道", "Booking channel", "例如 LINE、電話、現場。", "例如 微信、电话、到店。", "E.g. LINE, phone, walk-in."),
+    "consent_sms": ("同意簡訊", "同意短信", "SMS consent", "是/否;空白表示未知。", "是/否;空白表示未知。", "Yes/no; empty means unknown."),
+    "consent_line": ("同意 LINE", "同意 LINE", "LINE consent", "是/否;空白表示未知。", "是/否;空白表示未知。", "Yes/no; empty means unknown."),
+    "consent_email": ("同意電子郵件", "同意邮件", "E-mail consent", "是/否;空白表示未知。", "是/否;空白表示未知。", "Yes/no; empty means unknown."),
+    "consent_wechat": ("同意微信", "同意微信", "WeChat consent", "是/否;空白表示未知。", "是/否;空白表示未知。", "Yes/no; empty means unknown."),
+    "tags": ("標籤", "标签", "Tags", "以頓號或逗號分隔。", "以顿号或逗号分隔。", "Separated by commas."),
+    "joined_on": ("入會日期", "入会日期", "Joined on", "成為會員的日期。", "成为会员的日期。", "When the customer became a member."),
+}
+for _name, (_tw, _cn, _en, _htw, _hcn, _hen) in _FIELDS.items():
+    STRINGS[f"data_import.field.{_name}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+    STRINGS[f"data_import.field_help.{_name}"] = {"zh-TW": _htw, "zh-CN": _hcn, "en": _hen}
+
+_REASONS = {
+    "control_character": ("含有無法儲存的控制字元(如 NUL)", "含有无法保存的控制字符(如 NUL)", "contains a control character (such as NUL) that cannot be stored"),
+    "duplicate_in_file": ("與檔案中較早的一列重複", "与文件中较早的一行重复", "repeats an earlier row of the file"),
+    "empty_required": ("必填欄位是空的", "必填字段是空的", "a required field is empty"),
+    "too_long": ("內容超過欄位長度上限", "内容超过字段长度上限", "the value is longer than the column allows"),
+    "date_ambiguous": ("日期無法判斷是日/月還是月/日,請選擇日期格式", "日期无法判断是日/月还是月/日,请选择日期格式", "the date reads both day-first and month-first; choose the date order"),
+    "date_out_of_range": ("日期不在合理範圍內", "日期不在合理范围内", "the date is outside the plausible range"),
+    "date_not_exist": ("日期不存在(例如 2 月 30 日)", "日期不存在(例如 2 月 30 日)", "the date does not exist (e.g. 30 February)"),
+    "date_bad_time": ("日期中的時間無法辨識", "日期中的时间无法识别", "the time inside the date cannot be read"),
+    "date_unreadable": ("無法辨識的日期格式", "无法识别的日期格式", "the date cannot be read"),
+    "time_unreadable": ("無法辨識的時間", "无法识别的时间", "the time cannot be read"),
+    "amount_too_large": ("金額超過上限 10,000,000", "金额超过上限 10,000,000", "the amount is above the limit of 10,000,000"),
+    "amount_negative": ("金額是負數", "金额是负数", "the amount is negative"),
+    "amount_unreadable": ("金額不是數字", "金额不是数字", "the amount is not a number"),
+    "quantity_invalid": ("數量不是大於等於 1 的整數", "数量不是大于等于 1 的整数", "the quantity is not a whole number of at least 1"),
+    "phone_excel": ("電話被 Excel 轉成科學記號而遺失數字", "电话被 Excel 转成科学计数法而丢失数字", "Excel turned the phone into scientific notation and lost digits"),
+    "phone_invalid": ("不是有效的電話號碼", "不是有效的电话号码", "not a valid phone number"),
+    "email_invalid": ("不是有效的電子郵件", "不是有效的电子邮箱", "not a valid e-mail address"),
+    "status_unknown": ("無法辨識的預約狀態,請在「狀態詞彙」加入", "无法识别的预约状态,请在“状态词汇”加入", "unknown status word; add it under Status words"),
+    "yes_no_invalid": ("不是 是/否 的值", "不是 是/否 的值", "not a yes/no value"),
+    "no_store": ("沒有門市:請選擇門市或對應門市欄位", "没有门店:请选择门店或对应门店字段", "no store for this row: choose the store or map a store column"),
+    "several_stores": ("有多個門市:請選擇這些資料的門市或對應門市欄位", "有多个门店:请选择这些数据的门店或对应门店字段", "several stores: choose the store for these rows or map a store column"),
+    "unknown_store": ("找不到這個門市:請先建立,或勾選自動建立門市", "找不到这个门店:请先创建,或勾选自动创建门店", "unknown store: create it first or allow creating stores"),
+    "store_outside_scope": ("不是您負責的門市", "不是您负责的门店", "not one of your stores"),
+    "member_outside_scope": ("這位會員屬於您權限外的門市", "这位会员属于您权限外的门店", "this member belongs to a store outside your scope"),
+    "schema_check": ("內容不符合格式要求", "内容不符合格式要求", "the value fails a format check"),
+    "other": ("其他問題(見明細)", "其他问题(见明细)", "other problem (see the report)"),
+}
+for _code, (_tw, _cn, _en) in _REASONS.items():
+    STRINGS[f"data_import.reason.{_code}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+
+_FILE_ERRORS = {
+    "too_large": ("檔案大小 {size},超過上限 {limit};請依月份或門市分開匯出再匯入。", "文件大小 {size},超过上限 {limit};请按月份或门店分开导出再导入。", "The file is {size}, larger than the {limit} limit; split it by month or store and import the parts."),
+    "empty": ("檔案是空的,請重新匯出後再上傳。", "文件是空的,请重新导出后再上传。", "The file is empty; export it again and re-upload."),
+    "every_sheet_empty": ("活頁簿的每個工作表都是空的。", "工作簿的每个工作表都是空的。", "Every sheet of the workbook is empty."),
+    "binary": ("這不是文字檔(含有二進位資料),請上傳原始的 CSV 或 Excel 匯出檔。", "这不是文本文件(含有二进制数据),请上传原始的 CSV 或 Excel 导出文件。", "This is not a text file (it contains binary data); upload the CSV or Excel export itself."),
+    "undecodable": ("無法辨識檔案編碼(不是 UTF-8、Big5 或 GB18030),請在 Excel 另存為「CSV UTF-8」。", "无法识别文件编码(不是 UTF-8、Big5 或 GB18030),请在 Excel 另存为“CSV UTF-8”。", "The text encoding is not UTF-8, Big5 or GB18030; save it from Excel as 'CSV UTF-8'."),
+    "not_csv_or_excel": ("這不是 CSV 或 Excel 檔。", "这不是 CSV 或 Excel 文件。", "This is not a CSV or Excel file."),
+    "bad_workbook": ("無法開啟這個 Excel 檔,請在 Excel 重新另存為 .xlsx 或 CSV。", "无法打开这个 Excel 文件,请在 Excel 重新另存为 .xlsx 或 CSV。", "This Excel file cannot be opened; save it again as .xlsx or CSV."),
+    "no_rows": ("檔案只有標題列,沒有資料;請確認匯出的日期範圍或工作表。", "文件只有标题行,没有数据;请确认导出的日期范围或工作表。", "The file has a header row but no data rows; check the exported date range or sheet."),
+    "cell_too_long": ("有儲存格超過 32,767 個字(單一儲存格的上限),請確認是正確的檔案。", "有单元格超过 32,767 个字(单个单元格的上限),请确认是正确的文件。", "A cell is longer than 32,767 characters (the most one cell may hold); check that this is the right file."),
+    "too_wide": ("檔案超過 1,000 欄,請確認是正確的檔案或刪除多餘的欄。", "文件超过 1,000 列,请确认是正确的文件或删除多余的列。", "The file has more than 1,000 columns; check that this is the right file or remove the extra columns."),
+    "unreadable_csv": ("無法讀取這個 CSV,請在 Excel 另存為 CSV 後再上傳。", "无法读取这个 CSV,请在 Excel 另存为 CSV 后再上传。", "This CSV cannot be read; save it from Excel as CSV and re-upload."),
+    "no_column": ("找不到「{field}」欄位,請在欄位對應中選擇。", "找不到“{field}”字段,请在字段对应中选择。", "No column for \"{field}\"; choose one in the column mapping."),
+    "mapped_column_missing": ("對應的欄位不在檔案中,請重新選擇欄位對應。", "对应的字段不在文件中,请重新选择字段对应。", "A mapped column is not in the file; choose the mapping again."),
+}
+for _code, (_tw, _cn, _en) in _FILE_ERRORS.items():
+    STRINGS[f"data_import.file_error.{_code}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+
+_HISTORY = {
+    "id": ("編號", "编号", "No."), "kind": ("類型", "类型", "Kind"), "source": ("來源", "来源", "Source"),
+    "filename": ("檔名", "文件名", "File"), "actor": ("匯入者", "导入者", "By"), "status": ("狀態", "状态", "Status"),
+    "read": ("讀取", "读取", "Read"), "imported": ("新增", "新增", "Imported"),
+    "duplicates": ("重複略過", "重复跳过", "Duplicates"), "rejected": ("退回", "退回", "Rejected"),
+    "started_at": ("開始時間", "开始时间", "Started"),
+}
+for _column, (_tw, _cn, _en) in _HISTORY.items():
+    STRINGS[f"data_import.history_{_column}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+for _kind, (_tw, _cn, _en) in {"bookings": ("預約紀錄", "预约记录", "Bookings"), "customers": ("會員名單", "会员名单", "Members"),
+                               "sql": ("資料庫同步", "数据库同步", "Database sync")}.items():
+    STRINGS[f"data_import.batch_kind.{_kind}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
+for _status, (_tw, _cn, _en) in {"running": ("進行中", "进行中", "Running"), "done": ("完成", "完成", "Done"),
+                                 "failed": ("失敗", "失败", "Failed"), "rejected": ("全部退回", "全部退回", "All rejected")}.items():
+    STRINGS[f"data_import.batch_status.{_status}"] = {"zh-TW": _tw, "zh-CN": _cn, "en": _en}
