@@ -78,23 +78,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace, engine: Any) -> ImportOptions:
     from core.config import load_settings
-    from db.engine import session_scope
-    from db.importer import load_status_vocabulary
+    from services.importing import import_options
 
-    with session_scope(engine) as session:
-        vocabulary = load_status_vocabulary(session)
-    country = args.country or load_settings().default_country
-    return ImportOptions(default_country=country, dayfirst=args.dayfirst, statuses=vocabulary,
-                         default_store=args.store)
+    return import_options(engine, country=args.country or load_settings().default_country, dayfirst=args.dayfirst,
+                          default_store=args.store)
 
 
-def _finish(result: Any, *, engine: Any, args: argparse.Namespace, scope: Any, mapping: dict[str, str]) -> int:
-    from db.engine import session_scope
-    from db.importer import save_mapping
-
-    if result.status == "done" and args.source:
-        with session_scope(engine) as session:
-            save_mapping(session, scope=scope, source=args.source, kind=args.kind, mapping=mapping)
+def _finish(result: Any) -> int:
     print(json.dumps(result.summary(), ensure_ascii=False))
     if result.created_store:
         print(f"note: created store {result.created_store['code']} ({result.created_store['name']}) for the "
@@ -116,7 +106,7 @@ def _finish(result: Any, *, engine: Any, args: argparse.Namespace, scope: Any, m
 
 
 def _warn_unmapped(headers: list[str], mapping: dict[str, str], kind: str) -> None:
-    from db.importer import fields_for
+    from services.importing import fields_for
 
     for field_name, columns in unmapped_lookalikes(headers, mapping, fields_for(kind)).items():
         listed = ", ".join(f"'{c}'" for c in columns)
@@ -126,9 +116,9 @@ def _warn_unmapped(headers: list[str], mapping: dict[str, str], kind: str) -> No
 
 def cmd_import_file(args: argparse.Namespace) -> int:
     """Import a bookings or members file."""
+    from core.config import load_settings
     from dashboard.cli_common import CliError, open_engine, resolve_scope
-    from db.engine import session_scope
-    from db.importer import import_prepared, read_and_prepare, saved_mapping
+    from services.importing import read_file, saved_mapping, write_rows
 
     path = Path(args.file)
     if not path.is_file():
@@ -137,22 +127,22 @@ def cmd_import_file(args: argparse.Namespace) -> int:
     scope = resolve_scope(engine, args.actor)
     saved = None
     if args.source:
-        with session_scope(engine) as session:
-            saved = saved_mapping(session, source=args.source, kind=args.kind)
+        saved = saved_mapping(engine, source=args.source, kind=args.kind)
     try:
         scope.require("import")
-        prepared = read_and_prepare(path.read_bytes(), path.name, kind=args.kind, options=_options(args, engine),
-                                    saved=saved, map_args=args.map)
+        prepared = read_file(path.read_bytes(), path.name, kind=args.kind, options=_options(args, engine),
+                             saved=saved, map_args=args.map)
         _warn_unmapped(list(prepared.table.frame.columns), prepared.mapping, args.kind)
         wait = {} if args.wait is None else {"lock_wait": max(args.wait, 0.0)}
-        result = import_prepared(engine, prepared_file=prepared, scope=scope, source=args.source or "",
-                                 filename=path.name, create_stores=args.create_stores,
-                                 country=args.country or "TW", dry_run=args.dry_run, **wait)
+        result = write_rows(engine, scope, kind=args.kind, prepared=prepared.prepared, source=args.source or "",
+                            filename=path.name, create_stores=args.create_stores,
+                            country=args.country or load_settings().default_country, dry_run=args.dry_run,
+                            save_mapping=prepared.mapping, **wait)
     except ImportFileError as exc:
         raise CliError(exc.message) from exc
     except PermissionDenied as exc:
         raise CliError(str(exc)) from exc
-    return _finish(result, engine=engine, args=args, scope=scope, mapping=prepared.mapping)
+    return _finish(result)
 
 
 def cmd_import_sql(args: argparse.Namespace) -> int:
@@ -185,6 +175,4 @@ def cmd_import_sql(args: argparse.Namespace) -> int:
         print(json.dumps({"read": 0, "imported": 0, "duplicates": 0, "rejected": 0, "reject_report": None,
                           "status": "done", "watermark": synced.since}, ensure_ascii=False))
         return 0
-    # The service saved the mapping under the source's name already.
-    args.source = None
-    return _finish(synced.result, engine=engine, args=args, scope=scope, mapping=synced.mapping)
+    return _finish(synced.result)

@@ -5,6 +5,7 @@ page never opens a session or names a repository.
 """
 from __future__ import annotations
 
+from services import importing
 from services.accounts import (
     MIN_PASSWORD_LENGTH,
     assign_stores,
@@ -18,6 +19,6 @@ from services.loyalty_rules import CatalogItem, default_tier_rules, save_catalog
 
 __all__ = [
     "AUDIT_COLUMNS", "MIN_PASSWORD_LENGTH", "CatalogItem", "assign_stores", "audit_entries", "audit_filter_options",
-    "create_account", "default_tier_rules", "list_accounts", "reset_password", "save_catalog", "save_points_rule",
+    "create_account", "default_tier_rules", "importing", "list_accounts", "reset_password", "save_catalog", "save_points_rule",
     "save_tier_rules", "set_account_disabled",
 ]

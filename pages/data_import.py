@@ -10,10 +10,9 @@ import streamlit as st
 from core.columns import BOOKING_STATUSES
 from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table, unmapped_lookalikes
 from dashboard import data, source_panel
+from dashboard.commands import importing
 from dashboard.context import get_context
 from dashboard.import_text import field_label, file_error_text, reason_groups, reject_report_bytes
-from db import importer
-from db.engine import session_scope
 
 STATE_FILE = "data_import.file"      # {"name": str, "data": bytes}: the upload, kept across reruns
 STATE_RESULT = "data_import.result"  # the last ImportResult
@@ -30,16 +29,14 @@ st.caption(ctx.t("data_import.intro"))
 
 
 def _options(kind_key: str) -> ImportOptions:
-    with session_scope(ctx.engine) as session:
-        vocabulary = importer.load_status_vocabulary(session)
     order = st.session_state.get(f"{kind_key}.date_order", "auto")
     dayfirst = {"auto": None, "dayfirst": True, "monthfirst": False}[order]
     store = st.session_state.get(f"{kind_key}.store")
     country = st.session_state.get(f"{kind_key}.country", ctx.settings.default_country)
-    return ImportOptions(default_country=country, dayfirst=dayfirst, statuses=vocabulary, default_store=store)
+    return importing.import_options(ctx.engine, country=country, dayfirst=dayfirst, default_store=store)
 
 
-def _show_result(result: importer.ImportResult) -> None:
+def _show_result(result: importing.ImportResult) -> None:
     st.subheader(ctx.t("data_import.summary_dry" if result.status == "dry_run" else "data_import.summary"))
     if result.status == "rejected":
         st.error(ctx.t("data_import.all_rejected", count=f"{result.read:,}"))
@@ -50,7 +47,7 @@ def _show_result(result: importer.ImportResult) -> None:
     for column, (key, value) in zip(st.columns(len(figures)), figures, strict=True):
         column.metric(ctx.t(f"data_import.{key}"), f"{value:,}")
     if result.status == "failed":
-        if result.error == importer.BUSY_MESSAGE:
+        if result.error == importing.BUSY_MESSAGE:
             st.error(ctx.t("data_import.busy"))
         else:
             st.error(ctx.t("data_import.failed", error=result.error or ""))
@@ -72,7 +69,7 @@ def _show_result(result: importer.ImportResult) -> None:
                            file_name=Path(result.reject_report).name, mime="text/csv", key="data_import.rejects")
 
 
-def _progress_callback() -> importer.Progress:
+def _progress_callback() -> importing.Progress:
     bar = st.progress(0.0, text=ctx.t("data_import.progress"))
 
     def report(fraction: float, stage: str) -> None:
@@ -86,7 +83,7 @@ def _fingerprint(chosen: dict) -> str:
 
 
 def file_tab() -> None:
-    kind = st.radio(ctx.t("data_import.kind"), importer.KINDS, horizontal=True, key="data_import.kind",
+    kind = st.radio(ctx.t("data_import.kind"), importing.KINDS, horizontal=True, key="data_import.kind",
                     format_func=lambda k: ctx.t(f"data_import.kind_{k}"))
     upload = st.file_uploader(ctx.t("data_import.upload"), type=["csv", "tsv", "txt", "xlsx", "xls"],
                               help=ctx.t("data_import.upload_help"), key="data_import.uploader")
@@ -110,21 +107,19 @@ def file_tab() -> None:
     st.caption(ctx.t("data_import.preview", rows=min(PREVIEW_ROWS, len(table.frame)), total=f"{len(table.frame):,}"))
     st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch")
 
-    with session_scope(ctx.engine) as session:
-        sources = importer.list_sources(session, kind=kind)
+    sources = importing.saved_sources(ctx.engine, kind=kind)
     new_label = ctx.t("data_import.new_source")
     picked = st.selectbox(ctx.t("data_import.saved_source"), [new_label, *sources], key=f"data_import.{kind}.saved")
     saved = None
     if picked != new_label:
-        with session_scope(ctx.engine) as session:
-            saved = importer.saved_mapping(session, source=picked, kind=kind)
-    suggestion = importer.resolve_mapping(headers, kind=kind, saved=saved)
+        saved = importing.saved_mapping(ctx.engine, source=picked, kind=kind)
+    suggestion = importing.suggest_mapping(headers, kind=kind, saved=saved)
 
     st.subheader(ctx.t("data_import.mapping"))
     st.caption(ctx.t("data_import.mapping_help"))
     unmapped = ctx.t("data_import.not_mapped")
     mapping: dict[str, str] = {}
-    fields = importer.fields_for(kind)
+    fields = importing.fields_for(kind)
     columns = st.columns(3)
     for position, name in enumerate(fields):
         options = [unmapped, *headers]
@@ -168,29 +163,26 @@ def file_tab() -> None:
     if not (check or run):
         return
     try:
-        prepared = importer.prepare(kind, table, mapping, _options(f"data_import.{kind}"))
+        prepared = importing.prepare_rows(kind, table, mapping, _options(f"data_import.{kind}"))
     except ImportFileError as exc:
         st.session_state.pop(STATE_RESULT, None)
         st.error(ctx.t("data_import.file_error", message=file_error_text(ctx.t, exc.message)))
         return
     if prepared.needs_dayfirst:
         st.warning(ctx.t("data_import.ambiguous", count=prepared.ambiguous_dates))
-    writer = importer.import_bookings if kind == "bookings" else importer.import_customers
-    result = writer(ctx.engine, prepared=prepared, scope=ctx.scope, source=source.strip(), filename=chosen["name"],
-                    create_stores=create_stores, country=st.session_state.get(f"data_import.{kind}.country", "TW"),
-                    dry_run=check and not run, progress=_progress_callback(), default_store_name=default_store_name)
-    if result.status == "done":
-        if save and source.strip():
-            with session_scope(ctx.engine) as session:
-                importer.save_mapping(session, scope=ctx.scope, source=source.strip(), kind=kind, mapping=mapping)
-        # Cached loaders key on repo.data_version (bookings, members, latest import batch), so
-        # every page shows the imported rows on its next run without clearing caches here.
-        pass
+    # Cached loaders key on repo.data_version (bookings, members, latest import batch), so every
+    # page shows the imported rows on its next run without clearing caches here.
+    result = importing.write_rows(
+        ctx.engine, ctx.scope, kind=kind, prepared=prepared, source=source.strip(), filename=chosen["name"],
+        create_stores=create_stores,
+        country=st.session_state.get(f"data_import.{kind}.country", ctx.settings.default_country),
+        dry_run=check and not run, progress=_progress_callback(), save_mapping=mapping if save else None,
+        default_store_name=default_store_name)
     st.session_state[STATE_RESULT] = result
     st.session_state[STATE_RESULT_FILE] = fingerprint
 
 
-def _keep_source_result(result: importer.ImportResult) -> None:
+def _keep_source_result(result: importing.ImportResult) -> None:
     st.session_state.pop(STATE_RESULT_FILE, None)  # a sync's result belongs to no uploaded file
     st.session_state[STATE_RESULT] = result
 
@@ -201,8 +193,7 @@ def database_tab() -> None:
 
 def vocabulary_tab() -> None:
     st.caption(ctx.t("data_import.vocabulary_help"))
-    with session_scope(ctx.engine) as session:
-        words = importer.custom_status_words(session)
+    words = importing.status_words(ctx.engine)
     word_label, status_label = ctx.t("data_import.vocabulary_word"), ctx.t("data_import.vocabulary_status")
     frame = pd.DataFrame({"word": pd.Series(list(words), dtype=object),
                           "status": pd.Series(list(words.values()), dtype=object)})
@@ -215,8 +206,8 @@ def vocabulary_tab() -> None:
     )
     if st.button(ctx.t("data_import.vocabulary_save"), key="data_import.vocabulary_save"):
         rows = edited.dropna()
-        with session_scope(ctx.engine) as session:
-            saved = importer.save_status_words(session, scope=ctx.scope, words=dict(zip(rows["word"], rows["status"], strict=True)))
+        saved = importing.save_status_words(ctx.engine, ctx.scope,
+                                            words=dict(zip(rows["word"], rows["status"], strict=True)))
         st.success(ctx.t("data_import.vocabulary_saved", count=len(saved)))
     with st.expander(ctx.t("data_import.vocabulary_builtin")):
         builtin = pd.DataFrame({word_label: list(DEFAULT_STATUS_WORDS), status_label: list(DEFAULT_STATUS_WORDS.values())})
@@ -224,8 +215,7 @@ def vocabulary_tab() -> None:
 
 
 def history_tab() -> None:
-    with session_scope(ctx.engine) as session:
-        batches = importer.recent_batches(session, scope=ctx.scope)
+    batches = importing.import_history(ctx.engine, ctx.scope)
     if batches.empty:
         st.info(ctx.t("data_import.history_empty"))
         return

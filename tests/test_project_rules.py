@@ -12,7 +12,7 @@ FORBIDDEN = {
     "core": {"streamlit", "sqlmodel", "sqlalchemy", "db", "services", "dashboard", "pages"},
     "db": {"streamlit", "services", "dashboard", "pages"},
     "services": {"streamlit", "dashboard", "pages"},
-    "pages": {"sqlmodel", "sqlalchemy", "services", "pages"},
+    "pages": {"db", "sqlmodel", "sqlalchemy", "services", "pages"},
 }
 PROJECT_FOLDERS = ("core", "db", "services", "dashboard", "pages", "tests", "bench")
 
