@@ -70,7 +70,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         absorb = members.member_id(engine, scope, args.absorb)
         for label, value in (("keep", keep), ("absorb", absorb)):
             if value is None:
-                raise MergeError(f"member {getattr(args, label)!r} not found")
+                raise MergeError(f"member {getattr(args, label)!r} not found", code="not_found")
         outcome = members.merge_members(engine, scope, int(keep), int(absorb))  # type: ignore[arg-type]
         return _outcome(outcome, args.keep, args.absorb)
 

@@ -79,7 +79,15 @@ _CHUNK: Final = 5000
 
 
 class MergeError(ValueError):
-    """A merge or undo that cannot be done as asked (the message says why; nothing changed)."""
+    """A merge or undo that cannot be done as asked (nothing changed).
+
+    ``code`` names the reason for people (the i18n key ``members.error.<code>``); the message
+    says it in English for the CLI and logs.
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,7 @@ def _lock_customers(session: Session, ids: list[int]) -> dict[int, Customer]:
 def _check_member(customer: Customer | None, scope: Scope, label: str) -> Customer:
     # A card outside the caller's stores reads as "not found", like every scoped read.
     if customer is None or customer.anonymized_at is not None or not scope.allows_store(customer.home_store_id):
-        raise MergeError(f"{label} member not found")
+        raise MergeError(f"{label} member not found", code="not_found")
     return customer
 
 
@@ -161,13 +169,14 @@ def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: in
     """
     require_merge(scope)
     if int(keep_id) == int(absorb_id):
-        raise MergeError("a member cannot be merged into itself")
+        raise MergeError("a member cannot be merged into itself", code="same_member")
     customers = _lock_customers(session, [int(keep_id), int(absorb_id)])
     keep = _check_member(customers.get(int(keep_id)), scope, "kept")
     absorb = _check_member(customers.get(int(absorb_id)), scope, "absorbed")
     for member in (keep, absorb):
         if member.merged_into_id is not None:
-            raise MergeError(f"member {member.external_id} is already merged into another member")
+            raise MergeError(f"member {member.external_id} is already merged into another member",
+                             code="already_merged")
     # Lock both points accounts first (on SQLite this write takes the database's write lock).
     _lock_accounts(session, [keep.id, absorb.id])  # type: ignore[list-item]
     k, a = int(keep.id), int(absorb.id)  # type: ignore[arg-type]
@@ -289,16 +298,18 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     require_merge(scope)
     record = session.get(MemberMerge, int(merge_id))
     if record is None:
-        raise MergeError(f"merge {merge_id} not found")
+        raise MergeError(f"merge {merge_id} not found", code="not_found")
     customers = _lock_customers(session, [record.keep_id, record.absorb_id])
     keep = _check_member(customers.get(record.keep_id), scope, "kept")
     absorb = _check_member(customers.get(record.absorb_id), scope, "absorbed")
     if record.undone_at is not None:
-        raise MergeError(f"merge {merge_id} was already undone")
+        raise MergeError(f"merge {merge_id} was already undone", code="already_undone")
     if keep.merged_into_id is not None:
-        raise MergeError(f"member {keep.external_id} was merged again since; undo that merge first")
+        raise MergeError(f"member {keep.external_id} was merged again since; undo that merge first",
+                         code="merged_again")
     if absorb.merged_into_id != keep.id:
-        raise MergeError(f"member {absorb.external_id} is no longer merged into {keep.external_id}")
+        raise MergeError(f"member {absorb.external_id} is no longer merged into {keep.external_id}",
+                         code="merged_again")
     _lock_accounts(session, [record.keep_id, record.absorb_id])
     k, a = record.keep_id, record.absorb_id
     moved = record.moved or {}
@@ -338,7 +349,7 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
         validate_ledger(loyalty.entries_from_frame(ledger))
     except loyalty.LedgerError as exc:
         raise MergeError("points from the merged card were redeemed since the merge; "
-                         "the merge cannot be undone") from exc
+                         "the merge cannot be undone", code="points_redeemed") from exc
     _refresh_balances(session, [k, a])
     record.undone_at = utcnow()
     record.undone_by = scope.actor[:64]

@@ -42,7 +42,7 @@ def utc(*args: int) -> datetime:
 def two_store_world(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Store S1 and S2 (both Taipei). Member A-1 (home S1) visits S1 on 2026-11-10; member B-7
     (home S2) visits S2 on 2026-11-20; both cards carry the same phone. A stranger C-3 (home S2,
-    another phone) visits S2 on 2026-11-15. Users: admin, mgr_1 (S1 only), mgr_12 (S1+S2), mkt."""
+    another phone) visits S2 on 2026-11-15. Users: admin, mgr1 (S1 only), mgr12 (S1+S2), mkt."""
     with session_scope(engine) as session:
         s1 = Store(code="S1", name="Store One", timezone="Asia/Taipei")
         s2 = Store(code="S2", name="Store Two", timezone="Asia/Taipei")
@@ -65,9 +65,9 @@ def two_store_world(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
                     status="completed", amount=500),
         ])
         create_user(session, scope=SYSTEM, username="admin", password="correct-horse-9", role="chain_admin")
-        create_user(session, scope=SYSTEM, username="mgr_1", password="correct-horse-9", role="store_manager",
+        create_user(session, scope=SYSTEM, username="mgr1", password="correct-horse-9", role="store_manager",
                     store_ids=[s1.id])
-        create_user(session, scope=SYSTEM, username="mgr_12", password="correct-horse-9", role="store_manager",
+        create_user(session, scope=SYSTEM, username="mgr12", password="correct-horse-9", role="store_manager",
                     store_ids=[s1.id, s2.id])
         create_user(session, scope=SYSTEM, username="mkt", password="correct-horse-9", role="marketer",
                     store_ids=[s1.id, s2.id])
@@ -112,14 +112,14 @@ def test_one_phone_two_stores_is_one_person_after_the_merge_and_two_again_after_
                                                    "value": 0.0, "numerator": 0.0, "denominator": 3.0}
     assert _customers_counted(engine) == (3, 3)
 
-    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr_12", "members", "duplicates", "--json")
+    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "duplicates", "--json")
     assert code == 0
     # phone 0.6, same name: 1 − 0.4 × 0.5 = 0.8; the stranger is not proposed.
     assert json.loads(out) == [{"member_a": "A-1", "member_b": "B-7", "score": 0.8,
                                 "evidence": ["same_phone", "same_name"], "stores": ["S1", "S2"],
                                 "visits": [1, 1], "group": json.loads(out)[0]["group"]}]
 
-    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr_12", "members", "merge", "A-1", "B-7")
+    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "merge", "A-1", "B-7")
     assert code == 0
     merged = json.loads(out)
     assert (merged["keep"], merged["absorb"], merged["moved"]["booking"]) == ("A-1", "B-7", 1)
@@ -130,10 +130,10 @@ def test_one_phone_two_stores_is_one_person_after_the_merge_and_two_again_after_
     assert (after["kpis"]["cross_store_share"]["numerator"], after["kpis"]["cross_store_share"]["denominator"]) \
         == (1.0, 3.0)
     assert _customers_counted(engine) == (2, 2)
-    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr_12", "members", "duplicates", "--json")
+    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "duplicates", "--json")
     assert json.loads(out) == []
 
-    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr_12", "members", "undo", str(merged["merge_id"]))
+    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "undo", str(merged["merge_id"]))
     assert code == 0 and json.loads(out)["absorb"] == "B-7"
     assert _kpis(engine, monkeypatch, capsys) == before
     assert _customers_counted(engine) == (3, 3)
@@ -253,16 +253,16 @@ def test_store_scope_and_permission_are_enforced_and_nothing_changes(engine) -> 
     ids = two_store_world(engine)
     with session_scope(engine) as session:
         original = _state(session, ids)
-    mgr_1 = Scope(actor="mgr_1", role="store_manager", store_ids=frozenset({ids["s1"]}))
+    mgr1 = Scope(actor="mgr1", role="store_manager", store_ids=frozenset({ids["s1"]}))
     marketer = Scope(actor="mkt", role="marketer", store_ids=None)
     with pytest.raises(MergeError, match="not found"):
-        members.merge_members(engine, mgr_1, ids["a"], ids["b"])  # B-7's home store is not theirs
+        members.merge_members(engine, mgr1, ids["a"], ids["b"])  # B-7's home store is not theirs
     with pytest.raises(PermissionDenied, match="import"):
         members.merge_members(engine, marketer, ids["a"], ids["b"])
     with pytest.raises(PermissionDenied):
         members.find_duplicates(engine, marketer)
     # The S1 manager sees no pair: B-7 is not among their members.
-    assert members.find_duplicates(engine, mgr_1).empty
+    assert members.find_duplicates(engine, mgr1).empty
     with pytest.raises(MergeError, match="itself"):
         members.merge_members(engine, ADMIN, ids["a"], ids["a"])
     with session_scope(engine) as session:
@@ -273,7 +273,7 @@ def test_store_scope_and_permission_are_enforced_and_nothing_changes(engine) -> 
     with pytest.raises(MergeError, match="already merged"):
         members.merge_members(engine, ADMIN, ids["c"], ids["b"])
     with pytest.raises(MergeError, match="not found"):
-        members.undo_merge(engine, mgr_1, outcome.merge_id)
+        members.undo_merge(engine, mgr1, outcome.merge_id)
     members.undo_merge(engine, ADMIN, outcome.merge_id)
     with pytest.raises(MergeError, match="already undone"):
         members.undo_merge(engine, ADMIN, outcome.merge_id)
@@ -283,9 +283,9 @@ def test_cli_refuses_without_permission_or_scope_and_writes_nothing(engine, monk
     ids = two_store_world(engine)
     code, _, err = _cli(engine, monkeypatch, capsys, "--as", "mkt", "members", "merge", "A-1", "B-7")
     assert code == 2 and "merge members" in err and "import" in err
-    code, _, err = _cli(engine, monkeypatch, capsys, "--as", "mgr_1", "members", "merge", "A-1", "B-7")
+    code, _, err = _cli(engine, monkeypatch, capsys, "--as", "mgr1", "members", "merge", "A-1", "B-7")
     assert code == 2 and "'B-7' not found" in err
-    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr_1", "members", "duplicates", "--json")
+    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr1", "members", "duplicates", "--json")
     assert code == 0 and json.loads(out) == []
     with session_scope(engine) as session:
         assert session.get(Customer, ids["b"]).merged_into_id is None
