@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from core import loyalty
@@ -360,6 +361,27 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
                       before={"keep": keep.external_id, "absorb": absorb.external_id},
                       after={"counts": counts})
     return MergeOutcome(int(record.id), k, a, counts)  # type: ignore[arg-type]
+
+
+def redirect_merged(connection: Connection | Session, ids: dict[str, int]) -> dict[str, int]:
+    """``ids`` (member number → internal id) with every merged card replaced by the member it was
+    merged into, following merges of merges: what an import attaches new bookings to.
+
+    Reads only the merged cards (few: merges are made by hand), not the whole member table.
+    """
+    merged = {int(c): int(m) for c, m in connection.execute(
+        select(Customer.id, Customer.merged_into_id).where(Customer.merged_into_id.is_not(None))).all()}
+    if not merged:
+        return ids
+
+    def survivor(customer_id: int) -> int:
+        for _ in range(len(merged) + 1):  # a chain never loops; the bound only guards bad data
+            if customer_id not in merged:
+                break
+            customer_id = merged[customer_id]
+        return customer_id
+
+    return {key: survivor(int(value)) for key, value in ids.items()}
 
 
 def member_id(session: Session, *, scope: Scope, external_id: str) -> int | None:

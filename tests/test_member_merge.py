@@ -308,3 +308,21 @@ def test_data_version_changes_with_a_merge_and_its_undo(engine) -> None:
 def test_empty_database_has_no_duplicates(engine) -> None:
     frame = members.find_duplicates(engine, ADMIN)
     assert frame.empty and list(frame.columns) == list(members.DUPLICATE_COLUMNS)
+
+
+def test_an_import_after_the_merge_adds_the_merged_cards_bookings_to_the_kept_member(engine, monkeypatch, capsys,
+                                                                                      tmp_path) -> None:
+    ids = two_store_world(engine)
+    members.merge_members(engine, ADMIN, ids["a"], ids["b"])
+    path = tmp_path / "store2.csv"
+    # The old system still exports member B-7; a member number never seen before is a new member.
+    path.write_text("booking_id,customer_id,date,store\nX-1,B-7,2026-11-25,S2\nX-2,N-1,2026-11-26,S2\n",
+                    encoding="utf-8")
+    code, out, err = _cli(engine, monkeypatch, capsys, "import", "bookings", str(path))
+    assert code == 0, err
+    assert json.loads(out)["imported"] == 2
+    with session_scope(engine) as session:
+        owners = dict(session.execute(select(Booking.external_id, Booking.customer_id)
+                                      .where(Booking.external_id.in_(["X-1", "X-2"]))).all())
+        newcomer = session.scalars(select(Customer.id).where(Customer.external_id == "N-1")).one()
+    assert owners == {"X-1": ids["a"], "X-2": newcomer}
