@@ -92,6 +92,21 @@ def normalise_name(value: object) -> str:
     return "".join(ch for ch in _text(value).casefold() if ch.isalnum())
 
 
+def _normalised(values: pd.Series, column: str) -> pd.Series:
+    """The column-wise form of :func:`normalise_phone` / :func:`normalise_line_id` /
+    :func:`normalise_email` (same results; one pass over 100,000 members instead of a Python call
+    per value)."""
+    text = (values.astype("string").fillna("").str.normalize("NFKC").str.strip())
+    if column == "phone":
+        digits = text.str.replace(r"\D", "", regex=True)
+        out = text.str.startswith("+").map({True: "+", False: ""}).astype("string") + digits
+        return out.where(digits.str.len() >= 6, "").astype(object)
+    if column == "email":
+        folded = text.str.casefold()
+        return folded.where(folded.str.fullmatch(r"[^@\s]+@[^@\s]+").fillna(False), "").astype(object)
+    return text.str.casefold().str.replace(r"\s+", "", regex=True).str.lstrip("@").astype(object)
+
+
 def name_relation(a: object, b: object) -> str | None:
     """``"same_name"``, ``"similar_name"``, ``"different_names"``, or ``None`` when a name is missing."""
     left, right = normalise_name(a), normalise_name(b)
@@ -169,10 +184,9 @@ def find_duplicate_pairs(
     if customers.empty:
         return pd.DataFrame(columns=list(PAIR_COLUMNS))
     frame = customers.drop_duplicates("customer_id").set_index("customer_id", drop=False)
-    normalisers = {"phone": normalise_phone, "line_id": normalise_line_id, "email": normalise_email}
     matched: dict[tuple[int, int], set[str]] = {}
-    for column, normalise in normalisers.items():
-        keys = frame[column].map(normalise)
+    for column in _EVIDENCE_OF_KEY:
+        keys = _normalised(frame[column], column)
         keys = keys[keys != ""]
         sizes = keys.map(keys.value_counts())
         keys = keys[(sizes >= 2) & (sizes <= max_block)]
@@ -183,16 +197,18 @@ def find_duplicate_pairs(
         joined = joined[joined["id_a"] < joined["id_b"]]
         for a, b in zip(joined["id_a"].tolist(), joined["id_b"].tolist(), strict=True):
             matched.setdefault((int(a), int(b)), set()).add(_EVIDENCE_OF_KEY[column])
+    involved = sorted({i for pair in matched for i in pair})
+    info = frame.loc[involved, ["external_id", "name", "home_store_id"]].to_dict("index")
     rows = []
     for (a, b), found in matched.items():
-        relation = name_relation(frame.at[a, "name"], frame.at[b, "name"])
+        left, right = info[a], info[b]
+        relation = name_relation(left["name"], right["name"])
         evidence = tuple(code for code in EVIDENCE_CODES if code in found or code == relation)
         score = match_score(evidence)
         if score < min_score:
             continue
-        rows.append((a, b, frame.at[a, "external_id"], frame.at[b, "external_id"], frame.at[a, "name"],
-                     frame.at[b, "name"], frame.at[a, "home_store_id"], frame.at[b, "home_store_id"], score,
-                     evidence))
+        rows.append((a, b, left["external_id"], right["external_id"], left["name"], right["name"],
+                     left["home_store_id"], right["home_store_id"], score, evidence))
     result = pd.DataFrame(rows, columns=list(PAIR_COLUMNS[:-1]))
     groups = _groups(list(zip(result["customer_id_a"], result["customer_id_b"], strict=True)))
     result["group"] = result["customer_id_a"].map(groups)

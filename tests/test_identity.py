@@ -113,3 +113,19 @@ def test_missing_columns_are_named() -> None:
     with pytest.raises(ValueError, match="line_id"):
         find_duplicate_pairs(pd.DataFrame(columns=["customer_id", "external_id", "name", "phone", "email",
                                                    "home_store_id"]))
+
+
+def test_column_normalisers_agree_with_the_one_value_ones() -> None:
+    from core.identity import _normalised, normalise_email, normalise_line_id
+
+    phones = pd.Series(["+886 912-345-678", "0912345678", "12345", None, float("nan"), " ", "８８６９１２３４５６７８",
+                        "+", "a+12345678"])
+    emails = pd.Series(["Mia@Example.com ", "not-an-email", "", None, "a@b@c", "Ａ@ｂ.com", float("nan")])
+    lines = pd.Series(["@MiaC", " mia c ", None, "", "＠abc"])
+    assert list(_normalised(phones, "phone")) == [normalise_phone(v) for v in phones]
+    assert list(_normalised(emails, "email")) == [normalise_email(v) for v in emails]
+    assert list(_normalised(lines, "line_id")) == [normalise_line_id(v) for v in lines]
+    # and by hand for a few
+    assert list(_normalised(phones, "phone"))[:3] == ["+886912345678", "0912345678", ""]
+    assert list(_normalised(emails, "email"))[:2] == ["mia@example.com", ""]
+    assert list(_normalised(lines, "line_id"))[:2] == ["miac", "miac"]
