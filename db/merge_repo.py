@@ -174,12 +174,15 @@ def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: in
     customers = _lock_customers(session, [int(keep_id), int(absorb_id)])
     keep = _check_member(customers.get(int(keep_id)), scope, "kept")
     absorb = _check_member(customers.get(int(absorb_id)), scope, "absorbed")
+    # Lock both points accounts (on SQLite this first write takes the database's write lock), then
+    # read both cards again: a merge another session committed meanwhile is seen, not repeated.
+    _lock_accounts(session, [keep.id, absorb.id])  # type: ignore[list-item]
+    session.refresh(keep)
+    session.refresh(absorb)
     for member in (keep, absorb):
         if member.merged_into_id is not None:
             raise MergeError(f"member {member.external_id} is already merged into another member",
                              code="already_merged")
-    # Lock both points accounts first (on SQLite this write takes the database's write lock).
-    _lock_accounts(session, [keep.id, absorb.id])  # type: ignore[list-item]
     k, a = int(keep.id), int(absorb.id)  # type: ignore[arg-type]
     moved: dict[str, Any] = {}
 
@@ -303,6 +306,9 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     customers = _lock_customers(session, [record.keep_id, record.absorb_id])
     keep = _check_member(customers.get(record.keep_id), scope, "kept")
     absorb = _check_member(customers.get(record.absorb_id), scope, "absorbed")
+    _lock_accounts(session, [record.keep_id, record.absorb_id])  # the write lock first, as in a merge
+    for row in (record, keep, absorb):
+        session.refresh(row)
     if record.undone_at is not None:
         raise MergeError(f"merge {merge_id} was already undone", code="already_undone")
     if keep.merged_into_id is not None:
@@ -311,7 +317,6 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     if absorb.merged_into_id != keep.id:
         raise MergeError(f"member {absorb.external_id} is no longer merged into {keep.external_id}",
                          code="merged_again")
-    _lock_accounts(session, [record.keep_id, record.absorb_id])
     k, a = record.keep_id, record.absorb_id
     moved = record.moved or {}
 
@@ -382,6 +387,16 @@ def redirect_merged(connection: Connection | Session, ids: dict[str, int]) -> di
         return customer_id
 
     return {key: survivor(int(value)) for key, value in ids.items()}
+
+
+def identity_rows(session: Session, *, scope: Scope, customer_ids: list[int]) -> pd.DataFrame:
+    """``core.identity.IDENTITY_COLUMNS`` of the given listed members the caller may see."""
+    statement = (select(Customer.id, Customer.external_id, Customer.name, Customer.phone, Customer.line_id,
+                        Customer.email, Customer.home_store_id)
+                 .where(Customer.id.in_(sorted({int(c) for c in customer_ids})), repo.listed_customer()))
+    rows = [r for r in session.execute(statement).all() if scope.allows_store(r[6])]
+    return pd.DataFrame(rows, columns=["customer_id", "external_id", "name", "phone", "line_id", "email",
+                                       "home_store_id"])
 
 
 def member_id(session: Session, *, scope: Scope, external_id: str) -> int | None:

@@ -50,8 +50,7 @@ def merge_members(engine: Engine, scope: Scope, keep_id: int, absorb_id: int) ->
     """Merge member ``absorb_id`` into ``keep_id`` (one transaction; the match is recorded)."""
     merge_repo.require_merge(scope)
     with session_scope(engine) as session:
-        frame = repo.load_customers(session, scope=scope)
-        pair = frame.loc[frame["customer_id"].isin([int(keep_id), int(absorb_id)]), list(IDENTITY_COLUMNS)]
+        pair = merge_repo.identity_rows(session, scope=scope, customer_ids=[int(keep_id), int(absorb_id)])
         found = find_duplicate_pairs(pair, min_score=0.0)
         score = float(found["score"].iloc[0]) if len(found) else None
         evidence = tuple(found["evidence"].iloc[0]) if len(found) else ()

@@ -222,6 +222,8 @@ def test_merge_moves_bookings_pets_points_tags_and_referrals_and_undo_restores_t
         assert state["customers"]["b"][4] == ids["a"]
         assert state["customers"]["c"][3] == ids["a"]
         assert [(r[1], r[2]) for r in state["referrals"]] == [(ids["a"], ids["c"])]
+        record = session.get(MemberMerge, outcome.merge_id)
+        assert (record.score, record.evidence) == (0.8, ["same_phone", "same_name"])
         audit = session.scalars(select(AuditLog).where(AuditLog.action == "member.merge")).one()
         assert (audit.actor, audit.entity_id, audit.store_id) == ("admin", str(outcome.merge_id), ids["s1"])
 
@@ -326,3 +328,31 @@ def test_an_import_after_the_merge_adds_the_merged_cards_bookings_to_the_kept_me
                                       .where(Booking.external_id.in_(["X-1", "X-2"]))).all())
         newcomer = session.scalars(select(Customer.id).where(Customer.external_id == "N-1")).one()
     assert owners == {"X-1": ids["a"], "X-2": newcomer}
+
+
+def test_two_concurrent_merges_of_one_card_one_wins(engine) -> None:
+    """B-7 merged into A-1 and into C-3 at the same moment: exactly one merge happens."""
+    import threading
+
+    ids = two_store_world(engine)
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def merge(keep: str) -> None:
+        barrier.wait()
+        try:
+            results[keep] = members.merge_members(engine, ADMIN, ids[keep], ids["b"])
+        except MergeError as exc:
+            results[keep] = exc.code
+
+    threads = [threading.Thread(target=merge, args=(k,)) for k in ("a", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [k for k, r in results.items() if not isinstance(r, str)]
+    assert len(winners) == 1 and sorted(r for r in results.values() if isinstance(r, str)) == ["already_merged"]
+    with session_scope(engine) as session:
+        assert session.get(Customer, ids["b"]).merged_into_id == ids[winners[0]]
+        assert session.scalar(select(func.count(MemberMerge.id))) == 1
+        assert session.scalars(select(Booking.customer_id).where(Booking.dedupe_key == "b1")).one() == ids[winners[0]]
