@@ -97,20 +97,30 @@ def _kpis(engine, monkeypatch, capsys) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(out)
 
 
-def _customers_counted(engine) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _customers_counted(engine, monkeypatch, capsys, tmp_path) -> tuple:  # type: ignore[no-untyped-def]
+    """(customers the KPIs read, customers counted, {member number: frequency} of the score CSV)."""
+    import csv
+
     with session_scope(engine) as session:
         frames = load_kpi_inputs(session, scope=ADMIN, until=date(2026, 11, 30))
-        return len(frames["customers"]), repo.count_customers(session, scope=ADMIN)
+        counted = len(frames["customers"]), repo.count_customers(session, scope=ADMIN)
+    out = tmp_path / "scores.csv"
+    code, _, err = _cli(engine, monkeypatch, capsys, "score", "--as-of", "2026-11-30", "--model", "rule",
+                        "--out", str(out), "--quiet")
+    assert code == 0, err
+    with out.open(encoding="utf-8-sig") as handle:
+        scored = {row["customer_id"]: int(row["frequency"]) for row in csv.DictReader(handle)}
+    return (*counted, scored)
 
 
 def test_one_phone_two_stores_is_one_person_after_the_merge_and_two_again_after_undo(engine, monkeypatch,
-                                                                                     capsys) -> None:
+                                                                                     capsys, tmp_path) -> None:
     two_store_world(engine)
     before = _kpis(engine, monkeypatch, capsys)
     # Three visits in the 30 days to 2026-11-30, each at the visitor's home store.
     assert before["kpis"]["cross_store_share"] == {**before["kpis"]["cross_store_share"],
                                                    "value": 0.0, "numerator": 0.0, "denominator": 3.0}
-    assert _customers_counted(engine) == (3, 3)
+    assert _customers_counted(engine, monkeypatch, capsys, tmp_path) == (3, 3, {"A-1": 1, "B-7": 1, "C-3": 1})
 
     code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "duplicates", "--json")
     assert code == 0
@@ -129,14 +139,14 @@ def test_one_phone_two_stores_is_one_person_after_the_merge_and_two_again_after_
     assert after["kpis"]["cross_store_share"]["value"] == pytest.approx(1 / 3)
     assert (after["kpis"]["cross_store_share"]["numerator"], after["kpis"]["cross_store_share"]["denominator"]) \
         == (1.0, 3.0)
-    assert _customers_counted(engine) == (2, 2)
+    assert _customers_counted(engine, monkeypatch, capsys, tmp_path) == (2, 2, {"A-1": 2, "C-3": 1})
     code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "duplicates", "--json")
     assert json.loads(out) == []
 
     code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "undo", str(merged["merge_id"]))
     assert code == 0 and json.loads(out)["absorb"] == "B-7"
     assert _kpis(engine, monkeypatch, capsys) == before
-    assert _customers_counted(engine) == (3, 3)
+    assert _customers_counted(engine, monkeypatch, capsys, tmp_path) == (3, 3, {"A-1": 1, "B-7": 1, "C-3": 1})
 
 
 def _ledger(session, customer_id: int) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
