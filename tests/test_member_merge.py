@@ -366,3 +366,20 @@ def test_two_concurrent_merges_of_one_card_one_wins(engine) -> None:
         assert session.get(Customer, ids["b"]).merged_into_id == ids[winners[0]]
         assert session.scalar(select(func.count(MemberMerge.id))) == 1
         assert session.scalars(select(Booking.customer_id).where(Booking.dedupe_key == "b1")).one() == ids[winners[0]]
+
+
+def test_the_merged_card_leaves_search_and_lists_and_comes_back_after_undo(engine, monkeypatch, capsys) -> None:
+    from db.customer_repo import search_customers
+
+    ids = two_store_world(engine)
+    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "duplicates")
+    assert code == 0 and out.strip() == "0.80  A-1 (S1) = B-7 (S2)  same_phone, same_name"
+    outcome = members.merge_members(engine, ADMIN, ids["a"], ids["b"])
+    with session_scope(engine) as session:
+        assert list(search_customers(session, scope=ADMIN, query="王小美")["external_id"]) == ["A-1"]
+        assert list(repo.load_customers(session, scope=ADMIN)["external_id"]) == ["A-1", "C-3"]
+    code, out, _ = _cli(engine, monkeypatch, capsys, "--as", "mgr12", "members", "duplicates")
+    assert out.strip() == "no probable duplicates"
+    members.undo_merge(engine, ADMIN, outcome.merge_id)
+    with session_scope(engine) as session:
+        assert sorted(search_customers(session, scope=ADMIN, query="王小美")["external_id"]) == ["A-1", "B-7"]
