@@ -267,10 +267,10 @@ def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: in
     session.add(record)
     session.flush()
     counts = _counts(moved)
+    # The audit entry names the members by internal id only (member numbers may be phone numbers).
     repo.record_audit(session, actor=scope.actor, action="member.merge", entity="member_merge",
                       entity_id=record.id, store_id=keep.home_store_id,
-                      before={"keep": keep.external_id, "absorb": absorb.external_id,
-                              "absorb_home_store_id": absorb.home_store_id},
+                      before={"keep_id": k, "absorb_id": a, "absorb_home_store_id": absorb.home_store_id},
                       after={"counts": counts, "score": score, "evidence": list(evidence)})
     return MergeOutcome(int(record.id), k, a, counts)  # type: ignore[arg-type]
 
@@ -363,9 +363,18 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     counts = _counts(moved)
     repo.record_audit(session, actor=scope.actor, action="member.merge_undo", entity="member_merge",
                       entity_id=record.id, store_id=keep.home_store_id,
-                      before={"keep": keep.external_id, "absorb": absorb.external_id},
-                      after={"counts": counts})
+                      before={"keep_id": k, "absorb_id": a}, after={"counts": counts})
     return MergeOutcome(int(record.id), k, a, counts)  # type: ignore[arg-type]
+
+
+def forget_merge_values(session: Session, *, customer_id: int) -> None:
+    """Drop the field values the merge records of ``customer_id`` kept for an undo (contacts,
+    tags): called when the customer is anonymised. An undo then leaves those fields as they are."""
+    for record in session.scalars(select(MemberMerge).where(
+            (MemberMerge.keep_id == customer_id) | (MemberMerge.absorb_id == customer_id))):
+        record.keep_before = {}
+        record.moved = {**(record.moved or {}), "keep_after": {}}
+        session.add(record)
 
 
 def redirect_merged(connection: Connection | Session, ids: dict[str, int]) -> dict[str, int]:

@@ -383,3 +383,24 @@ def test_the_merged_card_leaves_search_and_lists_and_comes_back_after_undo(engin
     members.undo_merge(engine, ADMIN, outcome.merge_id)
     with session_scope(engine) as session:
         assert sorted(search_customers(session, scope=ADMIN, query="王小美")["external_id"]) == ["A-1", "B-7"]
+
+
+def test_anonymising_the_kept_member_erases_the_merged_card_and_the_merge_records_contacts(engine) -> None:
+    from db.privacy import anonymise_customer
+
+    ids = _rich_world(engine)
+    members.merge_members(engine, ADMIN, ids["a"], ids["b"])
+    manager = Scope(actor="mgr1", role="store_manager", store_ids=frozenset({ids["s1"]}))  # A-1's store only
+    with session_scope(engine) as session:
+        anonymise_customer(session, scope=manager, customer_id=ids["a"])
+    with session_scope(engine) as session:
+        for key in ("a", "b"):
+            card = session.get(Customer, ids[key])
+            assert (card.name, card.phone, card.email, card.tags) == ("", None, None, [])
+            assert card.anonymized_at is not None
+        kept = [json.dumps([r.keep_before, r.moved, r.evidence], ensure_ascii=False, default=str)
+                for r in session.scalars(select(MemberMerge))]
+        kept += [json.dumps([e.before, e.after], ensure_ascii=False, default=str)
+                 for e in session.scalars(select(AuditLog).where(AuditLog.action.startswith("member.")))]
+    for personal in ("王小美", PHONE, "mei@example.com", "A-1", "B-7", "週末"):
+        assert not any(personal in text for text in kept), personal
