@@ -1,7 +1,7 @@
 """member merge: customer.merged_into_id and the member_merge record (what moved, for undo)
 
 Revision ID: 0003_member_merge
-Revises: 0002
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 
 
 revision = '0003_member_merge'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
