@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
     for module in (cli_import, cli_analytics, cli_loyalty, cli_campaigns, cli_privacy, cli_sources, cli_users):
         module.register(commands)
+    from dashboard import cli_members  # imported here so its registration is one hunk
+
+    cli_members.register(commands)
     return parser
 
 

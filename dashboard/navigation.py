@@ -36,6 +36,7 @@ PAGES: Final[tuple[PageSpec, ...]] = (
     PageSpec("loyalty_rules", "pages/loyalty_rules.py", ":material/rule:", MANAGERS),
     PageSpec("models", "pages/models.py", ":material/model_training:", ANALYSTS),
     PageSpec("data_import", "pages/data_import.py", ":material/upload_file:", MANAGERS),
+    PageSpec("duplicates", "pages/duplicates.py", ":material/join_inner:", MANAGERS),
     PageSpec("users", "pages/users.py", ":material/group:", frozenset({"chain_admin"})),
     PageSpec("audit", "pages/audit.py", ":material/policy:", frozenset({"chain_admin"})),
 )

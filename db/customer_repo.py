@@ -46,7 +46,7 @@ SEARCH_COLUMNS = ("customer_id", "external_id", "name", "phone", "email", "home_
 
 def _customer_scope(statement: Any, scope: Scope) -> Any:
     stores = scope.store_ids
-    statement = statement.where(Customer.anonymized_at.is_(None))
+    statement = statement.where(repo.listed_customer())
     if stores is None:
         return statement
     if not stores:

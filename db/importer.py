@@ -957,6 +957,9 @@ def _resolve_customers(connection: Connection, run: _Run, *, scope: Scope) -> No
     else:
         ids = {}
     ids.update(zip(existing["external_id"], existing["id"], strict=True))
+    from db.merge_repo import redirect_merged  # here: keeps this module's import block as it is
+
+    ids = redirect_merged(connection, ids)  # a merged card's new bookings belong to its member
     _fill_empty_fields(connection, people, existing, scope=scope)
     run.rows["customer_pk"] = run.rows["customer_id"].map(ids).astype("int64")
 

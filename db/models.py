@@ -95,6 +95,9 @@ class Customer(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     anonymized_at: Optional[datetime] = None
+    # Set when a manager merged this member card into another one (``db.merge_repo``): the
+    # card is then hidden from lists and KPIs, and its history belongs to that member.
+    merged_into_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -492,6 +495,28 @@ class TagDictionary(SQLModel, table=True):
     value: str = Field(max_length=40)
 
     __table_args__ = (UniqueConstraint("store_id", "category", "value", name="uq_tag"),)
+
+
+class MemberMerge(SQLModel, table=True):
+    """One merge of two member cards of one person, with exactly what moved, so it can be undone.
+
+    ``moved`` maps a kind of row (``booking``, ``pet``, ``points_ledger``, ``referral_referrer``,
+    …) to the ids that were re-pointed from the absorbed member to the kept one; ``keep_before``
+    holds the kept member's fields as they were (tags, contacts, referred_by).
+    """
+
+    __tablename__ = "member_merge"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    keep_id: int = Field(foreign_key="customer.id", index=True)
+    absorb_id: int = Field(foreign_key="customer.id", index=True)
+    actor: str = Field(max_length=64)
+    score: Optional[float] = None
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    moved: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    keep_before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    merged_at: datetime = Field(default_factory=utcnow)
+    undone_at: Optional[datetime] = None
+    undone_by: Optional[str] = Field(default=None, max_length=64)
 
 
 class AuditLog(SQLModel, table=True):

@@ -94,6 +94,13 @@ def anonymise_customer(session: Session, *, scope: Scope, customer_id: int) -> A
     session.execute(update(Feedback).where(Feedback.booking_id.in_(booking_ids)).values(comment=""))
     session.execute(update(Message).where(Message.customer_id == customer.id).values(body=""))
     session.execute(update(Task).where(Task.customer_id == customer.id).values(script=""))
+    # Cards merged into this member (db.merge_repo) are the same person: erased with it, and the
+    # merge records forget the contact values they kept for an undo.
+    from db.merge_repo import forget_merge_values
+
+    for card in session.scalars(select(Customer.id).where(Customer.merged_into_id == customer.id)).all():
+        anonymise_customer(session, scope=Scope.system(scope.actor), customer_id=int(card))
+    forget_merge_values(session, customer_id=int(customer.id))  # type: ignore[arg-type]
     # The audit entry names the row by its internal id only: no personal data, not even the old
     # external id (shops often use the phone number as their member number).
     record_audit(session, actor=scope.actor, action="customer_anonymise", entity="customer",

@@ -13,13 +13,19 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, false, func, select, type_coerce
-from sqlalchemy.sql import Select
+from sqlalchemy import String, and_, false, func, select, type_coerce
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from core.columns import BOOKING_COLUMNS, CUSTOMER_COLUMNS
 from core.scope import Scope
-from db.models import AuditLog, Booking, Customer, ImportBatch, Service, Store
+from db.models import AuditLog, Booking, Customer, ImportBatch, MemberMerge, Service, Store
+
+
+def listed_customer() -> ColumnElement[bool]:
+    """The condition of a customer shown in lists, scores and KPIs: not anonymised and not a
+    member card merged into another member (``db.merge_repo``), whose history now belongs to it."""
+    return and_(Customer.anonymized_at.is_(None), Customer.merged_into_id.is_(None))
 
 
 def allowed_store_ids(*, scope: Scope, store_ids: list[int] | tuple[int, ...] | None = None) -> frozenset[int] | None:
@@ -153,7 +159,7 @@ def customer_contacts(session: Session, *, scope: Scope, customer_ids: list[int]
         return pd.DataFrame(columns=columns)
     statement = select(Customer.id, Customer.name, Customer.external_id, Customer.phone, Customer.home_store_id)
     statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=None))
-    statement = statement.where(Customer.anonymized_at.is_(None))
+    statement = statement.where(listed_customer())
     rows = []
     for start in range(0, len(wanted), 5000):  # SQLite caps bound parameters per statement
         rows.extend(session.execute(statement.where(Customer.id.in_(wanted[start:start + 5000]))).all())
@@ -166,7 +172,7 @@ def customer_names(session: Session, *, scope: Scope, store_ids: list[int] | tup
     indexed by customer id: joined to kept page results, which never hold names."""
     statement = select(Customer.id, Customer.name)
     statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=store_ids))
-    rows = session.execute(statement.where(Customer.anonymized_at.is_(None))).all()
+    rows = session.execute(statement.where(listed_customer())).all()
     return pd.Series([r[1] for r in rows], index=pd.Index([int(r[0]) for r in rows], name="customer_id"),
                      name="name", dtype=object)
 
@@ -195,7 +201,7 @@ def load_customers(
         Customer.wechat_openid,
         Customer.tags,
     )
-    statement = _scoped(statement, Customer.home_store_id, stores).where(Customer.anonymized_at.is_(None))
+    statement = _scoped(statement, Customer.home_store_id, stores).where(listed_customer())
     rows = session.execute(statement.order_by(Customer.id)).all()
     columns = [*CUSTOMER_COLUMNS, "phone", "email", "line_id", "wechat_openid", "tags"]
     frame = pd.DataFrame(rows, columns=columns)
@@ -210,7 +216,7 @@ def load_customers(
 def count_customers(session: Session, *, scope: Scope, store_ids: list[int] | None = None) -> int:
     stores = allowed_store_ids(scope=scope, store_ids=store_ids)
     statement = _scoped(select(func.count(Customer.id)), Customer.home_store_id, stores)
-    return int(session.scalar(statement.where(Customer.anonymized_at.is_(None))) or 0)
+    return int(session.scalar(statement.where(listed_customer())) or 0)
 
 
 def data_version(session: Session) -> tuple[int, int, int]:
@@ -223,6 +229,8 @@ def data_version(session: Session) -> tuple[int, int, int]:
     bookings = session.scalar(select(func.coalesce(func.max(Booking.id), 0))) or 0
     batches = session.scalar(select(func.coalesce(func.max(ImportBatch.id), 0))) or 0
     customers = session.scalar(select(func.count(Customer.id))) or 0
+    # A member merge or its undo moves bookings without adding any: each one counts as a change.
+    customers += session.scalar(select(func.count(MemberMerge.id) + func.count(MemberMerge.undone_at))) or 0
     return int(bookings), int(customers), int(batches)
 
 

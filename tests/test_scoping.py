@@ -222,7 +222,7 @@ STRICT_MODULES = (repo, users, audit_repo, privacy)
 # Not reads of shop rows: helpers, writes, or the sign-in bootstrap that builds the scope itself.
 NOT_READS = {
     "repo.allowed_store_ids", "repo.record_audit", "repo.store_timezones", "repo.to_local", "repo.to_utc", "repo.local_day_end_utc",
-    "repo.data_version", "users.hash_password", "users.check_password", "users.get_user", "users.user_store_ids",
+    "repo.data_version", "repo.listed_customer", "users.hash_password", "users.check_password", "users.get_user", "users.user_store_ids",
     "users.create_user", "users.set_user_stores", "users.set_password", "users.set_disabled",
     "users.invalidate_sessions", "users.attempt_login", "users.session_still_valid",
     "privacy.anonymise_customer",
