@@ -1,6 +1,6 @@
 """member merge: customer.merged_into_id and the member_merge record (what moved, for undo)
 
-Revision ID: 0003_member_merge
+Revision ID: 0004
 Revises: 0003
 """
 from alembic import op
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0003_member_merge'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
