@@ -84,8 +84,22 @@ def _options(args: argparse.Namespace, engine: Any) -> ImportOptions:
                           default_store=args.store)
 
 
-def _finish(result: Any) -> int:
+def _note_duplicates(engine: Any, scope: Any) -> None:
+    """After an import, say how many member pairs look like one person (same phone, LINE id, email)."""
+    from services.members import find_duplicates
+
+    if not scope.can("import"):
+        return
+    pairs = len(find_duplicates(engine, scope))
+    if pairs:
+        print(f"note: {pairs} pairs of members may be the same person (same phone, LINE id or email); "
+              "review them with `members duplicates`", file=sys.stderr)
+
+
+def _finish(result: Any, *, engine: Any = None, scope: Any = None) -> int:
     print(json.dumps(result.summary(), ensure_ascii=False))
+    if engine is not None and result.status == "done" and result.imported + result.updated:
+        _note_duplicates(engine, scope)
     if result.created_store:
         print(f"note: created store {result.created_store['code']} ({result.created_store['name']}) for the "
               "rows without a store; rename it in the app", file=sys.stderr)
@@ -142,7 +156,7 @@ def cmd_import_file(args: argparse.Namespace) -> int:
         raise CliError(exc.message) from exc
     except PermissionDenied as exc:
         raise CliError(str(exc)) from exc
-    return _finish(result)
+    return _finish(result, engine=engine, scope=scope)
 
 
 def cmd_import_sql(args: argparse.Namespace) -> int:
@@ -175,4 +189,4 @@ def cmd_import_sql(args: argparse.Namespace) -> int:
         print(json.dumps({"read": 0, "imported": 0, "duplicates": 0, "rejected": 0, "reject_report": None,
                           "status": "done", "watermark": synced.since}, ensure_ascii=False))
         return 0
-    return _finish(synced.result)
+    return _finish(synced.result, engine=engine, scope=scope)

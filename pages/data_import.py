@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.columns import BOOKING_STATUSES
 from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table, unmapped_lookalikes
-from dashboard import data, source_panel
+from dashboard import data, members_data, source_panel
 from dashboard.commands import importing
 from dashboard.context import get_context
 from dashboard.import_text import field_label, file_error_text, reason_groups, reject_report_bytes
@@ -55,6 +55,10 @@ def _show_result(result: importing.ImportResult) -> None:
         st.success(ctx.t("data_import.done", imported=f"{result.imported:,}"))
     if result.created_store and result.status == "done":
         st.info(ctx.t("data_import.created_store", **result.created_store))
+    if result.status == "done" and result.imported + result.updated:
+        pairs = len(members_data.candidates(ctx.engine, ctx.scope, ctx.store_ids))
+        if pairs:
+            st.info(ctx.t("data_import.possible_duplicates", count=f"{pairs:,}", page=ctx.t("page.duplicates")))
     if result.needs_dayfirst:
         st.warning(ctx.t("data_import.ambiguous", count="?"))
     if result.rejects is not None and len(result.rejects):

@@ -254,3 +254,15 @@ def test_locked_database_exits_1_with_a_clear_message(empty_db, tmp_path, capsys
     assert code == 1 and out["status"] == "failed" and out["imported"] == 0
     assert "another import or job is writing; try again" in err and "Traceback" not in err
     assert importer.booking_counts(empty_db) == dict.fromkeys(importer.booking_counts(empty_db), 0)
+
+
+def test_an_import_that_brings_one_person_twice_says_so(cli_db, tmp_path, capsys) -> None:
+    """Two member numbers with one phone at two stores: the import names the possible duplicate."""
+    members = tmp_path / "members.csv"
+    members.write_text("會員編號,姓名,手機,門市\nX-1,陳美美,0933111222,A01\nX-2,陳美美,0933-111-222,B01\n",
+                       encoding="utf-8")
+    code, out, err = run(capsys, "import", "customers", str(members))
+    assert code == 0 and out["imported"] == 2
+    assert "1 pairs of members may be the same person" in err
+    code, out, err = run(capsys, "import", "customers", str(members))
+    assert code == 0 and out["imported"] == 0 and "same person" not in err

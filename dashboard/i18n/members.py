@@ -19,6 +19,12 @@ STRINGS = {
         "zh-CN": "您的角色无法合并会员。",
         "en": "Your role may not merge members.",
     },
+    "data_import.possible_duplicates": {
+        "zh-TW": "發現 {count} 組可能是同一人的會員(相同電話、LINE 或 Email),請到「{page}」頁確認並合併。",
+        "zh-CN": "发现 {count} 组可能是同一人的会员(相同电话、LINE 或 Email),请到「{page}」页确认并合并。",
+        "en": "{count} pairs of members may be the same person (same phone, LINE id or email): check and merge "
+              "them on the {page} page.",
+    },
     "members.candidates": {"zh-TW": "可能重複的會員", "zh-CN": "可能重复的会员", "en": "Probable duplicates"},
     "members.none": {
         "zh-TW": "目前沒有可能重複的會員。",
