@@ -82,8 +82,8 @@ def write_snapshot(engine: Engine, *, scores: pd.DataFrame, as_of: date,
     Parameters
     ----------
     scores : DataFrame
-        From :func:`score_frame` / ``core.scoring.score_customers`` (internal ``customer_id``,
-        ``home_store_id`` becomes the snapshot's ``store_id``).
+        From ``services.scoring.score_customers_for`` (internal ``customer_id``; ``home_store_id``
+        becomes the snapshot's ``store_id``).
     as_of : date
     store_ids : optional
         Replace only that day's rows of these stores (default: every row of the day).

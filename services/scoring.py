@@ -194,7 +194,7 @@ def scoring_run(
 
     from core.models.churn import churn_model_for_scoring
 
-    assert bookings is not None
+    assert bookings is not None and report is not None  # "auto" with a fitted model
     adapter = churn_model_for_scoring(report, bookings, model_customers(customers), as_of=as_of,
                                       feedback=feedback, stores=store_kinds(store_frame))
     seen: dict[str, pd.DataFrame] = {}
