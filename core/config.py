@@ -83,6 +83,32 @@ class Settings:
         "Start of the booking links in messages; the store code and the message's tracking code are added.",
         "REVISIT_BOOKING_BASE_URL",
     )  # type: ignore[assignment]
+    source_hosts: str = _setting(
+        "",
+        "Database hosts a registered SQL source may point at (comma-separated host or host:port); "
+        "every other host is refused. Empty: no network source is allowed.",
+        "REVISIT_SOURCE_HOSTS",
+    )  # type: ignore[assignment]
+    source_dirs: str = _setting(
+        "",
+        "Folders whose SQLite files may be registered as SQL sources (comma-separated absolute paths). "
+        "Empty: no SQLite source is allowed.",
+        "REVISIT_SOURCE_DIRS",
+    )  # type: ignore[assignment]
+    source_key: str = _setting(
+        "",
+        "Secret key that encrypts the connection URLs of registered SQL sources (at least 32 characters). "
+        "Empty: the cookie key is used; changing it means registering the sources again.",
+        "REVISIT_SOURCE_KEY",
+    )  # type: ignore[assignment]
+    source_max_rows: int = _setting(
+        500_000, "Most rows one read of a SQL source may return; a larger read is refused whole.",
+        "REVISIT_SOURCE_MAX_ROWS",
+    )  # type: ignore[assignment]
+    source_timeout_seconds: int = _setting(
+        60, "Seconds one statement against a SQL source may run before the source cancels it.",
+        "REVISIT_SOURCE_TIMEOUT",
+    )  # type: ignore[assignment]
     channel_config: Mapping[str, str] = field(
         default_factory=dict,
         metadata={

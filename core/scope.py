@@ -14,7 +14,7 @@ ROLES: Final = ("chain_admin", "store_manager", "marketer", "front_desk")
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "chain_admin": frozenset(
         {"view", "import", "edit_rules", "manage_users", "export", "campaign_edit", "campaign_approve",
-         "view_pii", "read_audit", "tasks", "chain_rules", "anonymise"}
+         "view_pii", "read_audit", "tasks", "chain_rules", "anonymise", "manage_sources"}
     ),
     "store_manager": frozenset(
         {"view", "import", "edit_rules", "export", "campaign_edit", "campaign_approve", "view_pii", "tasks",
@@ -24,7 +24,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "front_desk": frozenset({"tasks", "view_customer", "view_pii"}),
     "system": frozenset(
         {"view", "import", "edit_rules", "manage_users", "export", "campaign_edit", "campaign_approve",
-         "view_pii", "read_audit", "tasks", "chain_rules", "anonymise"}
+         "view_pii", "read_audit", "tasks", "chain_rules", "anonymise", "manage_sources"}
     ),
 }
 

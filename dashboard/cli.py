@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy, cli_users
+from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy, cli_sources, cli_users
 from dashboard.cli_common import CliError, open_engine
 from db.engine import session_scope
 
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--full-history", action="store_true",
                       help=f"also build the points ledger and snapshots above {LARGE_DEMO_CUSTOMERS:,} customers")
     demo.set_defaults(handler=cmd_demo)
-    for module in (cli_import, cli_analytics, cli_loyalty, cli_campaigns, cli_privacy, cli_users):
+    for module in (cli_import, cli_analytics, cli_loyalty, cli_campaigns, cli_privacy, cli_sources, cli_users):
         module.register(commands)
     return parser
 

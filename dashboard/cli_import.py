@@ -27,16 +27,17 @@ def register(subparsers: Any) -> None:
         sub.add_argument("file", help="CSV/TSV/TXT/XLSX/XLS file")
         _common(sub)
         sub.set_defaults(handler=cmd_import_file, kind=kind)
-    sql = kinds.add_parser("sql", help="import bookings from a live PostgreSQL/MySQL database (read-only)")
-    sql.add_argument("url", help="SQLAlchemy URL, e.g. postgresql://user@host/db or mysql://user@host/db")
-    what = sql.add_mutually_exclusive_group(required=True)
-    what.add_argument("--table", help="table (or schema.table) to read")
-    what.add_argument("--query", help="a SELECT query to read")
-    sql.add_argument("--watermark", required=True, metavar="COLUMN",
-                     help="column that grows with every new or changed row (e.g. updated_at); re-syncs read "
-                          "only rows at or after the last value imported")
+    sql = kinds.add_parser("sql", help="import from a shop database a chain admin registered (`sources add`)")
+    sql.add_argument("source_name", metavar="SOURCE", help="name of a registered source (see `sources list`)")
+    what = sql.add_mutually_exclusive_group()
+    what.add_argument("--table", help="read this table instead of the registered one (within its allowed tables)")
+    what.add_argument("--query", help="read this SELECT instead (within the source's allowed tables)")
+    sql.add_argument("--watermark", default=None, metavar="COLUMN",
+                     help="column that grows with every new or changed row (default: the registered one); "
+                          "re-syncs read only rows at or after the last value imported")
     sql.add_argument("--full", action="store_true", help="ignore the saved watermark and read everything")
-    sql.add_argument("--kind", choices=("bookings", "customers"), default="bookings")
+    sql.add_argument("--kind", choices=("bookings", "customers"), default=None,
+                     help="what the rows are (default: the registered kind)")
     _common(sql)
     sql.set_defaults(handler=cmd_import_sql)
 
@@ -117,39 +118,35 @@ def cmd_import_file(args: argparse.Namespace) -> int:
 
 
 def cmd_import_sql(args: argparse.Namespace) -> int:
-    """Import bookings from a live database table or SELECT query (incremental by watermark)."""
+    """Import from a registered source (incremental by watermark), for the actor's stores only."""
+    from core.config import load_settings
     from dashboard.cli_common import CliError, open_engine, resolve_scope
-    from db.engine import session_scope
-    from db.importer import import_bookings, import_customers, last_watermark, prepare, resolve_mapping, saved_mapping
-    from db.sql_source import SqlSourceError, read_sql_source, source_name
+    from dashboard.source_policy import source_policy
+    from services.sources import SourceError, import_source, looks_like_url
 
+    if looks_like_url(args.source_name):
+        raise CliError("`import sql` takes the name of a registered source, not a URL: a chain admin registers "
+                       "the database once with `sources add NAME --url …` (see docs/SQL_SOURCES.md)")
     engine = open_engine()
     scope = resolve_scope(engine, args.actor)
-    name = args.source or source_name(args.url, table=args.table, query=args.query)
+    settings = load_settings()
+    options = ImportOptions(default_country=args.country or settings.default_country, dayfirst=args.dayfirst,
+                            default_store=args.store)
     try:
-        scope.require("import")
-        with session_scope(engine) as session:
-            since = None if args.full else last_watermark(session, source=name)
-            saved = saved_mapping(session, source=name, kind=args.kind)
-        frame, watermark = read_sql_source(url=args.url, table=args.table, query=args.query,
-                                           watermark_column=args.watermark, since=since)
-        if frame.empty:
-            empty = {"read": 0, "imported": 0, "duplicates": 0, "rejected": 0, "reject_report": None,
-                     "status": "done", "watermark": since}
-            print(json.dumps(empty, ensure_ascii=False))
-            return 0
-        mapping = resolve_mapping(list(frame.columns), kind=args.kind, saved=saved, map_args=args.map)
-        prepared = prepare(args.kind, frame, mapping, _options(args, engine))
-        common = {"scope": scope, "source": name, "filename": args.table or "query",
-                  "create_stores": args.create_stores, "country": args.country or "TW", "dry_run": args.dry_run}
-        if args.kind == "bookings":
-            result = import_bookings(engine, prepared=prepared, watermark=watermark, batch_kind="sql", **common)
-        else:
-            result = import_customers(engine, prepared=prepared, **common)
-    except (ImportFileError, SqlSourceError) as exc:
-        raise CliError(getattr(exc, "message", str(exc))) from exc
+        synced = import_source(engine, scope, name=args.source_name, policy=source_policy(settings), options=options,
+                               map_args=args.map, table=args.table, query=args.query,
+                               watermark_column=args.watermark, full=args.full, kind=args.kind,
+                               create_stores=args.create_stores, dry_run=args.dry_run)
+    except SourceError as exc:
+        raise CliError(exc.message) from exc
+    except ImportFileError as exc:
+        raise CliError(exc.message) from exc
     except PermissionDenied as exc:
-        raise CliError(str(exc)) from exc
-    if args.source is None:
-        args.source = name
-    return _finish(result, engine=engine, args=args, scope=scope, mapping=mapping)
+        raise CliError(f"{exc} (importing needs the import permission)") from exc
+    if synced.result is None:
+        print(json.dumps({"read": 0, "imported": 0, "duplicates": 0, "rejected": 0, "reject_report": None,
+                          "status": "done", "watermark": synced.since}, ensure_ascii=False))
+        return 0
+    # The service saved the mapping under the source's name already.
+    args.source = None
+    return _finish(synced.result, engine=engine, args=args, scope=scope, mapping=synced.mapping)

@@ -1,13 +1,15 @@
 """The one engine/session factory of Revisit. ``DATABASE_URL`` is read through core.config."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from core.config import load_settings
@@ -60,6 +62,18 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def make_source_engine(url: Any, *, connect_args: dict[str, Any] | None = None,
+                       creator: Callable[[], Any] | None = None) -> Engine:
+    """An engine for a shop's own database (a registered SQL source): no pool kept between reads.
+
+    ``db/sql_source.py`` adds the read-only session settings; this is only the one place that
+    creates engines.
+    """
+    if creator is not None:
+        return create_engine("sqlite://", poolclass=NullPool, creator=creator)
+    return create_engine(url, poolclass=NullPool, connect_args=connect_args or {})
 
 
 def is_postgres(engine: Engine) -> bool:

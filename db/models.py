@@ -504,3 +504,29 @@ class AuditLog(SQLModel, table=True):
     store_id: Optional[int] = Field(default=None, index=True)
     before: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class SqlSource(SQLModel, table=True):
+    """A shop database a chain admin registered for reading bookings (read-only user).
+
+    ``secret`` is the full connection URL encrypted with the installation's secret key; it is never
+    shown back or written to the audit log. ``shown_url`` is the URL without its password.
+    """
+
+    __tablename__ = "sql_source"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    backend: str = Field(max_length=16)
+    shown_url: str = Field(max_length=300)
+    secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    table_name: Optional[str] = Field(default=None, max_length=130)
+    query: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    watermark_column: Optional[str] = Field(default=None, max_length=64)
+    kind: str = Field(default="bookings", max_length=16)
+    # Tables a manager may name in a query of their own (``table``, ``schema.table``, ``schema.*``).
+    allowed_tables: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Stores the source may feed; empty = every store (chain-wide source).
+    store_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -6,10 +6,9 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from dashboard.commands import AUDIT_COLUMNS, audit_entries, audit_filter_options
 from dashboard.context import get_context
 from dashboard.exports import MIME, export_frame
-from db.audit_repo import AUDIT_COLUMNS, audit_filters, list_audit
-from db.engine import session_scope
 
 ctx = get_context()
 st.title(ctx.t("page.audit"))
@@ -18,8 +17,7 @@ if not ctx.scope.can("read_audit"):  # the menu already hides this page; the dat
     st.stop()
 st.caption(ctx.t("audit.intro"))
 
-with session_scope(ctx.engine) as session:
-    known_actions, known_actors = audit_filters(session, scope=ctx.scope)
+known_actions, known_actors = audit_filter_options(ctx.engine, ctx.scope)
 
 today = date.today()
 top = st.columns([2, 3, 2, 2, 1])
@@ -32,9 +30,8 @@ until = top[3].date_input(ctx.t("audit.until"), value=today, key="audit.until")
 limit = int(top[4].number_input(ctx.t("audit.limit"), min_value=10, max_value=5000, value=500, step=100,
                                 key="audit.limit"))
 
-with session_scope(ctx.engine) as session:
-    entries = list_audit(session, scope=ctx.scope, actions=actions or None, actor=actor or None,
-                         since=since, until=until, limit=limit)
+entries = audit_entries(ctx.engine, ctx.scope, actions=actions or None, actor=actor or None, since=since,
+                        until=until, limit=limit)
 
 if entries.empty:
     st.info(ctx.t("audit.empty"))

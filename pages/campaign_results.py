@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import campaign_data
 from dashboard.analytics_data import segment_label
+from dashboard.campaign_widgets import timing_text
 from dashboard.context import get_context
 from dashboard.formatting import money, number, percent
 
@@ -52,7 +53,7 @@ def _pct(value: object) -> str:
 
 table = pd.DataFrame({
     ctx.t("campaigns.name"): by_campaign["name"],
-    ctx.t("campaigns.timing"): by_campaign["timing"],
+    ctx.t("campaigns.timing"): by_campaign["timing"].map(lambda code: timing_text(code, ctx.t)),
     ctx.t("campaigns.sent"): by_campaign["sent"],
     ctx.t("campaigns.pending"): by_campaign["pending"],
     ctx.t("campaigns.converted"): by_campaign["converted"],
@@ -95,6 +96,7 @@ st.subheader(ctx.t("campaigns.timing_title"))
 timing = res["timing"]
 if len(timing):
     st.dataframe(timing.assign(conversion=timing["conversion"].map(_pct), uplift=timing["uplift"].map(_pct),
+                               timing=timing["timing"].map(lambda code: timing_text(code, ctx.t)),
                                segment=timing["segment"].map(lambda s: segment_label(ctx.t, s)))
                  [["timing", "segment", "variant", "sent", "converted", "conversion", "holdout", "uplift"]],
                  hide_index=True, width="stretch", column_config=COLUMN_LABELS)

@@ -8,9 +8,10 @@ from core.campaigns.audience import AudienceSpec, export_csv, export_xlsx, filte
 from core.campaigns.outbox import StoreInfo, message_values
 from core.campaigns.playbook import PLAYBOOK
 from core.campaigns.templates import LOCALES, booking_link, pick_template, render, unknown_variables
-from core.campaigns.triggers import FESTIVALS, TRIGGER_KINDS
+from core.campaigns.triggers import TRIGGER_KINDS
 from core.scope import PermissionDenied
 from dashboard import campaign_data, data
+from dashboard.campaign_widgets import timing_text, trigger_settings
 from dashboard.context import get_context
 from dashboard.formatting import number
 
@@ -34,6 +35,7 @@ with tab_list:
             st.warning(ctx.t("campaigns.not_configured", count=number(waiting)))
         shown = campaigns.assign(
             status=campaigns["status"].map(lambda s: ctx.t(f"campaigns.status_{s}")),
+            timing=campaigns["timing"].map(lambda code: timing_text(code, ctx.t)),
             store=campaigns["store_id"].map(lambda s: stores[s].code if s in stores else ctx.t("campaigns.chain_wide")),
         )
         st.dataframe(
@@ -115,35 +117,7 @@ with tab_build:
         tcols = st.columns(3)
         kind = tcols[0].selectbox(ctx.t("campaigns.trigger_kind"), TRIGGER_KINDS,
                                   format_func=lambda k: ctx.t(f"campaigns.kind_{k}"), key=NS + "kind")
-        trigger: dict[str, object] = {"kind": kind}
-        if kind in ("due", "birthday", "lunar_birthday", "pet_birthday", "vaccine_due"):
-            trigger["offset_days"] = int(tcols[1].number_input(ctx.t("campaigns.offset_days"), -60, 60, -7,
-                                                               key=NS + "offset"))
-        elif kind == "sleeping":
-            trigger["threshold_days"] = int(tcols[1].number_input(ctx.t("campaigns.threshold_days"), 30, 720, 180,
-                                                                  key=NS + "threshold"))
-        elif kind == "seasonal":
-            trigger["festival"] = tcols[1].selectbox(ctx.t("campaigns.festival"), FESTIVALS,
-                                                     format_func=lambda f: ctx.t(f"campaigns.festival_{f}"),
-                                                     key=NS + "festival")
-            trigger["days_before"] = int(tcols[2].number_input(ctx.t("campaigns.days_before"), 0, 90, 14,
-                                                               key=NS + "days_before"))
-        elif kind == "points_expiring":
-            trigger["within_days"] = int(tcols[1].number_input(ctx.t("campaigns.within_days"), 1, 180, 30,
-                                                               key=NS + "within"))
-        elif kind == "tier_change":
-            trigger["direction"] = tcols[1].selectbox(ctx.t("campaigns.direction"), ["up", "down", "any"],
-                                                      key=NS + "direction")
-        elif kind == "plan_renewal":
-            trigger["days_before"] = int(tcols[1].number_input(ctx.t("campaigns.days_before"), 1, 90, 30,
-                                                               key=NS + "plan_days"))
-        elif kind == "one_off":
-            trigger["at"] = tcols[1].text_input(ctx.t("campaigns.at"), f"{ctx.as_of.isoformat()}T11:00", key=NS + "at")
-        elif kind == "recurring":
-            trigger["cron"] = tcols[1].text_input(ctx.t("campaigns.cron"), "0 11 * * 1", key=NS + "cron")
-        if kind not in ("one_off", "recurring"):
-            trigger["tolerance_days"] = int(tcols[2].number_input(ctx.t("campaigns.tolerance_days"), 0, 14, 2,
-                                                                  key=NS + "tolerance"))
+        trigger = trigger_settings(ctx, kind, tcols[1:], key_prefix=NS)
 
         st.subheader(ctx.t("campaigns.templates"))
         starters = {entry.key: entry for entry in PLAYBOOK}

@@ -8,11 +8,10 @@ import streamlit as st
 
 from core.columns import BOOKING_STATUSES
 from core.importing import DEFAULT_STATUS_WORDS, ImportFileError, ImportOptions, read_table
-from dashboard import data
+from dashboard import data, source_panel
 from dashboard.context import get_context
 from db import importer
 from db.engine import session_scope
-from db.sql_source import SqlSourceError, read_sql_source, source_name
 
 STATE_FILE = "data_import.file"      # {"name": str, "data": bytes}: the upload, kept across reruns
 STATE_RESULT = "data_import.result"  # the last ImportResult
@@ -159,45 +158,8 @@ def file_tab() -> None:
 
 
 def database_tab() -> None:
-    url = st.text_input(ctx.t("data_import.db_url"), type="password", help=ctx.t("data_import.db_url_help"),
-                        key="data_import.db.url")
-    table_name = st.text_input(ctx.t("data_import.db_table"), key="data_import.db.table")
-    query = st.text_area(ctx.t("data_import.db_query"), key="data_import.db.query")
-    watermark_column = st.text_input(ctx.t("data_import.db_watermark"), key="data_import.db.watermark")
-    map_text = st.text_area(ctx.t("data_import.db_map"), key="data_import.db.map")
-    store_codes = [s.code for s in data.stores(ctx.engine, ctx.scope)]
-    store = st.selectbox(ctx.t("data_import.store"), store_codes, key="data_import.db.store")
-    if not url or not (table_name or query):
-        return
-    name = source_name(url, table=table_name or None, query=None if table_name else query)
-    with session_scope(ctx.engine) as session:
-        since = importer.last_watermark(session, source=name)
-    if since:
-        st.caption(ctx.t("data_import.db_last", value=since))
-    if not st.button(ctx.t("data_import.db_sync"), type="primary", key="data_import.db.sync"):
-        return
-    try:
-        frame, watermark = read_sql_source(url=url, table=table_name or None, query=None if table_name else query,
-                                           watermark_column=watermark_column or None, since=since)
-        if frame.empty:
-            st.info(ctx.t("data_import.db_nothing_new"))
-            return
-        map_args = [line.strip() for line in map_text.splitlines() if line.strip()]
-        mapping = importer.resolve_mapping(list(frame.columns), kind="bookings", map_args=map_args)
-        with session_scope(ctx.engine) as session:
-            vocabulary = importer.load_status_vocabulary(session)
-        options = ImportOptions(default_country=ctx.settings.default_country, statuses=vocabulary, default_store=store)
-        prepared = importer.prepare("bookings", frame, mapping, options)
-    except SqlSourceError as exc:
-        st.error(ctx.t("data_import.db_error", message=exc.message))
-        return
-    except ImportFileError as exc:
-        st.error(ctx.t("data_import.file_error", message=exc.message))
-        return
-    result = importer.import_bookings(ctx.engine, prepared=prepared, scope=ctx.scope, source=name,
-                                      filename=table_name or "query", watermark=watermark, batch_kind="sql",
-                                      progress=_progress_callback())
-    st.session_state[STATE_RESULT] = result  # data_version changed: cached loaders reload
+    source_panel.render(ctx, progress=_progress_callback,
+                        keep_result=lambda result: st.session_state.__setitem__(STATE_RESULT, result))
 
 
 def vocabulary_tab() -> None:

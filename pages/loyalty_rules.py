@@ -7,11 +7,9 @@ import streamlit as st
 
 from core import loyalty
 from core.scope import PermissionDenied
-from dashboard import data, loyalty_data
+from dashboard import commands, data, loyalty_data
 from dashboard.context import get_context
 from dashboard.formatting import money, number, percent
-from db import loyalty_repo
-from db.engine import session_scope
 
 ctx = get_context()
 st.title(ctx.t("page.loyalty_rules"))
@@ -46,7 +44,7 @@ tab_tiers, tab_points, tab_sim, tab_catalog, tab_history = st.tabs(
 
 current_set = own_sets.get(target) or rules["effective_tiers"].get(target)  # type: ignore[union-attr]
 default_kind = kinds.get(target, "beauty_salon") if target is not None else "beauty_salon"
-current_rules = list(current_set.rules) if current_set else loyalty_repo.default_tier_rules(default_kind)
+current_rules = list(current_set.rules) if current_set else commands.default_tier_rules(default_kind)
 current_policy = current_set.policy if current_set else loyalty.TierPolicy()
 current_points = rules["effective_points"][target]  # type: ignore[index]
 
@@ -123,9 +121,8 @@ with tab_tiers:
     if st.button(ctx.t("loyalty.save_tiers"), type="primary", disabled=not editable or proposed is None,
                  key=f"{STATE}.save_tiers"):
         try:
-            with session_scope(ctx.engine) as session:
-                version = loyalty_repo.save_tier_rules(session, scope=ctx.scope, store_id=target,
-                                                       rules=proposed or [], policy=proposed_policy)
+            version = commands.save_tier_rules(ctx.engine, ctx.scope, store_id=target, rules=proposed or [],
+                                               policy=proposed_policy)
         except PermissionDenied:
             st.error(ctx.t("loyalty.denied"))
         else:
@@ -160,8 +157,7 @@ with tab_points:
     if st.button(ctx.t("loyalty.save_points"), type="primary", disabled=not editable or proposed_points == pr,
                  key=f"{STATE}.save_points"):
         try:
-            with session_scope(ctx.engine) as session:
-                version = loyalty_repo.save_points_rule(session, scope=ctx.scope, store_id=target, rule=proposed_points)
+            version = commands.save_points_rule(ctx.engine, ctx.scope, store_id=target, rule=proposed_points)
         except PermissionDenied:
             st.error(ctx.t("loyalty.denied"))
         else:
@@ -219,20 +215,19 @@ with tab_catalog:
     if st.button(ctx.t("loyalty.save_catalog"), disabled=not editable, key=f"{STATE}.save_catalog"):
         original = {int(r["item_id"]): r for r in table.to_dict(orient="records")}
         try:
-            with session_scope(ctx.engine) as session:
-                for row in edited_items.to_dict(orient="records"):
-                    item_id = None if pd.isna(row.get("item_id")) else int(row["item_id"])
-                    if item_id is not None and original.get(item_id) == row:
-                        continue
-                    if not str(row.get("name") or "").strip():
-                        continue
-                    stock = row.get("stock")
-                    loyalty_repo.upsert_redemption_item(
-                        session, scope=ctx.scope, item_id=item_id, store_id=target, name=str(row["name"]).strip(),
-                        kind=str(row.get("kind") or "goods"), points_cost=int(row.get("points_cost") or 0),
-                        cash_cost=float(row.get("cash_cost") or 0.0),
-                        stock=None if stock is None or pd.isna(stock) else int(stock),
-                        active=bool(row.get("active", True)))
+            changed = []
+            for row in edited_items.to_dict(orient="records"):
+                item_id = None if pd.isna(row.get("item_id")) else int(row["item_id"])
+                if item_id is not None and original.get(item_id) == row:
+                    continue
+                if not str(row.get("name") or "").strip():
+                    continue
+                stock = row.get("stock")
+                changed.append(commands.CatalogItem(
+                    item_id=item_id, name=str(row["name"]).strip(), kind=str(row.get("kind") or "goods"),
+                    points_cost=int(row.get("points_cost") or 0), cash_cost=float(row.get("cash_cost") or 0.0),
+                    stock=None if stock is None or pd.isna(stock) else int(stock), active=bool(row.get("active", True))))
+            commands.save_catalog(ctx.engine, ctx.scope, store_id=target, items=changed)
         except (PermissionDenied, ValueError, LookupError) as exc:
             st.error(ctx.t("loyalty.catalog_error", error=str(exc)))
         else:

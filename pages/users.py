@@ -7,11 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from core.scope import ROLES, PermissionDenied
+from dashboard.commands import (
+    MIN_PASSWORD_LENGTH,
+    assign_stores,
+    create_account,
+    list_accounts,
+    reset_password,
+    set_account_disabled,
+)
 from dashboard.context import get_context
 from dashboard.i18n import LOCALE_NAMES, LOCALES
-from db import repo
-from db.engine import session_scope
-from db.users import MIN_PASSWORD_LENGTH, create_user, list_users, set_disabled, set_password, set_user_stores
 
 FLASH = "users.flash"
 
@@ -25,9 +30,8 @@ flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash)
 
-with session_scope(ctx.engine) as session:
-    accounts = list_users(session, scope=ctx.scope)
-    stores = repo.list_stores(session, scope=ctx.scope)
+listing = list_accounts(ctx.engine, ctx.scope)
+accounts, stores = listing.accounts, listing.stores
 store_labels = {s.id: f"{s.code} · {s.name}" for s in stores}
 now = datetime.now(UTC)
 
@@ -48,10 +52,9 @@ def _store_text(role: str, store_ids: list[int]) -> str:
 
 
 def _save(action, message_key: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    """Run one write in its own transaction; on success rerun with a message, else show why not."""
+    """Run one write (its own transaction); on success rerun with a message, else show why not."""
     try:
-        with session_scope(ctx.engine) as session:
-            action(session)
+        action()
     except (ValueError, PermissionDenied) as exc:
         st.error(ctx.t("users.invalid", reason=str(exc)))
         return
@@ -91,8 +94,8 @@ with st.form("users.add_form", clear_on_submit=False):
     submitted = st.form_submit_button(ctx.t("users.create"), type="primary")
 if submitted:
     _save(
-        lambda session: create_user(
-            session, scope=ctx.scope, username=new_username, password=new_password, role=new_role,
+        lambda: create_account(
+            ctx.engine, ctx.scope, username=new_username, password=new_password, role=new_role,
             store_ids=list(new_stores), display_name=new_display, email=new_email, locale=new_locale,
         ),
         "users.created",
@@ -107,22 +110,22 @@ if accounts:
     st.caption(f"{ctx.t(f'role.{user.role}')} · {_status(user)}")
     if user.disabled:
         if st.button(ctx.t("users.enable"), key="users.enable"):
-            _save(lambda session: set_disabled(session, scope=ctx.scope, username=picked, disabled=False),
+            _save(lambda: set_account_disabled(ctx.engine, ctx.scope, username=picked, disabled=False),
                   "users.enabled_done", picked)
     elif picked != ctx.scope.actor:
         if st.button(ctx.t("users.disable"), key="users.disable"):
-            _save(lambda session: set_disabled(session, scope=ctx.scope, username=picked, disabled=True),
+            _save(lambda: set_account_disabled(ctx.engine, ctx.scope, username=picked, disabled=True),
                   "users.disabled_done", picked)
     with st.form("users.password_form", clear_on_submit=True):
         password = st.text_input(ctx.t("users.new_password"), type="password", key="users.reset_password",
                                  help=ctx.t("users.password_help", length=MIN_PASSWORD_LENGTH))
         if st.form_submit_button(ctx.t("users.reset_password")):
-            _save(lambda session: set_password(session, scope=ctx.scope, username=picked, password=password),
+            _save(lambda: reset_password(ctx.engine, ctx.scope, username=picked, password=password),
                   "users.password_done", picked)
     if user.role != "chain_admin":
         with st.form("users.stores_form"):
             chosen = st.multiselect(ctx.t("users.stores"), list(store_labels), default=[s for s in assigned if s in store_labels],
                                     format_func=store_labels.get, key=f"users.stores.{picked}")
             if st.form_submit_button(ctx.t("users.assign_stores")):
-                _save(lambda session: set_user_stores(session, scope=ctx.scope, username=picked, store_ids=list(chosen)),
+                _save(lambda: assign_stores(ctx.engine, ctx.scope, username=picked, store_ids=list(chosen)),
                       "users.stores_done", picked)

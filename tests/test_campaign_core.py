@@ -425,3 +425,57 @@ def test_window_closed_matches_the_kpi_boards_judged_cut() -> None:
         assert board.value == pytest.approx(row[column])
     closed = results.window_closed(messages["sent_at"], as_of=as_of, window_days=7)
     assert messages.loc[closed, "message_id"].tolist() == [1, 2, 3, 6]
+
+
+def test_every_trigger_kind_and_setting_speaks_three_languages() -> None:
+    """The editor draws each kind's settings from the registry: every label and choice is translated."""
+    from dashboard.i18n import LOCALES, catalog
+
+    strings = catalog()
+    needed = ["campaigns.tolerance_days"]
+    for kind in triggers.TRIGGER_REGISTRY.values():
+        needed.append(f"campaigns.kind_{kind.name}")
+        for param in kind.params:
+            needed.append(param.label_key)
+            needed += [f"{param.label_key}_{choice}" for choice in param.choices]
+    missing = [key for key in needed if any(not strings.get(key, {}).get(locale) for locale in LOCALES)]
+    assert missing == []
+
+
+def test_registry_kinds_fire_with_their_own_columns_only() -> None:
+    """A kind reads only the audience columns it declares: the frame holds those and nothing else."""
+    today = date(2026, 12, 7)
+    columns = {"next_due_date": date(2026, 12, 14), "recency_days": 180, "birthday": date(1990, 12, 14),
+               "pet_birthday": date(2020, 12, 14), "pet_vaccine_due": date(2026, 12, 14)}
+    fired = {}
+    for kind in triggers.TRIGGER_REGISTRY.values():
+        if kind.inputs or kind.broadcast or kind.name == "lunar_birthday":  # lunar dates: tested on their own
+            continue
+        frame = pd.DataFrame({"customer_id": [7], **{c: [columns[c]] for c in kind.audience_columns}})
+        trigger = {"kind": kind.name, "offset_days": -7, "threshold_days": 180}
+        fired[kind.name] = list(triggers.evaluate_trigger(trigger, frame, today=today)["occurrence"])
+    assert fired == {
+        "due": ["due-7@2026-12-07"], "sleeping": ["sleeping180@2026-12-07"], "birthday": ["birthday-7@2026-12-07"],
+        "pet_birthday": ["pet_birthday-7@2026-12-07"],
+        "vaccine_due": ["vaccine_due-7@2026-12-07"],
+    }
+
+
+@pytest.mark.parametrize(("trigger", "zh_tw"), [
+    ({"kind": "due", "offset_days": -7}, "回訪到期前 7 天"),
+    ({"kind": "due", "offset_days": 0}, "回訪到期當天"),
+    ({"kind": "due", "offset_days": 14}, "逾期 14 天"),
+    ({"kind": "sleeping", "threshold_days": 180}, "180 天未回訪(進入沉睡)"),
+    ({"kind": "pet_birthday", "offset_days": -3}, "寵物生日前 3 天"),
+    ({"kind": "birthday"}, "顧客生日當天"),
+    ({"kind": "tier_change", "direction": "up"}, "會員等級變動:升級"),
+    ({"kind": "plan_renewal", "days_before": 30}, "月付方案到期前 30 天"),
+    ({"kind": "seasonal", "festival": "mid_autumn", "days_before": 14}, "中秋節前 14 天"),
+    ({"kind": "points_expiring", "within_days": 30}, "點數 30 天內到期"),
+    ({"kind": "recurring", "cron": "0 11 * * 1"}, "定期推播"),
+])
+def test_timing_is_shown_in_words_not_codes(trigger: dict, zh_tw: str) -> None:
+    from dashboard.campaign_widgets import timing_text
+    from dashboard.i18n import translate
+
+    assert timing_text(triggers.trigger_label(trigger), lambda key, **p: translate(key, "zh-TW", **p)) == zh_tw

@@ -106,25 +106,31 @@ def test_members_and_saved_source(cli_db, files, capsys) -> None:
     assert code == 0 and out["imported"] == 0 and out["updated"] == 0
 
 
-def test_sql_source_via_cli(cli_db, tmp_path, capsys) -> None:
+def test_sql_source_via_cli(cli_db, tmp_path, capsys, monkeypatch) -> None:
     from sqlalchemy import text
 
     from db.engine import make_engine
 
+    monkeypatch.setenv("REVISIT_SOURCE_DIRS", str(tmp_path))
+    monkeypatch.setenv("REVISIT_SOURCE_KEY", "s" * 40)
+    config.load_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'pos.db'}"
     pos = make_engine(url)
     with pos.begin() as connection:
         connection.execute(text("CREATE TABLE v (order_no TEXT, member_no TEXT, visit_at TEXT, store TEXT, updated TEXT)"))
         connection.execute(text("INSERT INTO v VALUES ('S1','A-1','2024-05-01 10:00','A01','1'), ('S2','A-2','2024-05-02 10:00','A01','2')"))
     pos.dispose()
-    args = ["import", "sql", url, "--table", "v", "--watermark", "updated", "--map", "booking_id=order_no",
-            "--map", "customer_id=member_no", "--map", "date=visit_at"]
+    code, _, err = run(capsys, "sources", "add", "pos", "--url", url, "--table", "v", "--watermark", "updated")
+    assert code == 0, err
+    args = ["import", "sql", "pos", "--map", "booking_id=order_no", "--map", "customer_id=member_no", "--map", "date=visit_at"]
     code, out, _ = run(capsys, *args)
     assert code == 0 and (out["read"], out["imported"], out["watermark"]) == (2, 2, "2")
     code, out, _ = run(capsys, *args)
     assert code == 0 and (out["read"], out["imported"], out["duplicates"]) == (1, 0, 1)
-    code, _, err = run(capsys, "import", "sql", url, "--query", "UPDATE v SET store='x'", "--watermark", "updated")
+    code, _, err = run(capsys, "import", "sql", "pos", "--query", "UPDATE v SET store='x'")
     assert code == 2 and "SELECT" in err
+    code, _, err = run(capsys, "import", "sql", url, "--table", "v")
+    assert code == 2 and "registered source" in err
 
 
 def test_module_entrypoint_prints_one_json_object(cli_db, files) -> None:

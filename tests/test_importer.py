@@ -212,7 +212,8 @@ def test_saved_mapping_and_status_vocabulary(engine, tmp_path) -> None:
 
 
 def test_sql_source_incremental_resync(engine, tmp_path) -> None:
-    from db.sql_source import SqlSourceError, read_sql_source, source_name
+    from core.sources import SourceQueryError, check_select
+    from db.sql_source import parse_source_url, read_rows
 
     small_world(engine)
     source_url = f"sqlite:///{tmp_path / 'pos.db'}"
@@ -222,12 +223,13 @@ def test_sql_source_incremental_resync(engine, tmp_path) -> None:
                                 "status TEXT, updated_at TEXT)"))
         connection.execute(text("INSERT INTO visits VALUES ('P1','A-1','2024-05-01 10:00',1200,'完成','2024-05-02'),"
                                 "('P2','Q-1','2024-05-03 11:00',800,'取消','2024-05-04')"))
-    name = source_name(source_url, table="visits")
+    name = "pos"
 
     def sync() -> importer.ImportResult:
         with session_scope(engine) as session:
             since = importer.last_watermark(session, source=name)
-        frame, mark = read_sql_source(url=source_url, table="visits", watermark_column="updated_at", since=since)
+        frame, mark = read_rows(url=parse_source_url(source_url), table="visits", watermark_column="updated_at",
+                                since=since)
         mapping = importer.resolve_mapping(list(frame.columns), kind="bookings",
                                            map_args=["booking_id=order_no", "customer_id=member_no", "date=visit_at",
                                                      "amount=total", "status=status"])
@@ -242,10 +244,10 @@ def test_sql_source_incremental_resync(engine, tmp_path) -> None:
     second = sync()
     # Rows at the last watermark are read again and skipped as duplicates: nothing is missed.
     assert (second.read, second.imported, second.duplicates, second.watermark) == (2, 1, 1, "2024-06-02")
-    with pytest.raises(SqlSourceError, match="SELECT"):
-        read_sql_source(url=source_url, query="DELETE FROM visits")
-    with pytest.raises(SqlSourceError):
-        read_sql_source(url=source_url, query="SELECT 1; DROP TABLE visits")
+    with pytest.raises(SourceQueryError, match="SELECT"):
+        check_select("DELETE FROM visits", dialect="sqlite")
+    with pytest.raises(SourceQueryError):
+        check_select("SELECT 1; DROP TABLE visits", dialect="sqlite")
     with pos.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM visits")).scalar() == 3
     pos.dispose()

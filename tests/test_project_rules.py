@@ -9,11 +9,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
-    "core": {"streamlit", "sqlmodel", "sqlalchemy", "db", "dashboard", "pages"},
-    "db": {"streamlit", "dashboard", "pages"},
-    "pages": {"sqlmodel", "sqlalchemy", "pages"},
+    "core": {"streamlit", "sqlmodel", "sqlalchemy", "db", "services", "dashboard", "pages"},
+    "db": {"streamlit", "services", "dashboard", "pages"},
+    "services": {"streamlit", "dashboard", "pages"},
+    "pages": {"sqlmodel", "sqlalchemy", "services", "pages"},
 }
-PROJECT_FOLDERS = ("core", "db", "dashboard", "pages", "tests", "bench")
+PROJECT_FOLDERS = ("core", "db", "services", "dashboard", "pages", "tests", "bench")
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

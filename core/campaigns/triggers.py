@@ -26,7 +26,7 @@ Every kind fires while ``target_date <= today <= target_date + tolerance_days``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -39,12 +39,8 @@ from lunardate import LunarDate
 
 from core.columns import require_columns
 
-TRIGGER_KINDS: Final = (
-    "due", "sleeping", "birthday", "lunar_birthday", "pet_birthday", "vaccine_due",
-    "points_expiring", "tier_change", "plan_renewal", "seasonal", "one_off", "recurring",
-)
 FESTIVALS: Final = ("lunar_new_year", "mid_autumn")
-DEFAULT_TOLERANCE: Final = {"due": 2, "sleeping": 3, "recurring": 0, "one_off": 1}
+TIER_DIRECTIONS: Final = ("up", "down", "any")
 
 #: Columns of :func:`evaluate_trigger`.
 FIRED_COLUMNS: Final = ("customer_id", "occurrence", "target_date", "send_at")
@@ -126,43 +122,32 @@ def _solar_birthday(birthday: pd.Series, year: int) -> pd.Series:
 
 # ----------------------------------------------------------------------------- helpers
 def tolerance(trigger: Mapping[str, Any]) -> int:
-    kind = trigger.get("kind", "")
-    return int(trigger.get("tolerance_days", DEFAULT_TOLERANCE.get(kind, 1)))
+    """Days after the target date during which the trigger still fires (default per kind)."""
+    kind = TRIGGER_REGISTRY.get(str(trigger.get("kind", "")))
+    return int(trigger.get("tolerance_days", kind.default_tolerance if kind else 1))
 
 
 def trigger_label(trigger: Mapping[str, Any]) -> str:
-    """A short label of the timing, e.g. ``due-7``, ``overdue+14``, ``lunar_new_year-14``."""
-    kind = trigger.get("kind", "")
-    if kind == "due":
-        offset = int(trigger.get("offset_days", 0))
-        return f"due{offset}" if offset <= 0 else f"overdue+{offset}"
-    if kind in ("birthday", "lunar_birthday", "pet_birthday", "vaccine_due"):
-        offset = int(trigger.get("offset_days", 0))
-        return f"{kind}{offset:+d}" if offset else kind
-    if kind == "sleeping":
-        return f"sleeping{int(trigger.get('threshold_days', 180))}"
-    if kind == "seasonal":
-        return f"{trigger.get('festival', '')}-{int(trigger.get('days_before', 0))}"
-    if kind == "points_expiring":
-        return f"points_expiring{int(trigger.get('within_days', 30))}"
-    if kind == "tier_change":
-        return f"tier_{trigger.get('direction', 'any')}"
-    if kind == "plan_renewal":
-        return f"plan_renewal-{int(trigger.get('days_before', 30))}"
-    return str(kind)
+    """A short code of the timing, e.g. ``due-7``, ``overdue+14``, ``lunar_new_year-14``.
+
+    It is part of every occurrence key (so it must never change for a stored campaign); screens
+    describe a trigger through the i18n layer instead.
+    """
+    kind = TRIGGER_REGISTRY.get(str(trigger.get("kind", "")))
+    return kind.label(trigger) if kind else str(trigger.get("kind", ""))
 
 
 def validate_trigger(trigger: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` with a clear message when a trigger cannot be evaluated."""
-    kind = trigger.get("kind")
-    if kind not in TRIGGER_KINDS:
-        raise ValueError(f"unknown trigger kind {kind!r}; expected one of {', '.join(TRIGGER_KINDS)}")
-    if kind == "seasonal" and trigger.get("festival") not in FESTIVALS:
-        raise ValueError(f"seasonal trigger needs festival in {FESTIVALS}")
-    if kind == "recurring":
-        cron_trigger(str(trigger.get("cron", "")))
-    if kind == "one_off":
-        datetime.fromisoformat(str(trigger.get("at", "")))
+    kind = TRIGGER_REGISTRY.get(str(trigger.get("kind")))
+    if kind is None:
+        raise ValueError(f"unknown trigger kind {trigger.get('kind')!r}; expected one of {', '.join(TRIGGER_KINDS)}")
+    for param in kind.params:
+        value = trigger.get(param.name) if param.required else trigger.get(param.name, param.default)
+        if param.choices and value not in param.choices:
+            raise ValueError(f"{kind.name} trigger needs {param.name} in {param.choices}")
+    if kind.validate is not None:
+        kind.validate(trigger)
 
 
 def _fire(ids: pd.Series, target: pd.Series, *, today: date, tol: int, prefix: str) -> pd.DataFrame:
@@ -241,6 +226,216 @@ def latest_cron_fire(cron: str, *, now_local: datetime, lookback: timedelta) -> 
     return None if latest is None else latest.replace(tzinfo=None)
 
 
+# ----------------------------------------------------------------------------- the kinds
+@dataclass(frozen=True)
+class FireContext:
+    """What every kind's fire function gets besides the trigger and the audience."""
+
+    today: date
+    now_local: datetime
+    tolerance: int
+    inputs: TriggerInputs
+
+
+@dataclass(frozen=True)
+class TriggerParam:
+    """One setting of a trigger kind, as the campaign editor shows it.
+
+    ``label_key`` is the i18n key of its label; a choice ``c`` is labelled ``{label_key}_{c}``.
+    """
+
+    name: str
+    label_key: str
+    default: int | str
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TriggerKind:
+    """One trigger kind: its settings, what it reads, how it fires and names its occurrences.
+
+    audience_columns
+        Columns of the audience frame the kind reads.
+    inputs
+        Extra facts (attributes of :class:`TriggerInputs`) the caller must load for this kind.
+    broadcast
+        Fires for the whole audience at a time (no per-customer date).
+    """
+
+    name: str
+    fire: Callable[[Mapping[str, Any], pd.DataFrame, FireContext], pd.DataFrame]
+    label: Callable[[Mapping[str, Any]], str]
+    params: tuple[TriggerParam, ...] = ()
+    audience_columns: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    default_tolerance: int = 1
+    uses_tolerance: bool = True
+    broadcast: bool = False
+    validate: Callable[[Mapping[str, Any]], None] | None = None
+
+
+def _offset(trigger: Mapping[str, Any]) -> int:
+    return int(trigger.get("offset_days", 0))
+
+
+def _fire_due(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    target = pd.to_datetime(frame["next_due_date"]) + pd.Timedelta(days=_offset(trigger))
+    return _fire(frame["customer_id"], target, today=at.today, tol=at.tolerance, prefix=trigger_label(trigger))
+
+
+def _fire_sleeping(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    threshold = int(trigger.get("threshold_days", 180))
+    recency = pd.to_numeric(frame["recency_days"], errors="coerce").astype(float)
+    last_visit = pd.Timestamp(at.today) - pd.to_timedelta(recency, unit="D")
+    target = last_visit + pd.Timedelta(days=threshold)
+    return _fire(frame["customer_id"], target, today=at.today, tol=at.tolerance, prefix=trigger_label(trigger))
+
+
+def _yearly_kind(column: str, *, lunar: bool = False) -> Callable[[Mapping[str, Any], pd.DataFrame, FireContext],
+                                                                   pd.DataFrame]:
+    def fire(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+        return _yearly(frame, column, today=at.today, offset=_offset(trigger), tol=at.tolerance,
+                       prefix=trigger_label(trigger), lunar=lunar)
+
+    return fire
+
+
+def _fire_vaccine(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    target = pd.to_datetime(frame["pet_vaccine_due"]) + pd.Timedelta(days=_offset(trigger))
+    return _fire(frame["customer_id"], target, today=at.today, tol=at.tolerance, prefix=trigger_label(trigger))
+
+
+def _fire_points(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    within = int(trigger.get("within_days", 30))
+    lots = at.inputs.points_expiring
+    if lots is None or lots.empty:
+        return _empty()
+    lots = lots.loc[lots["customer_id"].isin(frame["customer_id"])]
+    expires = pd.to_datetime(lots["expires_on"]).dt.normalize()
+    day = pd.Timestamp(at.today)
+    soon = lots.loc[(expires > day) & (expires <= day + pd.Timedelta(days=within))]
+    soon = soon.assign(expires_on=pd.to_datetime(soon["expires_on"]).dt.normalize())
+    first = soon.sort_values("expires_on").drop_duplicates("customer_id")
+    return pd.DataFrame({
+        "customer_id": first["customer_id"].to_numpy().astype(np.int64),
+        "occurrence": ("points@" + first["expires_on"].dt.strftime("%Y-%m-%d")).to_numpy(dtype=object),
+        "target_date": first["expires_on"].dt.date.to_numpy(),
+        "send_at": pd.NaT,
+    })
+
+
+def _fire_tier(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    events = at.inputs.tier_events
+    if events is None or events.empty:
+        return _empty()
+    direction = trigger.get("direction", "any")
+    events = events.loc[events["customer_id"].isin(frame["customer_id"])]
+    if direction != "any":
+        events = events.loc[events["direction"].eq(direction)]
+    events = events.sort_values("on")
+    out = _fire(events["customer_id"], events["on"], today=at.today, tol=at.tolerance, prefix=f"tier_{direction}")
+    return out.drop_duplicates("customer_id", keep="last")
+
+
+def _fire_plan(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    plans = at.inputs.plans
+    if plans is None or plans.empty:
+        return _empty()
+    before = int(trigger.get("days_before", 30))
+    plans = plans.loc[plans["customer_id"].isin(frame["customer_id"])]
+    target = pd.to_datetime(plans["ends_on"]) - pd.Timedelta(days=before)
+    parts = [_fire(group["customer_id"], group["_t"], today=at.today, tol=at.tolerance,
+                   prefix=f"plan{int(plan_id)}-{before}")
+             for plan_id, group in plans.assign(_t=target).groupby("plan_id")]
+    out = pd.concat(parts, ignore_index=True) if parts else _empty()
+    return out.drop_duplicates("customer_id")
+
+
+def _everyone(frame: pd.DataFrame, occurrence: str, target: date, send_at: Any = pd.NaT) -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": frame["customer_id"].to_numpy().astype(np.int64), "occurrence": occurrence,
+                         "target_date": target, "send_at": send_at})
+
+
+def _fire_seasonal(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    festival = trigger["festival"]
+    before = int(trigger.get("days_before", 14))
+    for year in (at.today.year, at.today.year + 1):
+        feast = festival_date(festival, year)
+        target = feast - timedelta(days=before)
+        if target <= at.today <= target + timedelta(days=at.tolerance):
+            return _everyone(frame, f"{festival}-{before}@{feast.isoformat()}", target)
+    return _empty()
+
+
+def _fire_one_off(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    when = datetime.fromisoformat(str(trigger["at"])).replace(tzinfo=None)
+    if when <= at.now_local.replace(tzinfo=None) <= when + timedelta(days=at.tolerance):
+        return _everyone(frame, f"once@{when.isoformat(timespec='minutes')}", when.date(), pd.Timestamp(when))
+    return _empty()
+
+
+def _fire_recurring(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
+    lookback = timedelta(days=max(at.tolerance, 0), hours=int(trigger.get("lookback_hours", 23)))
+    fire = latest_cron_fire(str(trigger["cron"]), now_local=at.now_local, lookback=lookback)
+    if fire is None:
+        return _empty()
+    return _everyone(frame, f"cron@{fire.isoformat(timespec='minutes')}", fire.date(), pd.Timestamp(fire))
+
+
+def _offset_label(trigger: Mapping[str, Any]) -> str:
+    kind, offset = str(trigger.get("kind", "")), _offset(trigger)
+    return f"{kind}{offset:+d}" if offset else kind
+
+
+def _due_label(trigger: Mapping[str, Any]) -> str:
+    offset = _offset(trigger)
+    return f"due{offset}" if offset <= 0 else f"overdue+{offset}"
+
+
+_OFFSET = TriggerParam("offset_days", "campaigns.offset_days", -7, minimum=-60, maximum=60)
+_TRIGGERS: Final = (
+    TriggerKind("due", _fire_due, _due_label, params=(_OFFSET,), audience_columns=("next_due_date",),
+                default_tolerance=2),
+    TriggerKind("sleeping", _fire_sleeping, lambda t: f"sleeping{int(t.get('threshold_days', 180))}",
+                params=(TriggerParam("threshold_days", "campaigns.threshold_days", 180, minimum=30, maximum=720),),
+                audience_columns=("recency_days",), default_tolerance=3),
+    TriggerKind("birthday", _yearly_kind("birthday"), _offset_label, params=(_OFFSET,),
+                audience_columns=("birthday",)),
+    TriggerKind("lunar_birthday", _yearly_kind("birthday", lunar=True), _offset_label, params=(_OFFSET,),
+                audience_columns=("birthday",)),
+    TriggerKind("pet_birthday", _yearly_kind("pet_birthday"), _offset_label, params=(_OFFSET,),
+                audience_columns=("pet_birthday",)),
+    TriggerKind("vaccine_due", _fire_vaccine, _offset_label, params=(_OFFSET,),
+                audience_columns=("pet_vaccine_due",)),
+    TriggerKind("points_expiring", _fire_points, lambda t: f"points_expiring{int(t.get('within_days', 30))}",
+                params=(TriggerParam("within_days", "campaigns.within_days", 30, minimum=1, maximum=180),),
+                inputs=("points_expiring",)),
+    TriggerKind("tier_change", _fire_tier, lambda t: f"tier_{t.get('direction', 'any')}",
+                params=(TriggerParam("direction", "campaigns.direction", "up", choices=TIER_DIRECTIONS),),
+                inputs=("tier_events",)),
+    TriggerKind("plan_renewal", _fire_plan, lambda t: f"plan_renewal-{int(t.get('days_before', 30))}",
+                params=(TriggerParam("days_before", "campaigns.days_before", 30, minimum=1, maximum=90),),
+                inputs=("plans",)),
+    TriggerKind("seasonal", _fire_seasonal,
+                lambda t: f"{t.get('festival', '')}-{int(t.get('days_before', 0))}",
+                params=(TriggerParam("festival", "campaigns.festival", FESTIVALS[0], choices=FESTIVALS, required=True),
+                        TriggerParam("days_before", "campaigns.days_before", 14, minimum=0, maximum=90)),
+                broadcast=True),
+    TriggerKind("one_off", _fire_one_off, lambda t: "one_off",
+                params=(TriggerParam("at", "campaigns.at", ""),), uses_tolerance=False, broadcast=True,
+                validate=lambda t: datetime.fromisoformat(str(t.get("at", "")))),
+    TriggerKind("recurring", _fire_recurring, lambda t: "recurring",
+                params=(TriggerParam("cron", "campaigns.cron", "0 11 * * 1"),), default_tolerance=0,
+                uses_tolerance=False, broadcast=True, validate=lambda t: cron_trigger(str(t.get("cron", "")))),
+)
+#: Every trigger kind by name, in the order the campaign editor offers them.
+TRIGGER_REGISTRY: Final[dict[str, TriggerKind]] = {kind.name: kind for kind in _TRIGGERS}
+TRIGGER_KINDS: Final = tuple(TRIGGER_REGISTRY)
+
+
 # ----------------------------------------------------------------------------- evaluation
 def evaluate_trigger(
     trigger: Mapping[str, Any],
@@ -257,7 +452,7 @@ def evaluate_trigger(
     trigger : mapping
         See the module docstring.
     frame : DataFrame
-        The (already filtered) audience: ``customer_id`` plus the columns the kind reads —
+        The (already filtered) audience: ``customer_id`` plus the kind's ``audience_columns`` —
         ``next_due_date`` (due), ``recency_days`` (sleeping), ``birthday``, ``pet_birthday``,
         ``pet_vaccine_due``.
     today : date
@@ -265,6 +460,7 @@ def evaluate_trigger(
     now_local : datetime, optional
         Store-local time of the tick (one-off and recurring; default: start of ``today``).
     inputs : TriggerInputs, optional
+        The facts named by the kind's ``inputs``.
 
     Returns
     -------
@@ -274,109 +470,13 @@ def evaluate_trigger(
     """
     validate_trigger(trigger)
     require_columns(frame, ("customer_id",), what="audience")
-    inputs = inputs or TriggerInputs()
-    kind = trigger["kind"]
-    tol = tolerance(trigger)
-    offset = int(trigger.get("offset_days", 0))
-    now_local = now_local or datetime.combine(today, datetime.min.time())
-    ids = frame["customer_id"]
-    if frame.empty and kind not in ("points_expiring", "tier_change", "plan_renewal"):
+    kind = TRIGGER_REGISTRY[str(trigger["kind"])]
+    if frame.empty and not kind.inputs:
         return _empty()
-
-    if kind == "due":
-        require_columns(frame, ("next_due_date",), what="audience")
-        target = pd.to_datetime(frame["next_due_date"]) + pd.Timedelta(days=offset)
-        out = _fire(ids, target, today=today, tol=tol, prefix=trigger_label(trigger))
-    elif kind == "sleeping":
-        require_columns(frame, ("recency_days",), what="audience")
-        threshold = int(trigger.get("threshold_days", 180))
-        recency = pd.to_numeric(frame["recency_days"], errors="coerce").astype(float)
-        last_visit = pd.Timestamp(today) - pd.to_timedelta(recency, unit="D")
-        target = last_visit + pd.Timedelta(days=threshold)
-        out = _fire(ids, target, today=today, tol=tol, prefix=trigger_label(trigger))
-    elif kind in ("birthday", "lunar_birthday", "pet_birthday"):
-        column = "pet_birthday" if kind == "pet_birthday" else "birthday"
-        require_columns(frame, (column,), what="audience")
-        out = _yearly(frame, column, today=today, offset=offset, tol=tol, prefix=trigger_label(trigger),
-                      lunar=kind == "lunar_birthday")
-    elif kind == "vaccine_due":
-        require_columns(frame, ("pet_vaccine_due",), what="audience")
-        target = pd.to_datetime(frame["pet_vaccine_due"]) + pd.Timedelta(days=offset)
-        out = _fire(ids, target, today=today, tol=tol, prefix=trigger_label(trigger))
-    elif kind == "points_expiring":
-        within = int(trigger.get("within_days", 30))
-        lots = inputs.points_expiring
-        if lots is None or lots.empty:
-            return _empty()
-        lots = lots.loc[lots["customer_id"].isin(ids)]
-        expires = pd.to_datetime(lots["expires_on"]).dt.normalize()
-        day = pd.Timestamp(today)
-        soon = lots.loc[(expires > day) & (expires <= day + pd.Timedelta(days=within))]
-        soon = soon.assign(expires_on=pd.to_datetime(soon["expires_on"]).dt.normalize())
-        first = soon.sort_values("expires_on").drop_duplicates("customer_id")
-        out = pd.DataFrame({
-            "customer_id": first["customer_id"].to_numpy().astype(np.int64),
-            "occurrence": ("points@" + first["expires_on"].dt.strftime("%Y-%m-%d")).to_numpy(dtype=object),
-            "target_date": first["expires_on"].dt.date.to_numpy(),
-            "send_at": pd.NaT,
-        })
-    elif kind == "tier_change":
-        events = inputs.tier_events
-        if events is None or events.empty:
-            return _empty()
-        direction = trigger.get("direction", "any")
-        events = events.loc[events["customer_id"].isin(ids)]
-        if direction != "any":
-            events = events.loc[events["direction"].eq(direction)]
-        events = events.sort_values("on")
-        out = _fire(events["customer_id"], events["on"], today=today, tol=tol,
-                    prefix=f"tier_{direction}")
-        out = out.drop_duplicates("customer_id", keep="last")
-    elif kind == "plan_renewal":
-        plans = inputs.plans
-        if plans is None or plans.empty:
-            return _empty()
-        before = int(trigger.get("days_before", 30))
-        plans = plans.loc[plans["customer_id"].isin(ids)]
-        target = pd.to_datetime(plans["ends_on"]) - pd.Timedelta(days=before)
-        parts = []
-        for plan_id, group in plans.assign(_t=target).groupby("plan_id"):
-            parts.append(_fire(group["customer_id"], group["_t"], today=today, tol=tol,
-                               prefix=f"plan{int(plan_id)}-{before}"))
-        out = pd.concat(parts, ignore_index=True) if parts else _empty()
-        out = out.drop_duplicates("customer_id")
-    elif kind == "seasonal":
-        festival = trigger["festival"]
-        before = int(trigger.get("days_before", 14))
-        out = _empty()
-        for year in (today.year, today.year + 1):
-            feast = festival_date(festival, year)
-            target = feast - timedelta(days=before)
-            if target <= today <= target + timedelta(days=tol):
-                out = pd.DataFrame({
-                    "customer_id": ids.to_numpy().astype(np.int64),
-                    "occurrence": f"{festival}-{before}@{feast.isoformat()}",
-                    "target_date": target,
-                    "send_at": pd.NaT,
-                })
-                break
-    elif kind == "one_off":
-        at = datetime.fromisoformat(str(trigger["at"])).replace(tzinfo=None)
-        if at <= now_local.replace(tzinfo=None) <= at + timedelta(days=tol):
-            out = pd.DataFrame({"customer_id": ids.to_numpy().astype(np.int64),
-                                "occurrence": f"once@{at.isoformat(timespec='minutes')}",
-                                "target_date": at.date(), "send_at": pd.Timestamp(at)})
-        else:
-            out = _empty()
-    else:  # recurring
-        lookback = timedelta(days=max(tol, 0), hours=int(trigger.get("lookback_hours", 23)))
-        fire = latest_cron_fire(str(trigger["cron"]), now_local=now_local, lookback=lookback)
-        if fire is None:
-            out = _empty()
-        else:
-            out = pd.DataFrame({"customer_id": ids.to_numpy().astype(np.int64),
-                                "occurrence": f"cron@{fire.isoformat(timespec='minutes')}",
-                                "target_date": fire.date(), "send_at": pd.Timestamp(fire)})
+    require_columns(frame, kind.audience_columns, what="audience")
+    at = FireContext(today=today, now_local=now_local or datetime.combine(today, datetime.min.time()),
+                     tolerance=tolerance(trigger), inputs=inputs or TriggerInputs())
+    out = kind.fire(trigger, frame, at)
     out = out.drop_duplicates("customer_id").reset_index(drop=True)
     out["send_at"] = pd.to_datetime(out["send_at"])
     return out.loc[:, list(FIRED_COLUMNS)]
