@@ -9,6 +9,7 @@ each view is checked against numbers worked out by hand from its own visits.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,6 +28,14 @@ AS_OF = date(2026, 12, 20)
 HORIZON = 90
 FLOAT_TOL = 1e-12
 CSV_TOL = 1e-6  # the score CSV rounds figures to 6 decimals (DESIGN.md CLI contract)
+
+
+@pytest.fixture(autouse=True)
+def _forget_cli_settings() -> Iterator[None]:
+    """The CLI runs in-process on the test's database: later tests must not inherit its settings."""
+    yield
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
 
 
 def _world(engine: Engine) -> dict[str, int]:
