@@ -23,6 +23,7 @@ from dashboard.data import data_version, outbox_version, shallow, snapshot_versi
 from dashboard.precomputed import remembered
 from db import customer_repo, repo, score_repo
 from db.engine import session_scope
+from services.scoring import score_customers_for
 
 TTL = 3600  # entries are keyed by the data version, so the TTL only bounds memory: a short one
 # made a manager returning after five minutes wait for the full recompute again
@@ -38,11 +39,11 @@ def kpi_version(engine: Engine) -> Version:
 def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
             version: Version) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
-        with session_scope(_engine) as session:
-            frame = score_repo.score_frame(session, scope=scope, as_of=as_of, store_ids=list(store_ids))
+        frame = score_customers_for(_engine, scope, as_of=as_of, store_ids=list(store_ids))
         return frame.drop(columns=["name"], errors="ignore")
 
-    kept = remembered(_engine, scope, "scores", store_ids, {"as_of": as_of}, version, compute)
+    kept = remembered(_engine, scope, "scores", store_ids, {"as_of": as_of}, version, compute,
+                      revision=1)  # 1: the churn model columns (services.scoring)
     # Names are never kept with the scores: read now, so an anonymised customer drops out at once.
     with session_scope(_engine) as session:
         names = repo.customer_names(session, scope=scope, store_ids=list(store_ids))
@@ -53,7 +54,8 @@ def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...],
 
 
 def scores(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
-    """Scores of the customers of the picked stores as of a day (``db.score_repo.score_frame``)."""
+    """Scores of the customers of the picked stores as of a day (``services.scoring``: the numbers
+    of every surface)."""
     return shallow(_scores(engine, str(engine.url), scope, store_ids, as_of, data_version(engine)))
 
 

@@ -90,7 +90,8 @@ def _audience(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...
                                bookings=data.bookings(_engine, scope, store_ids), staff_names=staff)
         return audience_facts(frame)
 
-    facts = remembered(_engine, scope, "audience_facts", store_ids, {"as_of": as_of}, ver, compute)
+    facts = remembered(_engine, scope, "audience_facts", store_ids, {"as_of": as_of}, ver, compute,
+                       revision=1)  # 1: churn_risk and p_alive
     # Names, contact details and consent are read now, never kept: a campaign is built on current consent.
     return with_person_columns(facts, data.customers(_engine, scope, store_ids))
 

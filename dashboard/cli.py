@@ -29,7 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from db.demo_load import database_is_empty, load_world
     from db.demo_seed import seed_demo_accounts
     from db.loyalty_seed import seed_loyalty
-    from db.score_repo import backfill_snapshots
+    from services.scoring import backfill_snapshots
 
     engine = open_engine()
     with session_scope(engine) as session:

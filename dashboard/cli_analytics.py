@@ -1,14 +1,15 @@
 """``score`` and ``kpi`` commands of the CLI (DESIGN.md "Command line": a stable contract).
 
-- ``python -m dashboard.cli score [--as-of DATE] [--horizon-days 90] [--model auto|rule] --out FILE.csv
+- ``python -m dashboard.cli score [--as-of DATE] [--horizon-days 90] [--model rule|auto] --out FILE.csv
   [--snapshot]``: one row per customer in scope; ``customer_id`` is the external id; the columns
   of :data:`core.columns.SCORE_COLUMNS` in that order, then extras; dates ISO. ``--snapshot`` also
   replaces that day's ScoreSnapshot rows (one transaction; re-running is harmless).
-  ``--model auto`` (default) backtests the churn models on the scoped raw bookings
-  (``core.models.churn.fit_churn_models``) and takes ``p_alive`` / ``churn_risk`` /
-  ``expected_visits`` from the winner (the cadence rule when there is too little history);
-  ``--model rule`` is the cadence rule (SQL aggregation on PostgreSQL). The last extras are
-  ``churn_model``, ``confidence`` and ``reasons`` (JSON list of reason keys, at-risk customers).
+  Scores come from ``services.scoring`` (the path of every page and the worker), so by default
+  (``--model rule``, the cadence rule) they are the numbers the pages show. ``--model auto``
+  backtests the churn models on the scoped raw bookings (``core.models.churn.fit_churn_models``)
+  and takes ``p_alive`` / ``churn_risk`` / ``expected_visits`` from the winner (the cadence rule
+  when there is too little history). The last extras are ``churn_model``, ``confidence`` and
+  ``reasons`` (JSON list of reason keys, at-risk customers).
 - ``python -m dashboard.cli kpi [--as-of DATE] [--store CODE] --json``: the KPI board as JSON
   ``{"as_of", "stores", "kpis": {key: {value, numerator, denominator, previous_value, delta}}}``.
 
@@ -29,12 +30,13 @@ import pandas as pd
 
 from core.columns import SCORE_COLUMNS
 from core.scoring import SCORE_EXTRA_COLUMNS
+from services.scoring import DEFAULT_MODEL, MODEL_SCORE_COLUMNS, MODELS
 
 #: Extra columns written after SCORE_COLUMNS (personal data such as the name is left out).
-#: The model path's columns come last (``--model rule`` writes them too: cadence_rule, no reasons).
-MODEL_CSV_COLUMNS = ("churn_model", "confidence", "reasons")
+#: The churn model's columns come last (``--model rule`` writes them too: cadence_rule, no reasons).
+MODEL_CSV_COLUMNS = MODEL_SCORE_COLUMNS
 CSV_EXTRA_COLUMNS = ("internal_id", *[c for c in SCORE_EXTRA_COLUMNS if c != "name"], *MODEL_CSV_COLUMNS)
-SCORE_MODELS = ("auto", "rule")
+SCORE_MODELS = MODELS
 
 
 def _as_of(engine: Any, scope: Any, value: str | None) -> date:
@@ -52,7 +54,7 @@ def _as_of(engine: Any, scope: Any, value: str | None) -> date:
 
 
 def score_csv_frame(scores: pd.DataFrame) -> pd.DataFrame:
-    """The CSV layout of a :func:`db.score_repo.score_frame` result."""
+    """The CSV layout of a :func:`services.scoring.score_customers_for` result."""
     out = scores.rename(columns={"customer_id": "internal_id"}).copy()
     out["customer_id"] = out["external_id"].astype(str)
     out["next_due_date"] = pd.to_datetime(out["next_due_date"]).dt.strftime("%Y-%m-%d")
@@ -63,49 +65,34 @@ def score_csv_frame(scores: pd.DataFrame) -> pd.DataFrame:
     for column in ("p_alive", "churn_risk", "expected_visits", "revisit_window_days", "band_low",
                    "band_high"):
         out[column] = out[column].astype(float).round(6)
-    if "churn_model" not in out.columns:  # rule path: scores straight from db.score_repo.score_frame
-        out["churn_model"] = "cadence_rule"
-        out["confidence"] = None
-        out["reasons"] = "[]"
     return out.loc[:, [*SCORE_COLUMNS, *CSV_EXTRA_COLUMNS]]
 
 
-def _model_scores(engine: Any, scope: Any, day: date, horizon_days: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Scores from the churn model that won the backtest, on raw bookings (both dialects)."""
-    from dashboard.model_service import score_with_model
-    from db.engine import session_scope
-    from db.model_repo import load_model_inputs
-
-    with session_scope(engine) as session:
-        frames = load_model_inputs(session, scope=scope, until=day)
-    result = score_with_model(frames["bookings"], frames["customers"], as_of=day, horizon_days=horizon_days,
-                              feedback=frames["feedback"], stores=frames["stores"])
-    summary: dict[str, Any] = {"churn_model": result.chosen}
-    report = result.report
+def _model_summary(run: Any) -> dict[str, Any]:
+    """The churn model behind a :class:`services.scoring.ScoreRun`, with its backtest when fitted."""
+    summary: dict[str, Any] = {"churn_model": run.chosen}
+    report = run.report
     if report is not None:
         summary["fallback_reason"] = report.fallback_reason
         summary["backtest_auc"] = {m: (None if math.isnan(report.auc(m)) else round(report.auc(m), 4))
                                    for m in ("gbm", "bgnbd", "cadence_rule")}
-    return result.scores, summary
+    return summary
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score every customer in scope and write the CSV (and optionally the day's snapshot)."""
     from dashboard.cli_common import CliError, open_engine, resolve_scope
-    from db.engine import session_scope
-    from db.score_repo import score_frame, write_snapshot
+    from db.score_repo import write_snapshot
+    from services.scoring import scoring_run
 
     if args.horizon_days <= 0:
         raise CliError("--horizon-days must be positive")
     engine = open_engine()
     scope = resolve_scope(engine, args.actor)
     day = _as_of(engine, scope, args.as_of)
-    result: dict[str, Any] = {}
-    if args.model == "rule":
-        with session_scope(engine) as session:
-            scores = score_frame(session, scope=scope, as_of=day, horizon_days=args.horizon_days)
-    else:
-        scores, result = _model_scores(engine, scope, day, args.horizon_days)
+    run = scoring_run(engine, scope, as_of=day, horizon_days=args.horizon_days, model=args.model)
+    scores = run.scores
+    result = _model_summary(run) if args.model != "rule" else {}
     out = Path(args.out)
     if out.parent and not out.parent.exists():
         raise CliError(f"folder {out.parent} does not exist")
@@ -176,9 +163,9 @@ def register(subparsers: Any) -> None:
     score.add_argument("--as-of", default=None, help="scoring day (default: the last visit day)")
     score.add_argument("--horizon-days", type=int, default=90, help="horizon of churn_risk and expected_visits")
     score.add_argument("--out", required=True, help="CSV file to write")
-    score.add_argument("--model", choices=SCORE_MODELS, default="auto",
-                       help="auto: the churn model that wins the backtest (cadence rule on too little data); "
-                            "rule: the cadence rule")
+    score.add_argument("--model", choices=SCORE_MODELS, default=DEFAULT_MODEL,
+                       help="rule (default, the pages' numbers): the cadence rule; auto: the churn model that "
+                            "wins the backtest (cadence rule on too little data)")
     score.add_argument("--snapshot", action="store_true", help="also replace that day's score snapshot")
     score.add_argument("--quiet", action="store_true", help="print the summary to stderr")
     score.set_defaults(handler=cmd_score)

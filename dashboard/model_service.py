@@ -1,6 +1,6 @@
-"""Glue between the loaded frames and :mod:`core.models`: fitting, scoring with the fitted churn
-model, and the model page's tables. Functions take frames (no database, no Streamlit), so the
-``score`` CLI and the cached loaders of :mod:`dashboard.model_data` share them.
+"""Glue between the loaded frames and :mod:`core.models` for the model page's tables: no-show
+model, forecast, per-store churn confidence, evaluation. Functions take frames (no database, no
+Streamlit). Scoring customers with a churn model is ``services.scoring`` (the one scoring path).
 
 Frames are those of :func:`db.model_repo.load_model_inputs`: ``bookings`` (``db.repo.load_bookings``
 columns, store-local times), ``customers``, ``feedback`` (``booking_id``, ``complaint``, ``rating``)
@@ -9,8 +9,6 @@ and ``stores`` (``store_id``, ``kind``, ``country``, ``daily_capacity``).
 from __future__ import annotations
 
 import copy
-import json
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
@@ -18,116 +16,15 @@ import numpy as np
 import pandas as pd
 
 from core.models.forecast import ForecastResult
+from services import scoring
 
-#: Extra score columns written by the model path, after the contract columns.
-MODEL_SCORE_COLUMNS: Final = ("churn_model", "confidence", "reasons")
-RULE: Final = "cadence_rule"
-#: Churn risk from which reason codes are given.
-REASON_MIN_RISK: Final = 0.5
-
-
-def _store_kinds(stores: pd.DataFrame | None) -> pd.DataFrame | None:
-    if stores is None or stores.empty or "kind" not in stores.columns:
-        return None
-    return stores.loc[:, ["store_id", "kind"]]
-
-
-def _model_customers(customers: pd.DataFrame) -> pd.DataFrame:
-    # Only the columns the churn features read (names and phones stay out of the model).
-    return customers.loc[:, ["customer_id", "home_store_id"]]
-
-
-def fit_churn(bookings: pd.DataFrame, customers: pd.DataFrame, *, as_of: date, horizon_days: int = 90,
-              feedback: pd.DataFrame | None = None, stores: pd.DataFrame | None = None) -> Any | None:
-    """:func:`core.models.churn.fit_churn_models` on the frames, or ``None`` when nothing can be
-    fitted at all (no bookings; the report itself says when the cadence rule is used)."""
-    from core.models.churn import fit_churn_models
-
-    if bookings.empty:
-        return None
-    try:
-        return fit_churn_models(bookings, _model_customers(customers), as_of=as_of, horizon_days=horizon_days,
-                                feedback=feedback, stores=_store_kinds(stores), importance=False)
-    except ValueError:
-        return None
-
-
-@dataclass
-class ModelScores:
-    """Scores from the winning churn model plus its per-customer extras."""
-
-    scores: pd.DataFrame           # core.scoring frame + external_id + MODEL_SCORE_COLUMNS
-    report: Any | None              # ChurnModelReport (None: nothing could be fitted)
-    chosen: str                     # "gbm", "bgnbd" or "cadence_rule"
-
-
-def _restrict(scores: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
-    """Only customers the caller may see, with ``external_id`` (as :func:`db.score_repo.score_frame`)."""
-    known = customers.set_index("customer_id")["external_id"]
-    scores = scores.loc[scores["customer_id"].isin(known.index).to_numpy()].reset_index(drop=True)
-    scores.insert(1, "external_id", scores["customer_id"].map(known).to_numpy(dtype=object))
-    return scores
-
-
-def reasons_by_customer(report: Any, bookings: pd.DataFrame, customers: pd.DataFrame, *, as_of: date,
-                        feedback: pd.DataFrame | None = None, stores: pd.DataFrame | None = None,
-                        min_risk: float = REASON_MIN_RISK) -> pd.DataFrame:
-    """``customer_id``, ``churn_risk``, ``reasons`` (list of dicts) for at-risk customers
-    (:func:`core.models.reasons.explain_churn`)."""
-    from core.models.features import churn_features, prepare_history
-    from core.models.reasons import explain_churn
-
-    history = prepare_history(bookings, _model_customers(customers), as_of=as_of, feedback=feedback,
-                              stores=_store_kinds(stores))
-    features = churn_features(history, as_of=as_of)
-    if features.empty:
-        return pd.DataFrame({"customer_id": pd.Series(dtype="int64"), "churn_risk": pd.Series(dtype=float),
-                             "reasons": pd.Series(dtype=object)})
-    return explain_churn(report, features, min_risk=min_risk)
-
-
-def score_with_model(bookings: pd.DataFrame, customers: pd.DataFrame, *, as_of: date, horizon_days: int = 90,
-                     feedback: pd.DataFrame | None = None, stores: pd.DataFrame | None = None,
-                     report: Any | None = None) -> ModelScores:
-    """Score every customer with the churn model that won the backtest.
-
-    Fits :func:`fit_churn` unless ``report`` is given. When the report falls back to the cadence
-    rule (too little history) or nothing could be fitted, the rule's numbers are kept and every
-    customer is labelled ``low`` confidence. ``reasons`` is a JSON list of reason keys (at-risk
-    customers only, ``[]`` otherwise).
-    """
-    from core.models.churn import churn_model_for_scoring
-    from core.scoring import score_customers
-
-    if report is None:
-        report = fit_churn(bookings, customers, as_of=as_of, horizon_days=horizon_days, feedback=feedback,
-                           stores=stores)
-    chosen = report.chosen if report is not None else RULE
-    if report is None or chosen == RULE:
-        scores = _restrict(score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days), customers)
-        scores["churn_model"] = RULE
-        scores["confidence"] = "low"
-        scores["reasons"] = "[]"
-        return ModelScores(scores=scores, report=report, chosen=RULE)
-
-    adapter = churn_model_for_scoring(report, bookings, _model_customers(customers), as_of=as_of,
-                                      feedback=feedback, stores=_store_kinds(stores))
-    seen: dict[str, pd.DataFrame] = {}
-
-    def model(features: pd.DataFrame) -> pd.DataFrame:
-        out = adapter(features)
-        seen["out"] = out
-        return out
-
-    scores = score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days, churn_model=model)
-    scores = _restrict(scores, customers)
-    extra = seen["out"].drop_duplicates("customer_id").set_index("customer_id")
-    scores["churn_model"] = chosen
-    scores["confidence"] = scores["customer_id"].map(extra["confidence"]).fillna("low").to_numpy(dtype=object)
-    why = reasons_by_customer(report, bookings, customers, as_of=as_of, feedback=feedback, stores=stores)
-    keys = {int(c): json.dumps([r["key"] for r in rs]) for c, rs in zip(why["customer_id"], why["reasons"], strict=True)}
-    scores["reasons"] = [keys.get(int(c), "[]") for c in scores["customer_id"]]
-    return ModelScores(scores=scores, report=report, chosen=chosen)
+# The churn model glue lives with the one scoring path (``services.scoring``); the model page
+# fits and explains through the same functions.
+RULE: Final = scoring.RULE
+fit_churn = scoring.fit_churn
+reasons_by_customer = scoring.reasons_by_customer
+_store_kinds = scoring.store_kinds
+_model_customers = scoring.model_customers
 
 
 # ------------------------------------------------------------------------------ model page

@@ -39,7 +39,6 @@ from core.campaigns.templates import booking_link, unsubscribe_link
 from core.campaigns.triggers import TriggerInputs, evaluate_trigger, latest_cron_fire, tolerance
 from core.config import Settings, load_settings
 from core.scope import Scope
-from core.scoring import score_customers
 from dashboard.channels import (
     Channel,
     ChannelConfigError,
@@ -52,6 +51,7 @@ from dashboard.channels import (
 from db import campaign_repo as crepo
 from db import loyalty_repo, repo
 from db.engine import session_scope
+from services.scoring import score_customers_for, snapshot_job
 
 log = logging.getLogger("revisit.worker")
 UTC = UTC
@@ -177,7 +177,7 @@ class CampaignWorker:
             if crepo.run_done(session, campaign_id=campaign.id, occurrence=occurrence):
                 return
         counts.evaluated += 1
-        frame = self._audience_world(world, today)
+        frame = self.audience_world(world, today)
         spec = AudienceSpec.from_dict(campaign.audience)
         members = filter_audience(frame, spec)
         if campaign.store_id is not None:
@@ -245,7 +245,9 @@ class CampaignWorker:
         counts.suppressed += int(status.get("suppressed", 0))
         add_reasons(counts, outbox["reason"].tolist())
 
-    def _audience_world(self, world: dict[str, Any], today: date) -> pd.DataFrame:
+    def audience_world(self, world: dict[str, Any], today: date) -> pd.DataFrame:
+        """Every customer's audience row as of the store-local ``today`` (``world`` holds what one
+        tick loaded, so campaigns evaluated in the same tick share it)."""
         key = ("audience", today)
         if key not in world:
             with session_scope(self.engine) as session:
@@ -255,7 +257,9 @@ class CampaignWorker:
                     world["accounts"] = loyalty_repo.load_accounts(session, scope=self.scope)
                     world["pets"] = crepo.load_pets(session, scope=self.scope)
                     world["staff"] = crepo.staff_names(session)
-            scores = score_customers(world["bookings"], world["customers"], as_of=today)
+            # The one scoring path (services.scoring): the same numbers as the pages and `score`.
+            scores = score_customers_for(self.engine, self.scope, as_of=today, customers=world["customers"],
+                                         bookings=world["bookings"])
             world[key] = audience_frame(scores, world["customers"], accounts=world["accounts"], pets=world["pets"],
                                         bookings=world["bookings"], staff_names=world["staff"])
         return world[key]
@@ -442,7 +446,6 @@ class CampaignWorker:
     def nightly(self) -> None:
         """Daily score snapshot and loyalty jobs (earn, expiry, tiers) as of the last visit day."""
         from db.loyalty_repo import run_daily
-        from db.score_repo import snapshot_job
 
         try:
             snapshot = snapshot_job(self.engine)

@@ -1,11 +1,10 @@
-"""Scores: the shared score path, daily snapshots (ScoreSnapshot) and KPI targets.
+"""Scores kept: daily snapshots (ScoreSnapshot) and KPI targets.
 
-- :func:`score_frame` scores the customers the caller may see as of a day. On PostgreSQL the
-  per-customer aggregation runs in the database (:mod:`db.aggregates`); elsewhere the bookings
-  up to the as-of day are loaded and aggregated with numpy. Both give the same frame.
+Scoring itself is a use case (``services.scoring``: the one path of every page, the CLI and the
+worker); this module only reads and writes what it keeps.
+
 - :func:`write_snapshot` / :func:`load_snapshots`: one row per customer and day, replaced as a
-  whole day per run (idempotent); :func:`snapshot_job` is the worker's daily entry point and
-  :func:`backfill_snapshots` writes month-end snapshots for the migration chart.
+  whole day per run (idempotent); :func:`month_ends` lists the days of the month-end backfill.
 - :func:`load_kpi_targets` / :func:`save_kpi_targets`: per-store KPI targets kept in
   ``AppSetting`` under the key ``"kpi_targets"`` (store 0 = chain-wide).
 """
@@ -22,13 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.kpi import DEFAULT_KPI_TARGETS
-from core.params import LifecycleParams, RfmParams
 from core.scope import Scope
-from core.scoring import score_customers, score_from_aggregates
 from db import repo
-from db.aggregates import load_aggregates
 from db.bulk import bulk_insert
-from db.engine import session_scope
 from db.models import AppSetting, ScoreSnapshot
 
 KPI_TARGETS_KEY = "kpi_targets"
@@ -45,63 +40,6 @@ def default_as_of(session: Session, *, scope: Scope) -> date:
     """The last day with a completed visit the caller may see, never after today."""
     last = repo.latest_booking_day(session, scope=scope)
     return min(last, date.today()) if last else date.today()
-
-
-def score_frame(
-    session: Session,
-    *,
-    scope: Scope,
-    as_of: date,
-    store_ids: Sequence[int] | None = None,
-    horizon_days: int = 90,
-    pushdown: bool | None = None,
-    customers: pd.DataFrame | None = None,
-    bookings: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Scores (``core.scoring`` frame) of the customers whose home store the caller may see.
-
-    ``bookings`` (already loaded for the same scope) skips reloading them on the pandas path;
-    scoring applies the as-of cut-off itself, so later bookings in it change nothing.
-
-    Parameters
-    ----------
-    scope, store_ids
-        The caller and the picked stores: customers of those home stores, visits at those stores.
-    as_of
-        Scoring day; bookings after it are never read.
-    pushdown
-        Aggregate in SQL (default: when the database is PostgreSQL).
-    customers
-        The customer frame when the caller already loaded it (``db.repo.load_customers``).
-
-    Returns
-    -------
-    DataFrame
-        ``score_customers`` columns plus ``external_id``, one row per customer in scope (joined
-        by as-of), sorted by internal ``customer_id``.
-    """
-    stores = list(store_ids) if store_ids is not None else None
-    if customers is None:
-        customers = repo.load_customers(session, scope=scope, store_ids=stores)
-    if pushdown is None:
-        pushdown = session.get_bind().dialect.name == "postgresql"
-    rfm, life = RfmParams(), LifecycleParams()
-    if pushdown:
-        aggregates = load_aggregates(
-            session, scope=scope, as_of=as_of, store_ids=stores, lookback_days=rfm.lookback_days,
-            rescheduler_lookback_days=life.rescheduler_lookback_days,
-            rescheduler_statuses=life.rescheduler_statuses)
-        scores = score_from_aggregates(aggregates.customers, aggregates.priors, customers,
-                                       as_of=as_of, horizon_days=horizon_days)
-    else:
-        if bookings is None:
-            bookings = repo.load_bookings(session, scope=scope, store_ids=stores, until=as_of)
-        scores = score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days)
-    # Only customers the caller may see (a visitor from another home store has no row here).
-    known = customers.set_index("customer_id")["external_id"]
-    scores = scores.loc[scores["customer_id"].isin(known.index).to_numpy()].reset_index(drop=True)
-    scores.insert(1, "external_id", scores["customer_id"].map(known).to_numpy(dtype=object))
-    return scores
 
 
 # ------------------------------------------------------------------------------ snapshots
@@ -144,8 +82,8 @@ def write_snapshot(engine: Engine, *, scores: pd.DataFrame, as_of: date,
     Parameters
     ----------
     scores : DataFrame
-        From :func:`score_frame` / ``core.scoring.score_customers`` (internal ``customer_id``,
-        ``home_store_id`` becomes the snapshot's ``store_id``).
+        From ``services.scoring.score_customers_for`` (internal ``customer_id``; ``home_store_id``
+        becomes the snapshot's ``store_id``).
     as_of : date
     store_ids : optional
         Replace only that day's rows of these stores (default: every row of the day).
@@ -198,16 +136,6 @@ def snapshot_version(session: Session) -> tuple[int, str]:
     return int(largest[0] or 0), str(largest[1] or "")
 
 
-def snapshot_job(engine: Engine, *, as_of: date | None = None) -> dict[str, Any]:
-    """The daily job: score every customer as of ``as_of`` (default: the last visit day) and
-    replace that day's snapshot. Idempotent; returns ``{"as_of": …, "rows": …}``."""
-    scope = Scope.system("snapshot-job")
-    with session_scope(engine) as session:
-        day = as_of or default_as_of(session, scope=scope)
-        scores = score_frame(session, scope=scope, as_of=day)
-    return {"as_of": day.isoformat(), "rows": write_snapshot(engine, scores=scores, as_of=day)}
-
-
 def month_ends(last_day: date, months: int) -> list[date]:
     """The last day of each of the ``months`` months before ``last_day``'s month, then ``last_day``."""
     first_of_month = last_day.replace(day=1)
@@ -217,27 +145,6 @@ def month_ends(last_day: date, months: int) -> list[date]:
         ends.append(end)
         first_of_month = end.replace(day=1)
     return sorted(ends) + [last_day]
-
-
-def backfill_snapshots(engine: Engine, *, months: int = 6, as_of: date | None = None) -> dict[str, int]:
-    """Write month-end snapshots for the last ``months`` months and the last visit day.
-
-    Used once after a demo or first import, so segment migration can be shown at once. Each day
-    is replaced as a whole (re-running is harmless). Returns rows written per ISO date.
-    """
-    scope = Scope.system("snapshot-backfill")
-    with session_scope(engine) as session:
-        last = as_of or default_as_of(session, scope=scope)
-        customers = repo.load_customers(session, scope=scope)
-        pushdown = engine.dialect.name == "postgresql"
-        bookings = None if pushdown else repo.load_bookings(session, scope=scope, until=last)
-    written: dict[str, int] = {}
-    for day in month_ends(last, months):
-        with session_scope(engine) as session:
-            scores = score_frame(session, scope=scope, as_of=day, customers=customers, bookings=bookings,
-                                 pushdown=pushdown)
-        written[day.isoformat()] = write_snapshot(engine, scores=scores, as_of=day)
-    return written
 
 
 # ------------------------------------------------------------------------------ KPI targets

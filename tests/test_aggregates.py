@@ -17,7 +17,7 @@ from db import repo
 from db.aggregates import load_aggregates
 from db.demo_load import load_world
 from db.engine import session_scope
-from db.score_repo import score_frame
+from services.scoring import score_customers_for
 
 END = date(2026, 11, 22)
 DATES = (END, date(2026, 3, 31), date(2025, 12, 31))
@@ -93,8 +93,7 @@ def test_sql_aggregates_equal_pandas(demo_db) -> None:
 
 def test_score_pushdown_equals_pandas_path(demo_db) -> None:
     system = Scope.system()
-    with session_scope(demo_db) as session:
-        pushed = score_frame(session, scope=system, as_of=END, pushdown=True)
-        loaded = score_frame(session, scope=system, as_of=END, pushdown=False)
+    pushed = score_customers_for(demo_db, system, as_of=END, pushdown=True)
+    loaded = score_customers_for(demo_db, system, as_of=END, pushdown=False)
     assert len(pushed) == 250
     pd.testing.assert_frame_equal(pushed, loaded)

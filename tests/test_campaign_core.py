@@ -230,6 +230,7 @@ def _audience() -> pd.DataFrame:
         "lifecycle_segment": ["stable", "churn_risk", "stable", "lost"], "is_high_value": [True, False, False, False],
         "recency_days": [21, 60, 10, 400], "revisit_window_days": [28.0, 30.0, 21.0, 30.0],
         "next_due_date": pd.to_datetime(["2026-05-11"] * 4), "days_overdue": [-7, 30, -11, 370],
+        "churn_risk": [0.05, 0.6, 0.02, 0.99], "p_alive": [1.0, 0.5, 1.0, 0.01],
         "monetary": [5000.0, 800.0, 1200.0, 0.0], "tier": ["Gold", None, "Silver", None],
         "last_service": ["grooming", "bath", "grooming", "bath"], "last_staff": ["Amy", None, "Ken", None],
         "pet_name": ["Mochi", None, "Lucky", None], "pet_species": ["dog", None, "cat", None],

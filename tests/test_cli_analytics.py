@@ -195,14 +195,13 @@ def test_score_model_auto_uses_the_backtested_model(demo_url, tmp_path, monkeypa
 def test_score_model_rule_keeps_the_cadence_numbers(demo_url, tmp_path, monkeypatch, capsys) -> None:
     from core.scope import Scope
     from dashboard.cli_analytics import score_csv_frame
-    from db.engine import make_engine, session_scope
-    from db.score_repo import score_frame
+    from db.engine import make_engine
+    from services.scoring import score_customers_for
 
     rule = _score(monkeypatch, demo_url, tmp_path / "rule.csv", "--model", "rule", "--as-of", "2026-10-31")
     capsys.readouterr()
     engine = make_engine(demo_url)
-    with session_scope(engine) as session:
-        expected = score_csv_frame(score_frame(session, scope=Scope.system(), as_of=pd.Timestamp("2026-10-31").date()))
+    expected = score_csv_frame(score_customers_for(engine, Scope.system(), as_of=pd.Timestamp("2026-10-31").date()))
     engine.dispose()
     expected.to_csv(tmp_path / "expected.csv", index=False, encoding="utf-8")
     assert (tmp_path / "rule.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()

@@ -8,8 +8,8 @@ import pytest
 from core.rfm import segment_summary
 from core.scope import Scope
 from dashboard.navigation import pages_for
-from db.engine import session_scope
-from db.score_repo import score_frame, write_snapshot
+from db.score_repo import write_snapshot
+from services.scoring import score_customers_for
 from tests.apptest_helpers import run_as, texts, use_database
 from tests.factories import small_world
 
@@ -25,8 +25,7 @@ def test_segments_table_matches_core(sqlite_engine, monkeypatch) -> None:
     # Stores A (NT$) and B (¥): money is not added across currencies, so the page reports the
     # NT$ group first (the sidebar offers ¥ as the other choice).
     assert app.radio(key="ui.currency").value == "TWD"
-    with session_scope(sqlite_engine) as session:
-        scores = score_frame(session, scope=Scope.system(), as_of=date(2026, 11, 5), store_ids=[ids["store_a"]])
+    scores = score_customers_for(sqlite_engine, Scope.system(), as_of=date(2026, 11, 5), store_ids=[ids["store_a"]])
     expected = segment_summary(scores)
     table = app.dataframe[0].value
     assert table["customers"].tolist() == expected["customers"].tolist()
@@ -38,9 +37,8 @@ def test_segments_table_matches_core(sqlite_engine, monkeypatch) -> None:
 
 def test_segments_in_chinese_with_migration(sqlite_engine, monkeypatch) -> None:
     small_world(sqlite_engine)
-    with session_scope(sqlite_engine) as session:
-        for day in (date(2026, 10, 5), date(2026, 10, 31), date(2026, 11, 5)):
-            write_snapshot(sqlite_engine, scores=score_frame(session, scope=Scope.system(), as_of=day), as_of=day)
+    for day in (date(2026, 10, 5), date(2026, 10, 31), date(2026, 11, 5)):
+        write_snapshot(sqlite_engine, scores=score_customers_for(sqlite_engine, Scope.system(), as_of=day), as_of=day)
     use_database(monkeypatch, str(sqlite_engine.url))
     app = run_as("admin", page=PAGE, locale="zh-TW")
     assert not app.exception

@@ -13,16 +13,14 @@ from db import customer_repo
 from db.engine import session_scope
 from db.models import AuditLog, ModelReview, ScoreSnapshot, TagDictionary
 from db.score_repo import (
-    backfill_snapshots,
     load_kpi_targets,
     load_snapshots,
     month_ends,
     save_kpi_targets,
-    score_frame,
     snapshot_dates,
-    snapshot_job,
     write_snapshot,
 )
+from services.scoring import backfill_snapshots, score_customers_for, snapshot_job
 from tests.factories import small_world
 
 AS_OF = date(2026, 11, 10)
@@ -36,8 +34,7 @@ def _count(engine, day):
 
 def test_snapshot_is_idempotent_and_scoped(engine) -> None:
     ids = small_world(engine)
-    with session_scope(engine) as session:
-        scores = score_frame(session, scope=SYSTEM, as_of=AS_OF)
+    scores = score_customers_for(engine, SYSTEM, as_of=AS_OF)
     assert write_snapshot(engine, scores=scores, as_of=AS_OF) == 3
     assert write_snapshot(engine, scores=scores, as_of=AS_OF) == 3
     assert _count(engine, AS_OF) == 3

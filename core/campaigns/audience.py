@@ -31,7 +31,8 @@ AUDIENCE_COLUMNS: Final = (
     "customer_id", "external_id", "name", "home_store_id", "phone", "email", "line_id",
     "wechat_openid", "birthday", "tags", "opted_out_at", "consent_sms", "consent_line",
     "consent_email", "consent_wechat", "rfm_segment", "lifecycle_segment", "is_high_value",
-    "recency_days", "revisit_window_days", "next_due_date", "days_overdue", "monetary", "tier",
+    "recency_days", "revisit_window_days", "next_due_date", "days_overdue", "churn_risk", "p_alive",
+    "monetary", "tier",
     "last_service", "last_staff", "pet_name", "pet_species", "pet_breed", "pet_birthday",
     "pet_vaccine_due",
 )
@@ -138,12 +139,15 @@ def audience_frame(
                     what="scores")
     base = _person_base(customers)
     score_cols = ["customer_id", "rfm_segment", "lifecycle_segment", "recency_days", "revisit_window_days",
-                  "next_due_date", "days_overdue", "monetary"]
+                  "next_due_date", "days_overdue", "churn_risk", "p_alive", "monetary"]
     sc = scores.loc[:, [c for c in score_cols if c in scores.columns]].copy()
     if "is_high_value" in scores.columns:
         sc["is_high_value"] = scores["is_high_value"].to_numpy()
     out = base.drop(columns=[c for c in sc.columns if c != "customer_id" and c in base.columns])
     out = out.merge(sc, on="customer_id", how="left")
+    for column in ("churn_risk", "p_alive"):  # the scores' churn figures, as every surface shows them
+        if column not in out.columns:
+            out[column] = np.nan
     if "is_high_value" not in out.columns:
         out["is_high_value"] = out["lifecycle_segment"].eq("high_value")
     out["is_high_value"] = out["is_high_value"].fillna(False).astype(bool)
