@@ -103,3 +103,17 @@ def empty_streamlit_caches() -> Iterator[None]:
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Every test reads the environment as it finds it: no settings or default engine cached under
+    an earlier test's monkeypatched environment (a stale DATABASE_URL points at another database)."""
+    from core import config
+    from db import engine as db_engine
+
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
+    yield
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
