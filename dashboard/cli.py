@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy, cli_users
-from dashboard.cli_common import CliError, open_engine
+from dashboard.cli_common import CliError, command_scope, open_engine
 from db.engine import session_scope
 
 DEMO_PASSWORD = "revisit-demo"
@@ -32,6 +32,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from db.score_repo import backfill_snapshots
 
     engine = open_engine()
+    if args.actor:
+        command_scope(engine, args.actor, "demo")
     with session_scope(engine) as session:
         empty = database_is_empty(session)
     if not empty:
