@@ -86,7 +86,11 @@ def cookie_key(settings: Settings) -> str:
     if settings.uses_demo_key:
         from dashboard.demo_key import installation_demo_key
 
-        return settings.effective_cookie_key(demo_key=installation_demo_key(settings.data_dir))
+        try:
+            demo_key = installation_demo_key(settings.data_dir)
+        except OSError as exc:  # an unwritable data folder: the error page, not a traceback
+            raise RuntimeError(f"cannot keep the demo cookie key in {settings.data_dir}: {exc}") from exc
+        return settings.effective_cookie_key(demo_key=demo_key)
     return settings.effective_cookie_key()
 
 

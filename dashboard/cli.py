@@ -1,7 +1,8 @@
 """Command line of Revisit (DESIGN.md "Command line": a stable contract).
 
 ``python -m dashboard.cli COMMAND …``; ``DATABASE_URL`` selects the database. Commands act as
-the explicit system actor unless ``--as USER`` names a user, whose store scope then applies.
+the explicit system actor unless ``--as USER`` names a user, whose store scope then applies and
+whose role must have the permissions the command needs (``cli_common.COMMAND_PERMISSIONS``).
 """
 from __future__ import annotations
 

@@ -117,6 +117,23 @@ def test_a_real_key_is_used_as_given_and_no_key_file_is_written(tmp_path) -> Non
     assert not (tmp_path / DEMO_KEY_FILE).exists()
 
 
+@pytest.mark.parametrize(("channel", "config", "setting"), [
+    ("line", {"LINE_CHANNEL_TOKEN": "changethis"}, "LINE_CHANNEL_TOKEN"),
+    ("sms", {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "<your auth token>", "TWILIO_FROM_NUMBER": "+1555"},
+     "TWILIO_AUTH_TOKEN"),
+    ("wechat", {"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "secret"}, "WECHAT_APP_SECRET"),
+    ("email", {"SMTP_HOST": "mail.example", "SMTP_SENDER": "a@example.com", "SMTP_USERNAME": "a",
+               "SMTP_PASSWORD": "change-me"}, "SMTP_PASSWORD"),
+])
+def test_placeholder_channel_credentials_are_refused(channel, config, setting) -> None:
+    from dashboard.channels.registry import ChannelConfigError, build_channel
+
+    with pytest.raises(ChannelConfigError, match=f"{setting}.*placeholder"):
+        build_channel(channel, config)
+    real = {k: ("x7Kq2-real-credential" if k == setting else v) for k, v in config.items()}
+    build_channel(channel, real).close()
+
+
 # --- cookie lifetime ------------------------------------------------------------------------------
 
 
