@@ -86,6 +86,26 @@ def test_a_copied_installation_folder_keeps_its_key_but_a_new_one_does_not(tmp_p
     assert installation_demo_key(tmp_path / "fresh") != key
 
 
+def test_the_app_in_demo_mode_signs_in_with_the_installation_key(sqlite_engine, monkeypatch, tmp_path) -> None:
+    from core import config
+    from tests.apptest_helpers import run_as, texts, use_database
+
+    small_world(sqlite_engine)
+    use_database(monkeypatch, str(sqlite_engine.url))
+    monkeypatch.setenv("REVISIT_DEMO_MODE", "1")
+    monkeypatch.setenv("REVISIT_COOKIE_KEY", "changethis")
+    monkeypatch.setenv("REVISIT_DATA_DIR", str(tmp_path / "data"))
+    config.load_settings.cache_clear()
+    app = run_as(None)
+    app.text_input(key="login.username").input("mgr_a")
+    app.text_input(key="login.password").input(PASSWORD)
+    app.button[0].click().run()
+    assert not app.exception and "Signed in as mgr_a" in texts(app)
+    token, _expires = app.session_state["auth.cookie"]
+    key = (tmp_path / "data" / DEMO_KEY_FILE).read_text().strip()
+    assert jwt.decode(token, key, algorithms=["HS256"])["username"] == "mgr_a"  # signed with the file's key
+
+
 # --- placeholder keys -----------------------------------------------------------------------------
 
 
