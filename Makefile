@@ -32,12 +32,16 @@ demo: $(STAMP)
 	  $(PY) -m dashboard.cli demo; \
 	elif [ -n "$${DATABASE_URL:-}" ]; then $(PY) -m dashboard.cli demo --if-empty; fi
 
-# The worker runs beside the app and stops with it.
+# The worker runs beside the app and stops with it. The app listens on this machine only unless
+# told otherwise: `make run HOST=0.0.0.0` (then set REVISIT_COOKIE_KEY and REVISIT_DEMO_MODE=0).
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
 run: demo
 	@export REVISIT_DEMO_MODE=$${REVISIT_DEMO_MODE:-1}; \
 	$(PY) -m dashboard.cli worker & worker=$$!; \
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-	$(VENV)/bin/streamlit run dashboard/app.py --server.port 8501 --server.address 0.0.0.0
+	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT) --server.address $(HOST)
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider tests

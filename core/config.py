@@ -12,7 +12,19 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "secret", "demo-cookie-key"})
+#: The value `.streamlit/secrets.toml.example` shows for REVISIT_COOKIE_KEY (a test reads it from there).
+SECRETS_EXAMPLE_COOKIE_KEY = "<64 random hex characters: python -c 'import secrets; print(secrets.token_hex(32))'>"
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret", "demo-cookie-key",
+                                 SECRETS_EXAMPLE_COOKIE_KEY.lower()})
+MIN_COOKIE_KEY_LENGTH = 32
+#: Longest a sign-in cookie may stay valid; longer settings are refused.
+MAX_COOKIE_EXPIRY_DAYS = 30.0
+
+
+def is_placeholder_secret(value: str) -> bool:
+    """A value copied from an example rather than chosen: a known placeholder, or ``<…>`` text."""
+    text = value.strip()
+    return text.lower() in PLACEHOLDER_SECRETS or (text.startswith("<") and text.endswith(">"))
 
 
 def _setting(default: object, help_text: str, env: str) -> object:
@@ -30,16 +42,26 @@ class Settings:
     )  # type: ignore[assignment]
     demo_mode: bool = _setting(
         False,
-        "Demo mode: allows the built-in demo cookie key and shows the demo logins on the login page.",
+        "Demo mode: without REVISIT_COOKIE_KEY, cookies are signed with a random key made once for this "
+        "installation (kept in REVISIT_DATA_DIR); shows the demo logins on the login page.",
         "REVISIT_DEMO_MODE",
     )  # type: ignore[assignment]
     cookie_key: str = _setting(
         "",
-        "Secret key that signs the login cookie. Required outside demo mode; at least 32 characters.",
+        "Secret key that signs the login cookie. Required outside demo mode; at least 32 characters; "
+        "placeholders (changethis, the value in secrets.toml.example, any <…>) are refused.",
         "REVISIT_COOKIE_KEY",
     )  # type: ignore[assignment]
     cookie_expiry_days: float = _setting(
-        1.0, "Days a login cookie stays valid.", "REVISIT_COOKIE_EXPIRY_DAYS"
+        1.0,
+        "Days a login cookie stays valid (more than 0, at most 30); a cookie claiming a later expiry is refused.",
+        "REVISIT_COOKIE_EXPIRY_DAYS",
+    )  # type: ignore[assignment]
+    data_dir: str = _setting(
+        str(PROJECT_ROOT / "data"),
+        "Folder of this installation's own files; demo mode keeps its random cookie key there "
+        "(.demo_cookie_key, readable by the owner only).",
+        "REVISIT_DATA_DIR",
     )  # type: ignore[assignment]
     lockout_attempts: int = _setting(
         5, "Failed logins in the lockout window that lock an account.", "REVISIT_LOCKOUT_ATTEMPTS"
@@ -139,25 +161,44 @@ class Settings:
                 values[spec.name] = raw
         return cls(**values)  # type: ignore[arg-type]
 
+    def __post_init__(self) -> None:
+        days = self.cookie_expiry_days
+        if not (0 < days <= MAX_COOKIE_EXPIRY_DAYS):  # also refuses NaN
+            raise ValueError(
+                f"REVISIT_COOKIE_EXPIRY_DAYS must be more than 0 and at most {MAX_COOKIE_EXPIRY_DAYS:g} days, "
+                f"not {days!r}"
+            )
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def effective_cookie_key(self) -> str:
-        """The cookie key, refusing a missing or placeholder key outside demo mode."""
-        key = self.cookie_key
-        if key.strip().lower() in PLACEHOLDER_SECRETS or len(key) < 32:
-            if self.demo_mode:
-                # Demo mode only: a key derived from the database URL keeps cookies stable across restarts.
-                import hashlib
+    @property
+    def uses_demo_key(self) -> bool:
+        """True when cookies are signed with the installation's demo key (demo mode, no real key)."""
+        return self.demo_mode and not self._usable_cookie_key()
 
-                return hashlib.sha256(("revisit-demo:" + self.database_url).encode()).hexdigest()
-            raise RuntimeError(
-                "REVISIT_COOKIE_KEY is missing or a placeholder: set it to a random string of at least "
-                "32 characters (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), "
-                "or set REVISIT_DEMO_MODE=1 for the demo."
-            )
-        return key
+    def _usable_cookie_key(self) -> bool:
+        return not is_placeholder_secret(self.cookie_key) and len(self.cookie_key) >= MIN_COOKIE_KEY_LENGTH
+
+    def effective_cookie_key(self, *, demo_key: str | None = None) -> str:
+        """The cookie key, refusing a missing or placeholder key outside demo mode.
+
+        In demo mode without a real key, ``demo_key`` is used: the random key this installation
+        keeps in its data folder (``dashboard.demo_key.installation_demo_key``), never a value
+        derived from anything guessable.
+        """
+        if self._usable_cookie_key():
+            return self.cookie_key
+        if self.demo_mode:
+            if not demo_key or len(demo_key) < MIN_COOKIE_KEY_LENGTH:
+                raise RuntimeError("demo mode needs the installation's random demo key (dashboard.auth.cookie_key)")
+            return demo_key
+        raise RuntimeError(
+            "REVISIT_COOKIE_KEY is missing or a placeholder: set it to a random string of at least "
+            "32 characters (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), "
+            "or set REVISIT_DEMO_MODE=1 for the demo."
+        )
 
 
 def describe_settings() -> list[dict[str, str]]:
@@ -169,6 +210,8 @@ def describe_settings() -> list[dict[str, str]]:
             default = "sqlite:///<project>/data/revisit.db"
         if spec.name == "reject_report_dir":
             default = "<project>/data/rejects"
+        if spec.name == "data_dir":
+            default = "<project>/data"
         rows.append(
             {"name": spec.name, "env": spec.metadata["env"], "default": str(default), "help": spec.metadata["help"]}
         )

@@ -28,6 +28,8 @@ STATE_ISSUED = "auth.issued_at"
 STATE_NOTICE = "auth.notice"
 STATE_COOKIE = "auth.cookie"  # (token, expires) the browser should hold while signed in
 STATE_FORGET = "auth.forget_cookie"  # after logout: delete the browser's cookie
+#: Clock difference tolerated between the app server that issued a cookie and the one reading it.
+CLOCK_SKEW = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,14 @@ def cookie_username(
     if payload is None:
         return None
     now = now or datetime.now(UTC)
-    if float(payload["exp_date"]) <= now.timestamp():
+    try:
+        expires = float(payload["exp_date"])
+    except (TypeError, ValueError):
         return None
+    if not expires > now.timestamp():  # expired (or NaN)
+        return None
+    if expires > (now + timedelta(days=expiry_days) + CLOCK_SKEW).timestamp():
+        return None  # claims to outlive the configured lifetime: not a cookie this app issued
     issued = cookie_issued_at(payload, expiry_days=expiry_days)
     with session_scope(engine) as session:
         if not session_still_valid(session, username=str(payload["username"]), issued_at=issued):
@@ -72,12 +80,26 @@ def cookie_username(
     return str(payload["username"])
 
 
+def cookie_key(settings: Settings) -> str:
+    """The key that signs cookies: REVISIT_COOKIE_KEY, or in demo mode this installation's random
+    key (:func:`dashboard.demo_key.installation_demo_key`); RuntimeError when there is none."""
+    if settings.uses_demo_key:
+        from dashboard.demo_key import installation_demo_key
+
+        try:
+            demo_key = installation_demo_key(settings.data_dir)
+        except OSError as exc:  # an unwritable data folder: the error page, not a traceback
+            raise RuntimeError(f"cannot keep the demo cookie key in {settings.data_dir}: {exc}") from exc
+        return settings.effective_cookie_key(demo_key=demo_key)
+    return settings.effective_cookie_key()
+
+
 def _authenticator(settings: Settings) -> stauth.Authenticate:
     # The library needs a credentials dict; passwords are checked against the database instead.
     return stauth.Authenticate(
         {"usernames": {}},
         COOKIE_NAME,
-        settings.effective_cookie_key(),
+        cookie_key(settings),
         settings.cookie_expiry_days,
         auto_hash=False,
     )
@@ -131,7 +153,7 @@ def _render_login_form(settings: Settings, engine: Engine, locale: str) -> str |
 def require_cookie_key(settings: Settings, locale: str) -> str:
     """The cookie key; without a usable one, a clear error page and the run stops (no traceback)."""
     try:
-        return settings.effective_cookie_key()
+        return cookie_key(settings)
     except RuntimeError:
         st.title(translate("security.config_error_title", locale))
         st.error(translate("security.cookie_key_missing", locale))
@@ -145,15 +167,13 @@ def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn 
 
     Refuses to run (error page) when the cookie key is missing or a placeholder outside demo mode.
     """
-    require_cookie_key(settings, locale)
+    key = require_cookie_key(settings, locale)
     username = st.session_state.get(STATE_USER)
     if username is None:
         token = st.context.cookies.get(COOKIE_NAME) if hasattr(st, "context") else None
-        username = cookie_username(
-            token, key=settings.effective_cookie_key(), expiry_days=settings.cookie_expiry_days, engine=engine
-        )
+        username = cookie_username(token, key=key, expiry_days=settings.cookie_expiry_days, engine=engine)
         if username is not None:
-            payload = decode_cookie(token or "", key=settings.effective_cookie_key()) or {}
+            payload = decode_cookie(token or "", key=key) or {}
             st.session_state[STATE_USER] = username
             st.session_state[STATE_ISSUED] = cookie_issued_at(payload, expiry_days=settings.cookie_expiry_days)
     if username is None:
@@ -179,7 +199,7 @@ def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn 
 def _issue_cookie(settings: Settings, username: str) -> None:
     """Sign the re-login cookie (the library's JWT format) and remember it for :func:`_sync_cookie`."""
     expires = datetime.now(UTC) + timedelta(days=settings.cookie_expiry_days)
-    token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, settings.effective_cookie_key(),
+    token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, cookie_key(settings),
                        algorithm="HS256")
     st.session_state[STATE_COOKIE] = (token, expires)
     st.session_state[STATE_ISSUED] = cookie_issued_at({"exp_date": expires.timestamp()},

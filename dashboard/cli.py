@@ -1,7 +1,8 @@
 """Command line of Revisit (DESIGN.md "Command line": a stable contract).
 
 ``python -m dashboard.cli COMMAND …``; ``DATABASE_URL`` selects the database. Commands act as
-the explicit system actor unless ``--as USER`` names a user, whose store scope then applies.
+the explicit system actor unless ``--as USER`` names a user, whose store scope then applies and
+whose role must have the permissions the command needs (``cli_common.COMMAND_PERMISSIONS``).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy, cli_sources, cli_users
-from dashboard.cli_common import CliError, open_engine
+from dashboard.cli_common import CliError, command_scope, open_engine
 from db.engine import session_scope
 
 DEMO_PASSWORD = "revisit-demo"
@@ -32,6 +33,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from services.scoring import backfill_snapshots
 
     engine = open_engine()
+    if args.actor:
+        command_scope(engine, args.actor, "demo")
     with session_scope(engine) as session:
         empty = database_is_empty(session)
     if not empty:

@@ -13,7 +13,11 @@
 - ``python -m dashboard.cli kpi [--as-of DATE] [--store CODE] --json``: the KPI board as JSON
   ``{"as_of", "stores", "kpis": {key: {value, numerator, denominator, previous_value, delta}}}``.
 
-``--as USER`` (global) scopes both to the user's stores. The default as-of day is the last day
+``--as USER`` (global) scopes both to the user's stores; ``score`` needs the ``view`` and
+``export`` permissions (``--snapshot`` also ``import``), ``kpi`` needs ``view``
+(``dashboard.cli_common.COMMAND_PERMISSIONS``). The score CSV is written by the app's export
+writer (:func:`core.export.to_csv_bytes`: UTF-8 with BOM, formula-like text prefixed ``'``) and
+audited as an export. The default as-of day is the last day
 with a completed visit the caller may see (never after today).
 """
 from __future__ import annotations
@@ -81,22 +85,32 @@ def _model_summary(run: Any) -> dict[str, Any]:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score every customer in scope and write the CSV (and optionally the day's snapshot)."""
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from core.export import to_csv_bytes
+    from dashboard.cli_common import CliError, command_scope, open_engine
+    from db.engine import session_scope
+    from db.repo import record_audit
     from db.score_repo import write_snapshot
     from services.scoring import scoring_run
 
     if args.horizon_days <= 0:
         raise CliError("--horizon-days must be positive")
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, "score --snapshot" if args.snapshot else "score")
+    out = Path(args.out)
+    if out.parent and not out.parent.exists():
+        raise CliError(f"folder {out.parent} does not exist")
     day = _as_of(engine, scope, args.as_of)
     run = scoring_run(engine, scope, as_of=day, horizon_days=args.horizon_days, model=args.model)
     scores = run.scores
     result = _model_summary(run) if args.model != "rule" else {}
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        raise CliError(f"folder {out.parent} does not exist")
-    score_csv_frame(scores).to_csv(out, index=False, encoding="utf-8")
+    # The app's export writer: UTF-8 with BOM, formula-like text (=HYPERLINK…, @SUM…, +cmd) quoted.
+    csv_frame = score_csv_frame(scores)
+    out.write_bytes(to_csv_bytes(csv_frame))
+    with session_scope(engine) as session:
+        stores = None if scope.store_ids is None else sorted(scope.store_ids)
+        record_audit(session, actor=scope.actor, action="export", entity="score_csv",
+                     after={"kind": "score_csv", "format": "csv", "rows": int(len(csv_frame)), "stores": stores,
+                            "as_of": day.isoformat()})
     result = {"as_of": day.isoformat(), "customers": len(scores), "out": str(out), **result}
     if args.snapshot:
         if scope.store_ids is not None:
@@ -126,13 +140,13 @@ def kpi_payload(board: pd.DataFrame, *, as_of: date, stores: list[str]) -> dict[
 def cmd_kpi(args: argparse.Namespace) -> int:
     """Print the KPI board of the period ending on as-of (30 days) against the period before."""
     from core.kpi import kpi_board
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from dashboard.cli_common import CliError, command_scope, open_engine
     from db import repo
     from db.engine import session_scope
     from db.score_repo import load_kpi_inputs
 
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, "kpi")
     day = _as_of(engine, scope, args.as_of)
     with session_scope(engine) as session:
         visible = {s.code: s.id for s in repo.list_stores(session, scope=scope)}

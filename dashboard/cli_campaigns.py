@@ -34,27 +34,31 @@ def _parse_now(value: str | None) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _worker(args: argparse.Namespace) -> Any:
+def _worker(args: argparse.Namespace, command: str) -> Any:
     from core.config import load_settings
-    from dashboard.cli_common import open_engine
+    from dashboard.cli_common import command_scope, open_engine
     from dashboard.worker import CampaignWorker, WorkerOptions
 
+    engine = open_engine()
+    command_scope(engine, args.actor, command)  # the tick itself acts chain-wide, as the worker
     settings = load_settings()
     base_url = args.booking_base_url or settings.booking_base_url
     options = WorkerOptions(booking_base_url=base_url, unsubscribe_base_url=base_url,
                             max_attempts=settings.worker_max_attempts,
                             backoff_base_seconds=settings.worker_backoff_seconds)
-    return CampaignWorker(open_engine(), settings=settings, options=options)
+    return CampaignWorker(engine, settings=settings, options=options)
 
 
 def cmd_warm(args: argparse.Namespace) -> int:
     """Precompute every user's first view now (after an import run from a script, say); prints
     one JSON object: results, seconds, and the failures by name."""
-    from dashboard.cli_common import open_engine
+    from dashboard.cli_common import command_scope, open_engine
     from dashboard.warmup import warm
 
+    engine = open_engine()
+    command_scope(engine, args.actor, "warm")
     started = time.perf_counter()
-    report = warm(open_engine())
+    report = warm(engine)
     failures = {f"{row['name']}@{row['view']}": row["error"] for row in report if row["error"]}
     print(json.dumps({"results": len(report), "seconds": round(time.perf_counter() - started, 1),
                       "failures": failures}, ensure_ascii=False))
@@ -62,7 +66,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
 
 
 def cmd_run_due(args: argparse.Namespace) -> int:
-    worker = _worker(args)
+    worker = _worker(args, "campaigns run-due")
     try:
         counts = worker.tick(_parse_now(args.now))
     finally:
@@ -106,10 +110,10 @@ def campaign_list(engine: Any, *, scope: Any, as_of: date | None = None) -> list
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from dashboard.cli_common import open_engine, resolve_scope
+    from dashboard.cli_common import command_scope, open_engine
 
     engine = open_engine()
-    rows = campaign_list(engine, scope=resolve_scope(engine, args.actor),
+    rows = campaign_list(engine, scope=command_scope(engine, args.actor, "campaigns list"),
                          as_of=date.fromisoformat(args.as_of) if args.as_of else None)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -122,11 +126,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from dashboard.cli_common import open_engine
+    from dashboard.cli_common import command_scope, open_engine
     from db import campaign_repo
     from db.engine import session_scope
 
     engine = open_engine()
+    command_scope(engine, args.actor, "campaigns simulate-bookings")
     with session_scope(engine) as session:
         result = campaign_repo.simulate_bookings(session, now=_parse_now(args.now), seed=args.seed)
     print(json.dumps(result, ensure_ascii=False))
@@ -137,7 +142,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    _worker(args).run_forever()
+    _worker(args, "worker").run_forever()
     return 0
 
 

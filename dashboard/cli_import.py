@@ -131,14 +131,14 @@ def _warn_unmapped(headers: list[str], mapping: dict[str, str], kind: str) -> No
 def cmd_import_file(args: argparse.Namespace) -> int:
     """Import a bookings or members file."""
     from core.config import load_settings
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from dashboard.cli_common import CliError, command_scope, open_engine
     from services.importing import read_file, saved_mapping, write_rows
 
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"{args.file}: no such file")
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, f"import {args.import_kind}")
     saved = None
     if args.source:
         saved = saved_mapping(engine, source=args.source, kind=args.kind)
@@ -162,7 +162,7 @@ def cmd_import_file(args: argparse.Namespace) -> int:
 def cmd_import_sql(args: argparse.Namespace) -> int:
     """Import from a registered source (incremental by watermark), for the actor's stores only."""
     from core.config import load_settings
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from dashboard.cli_common import CliError, command_scope, open_engine
     from dashboard.source_policy import source_policy
     from services.sources import SourceError, import_source, looks_like_url
 
@@ -170,7 +170,7 @@ def cmd_import_sql(args: argparse.Namespace) -> int:
         raise CliError("`import sql` takes the name of a registered source, not a URL: a chain admin registers "
                        "the database once with `sources add NAME --url …` (see docs/SQL_SOURCES.md)")
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, f"import {args.import_kind}")
     settings = load_settings()
     options = ImportOptions(default_country=args.country or settings.default_country, dayfirst=args.dayfirst,
                             default_store=args.store)

@@ -26,11 +26,11 @@ def _as_of(engine: Any, scope: Any, value: str | None) -> date:
 
 def cmd_recalc(args: argparse.Namespace) -> int:
     """Run the daily loyalty jobs for one day and print the counts."""
-    from dashboard.cli_common import open_engine, resolve_scope
+    from dashboard.cli_common import command_scope, open_engine
     from db import loyalty_repo
 
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, "loyalty recalc")
     day = _as_of(engine, scope, args.as_of)
     counts = loyalty_repo.run_daily(engine, as_of=day, scope=scope)
     print(json.dumps({"as_of": day.isoformat(), **counts}, ensure_ascii=False))
@@ -39,12 +39,12 @@ def cmd_recalc(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Print balance/ledger mismatches as JSON; exit 1 when any."""
-    from dashboard.cli_common import open_engine, resolve_scope
+    from dashboard.cli_common import command_scope, open_engine
     from db import loyalty_repo
     from db.engine import session_scope
 
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, "loyalty reconcile")
     with session_scope(engine) as session:
         problems = loyalty_repo.reconcile(session, scope=scope)
     rows = [{k: (None if v is None or v != v else (int(v) if k != "issue" else v)) for k, v in row.items()}

@@ -20,11 +20,11 @@ from typing import Any
 
 def _run(args: argparse.Namespace, action: Any) -> int:
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from dashboard.cli_common import CliError, command_scope, open_engine
     from db.merge_repo import MergeError
 
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, f"members {args.members_command}")
     try:
         payload = action(engine, scope)
     except (PermissionDenied, MergeError) as exc:

@@ -15,12 +15,12 @@ from typing import Any
 def cmd_anonymise(args: argparse.Namespace) -> int:
     """Anonymise one customer by external id and print the result as JSON."""
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from dashboard.cli_common import CliError, command_scope, open_engine
     from db.engine import session_scope
     from db.privacy import CustomerNotFound, anonymise_customer, find_customer_id
 
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, "privacy anonymise")
     try:
         with session_scope(engine) as session:
             customer_id = find_customer_id(session, scope=scope, external_id=args.external_id)

@@ -44,11 +44,11 @@ def register(subparsers: Any) -> None:
 
 def _context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     from core.config import load_settings
-    from dashboard.cli_common import open_engine, resolve_scope
+    from dashboard.cli_common import command_scope, open_engine
     from dashboard.source_policy import source_policy
 
     engine = open_engine()
-    return engine, resolve_scope(engine, args.actor), source_policy(load_settings())
+    return engine, command_scope(engine, args.actor, f"sources {args.sources_action}"), source_policy(load_settings())
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:

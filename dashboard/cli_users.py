@@ -30,13 +30,13 @@ def cmd_add(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from dashboard.cli_common import CliError, command_scope, open_engine
     from db.engine import session_scope
     from db.models import Store
     from db.users import create_user
 
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, "users add")
     password = _password(args)
     try:
         with session_scope(engine) as session:
@@ -56,12 +56,12 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_set_password(args: argparse.Namespace) -> int:
     """Reset a password; every session of that user ends."""
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, open_engine, resolve_scope
+    from dashboard.cli_common import CliError, command_scope, open_engine
     from db.engine import session_scope
     from db.users import set_password
 
     engine = open_engine()
-    scope = resolve_scope(engine, args.actor)
+    scope = command_scope(engine, args.actor, "users set-password")
     password = _password(args)
     try:
         with session_scope(engine) as session:

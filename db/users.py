@@ -8,8 +8,10 @@ The audit entry's ``actor`` is ``scope.actor``.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Final
 
 import bcrypt
@@ -17,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from core.scope import ROLES, Scope
-from db.models import Store, User, UserStore, utcnow
+from db.models import AuditLog, Store, User, UserStore, utcnow
 from db.repo import record_audit
 
 # Usernames are shown in menus, audit entries and messages: keep them to a plain, safe alphabet.
@@ -30,6 +32,16 @@ LOCALES: Final = ("zh-TW", "zh-CN", "en")
 def hash_password(password: str) -> str:
     """bcrypt hash of ``password`` (never stored in clear)."""
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=10)).decode("ascii")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A real bcrypt hash of a random password, made once per process at the cost of real hashes.
+
+    An unknown username is checked against it, so the answer costs one bcrypt round like a real
+    check (an invalid hash would fail at once and tell a timing attacker the name is unknown).
+    """
+    return hash_password(secrets.token_hex(16))
 
 
 def check_password(password: str, password_hash: str) -> bool:
@@ -216,13 +228,18 @@ def attempt_login(
     lockout_minutes: int,
     now: datetime | None = None,
 ) -> LoginResult:
-    """Check a password with lockout bookkeeping; the caller shows one generic message for failures."""
+    """Check a password with lockout bookkeeping; the caller shows one generic message for failures.
+
+    An unknown username gets exactly what a known one with a wrong password gets: the same
+    result, one bcrypt check (against :func:`_dummy_hash`) and the same lockout after
+    ``max_attempts`` failures within ``lockout_minutes`` (counted from its ``login_failed``
+    audit entries), so neither the message nor the timing tells which usernames exist.
+    """
     now = now or utcnow()
     user = get_user(session, username=username)
     if user is None:
-        # Same cost as a real check, so timing does not reveal which usernames exist.
-        check_password(password, "$2b$10$" + "a" * 53)
-        return LoginResult(False, "bad_credentials")
+        return _attempt_unknown(session, username=username[:64], password=password, max_attempts=max_attempts,
+                                lockout_minutes=lockout_minutes, now=now)
     locked_until = _aware(user.locked_until)
     if locked_until is not None and locked_until > now:
         record_audit(session, actor=username, action="login_locked", entity="user", entity_id=username)
@@ -241,6 +258,29 @@ def attempt_login(
     user.locked_until = None
     record_audit(session, actor=username, action="login", entity="user", entity_id=username)
     return LoginResult(True, "ok")
+
+
+def _attempt_unknown(session: Session, *, username: str, password: str, max_attempts: int, lockout_minutes: int,
+                     now: datetime) -> LoginResult:
+    """A sign-in with a username nobody has: always refused, counted and locked like a real user."""
+    window = timedelta(minutes=lockout_minutes)
+
+    def failures() -> list[datetime]:
+        return [_aware(at) for at in session.scalars(  # type: ignore[misc]
+            select(AuditLog.at).where(AuditLog.action == "login_failed", AuditLog.actor == username,
+                                      AuditLog.at > now - window, AuditLog.at <= now).order_by(AuditLog.at))]
+
+    recent = failures()
+    if len(recent) >= max_attempts:
+        record_audit(session, actor=username, action="login_locked", entity="user", entity_id=username)
+        # Locked until enough of those failures have left the window.
+        return LoginResult(False, "locked", recent[-max_attempts] + window)  # type: ignore[operator]
+    check_password(password, _dummy_hash())
+    session.add(AuditLog(at=now, actor=username, action="login_failed", entity="user", entity_id=username))
+    session.flush()
+    if len(recent) + 1 >= max_attempts:
+        return LoginResult(False, "bad_credentials", now + window)
+    return LoginResult(False, "bad_credentials")
 
 
 def session_still_valid(session: Session, *, username: str, issued_at: datetime) -> bool:

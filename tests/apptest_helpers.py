@@ -1,6 +1,7 @@
 """Run the real entrypoint in Streamlit's AppTest as a signed-in user."""
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from core import config
 from db import engine as db_engine
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+TEST_COOKIE_KEY = secrets.token_hex(32)  # one per test run, as an installation has its own
 
 
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
@@ -23,7 +25,9 @@ def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("REVISIT_DEMO_MODE", "1")
+    # Demo mode off (TESTING rule 4): a real random key, as a production installation has.
+    monkeypatch.setenv("REVISIT_DEMO_MODE", "0")
+    monkeypatch.setenv("REVISIT_COOKIE_KEY", TEST_COOKIE_KEY)
     config.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
 

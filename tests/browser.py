@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -46,8 +47,9 @@ def streamlit_server(database_url: str, *, extra_env: dict[str, str] | None = No
     and a server that fills it (Prophet logs a lot) blocks on its next write.
     """
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REVISIT_DEMO_MODE": "1", "PYTHONPATH": str(ROOT),
-           **(extra_env or {})}
+    # Demo mode off (TESTING rule 4): a random key, as a production installation has.
+    env = {**os.environ, "DATABASE_URL": database_url, "REVISIT_DEMO_MODE": "0",
+           "REVISIT_COOKIE_KEY": secrets.token_hex(32), "PYTHONPATH": str(ROOT), **(extra_env or {})}
     log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),

@@ -203,7 +203,9 @@ def test_score_model_rule_keeps_the_cadence_numbers(demo_url, tmp_path, monkeypa
     engine = make_engine(demo_url)
     expected = score_csv_frame(score_customers_for(engine, Scope.system(), as_of=pd.Timestamp("2026-10-31").date()))
     engine.dispose()
-    expected.to_csv(tmp_path / "expected.csv", index=False, encoding="utf-8")
+    from core.export import to_csv_bytes
+
+    (tmp_path / "expected.csv").write_bytes(to_csv_bytes(expected))  # the score file uses the export writer
     assert (tmp_path / "rule.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
     assert set(rule["churn_model"]) == {"cadence_rule"} and rule["confidence"].isna().all()
     assert set(rule["reasons"]) == {"[]"}

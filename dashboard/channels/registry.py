@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from core.config import is_placeholder_secret
+
 from .base import Channel, OutboundMessage
 from .email import SmtpChannel
 from .line import LineChannel
@@ -21,11 +23,20 @@ class ChannelConfigError(ValueError):
     """A channel setting is missing or malformed; the message names the setting(s)."""
 
 
+_SECRET_SUFFIXES = ("PASSWORD", "TOKEN", "SECRET")
+
+
 def _required(config: Mapping[str, str], channel: str, *keys: str) -> list[str]:
     missing = [k for k in keys if not str(config.get(k, "")).strip()]
     if missing:
         raise ChannelConfigError(
             f"channel {channel!r} needs setting(s): {', '.join(missing)}"
+        )
+    # A credential copied from an example (changethis, <your token>) is as good as none.
+    copied = [k for k in keys if k.endswith(_SECRET_SUFFIXES) and is_placeholder_secret(str(config[k]))]
+    if copied:
+        raise ChannelConfigError(
+            f"channel {channel!r}: setting(s) {', '.join(copied)} hold a placeholder, not a real credential"
         )
     return [str(config[k]).strip() for k in keys]
 
