@@ -15,23 +15,35 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.cohorts import cohort_retention
-from core.kpi import kpi_board, kpi_by, kpi_trend
 from core.priority import priority_list
 from core.rfm import rfm_grid, segment_migration, segment_summary
 from core.scope import Scope
 from dashboard.data import data_version, outbox_version, shallow, snapshot_version
 from dashboard.precomputed import remembered
-from db import customer_repo, repo, score_repo
+from db import customer_repo, kpi_repo, repo, score_repo
 from db.engine import session_scope
+from services import kpis
 
 TTL = 3600  # entries are keyed by the data version, so the TTL only bounds memory: a short one
 # made a manager returning after five minutes wait for the full recompute again
 Version = tuple[int, ...]
 
 
+#: Revision of the kept KPI figures (``dashboard.precomputed.remembered``): 1 = one definition
+#: per store (visits at the stores only), intervals, incremental ROI, accuracy.
+KPI_REVISION = 1
+
+
 def kpi_version(engine: Engine) -> Version:
-    """Data version + outbox version: the KPIs read messages and tasks as well as bookings."""
-    return (*data_version(engine), *outbox_version(engine))
+    """Data, outbox and review versions: the KPIs read messages, tasks and managers' reviews as
+    well as bookings."""
+    return (*data_version(engine), *outbox_version(engine), *_review_version(engine, str(engine.url)))
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _review_version(_engine: Engine, url: str) -> tuple[int, int]:
+    with session_scope(_engine) as session:
+        return kpi_repo.review_version(session)
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
@@ -60,30 +72,26 @@ def scores(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _kpi_inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
                 version: Version) -> dict[str, pd.DataFrame]:
-    with session_scope(_engine) as session:
-        return score_repo.load_kpi_inputs(session, scope=scope, store_ids=list(store_ids), until=as_of)
+    return kpis.kpi_frames(_engine, scope, store_ids, as_of)
 
 
 def kpi_inputs(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, pd.DataFrame]:
-    """Bookings, customers, messages, tasks and feedback of the picked stores up to as-of."""
-    return shallow(_kpi_inputs(engine, str(engine.url), scope, store_ids, as_of, data_version(engine)))
-
-
-def _frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> tuple[Any, ...]:
-    f = kpi_inputs(engine, scope, store_ids, as_of)
-    return f["bookings"], f["customers"], f["messages"], f["tasks"], f["feedback"]
+    """Bookings, customers (home stores), messages, tasks, feedback and reviews of the picked
+    stores up to as-of (``services.kpis.kpi_frames``)."""
+    return shallow(_kpi_inputs(engine, str(engine.url), scope, store_ids, as_of, kpi_version(engine)))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _board(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
            period_days: int, version: Version) -> pd.DataFrame:
     return remembered(_engine, scope, "kpi_board", store_ids, {"as_of": as_of, "period_days": period_days}, version,
-                      lambda: kpi_board(*_frames(_engine, scope, store_ids, as_of), as_of=as_of,
-                                        period_days=period_days, store_ids=list(store_ids)))
+                      lambda: kpis.board(_engine, scope, store_ids, as_of, period_days=period_days,
+                                         frames=kpi_inputs(_engine, scope, store_ids, as_of)),
+                      revision=KPI_REVISION)
 
 
 def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, period_days: int = 30) -> pd.DataFrame:
-    """``core.kpi.kpi_board`` of the picked stores."""
+    """``services.kpis.board`` of the picked stores (the same figures as ``kpi --json``)."""
     return _board(engine, str(engine.url), scope, store_ids, as_of, period_days, kpi_version(engine))
 
 
@@ -91,12 +99,13 @@ def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
 def _trend(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int,
            version: Version) -> pd.DataFrame:
     return remembered(_engine, scope, "kpi_trend", store_ids, {"as_of": as_of, "periods": periods}, version,
-                      lambda: kpi_trend(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, periods=periods,
-                                        store_ids=list(store_ids)))
+                      lambda: kpis.trend(_engine, scope, store_ids, as_of, periods=periods,
+                                         frames=kpi_inputs(_engine, scope, store_ids, as_of)),
+                      revision=KPI_REVISION)
 
 
 def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int = 12) -> pd.DataFrame:
-    """``core.kpi.kpi_trend`` (monthly) of the picked stores."""
+    """``services.kpis.trend`` (monthly) of the picked stores."""
     return _trend(engine, str(engine.url), scope, store_ids, as_of, periods, kpi_version(engine))
 
 
@@ -104,12 +113,13 @@ def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
 def _by_store(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               version: Version) -> pd.DataFrame:
     return remembered(_engine, scope, "kpi_by_store", store_ids, {"as_of": as_of}, version,
-                      lambda: kpi_by(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, by="store",
-                                     store_ids=list(store_ids), include_previous=False))
+                      lambda: kpis.by_store(_engine, scope, store_ids, as_of,
+                                            frames=kpi_inputs(_engine, scope, store_ids, as_of)),
+                      revision=KPI_REVISION)
 
 
 def by_store(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
-    """``core.kpi.kpi_by(by="store")`` of the picked stores."""
+    """``services.kpis.by_store`` of the picked stores: each store exactly as its own board."""
     return _by_store(engine, str(engine.url), scope, store_ids, as_of, kpi_version(engine))
 
 
@@ -232,9 +242,7 @@ def contacts(engine: Engine, scope: Scope, customer_ids: list[int]) -> pd.DataFr
 
 def kpi_targets(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, float]:
     """Targets of the one picked store, or the chain-wide targets for several (not cached: one row)."""
-    with session_scope(engine) as session:
-        store = store_ids[0] if len(store_ids) == 1 else None
-        return score_repo.load_kpi_targets(session, scope=scope, store_id=store)
+    return kpis.targets(engine, scope, store_ids)
 
 
 # ------------------------------------------------------------------ Customer 360 (not cached)

@@ -1,0 +1,1 @@
+"""Use cases: the only way pages, the CLI and the worker reach data (DESIGN.md "Layers")."""
