@@ -293,11 +293,24 @@ def format_kpi(key: str, value: float | None) -> str:
     if unit == "days":
         return f"{value:.1f}"
     if unit == "multiple":
-        return f"{value:.2f}×"
+        return f"{value:,.2f}×"
     if unit == "points":
         return f"{value * 100:+.1f} pp"
     return f"{value * 100:.1f}%"
 
+
+def format_kpi_range(key: str, low: float | None, high: float | None) -> tuple[str, str] | None:
+    """The two ends of a KPI's 95% interval as card text (``None`` when it has none)."""
+    if low is None or high is None or low != low or high != high:
+        return None
+    return format_kpi(key, low), format_kpi(key, high)
+
+
+def format_kpi_cell(key: str, value: float | None, low: float | None, high: float | None) -> str:
+    """A table cell: the value, and its 95% interval in brackets when it has one."""
+    text = format_kpi(key, value)
+    ends = None if text == "—" else format_kpi_range(key, low, high)
+    return text if ends is None else f"{text} ({ends[0]} – {ends[1]})"
 
 def format_kpi_delta(key: str, delta: float | None) -> str | None:
     """A change of a KPI for ``st.metric`` (percentage points for shares)."""
