@@ -770,23 +770,46 @@ def model_accuracy(
     return ratio(int((model == manual).sum()), len(r))
 
 
+def incremental_roi(sent_revenue: Any, holdout_revenue: Any, cost: float) -> KpiValue:
+    """Incremental ROI from per-row revenues of the two arms (DESIGN.md "Campaign ROI").
+
+    Parameters
+    ----------
+    sent_revenue, holdout_revenue : array-like of float
+        Revenue credited to each sent message / each holdout row (0 for those without a booking).
+    cost : float
+        Cost of the sent messages.
+
+    Returns
+    -------
+    KpiValue
+        value = (mean sent revenue − mean holdout revenue) × messages sent ÷ cost, with its 95%
+        interval (normal approximation of the difference of means); numerator = incremental
+        revenue; denominator = cost. ``value`` is ``None`` without a sent row, a holdout row or a
+        cost.
+    """
+    sent = np.asarray(sent_revenue, dtype=float)
+    hold = np.asarray(holdout_revenue, dtype=float)
+    cost = float(cost)
+    if len(sent) == 0 or len(hold) == 0:
+        return KpiValue(None, None, cost)
+    incremental = float(sent.mean() - hold.mean()) * len(sent)
+    if cost <= 0:
+        return KpiValue(None, incremental, cost)
+    variance = ((float(sent.var(ddof=1)) / len(sent) if len(sent) > 1 else 0.0)
+                + (float(hold.var(ddof=1)) / len(hold) if len(hold) > 1 else 0.0))
+    half = Z95 * float(np.sqrt(variance)) * len(sent) / cost
+    value = incremental / cost
+    return KpiValue(value, incremental, cost, value - half, value + half)
+
+
 def _roi_values(sent: pd.DataFrame, sent_credit: pd.DataFrame, hold: pd.DataFrame,
                 hold_credit: pd.DataFrame) -> tuple[KpiValue, KpiValue]:
     """(incremental ROI, gross ROI) of the two arms (see :func:`campaign_roi`)."""
     cost = float(sent["cost"].astype(float).fillna(0.0).sum())
     per_sent = sent["message_id"].map(sent_credit.groupby("message_id")["revenue"].sum()).fillna(0.0).astype(float)
-    gross = ratio(float(per_sent.sum()), cost)
-    if len(sent) == 0 or len(hold) == 0:
-        return KpiValue(None, None, cost), gross
     per_hold = hold["message_id"].map(hold_credit.groupby("message_id")["revenue"].sum()).fillna(0.0).astype(float)
-    incremental = float(per_sent.mean() - per_hold.mean()) * len(sent)
-    if cost <= 0:
-        return KpiValue(None, incremental, cost), gross
-    variance = ((float(per_sent.var(ddof=1)) / len(sent) if len(sent) > 1 else 0.0)
-                + (float(per_hold.var(ddof=1)) / len(hold) if len(hold) > 1 else 0.0))
-    half = Z95 * float(np.sqrt(variance)) * len(sent) / cost
-    value = incremental / cost
-    return KpiValue(value, incremental, cost, value - half, value + half), gross
+    return incremental_roi(per_sent.to_numpy(), per_hold.to_numpy(), cost), ratio(float(per_sent.sum()), cost)
 
 
 def _uplift_value(sent: KpiValue, hold: KpiValue) -> KpiValue:
@@ -1084,6 +1107,7 @@ __all__ = [
     "cross_store_share",
     "high_value_complaint_rate",
     "high_value_repurchase_rate",
+    "incremental_roi",
     "kpi_board",
     "kpi_by",
     "kpi_trend",
