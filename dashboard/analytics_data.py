@@ -245,6 +245,11 @@ def kpi_targets(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dic
     return kpis.targets(engine, scope, store_ids)
 
 
+def save_kpi_targets(engine: Engine, scope: Scope, store_id: int, targets: dict[str, float | None]) -> dict[str, float]:
+    """Set one store's own KPI targets (``services.kpis.save_targets``: permission-checked, audited)."""
+    return kpis.save_targets(engine, scope, store_id, targets)
+
+
 # ------------------------------------------------------------------ Customer 360 (not cached)
 def search_customers(engine: Engine, scope: Scope, store_ids: tuple[int, ...], query: str) -> pd.DataFrame:
     with session_scope(engine) as session:

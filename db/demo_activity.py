@@ -5,7 +5,7 @@ contacts its sleeping customers, works follow-up tasks and reviews the model's c
 those the wake-up rate, task completion and model accuracy read "—" on every store.
 
 - :func:`seed_demo_followups` (after the world is loaded, before points and snapshots): a
-  wake-up message the day each customer crosses 180 days without a visit (a tenth held out at
+  monthly wake-up message to every customer asleep for 180–365 days (a tenth held out at
   random), with a known effect — about 15% of contacted sleepers and 3% of held-out ones come
   back within four weeks (a copy of their last booking; the ground truth's churn moment moves
   to that visit) — and a follow-up task for the front desk when a customer is three weeks past
@@ -77,7 +77,7 @@ def _wake_campaign(engine: Engine) -> int:
         campaign = Campaign(
             store_id=None, name="沉睡客・喚醒", description=WAKE_DESCRIPTION,
             audience={"lifecycle_segments": ["sleeping"]},
-            trigger={"kind": "sleeping", "threshold_days": SLEEPING_DAYS, "tolerance_days": 3},
+            trigger={"kind": "recurring", "cron": "0 11 1 * *"},
             templates=_WAKE_TEMPLATES, channel="line", send_hour=11, holdout_pct=WAKE_HOLDOUT * 100,
             frequency_cap_days=3, cost_per_message=WAKE_COST, status="ended", created_by="demo",
             approved_by="admin", approved_at=datetime.now(UTC))
@@ -97,45 +97,47 @@ def seed_demo_followups(engine: Engine, *, end_date: date, seed: int) -> dict[st
         homes = dict(session.execute(select(Customer.id, Customer.home_store_id)).all())
         opted = {cid for (cid,) in session.execute(select(Customer.id).where(Customer.opted_out_at.is_not(None)))}
 
-    # ---- wake-up: the day 180 days without a visit are up, within the last eight months -------
-    cross = visits["day"] + pd.Timedelta(days=SLEEPING_DAYS)
-    sleeping = ((visits["next_day"].isna() | (visits["next_day"] > cross)) & (cross < end)
-                & (cross > end - pd.Timedelta(days=240)) & ~visits["customer_id"].isin(opted))
-    slept = visits.loc[sleeping.to_numpy()].assign(contact=cross[sleeping] + pd.Timedelta(hours=3))
+    # ---- wake-up: on the 1st of each month, every customer asleep for 180–365 days --------------
     campaign_id = _wake_campaign(engine)
-    held = rng.random(len(slept)) < WAKE_HOLDOUT
-    status = np.where(held, "holdout", "sent")
-    occurrence = [f"sleeping:{d:%Y-%m-%d}" for d in slept["contact"]]
-    keys = [dedupe_key(campaign_id, int(c), o) for c, o in zip(slept["customer_id"], occurrence, strict=True)]
-    messages = [{
-        "campaign_id": campaign_id, "customer_id": int(c), "store_id": int(homes.get(int(c)) or s),
-        "channel": "line", "variant": "A", "locale": "zh-TW", "dedupe_key": k, "tracking_code": tracking_code(k),
-        "status": st, "body": _WAKE_TEMPLATES["variants"][0]["templates"]["zh-TW"], "scheduled_for": _aware(t),
-        "attempts": int(st == "sent"), "sent_at": _aware(t) if st == "sent" else None,
-        "cost": WAKE_COST if st == "sent" else 0.0, "created_at": _aware(t),
-    } for c, s, k, st, t in zip(slept["customer_id"], slept["store_id"], keys, status, slept["contact"], strict=True)]
-
-    # A known effect: some contacted sleepers book within a week and come within four weeks.
-    effect = np.where(held, WAKE_EFFECT["holdout"], WAKE_EFFECT["sent"])
-    woke = rng.random(len(slept)) < effect
-    come = slept["contact"] + pd.to_timedelta(rng.integers(5, 28, len(slept)), unit="D")
-    woke &= (come < end).to_numpy()
-    bookings, truth = [], []
-    for row, when, code, st in zip(slept.loc[woke].itertuples(), come[woke], np.asarray(keys)[woke], status[woke],
-                                   strict=True):
-        at = row.scheduled_at.replace(year=when.year, month=when.month, day=when.day)
-        bookings.append({
-            "external_id": f"W{row.booking_id}", "dedupe_key": f"demo:wake:{row.booking_id}",
-            "store_id": int(row.store_id), "customer_id": int(row.customer_id),
-            "pet_id": None if pd.isna(row.pet_id) else int(row.pet_id),
-            "service_id": None if pd.isna(row.service_id) else int(row.service_id),
-            "staff_id": None if pd.isna(row.staff_id) else int(row.staff_id), "designated": False,
-            "created_at": _aware(row.contact + pd.Timedelta(days=int(rng.integers(1, 5)))),
-            "scheduled_at": _aware(at), "status": "completed", "amount": float(row.amount),
-            "addon_amount": float(row.addon_amount), "channel": "line", "deposit": 0.0,
-            "tracking_code": tracking_code(code) if st == "sent" else None,
-        })
-        truth.append((int(row.customer_id), _aware(at)))
+    first = (end - pd.Timedelta(days=240)).to_period("M").to_timestamp()
+    months = pd.date_range(first, end - pd.Timedelta(days=1), freq="MS")
+    asleep_from = visits["day"] + pd.Timedelta(days=SLEEPING_DAYS)
+    episodes = visits.loc[((visits["next_day"].isna() | (visits["next_day"] > asleep_from))
+                           & (asleep_from < end) & ~visits["customer_id"].isin(opted)).to_numpy()]
+    messages, bookings, truth = [], [], []
+    for row in episodes.itertuples():
+        until = min(row.day + pd.Timedelta(days=365), end if pd.isna(row.next_day) else min(row.next_day, end))
+        for month in months[(months >= row.day + pd.Timedelta(days=SLEEPING_DAYS)) & (months < until)]:
+            contact = month + pd.Timedelta(hours=3)   # 11:00 in Taipei and Shanghai
+            status = "holdout" if rng.random() < WAKE_HOLDOUT else "sent"
+            key = dedupe_key(campaign_id, int(row.customer_id), f"sleeping:{month:%Y-%m}")
+            messages.append({
+                "campaign_id": campaign_id, "customer_id": int(row.customer_id),
+                "store_id": int(homes.get(int(row.customer_id)) or row.store_id), "channel": "line", "variant": "A",
+                "locale": "zh-TW", "dedupe_key": key, "tracking_code": tracking_code(key), "status": status,
+                "body": _WAKE_TEMPLATES["variants"][0]["templates"]["zh-TW"], "scheduled_for": _aware(contact),
+                "attempts": int(status == "sent"), "sent_at": _aware(contact) if status == "sent" else None,
+                "cost": WAKE_COST if status == "sent" else 0.0, "created_at": _aware(contact),
+            })
+            # A known effect: some contacted sleepers come back within four weeks (a copy of
+            # their last booking, booked a few days after the message).
+            come = contact + pd.Timedelta(days=int(rng.integers(5, 28)))
+            if rng.random() >= WAKE_EFFECT[status] or come >= until:
+                continue
+            at = row.scheduled_at.replace(year=come.year, month=come.month, day=come.day)
+            bookings.append({
+                "external_id": f"W{row.booking_id}", "dedupe_key": f"demo:wake:{row.booking_id}",
+                "store_id": int(row.store_id), "customer_id": int(row.customer_id),
+                "pet_id": None if pd.isna(row.pet_id) else int(row.pet_id),
+                "service_id": None if pd.isna(row.service_id) else int(row.service_id),
+                "staff_id": None if pd.isna(row.staff_id) else int(row.staff_id), "designated": False,
+                "created_at": _aware(contact + pd.Timedelta(days=int(rng.integers(1, 5)))),
+                "scheduled_at": _aware(at), "status": "completed", "amount": float(row.amount),
+                "addon_amount": float(row.addon_amount), "channel": "line", "deposit": 0.0,
+                "tracking_code": tracking_code(key) if status == "sent" else None,
+            })
+            truth.append((int(row.customer_id), _aware(at)))
+            break
 
     # ---- follow-up tasks: three weeks past the customer's usual interval ----------------------
     usual = visits.groupby("customer_id")["gap_before"].transform("median")

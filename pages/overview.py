@@ -86,6 +86,24 @@ for start in range(0, len(CARDS), 4):
             column.caption(ctx.t("analytics.meets_target" if met else "analytics.below_target", target=target_text))
         column.caption(f"{ctx.t(f'kpi.{key}.meaning')} {ctx.t(f'kpi.{key}.action')}")
 
+# --- the store's own targets (editable per store) ---------------------------------------------
+if len(ctx.store_ids) == 1 and ctx.scope.can("edit_rules"):
+    with st.expander(ctx.t("analytics.targets_edit")), st.form("overview.targets"):
+        st.caption(ctx.t("analytics.targets_help"))
+        entered: dict[str, float | None] = {}
+        for key in CARDS:
+            unit = KPI_UNITS.get(key, "share")
+            scale = 100.0 if unit == "share" else 1.0
+            now = targets.get(key)
+            value = st.number_input(ctx.t("analytics.target_for", kpi=ctx.t(f"kpi.{key}"),
+                                          unit=ctx.t(f"analytics.unit.{unit}")),
+                                    min_value=0.0, max_value=100.0 if unit == "share" else None,
+                                    value=None if now is None else round(now * scale, 2), key=f"overview.target.{key}")
+            entered[key] = None if value is None else float(value) / scale
+        if st.form_submit_button(ctx.t("analytics.targets_save")):
+            ad.save_kpi_targets(ctx.engine, ctx.scope, ctx.store_ids[0], entered)
+            st.success(ctx.t("analytics.targets_saved"))
+
 # --- trends ----------------------------------------------------------------------------------
 st.subheader(ctx.t("analytics.trend_section"))
 trend = figures["trend"]

@@ -19,7 +19,7 @@ from core import kpi as core_kpi
 from core.scope import Scope
 from db import kpi_repo
 from db.engine import session_scope
-from db.score_repo import load_kpi_inputs, load_kpi_targets
+from db.score_repo import load_kpi_inputs, load_kpi_targets, save_kpi_targets
 
 #: Frames of :func:`kpi_frames`.
 FRAME_NAMES = ("bookings", "customers", "messages", "tasks", "feedback", "reviews")
@@ -87,6 +87,25 @@ def targets(engine: Engine, scope: Scope, store_ids: Sequence[int]) -> dict[str,
     stores = list(store_ids)
     with session_scope(engine) as session:
         return load_kpi_targets(session, scope=scope, store_id=stores[0] if len(stores) == 1 else None)
+
+
+def save_targets(engine: Engine, scope: Scope, store_id: int, targets: dict[str, float | None]) -> dict[str, float]:
+    """Set one store's own targets (``None`` clears a KPI's: the chain's or the default applies
+    again); only KPIs of the board are kept. Needs ``edit_rules`` on that store; audited.
+
+    Returns the store's targets now in force.
+    """
+    scope.require("edit_rules")
+    known = {key: float(value) for key, value in targets.items()
+             if key in core_kpi.KPI_KEYS and value is not None and value == value}
+    with session_scope(engine) as session:
+        save_kpi_targets(session, scope=scope, store_id=store_id, targets=known)
+    return targets_of(engine, scope, store_id)
+
+
+def targets_of(engine: Engine, scope: Scope, store_id: int) -> dict[str, float]:
+    """The targets in force for one store."""
+    return targets(engine, scope, [store_id])
 
 
 def _number(value: Any) -> float | None:
