@@ -124,6 +124,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_kpi(args: argparse.Namespace) -> int:
     """Print the KPI board of the period ending on as-of (30 days) against the period before."""
+    from core.scope import PermissionDenied
     from dashboard.cli_common import CliError, open_engine, resolve_scope
     from db import repo
     from db.engine import session_scope
@@ -141,8 +142,11 @@ def cmd_kpi(args: argparse.Namespace) -> int:
         codes = list(dict.fromkeys(args.store))
     else:
         codes = sorted(visible)
-    payload = {"as_of": day.isoformat(), "stores": codes,
-               "kpis": kpis.report(engine, scope, [visible[c] for c in codes], day, period_days=args.period_days)}
+    try:
+        report = kpis.report(engine, scope, [visible[c] for c in codes], day, period_days=args.period_days)
+    except PermissionDenied as exc:  # e.g. front desk: no figures (RELIABILITY 25)
+        raise CliError(str(exc)) from exc
+    payload = {"as_of": day.isoformat(), "stores": codes, "kpis": report}
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
     else:

@@ -164,7 +164,7 @@ def seed_demo_followups(engine: Engine, *, end_date: date, seed: int) -> dict[st
             "status": outcome, "idempotency_key": f"demo:task:{row.booking_id}",
             "created_at": _aware(created),
             "completed_at": None if closed is None else _aware(closed),
-            "completed_by": None if closed is None else "front",
+            "completed_by": None if closed is None else "frontdesk",
         })
 
     with session_scope(engine) as session:
