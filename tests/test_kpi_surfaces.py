@@ -4,6 +4,7 @@ store, as-of and period, on SQLite and PostgreSQL (the issue: TPE01's 30-day rev
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -21,14 +22,17 @@ OVERVIEW_PAGE = "../pages/overview.py"
 
 
 @pytest.fixture
-def demo(engine, monkeypatch) -> str:
+def demo(engine, monkeypatch) -> Iterator[str]:
     """A small demo chain (four stores, 400 customers) in the test's database."""
     url = engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("DATABASE_URL", url)
     config.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     assert main(["demo", "--customers", "400", "--seed", "5", "--end-date", END]) == 0
-    return url
+    yield url
+    # Leave no engine of this database cached for the tests after this one.
+    config.load_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
 
 
 def _kpi_json(capsys, *args: str) -> dict:
