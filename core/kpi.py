@@ -5,7 +5,13 @@ Conventions shared by every function:
 - ``as_of``: the end of that day is the cut-off; nothing scheduled, sent or created later is read.
 - ``period_days``: the period is the ``period_days`` calendar days ending on the as-of day,
   i.e. dates in ``(as_of − period_days, as_of]``.
-- ``store_ids``: optional store filter (on the store of the visit, message or task).
+- ``store_ids``: optional store filter. The figures of a set of stores are computed from what
+  happened *at those stores* only: their visits, messages, tasks and feedback. So for one store a
+  revisit must be at that store (and a first visit is the first at that store); for several
+  stores together a revisit at any of them counts. A visit elsewhere in the chain is what
+  :func:`cross_store_share` measures — never folded into a revisit rate. This is what a store
+  manager, who sees only their own store's bookings, can compute: every surface (the Stores
+  board, the Overview, ``kpi --store``) gets the same number whatever else the caller may see.
 - A *visit* is a booking with status ``completed``; a customer's visits on the same date count as
   one visit day wherever a metric looks at "visiting again".
 - Each returns :class:`KpiValue`; ``value`` is ``None`` when the denominator is 0.
@@ -70,33 +76,45 @@ KPI_KEYS: Final = (
     "high_value_repurchase_rate",
     "task_completion_rate",
     "complaint_rate",
+    "high_value_complaint_rate",
     "no_show_rate",
     "cancel_rate",
     "reschedule_rate",
     "cross_store_share",
     "campaign_roi",
+    "campaign_gross_roi",
+    "model_accuracy",
 )
 
 #: KPIs where a smaller value is better (deltas and targets read the other way).
 KPI_LOWER_IS_BETTER: Final = frozenset({
-    "revisit_interval_days", "complaint_rate", "no_show_rate", "cancel_rate", "reschedule_rate",
+    "revisit_interval_days", "complaint_rate", "high_value_complaint_rate", "no_show_rate", "cancel_rate",
+    "reschedule_rate",
 })
 
 #: How each KPI's value reads: "share" (0–1), "days", "multiple" (ROI) or "points" (uplift,
 #: a difference of shares).
 KPI_UNITS: Final = {key: "share" for key in KPI_KEYS} | {
-    "revisit_interval_days": "days", "campaign_roi": "multiple", "push_uplift": "points",
+    "revisit_interval_days": "days", "campaign_roi": "multiple", "campaign_gross_roi": "multiple",
+    "push_uplift": "points",
 }
 
-#: Default targets (a reasonable bar for an appointment-based shop); stores override them.
+#: Default targets: the shops' own practice (DESIGN.md). Other KPIs have no target until a store
+#: sets one (``db.score_repo.save_kpi_targets``); a made-up bar would read as a verdict.
 DEFAULT_KPI_TARGETS: Final = {
-    "revisit_rate_30": 0.35, "revisit_rate_60": 0.50, "revisit_rate_90": 0.60,
-    "first_revisit_rate_30": 0.20, "first_revisit_rate_60": 0.30, "first_revisit_rate_90": 0.40,
-    "revisit_interval_days": 35.0, "wake_up_rate": 0.10, "push_conversion_rate": 0.08,
-    "push_holdout_conversion_rate": 0.05, "push_uplift": 0.02, "high_value_repurchase_rate": 0.60,
-    "task_completion_rate": 0.80, "complaint_rate": 0.02, "no_show_rate": 0.05,
-    "cancel_rate": 0.10, "reschedule_rate": 0.10, "cross_store_share": 0.10, "campaign_roi": 3.0,
+    "high_value_repurchase_rate": 0.40,
+    "wake_up_rate": 0.20,
+    "task_completion_rate": 0.85,
+    "high_value_complaint_rate": 0.02,
+    "model_accuracy": 0.80,
 }
+
+#: Why a KPI has no value (its denominator is empty): a reason key per KPI, shown instead of a
+#: bare dash (``kpi.<key>.empty`` in the i18n layer).
+KPI_EMPTY_REASONS: Final = {key: key for key in KPI_KEYS}
+
+#: z of a two-sided 95% interval.
+Z95: Final = 1.959963984540054
 
 
 def target_met(kpi: str, value: float | None, target: float | None) -> bool | None:
@@ -106,8 +124,9 @@ def target_met(kpi: str, value: float | None, target: float | None) -> bool | No
     return value <= target if kpi in KPI_LOWER_IS_BETTER else value >= target
 
 
-#: Columns of :func:`kpi_board`.
-BOARD_COLUMNS: Final = ("kpi", "value", "numerator", "denominator", "previous_value", "delta")
+#: Columns of :func:`kpi_board`: ``low``/``high`` bound the 95% interval of the value (Wilson
+#: for shares, normal approximation for the uplift and the incremental ROI; NaN otherwise).
+BOARD_COLUMNS: Final = ("kpi", "value", "numerator", "denominator", "low", "high", "previous_value", "delta")
 
 
 @dataclass(frozen=True)
@@ -115,11 +134,39 @@ class KpiValue:
     """A KPI value with its parts; ``value`` is ``None`` when the denominator is 0.
 
     ``numerator`` is ``None`` for values that are not a ratio (a median, an uplift).
+    ``low``/``high`` bound a 95% interval when the metric computes one itself (see
+    :func:`kpi_board`, which adds the Wilson interval of every share).
     """
 
     value: float | None
     numerator: float | None
     denominator: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+def wilson_interval(successes: float, trials: float, *, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval of a share ``successes / trials`` (``None`` when ``trials`` is 0).
+
+    Parameters
+    ----------
+    successes, trials : float
+        Counts, ``0 <= successes <= trials``.
+    z : float
+        Normal quantile (1.96 for 95%).
+
+    Returns
+    -------
+    tuple of float or None
+        ``(low, high)`` within [0, 1].
+    """
+    n = float(trials)
+    if n <= 0:
+        return None
+    p = float(successes) / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def ratio(numerator: float, denominator: float) -> KpiValue:
@@ -255,8 +302,8 @@ def revisit_rate(
     """Revisit rate N: share of visits followed by another visit within N days.
 
     Of the visit days in the period whose date is ≤ as_of − N (later ones cannot be judged yet
-    and are excluded), the share whose customer visits again — a completed visit on a later date,
-    at any store — within ``n_days`` days.
+    and are excluded), the share whose customer visits again — a completed visit on a later date
+    at one of the stores (any store without ``store_ids``) — within ``n_days`` days.
 
     Parameters
     ----------
@@ -268,18 +315,18 @@ def revisit_rate(
     period_days : int
         Visit dates in ``(as_of − period_days, as_of − n_days]`` form the cohort.
     first_visits_only : bool
-        Only each customer's first visit day ever (as of as_of).
+        Only each customer's first visit day at the stores (as of as_of).
     store_ids : optional
-        Cohort visits at these stores (the visit again may be anywhere).
+        Only visits at these stores count, both the cohort and the visit again: for one store
+        the revisit must be at that store; for several, at any of them.
 
     Returns
     -------
     KpiValue
         numerator = cohort visit days revisited within N, denominator = cohort visit days.
     """
-    return _revisit_rate(_visit_index(bookings, as_of), as_of=as_of, n_days=n_days,
-                         period_days=period_days, first_visits_only=first_visits_only,
-                         store_ids=store_ids)
+    return _revisit_rate(_visit_index(filter_stores(bookings, store_ids), as_of), as_of=as_of, n_days=n_days,
+                         period_days=period_days, first_visits_only=first_visits_only, store_ids=None)
 
 
 def revisit_interval(
@@ -291,16 +338,16 @@ def revisit_interval(
 ) -> KpiValue:
     """Median days between consecutive visit days of the same customer.
 
-    Intervals that end in the period (and, with ``store_ids``, end with a visit at one of those
-    stores; the earlier visit may be anywhere).
+    Intervals that end in the period; with ``store_ids`` both visits are at those stores (the
+    customer's visits elsewhere do not exist for them).
 
     Returns
     -------
     KpiValue
         value = median interval in days, numerator = None, denominator = number of intervals.
     """
-    return _revisit_interval(_visit_index(bookings, as_of), as_of=as_of,
-                             period_days=period_days, store_ids=store_ids)
+    return _revisit_interval(_visit_index(filter_stores(bookings, store_ids), as_of), as_of=as_of,
+                             period_days=period_days, store_ids=None)
 
 
 def _delivered(messages: pd.DataFrame, as_of: AsOf, *, status: str = "sent") -> pd.DataFrame:
@@ -328,7 +375,8 @@ def wake_up_rate(
     """Wake-up rate (沉睡唤醒率): contacted sleeping customers who visit within the window.
 
     Contacts are delivered messages (status ``sent``) sent in the period. A customer counts when
-    a visit (any store) follows one of their contacts within ``window_days`` (and by as-of).
+    a visit (at one of the stores; any store without ``store_ids``) follows one of their
+    contacts within ``window_days`` (and by as-of).
     With ``judged_only`` the period ends ``window_days`` before as-of, so every contact counted
     has had its whole window (as the revisit rate leaves out visits too recent to judge).
 
@@ -351,7 +399,7 @@ def wake_up_rate(
     sent = filter_stores(_delivered(messages, as_of), store_ids)
     sent = sent.loc[_period_mask(day_numbers(sent["sent_at"]), _period_end(as_of, window_days, judged_only),
                                  period_days)]
-    visits = visits_as_of(bookings, as_of, columns=("customer_id", "scheduled_at"))
+    visits = visits_as_of(filter_stores(bookings, store_ids), as_of, columns=("customer_id", "scheduled_at"))
     vt = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy().astype(np.int64),
                        "visit_at": _ns(visits["scheduled_at"]).to_numpy()})
     vt = vt.dropna().sort_values("visit_at")
@@ -448,22 +496,33 @@ def push_to_booking_conversion(
     :func:`attribute_bookings` ÷ delivered messages sent in the period. With ``arm="holdout"``
     the same for the holdout rows (the conversion the campaign would have had without sending).
     With ``judged_only`` the period ends ``window_days`` before as-of: a message sent yesterday
-    cannot have converted yet and would drag the rate down.
+    cannot have converted yet and would drag the rate down. With ``store_ids`` only those
+    stores' messages and bookings take part.
 
     Returns
     -------
     KpiValue
         numerator = converted messages, denominator = messages of the arm in the period.
     """
-    pool = filter_stores(_delivered(messages, as_of, status=arm), store_ids)
+    pool, credited = _arm(messages, bookings, as_of=as_of, window_days=window_days, period_days=period_days,
+                          store_ids=store_ids, campaign_ids=campaign_ids, arm=arm, judged_only=judged_only)
+    converted = pool["message_id"].isin(credited["message_id"].unique())
+    return ratio(int(converted.sum()), len(pool))
+
+
+def _arm(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: AsOf, window_days: int, period_days: int,
+         store_ids: Collection[int] | None, campaign_ids: Collection[Any] | None, arm: Literal["sent", "holdout"],
+         judged_only: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(messages of the arm in the period, bookings credited to the arm) at the stores."""
+    messages = filter_stores(messages, store_ids)
+    bookings = filter_stores(bookings, store_ids)
+    pool = _delivered(messages, as_of, status=arm)
     if campaign_ids is not None:
         pool = pool.loc[pool["campaign_id"].isin(list(campaign_ids)).to_numpy()]
     pool = pool.loc[_period_mask(day_numbers(pool["sent_at"]), _period_end(as_of, window_days, judged_only),
                                  period_days)]
-    credited = attribute_bookings(messages, bookings, as_of=as_of, window_days=window_days,
-                                  arm=arm)
-    converted = pool["message_id"].isin(credited["message_id"].unique())
-    return ratio(int(converted.sum()), len(pool))
+    credited = attribute_bookings(messages, bookings, as_of=as_of, window_days=window_days, arm=arm)
+    return pool, credited
 
 
 def push_uplift(
@@ -483,15 +542,71 @@ def push_uplift(
     -------
     KpiValue
         value = the difference (``None`` when either arm is empty); numerator = None;
-        denominator = holdout rows in the period.
+        denominator = holdout rows in the period; ``low``/``high`` = its 95% interval (normal
+        approximation of a difference of two shares).
     """
     kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
                                   "store_ids": store_ids, "campaign_ids": campaign_ids, "judged_only": judged_only}
     sent = push_to_booking_conversion(messages, bookings, arm="sent", **kwargs)
     hold = push_to_booking_conversion(messages, bookings, arm="holdout", **kwargs)
-    if sent.value is None or hold.value is None:
-        return KpiValue(None, None, hold.denominator)
-    return KpiValue(sent.value - hold.value, None, hold.denominator)
+    return _uplift_value(sent, hold)
+
+
+def campaign_roi(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    window_days: int = 7,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+    campaign_ids: Collection[Any] | None = None,
+    judged_only: bool = False,
+) -> KpiValue:
+    """Campaign ROI: incremental revenue over the random holdout ÷ cost, with its 95% interval.
+
+    Incremental revenue = (revenue per sent message − revenue per holdout row) × messages sent,
+    where a message's revenue is that of the bookings :func:`attribute_bookings` credits to it
+    (completed visits by as-of). Cost = the cost of the sent messages. The interval is the normal
+    approximation of the difference of the two mean revenues, scaled the same way.
+
+    Returns
+    -------
+    KpiValue
+        value = incremental revenue ÷ cost (``None`` without a holdout, a sent message or a
+        cost); numerator = incremental revenue; denominator = cost; ``low``/``high``.
+    """
+    kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
+                              "store_ids": store_ids, "campaign_ids": campaign_ids, "judged_only": judged_only}
+    sent, sent_credit = _arm(messages, bookings, arm="sent", **kwargs)
+    hold, hold_credit = _arm(messages, bookings, arm="holdout", **kwargs)
+    return _roi_values(sent, sent_credit, hold, hold_credit)[0]
+
+
+def campaign_gross_roi(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    window_days: int = 7,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+    campaign_ids: Collection[Any] | None = None,
+    judged_only: bool = False,
+) -> KpiValue:
+    """Gross attributed revenue ÷ cost: every credited booking's revenue, as if no customer would
+    have come anyway. Shown beside :func:`campaign_roi`, never instead of it.
+
+    Returns
+    -------
+    KpiValue
+        numerator = revenue credited to the sent messages of the period; denominator = their cost.
+    """
+    kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
+                              "store_ids": store_ids, "campaign_ids": campaign_ids, "judged_only": judged_only}
+    sent, credit = _arm(messages, bookings, arm="sent", **kwargs)
+    empty = sent.iloc[:0]
+    return _roi_values(sent, credit, empty, credit.iloc[:0])[1]
 
 
 def high_value_repurchase_rate(
@@ -605,9 +720,105 @@ def cross_store_share(
     return ratio(int(away.sum()), int(known.sum()))
 
 
-def campaign_roi(attributed_revenue: float, cost: float) -> KpiValue:
-    """Campaign ROI = attributed revenue ÷ cost (``None`` when the cost is 0)."""
-    return ratio(attributed_revenue, cost)
+def high_value_complaint_rate(
+    feedback: pd.DataFrame,
+    bookings: pd.DataFrame,
+    high_value_customer_ids: Collection[int],
+    *,
+    as_of: AsOf,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """Complaints among high-value customers: their visits in the period with a complaint ÷ their
+    visits in the period (:func:`complaint_rate` of those customers)."""
+    require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
+    ids = list(pd.unique(np.asarray(list(high_value_customer_ids))))
+    theirs = bookings.loc[bookings["customer_id"].isin(ids).to_numpy()]
+    return complaint_rate(feedback, theirs, as_of=as_of, period_days=period_days, store_ids=store_ids)
+
+
+#: Columns of the reviews frame of :func:`model_accuracy` (a manager's verdict on a model call).
+REVIEW_COLUMNS: Final = ("customer_id", "as_of", "model_label", "manual_label")
+
+
+def model_accuracy(
+    reviews: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    period_days: int = 30,
+    store_ids: Collection[int] | None = None,
+) -> KpiValue:
+    """Model accuracy: model calls a manager reviewed in the period that the manager agreed with.
+
+    Parameters
+    ----------
+    reviews : DataFrame
+        :data:`REVIEW_COLUMNS` (``as_of`` = the day of the call reviewed), plus ``store_id`` (the
+        customer's home store) when ``store_ids`` is given. Labels compare after stripping
+        spaces and case-folding; rows missing either label are left out.
+
+    Returns
+    -------
+    KpiValue
+        numerator = agreeing reviews, denominator = reviews in the period.
+    """
+    require_columns(reviews, REVIEW_COLUMNS, what="reviews")
+    r = filter_stores(reviews, store_ids).dropna(subset=["model_label", "manual_label"])
+    r = r.loc[_period_mask(day_numbers(r["as_of"]), as_of, period_days)]
+    model = r["model_label"].astype(str).str.strip().str.casefold()
+    manual = r["manual_label"].astype(str).str.strip().str.casefold()
+    return ratio(int((model == manual).sum()), len(r))
+
+
+def incremental_roi(sent_revenue: Any, holdout_revenue: Any, cost: float) -> KpiValue:
+    """Incremental ROI from per-row revenues of the two arms (DESIGN.md "Campaign ROI").
+
+    Parameters
+    ----------
+    sent_revenue, holdout_revenue : array-like of float
+        Revenue credited to each sent message / each holdout row (0 for those without a booking).
+    cost : float
+        Cost of the sent messages.
+
+    Returns
+    -------
+    KpiValue
+        value = (mean sent revenue − mean holdout revenue) × messages sent ÷ cost, with its 95%
+        interval (normal approximation of the difference of means); numerator = incremental
+        revenue; denominator = cost. ``value`` is ``None`` without a sent row, a holdout row or a
+        cost.
+    """
+    sent = np.asarray(sent_revenue, dtype=float)
+    hold = np.asarray(holdout_revenue, dtype=float)
+    cost = float(cost)
+    if len(sent) == 0 or len(hold) == 0:
+        return KpiValue(None, None, cost)
+    incremental = float(sent.mean() - hold.mean()) * len(sent)
+    if cost <= 0:
+        return KpiValue(None, incremental, cost)
+    variance = ((float(sent.var(ddof=1)) / len(sent) if len(sent) > 1 else 0.0)
+                + (float(hold.var(ddof=1)) / len(hold) if len(hold) > 1 else 0.0))
+    half = Z95 * float(np.sqrt(variance)) * len(sent) / cost
+    value = incremental / cost
+    return KpiValue(value, incremental, cost, value - half, value + half)
+
+
+def _roi_values(sent: pd.DataFrame, sent_credit: pd.DataFrame, hold: pd.DataFrame,
+                hold_credit: pd.DataFrame) -> tuple[KpiValue, KpiValue]:
+    """(incremental ROI, gross ROI) of the two arms (see :func:`campaign_roi`)."""
+    cost = float(sent["cost"].astype(float).fillna(0.0).sum())
+    per_sent = sent["message_id"].map(sent_credit.groupby("message_id")["revenue"].sum()).fillna(0.0).astype(float)
+    per_hold = hold["message_id"].map(hold_credit.groupby("message_id")["revenue"].sum()).fillna(0.0).astype(float)
+    return incremental_roi(per_sent.to_numpy(), per_hold.to_numpy(), cost), ratio(float(per_sent.sum()), cost)
+
+
+def _uplift_value(sent: KpiValue, hold: KpiValue) -> KpiValue:
+    if sent.value is None or hold.value is None:
+        return KpiValue(None, None, hold.denominator)
+    diff = sent.value - hold.value
+    half = Z95 * float(np.sqrt(sent.value * (1 - sent.value) / float(sent.denominator or 1)
+                               + hold.value * (1 - hold.value) / float(hold.denominator or 1)))
+    return KpiValue(diff, None, hold.denominator, diff - half, diff + half)
 
 
 # ------------------------------------------------------------------------------ board
@@ -623,6 +834,7 @@ def _board_values(
     messages: pd.DataFrame | None,
     tasks: pd.DataFrame | None,
     feedback: pd.DataFrame | None,
+    reviews: pd.DataFrame | None,
     *,
     as_of: AsOf,
     period_days: int,
@@ -632,63 +844,60 @@ def _board_values(
 ) -> dict[str, KpiValue]:
     none = KpiValue(None, None, 0.0)
     values: dict[str, KpiValue] = {}
+    # The stores' own world: what happened at them, whatever else the frames hold (a chain
+    # admin's frames hold every store, a manager's only theirs — the figures must not differ).
+    bookings = filter_stores(bookings, store_ids)
+    messages = None if messages is None else filter_stores(messages, store_ids)
+    tasks = None if tasks is None else filter_stores(tasks, store_ids)
     index = _visit_index(bookings, as_of)
     for n in params.revisit_n_days:
         # The cohort is the period's worth of visit days ending at as_of − N.
         for prefix, first in (("revisit_rate", False), ("first_revisit_rate", True)):
             values[f"{prefix}_{n}"] = _revisit_rate(
                 index, as_of=as_of, n_days=n, period_days=period_days + n,
-                first_visits_only=first, store_ids=store_ids)
+                first_visits_only=first, store_ids=None)
     values["revisit_interval_days"] = _revisit_interval(
-        index, as_of=as_of, period_days=period_days, store_ids=store_ids)
+        index, as_of=as_of, period_days=period_days, store_ids=None)
 
     if messages is not None:
         values["wake_up_rate"] = wake_up_rate(
             messages, bookings, None, as_of=as_of, window_days=params.wake_window_days,
-            period_days=period_days, sleeping_days=lifecycle_params.sleeping_days,
-            store_ids=store_ids, judged_only=True)
+            period_days=period_days, sleeping_days=lifecycle_params.sleeping_days, judged_only=True)
         # Like the revisit rates, the board judges only messages whose window has closed.
-        push_kwargs: dict[str, Any] = {"as_of": as_of, "window_days": params.push_window_days,
-                                           "period_days": period_days, "store_ids": store_ids,
-                                           "judged_only": True}
-        values["push_conversion_rate"] = push_to_booking_conversion(
-            messages, bookings, arm="sent", **push_kwargs)
-        values["push_holdout_conversion_rate"] = push_to_booking_conversion(
-            messages, bookings, arm="holdout", **push_kwargs)
-        values["push_uplift"] = push_uplift(messages, bookings, **push_kwargs)
-        in_period = filter_stores(messages, store_ids)
-        sent_at = pd.to_datetime(in_period["sent_at"])
-        in_period = in_period.loc[sent_at.notna().to_numpy()
-                                  & _period_mask(day_numbers(sent_at),
-                                                 _period_end(as_of, params.push_window_days, True), period_days)]
-        credited = attribute_bookings(messages, bookings, as_of=as_of,
-                                      window_days=params.push_window_days)
-        revenue = credited.loc[credited["message_id"].isin(in_period["message_id"]).to_numpy(),
-                               "revenue"].sum()
-        cost = in_period["cost"].astype(float).fillna(0.0).sum()
-        values["campaign_roi"] = campaign_roi(float(revenue), float(cost))
+        arm_kwargs: dict[str, Any] = {"as_of": as_of, "window_days": params.push_window_days,
+                                      "period_days": period_days, "store_ids": None, "campaign_ids": None,
+                                      "judged_only": True}
+        sent, sent_credit = _arm(messages, bookings, arm="sent", **arm_kwargs)
+        hold, hold_credit = _arm(messages, bookings, arm="holdout", **arm_kwargs)
+        sent_conv = ratio(int(sent["message_id"].isin(sent_credit["message_id"].unique()).sum()), len(sent))
+        hold_conv = ratio(int(hold["message_id"].isin(hold_credit["message_id"].unique()).sum()), len(hold))
+        values["push_conversion_rate"] = sent_conv
+        values["push_holdout_conversion_rate"] = hold_conv
+        values["push_uplift"] = _uplift_value(sent_conv, hold_conv)
+        values["campaign_roi"], values["campaign_gross_roi"] = _roi_values(sent, sent_credit, hold, hold_credit)
 
     hv_as_of = as_of_day(as_of) - pd.Timedelta(days=params.high_value_window_days)
     rfm = rfm_table(bookings, as_of=hv_as_of)
     hv = rfm.loc[high_value_flags(rfm["monetary"], top_share=lifecycle_params.high_value_top_share)
                  .to_numpy(), "customer_id"]
     if store_ids is not None:
-        home = customers.set_index("customer_id")["home_store_id"]
+        home = customers.drop_duplicates("customer_id").set_index("customer_id")["home_store_id"]
         hv = hv.loc[hv.map(home).isin(list(store_ids)).to_numpy()]
+    hv_ids = pd.unique(hv.to_numpy())
     values["high_value_repurchase_rate"] = _high_value_repurchase(
-        index, pd.unique(hv.to_numpy()), as_of=as_of, window_days=params.high_value_window_days,
-        store_ids=None)
+        index, hv_ids, as_of=as_of, window_days=params.high_value_window_days, store_ids=None)
 
     if tasks is not None:
-        values["task_completion_rate"] = task_completion_rate(
-            tasks, as_of=as_of, period_days=period_days, store_ids=store_ids)
+        values["task_completion_rate"] = task_completion_rate(tasks, as_of=as_of, period_days=period_days)
     if feedback is not None:
-        values["complaint_rate"] = complaint_rate(
-            feedback, bookings, as_of=as_of, period_days=period_days, store_ids=store_ids)
-    values.update(status_rates(bookings, as_of=as_of, period_days=period_days,
-                               store_ids=store_ids))
-    values["cross_store_share"] = cross_store_share(
-        bookings, customers, as_of=as_of, period_days=period_days, store_ids=store_ids)
+        values["complaint_rate"] = complaint_rate(feedback, bookings, as_of=as_of, period_days=period_days)
+        values["high_value_complaint_rate"] = high_value_complaint_rate(
+            feedback, bookings, hv_ids, as_of=as_of, period_days=period_days)
+    if reviews is not None:
+        values["model_accuracy"] = model_accuracy(reviews, as_of=as_of, period_days=period_days,
+                                                  store_ids=store_ids)
+    values.update(status_rates(bookings, as_of=as_of, period_days=period_days))
+    values["cross_store_share"] = cross_store_share(bookings, customers, as_of=as_of, period_days=period_days)
     return {key: values.get(key, none) for key in KPI_KEYS}
 
 
@@ -699,6 +908,7 @@ def kpi_board(
     tasks: pd.DataFrame | None = None,
     feedback: pd.DataFrame | None = None,
     *,
+    reviews: pd.DataFrame | None = None,
     as_of: AsOf,
     period_days: int = 30,
     store_ids: Collection[int] | None = None,
@@ -714,13 +924,16 @@ def kpi_board(
     bookings, customers, messages, tasks, feedback : DataFrame
         See the module docstring; ``messages``, ``tasks``, ``feedback`` may be ``None`` (their
         KPIs are then ``None``).
+    reviews : DataFrame, optional
+        Managers' reviews of model calls (:func:`model_accuracy`); ``None``: no accuracy.
     as_of : date-like
     period_days : int
         Length of the period; the previous period is the same KPI as of ``as_of − period_days``.
         Revisit-rate-N cohorts are the ``period_days`` of visit days ending at ``as_of − N``.
     store_ids : optional
-        Store filter. High-value repurchase then covers high-value customers of those home
-        stores (visiting any store).
+        The stores: every KPI is computed from what happened at them (module docstring). High-value
+        repurchase and complaints cover the high-value customers (by spend at the stores) whose
+        home store is one of them.
     customer_ids : optional
         Restrict every frame to these customers (used by :func:`kpi_by` for segments).
     params, lifecycle_params : optional
@@ -732,7 +945,7 @@ def kpi_board(
     -------
     DataFrame
         :data:`BOARD_COLUMNS`, one row per :data:`KPI_KEYS` entry in that order; missing values
-        are NaN; ``delta = value − previous_value``.
+        are NaN; ``delta = value − previous_value``; ``low``/``high`` the 95% interval.
     """
     params = params or KpiParams()
     lifecycle_params = lifecycle_params or LifecycleParams()
@@ -745,23 +958,29 @@ def kpi_board(
     f = feedback
     if feedback is not None and ids is not None:
         f = feedback.loc[feedback["booking_id"].isin(b["booking_id"]).to_numpy()]
+    r = _restrict_customers(reviews, ids)
     kwargs: dict[str, Any] = {"period_days": period_days, "store_ids": store_ids, "params": params,
                                   "lifecycle_params": lifecycle_params}
-    now = _board_values(b, c, m, t, f, as_of=as_of, **kwargs)
+    now = _board_values(b, c, m, t, f, r, as_of=as_of, **kwargs)
     before: dict[str, KpiValue] = {}
     if include_previous:
         prev_as_of = as_of_day(as_of) - pd.Timedelta(days=period_days)
-        before = _board_values(b, c, m, t, f, as_of=prev_as_of, **kwargs)
+        before = _board_values(b, c, m, t, f, r, as_of=prev_as_of, **kwargs)
     rows = []
     for key in KPI_KEYS:
         cur = now[key]
         prev = before.get(key)
         prev_value = None if prev is None else prev.value
+        low, high = cur.low, cur.high
+        if low is None and cur.value is not None and KPI_UNITS[key] == "share" and cur.numerator is not None:
+            low, high = wilson_interval(cur.numerator, float(cur.denominator or 0)) or (None, None)
         rows.append({
             "kpi": key,
             "value": cur.value,
             "numerator": cur.numerator,
             "denominator": cur.denominator,
+            "low": low,
+            "high": high,
             "previous_value": prev_value,
             "delta": (None if cur.value is None or prev_value is None
                       else cur.value - prev_value),
@@ -779,6 +998,7 @@ def kpi_by(
     tasks: pd.DataFrame | None = None,
     feedback: pd.DataFrame | None = None,
     *,
+    reviews: pd.DataFrame | None = None,
     as_of: AsOf,
     by: Literal["store", "segment"] = "store",
     segments: pd.DataFrame | None = None,
@@ -806,7 +1026,7 @@ def kpi_by(
     DataFrame
         ``group`` then :data:`BOARD_COLUMNS`.
     """
-    common: dict[str, Any] = {"as_of": as_of, "period_days": period_days, "params": params,
+    common: dict[str, Any] = {"as_of": as_of, "period_days": period_days, "params": params, "reviews": reviews,
                                   "lifecycle_params": lifecycle_params,
                                   "include_previous": include_previous}
     boards = []
@@ -841,6 +1061,7 @@ def kpi_trend(
     tasks: pd.DataFrame | None = None,
     feedback: pd.DataFrame | None = None,
     *,
+    reviews: pd.DataFrame | None = None,
     as_of: AsOf,
     periods: int = 12,
     freq: str = "MS",
@@ -865,7 +1086,7 @@ def kpi_trend(
     rows = []
     for i, start in enumerate(starts):  # one board per period (a dozen), not per customer
         stop = starts[i + 1] - pd.Timedelta(days=1) if i + 1 < len(starts) else end
-        board = kpi_board(bookings, customers, messages, tasks, feedback, as_of=stop,
+        board = kpi_board(bookings, customers, messages, tasks, feedback, reviews=reviews, as_of=stop,
                           period_days=int((stop - start).days) + 1, store_ids=store_ids,
                           params=params, lifecycle_params=lifecycle_params,
                           include_previous=False)
@@ -880,13 +1101,17 @@ __all__ = [
     "KPI_KEYS",
     "KpiValue",
     "attribute_bookings",
+    "campaign_gross_roi",
     "campaign_roi",
     "complaint_rate",
     "cross_store_share",
+    "high_value_complaint_rate",
     "high_value_repurchase_rate",
+    "incremental_roi",
     "kpi_board",
     "kpi_by",
     "kpi_trend",
+    "model_accuracy",
     "push_to_booking_conversion",
     "push_uplift",
     "ratio",
@@ -895,6 +1120,7 @@ __all__ = [
     "status_rates",
     "task_completion_rate",
     "wake_up_rate",
+    "wilson_interval",
 ]
 
 

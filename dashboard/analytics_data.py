@@ -15,14 +15,14 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.cohorts import cohort_retention
-from core.kpi import kpi_board, kpi_by, kpi_trend
 from core.priority import priority_list
 from core.rfm import rfm_grid, segment_migration, segment_summary
 from core.scope import Scope
 from dashboard.data import data_version, outbox_version, shallow, snapshot_version
 from dashboard.precomputed import remembered
-from db import customer_repo, repo, score_repo
+from db import customer_repo, kpi_repo, repo, score_repo
 from db.engine import session_scope
+from services import kpis
 from services.scoring import score_customers_for
 
 TTL = 3600  # entries are keyed by the data version, so the TTL only bounds memory: a short one
@@ -30,9 +30,21 @@ TTL = 3600  # entries are keyed by the data version, so the TTL only bounds memo
 Version = tuple[int, ...]
 
 
+#: Revision of the kept KPI figures (``dashboard.precomputed.remembered``): 1 = one definition
+#: per store (visits at the stores only), intervals, incremental ROI, accuracy.
+KPI_REVISION = 1
+
+
 def kpi_version(engine: Engine) -> Version:
-    """Data version + outbox version: the KPIs read messages and tasks as well as bookings."""
-    return (*data_version(engine), *outbox_version(engine))
+    """Data, outbox and review versions: the KPIs read messages, tasks and managers' reviews as
+    well as bookings."""
+    return (*data_version(engine), *outbox_version(engine), *_review_version(engine, str(engine.url)))
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _review_version(_engine: Engine, url: str) -> tuple[int, int]:
+    with session_scope(_engine) as session:
+        return kpi_repo.review_version(session)
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
@@ -62,30 +74,26 @@ def scores(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
 def _kpi_inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
                 version: Version) -> dict[str, pd.DataFrame]:
-    with session_scope(_engine) as session:
-        return score_repo.load_kpi_inputs(session, scope=scope, store_ids=list(store_ids), until=as_of)
+    return kpis.kpi_frames(_engine, scope, store_ids, as_of)
 
 
 def kpi_inputs(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> dict[str, pd.DataFrame]:
-    """Bookings, customers, messages, tasks and feedback of the picked stores up to as-of."""
-    return shallow(_kpi_inputs(engine, str(engine.url), scope, store_ids, as_of, data_version(engine)))
-
-
-def _frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> tuple[Any, ...]:
-    f = kpi_inputs(engine, scope, store_ids, as_of)
-    return f["bookings"], f["customers"], f["messages"], f["tasks"], f["feedback"]
+    """Bookings, customers (home stores), messages, tasks, feedback and reviews of the picked
+    stores up to as-of (``services.kpis.kpi_frames``)."""
+    return shallow(_kpi_inputs(engine, str(engine.url), scope, store_ids, as_of, kpi_version(engine)))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _board(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
            period_days: int, version: Version) -> pd.DataFrame:
     return remembered(_engine, scope, "kpi_board", store_ids, {"as_of": as_of, "period_days": period_days}, version,
-                      lambda: kpi_board(*_frames(_engine, scope, store_ids, as_of), as_of=as_of,
-                                        period_days=period_days, store_ids=list(store_ids)))
+                      lambda: kpis.board(_engine, scope, store_ids, as_of, period_days=period_days,
+                                         frames=kpi_inputs(_engine, scope, store_ids, as_of)),
+                      revision=KPI_REVISION)
 
 
 def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, period_days: int = 30) -> pd.DataFrame:
-    """``core.kpi.kpi_board`` of the picked stores."""
+    """``services.kpis.board`` of the picked stores (the same figures as ``kpi --json``)."""
     return _board(engine, str(engine.url), scope, store_ids, as_of, period_days, kpi_version(engine))
 
 
@@ -93,12 +101,13 @@ def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
 def _trend(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int,
            version: Version) -> pd.DataFrame:
     return remembered(_engine, scope, "kpi_trend", store_ids, {"as_of": as_of, "periods": periods}, version,
-                      lambda: kpi_trend(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, periods=periods,
-                                        store_ids=list(store_ids)))
+                      lambda: kpis.trend(_engine, scope, store_ids, as_of, periods=periods,
+                                         frames=kpi_inputs(_engine, scope, store_ids, as_of)),
+                      revision=KPI_REVISION)
 
 
 def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int = 12) -> pd.DataFrame:
-    """``core.kpi.kpi_trend`` (monthly) of the picked stores."""
+    """``services.kpis.trend`` (monthly) of the picked stores."""
     return _trend(engine, str(engine.url), scope, store_ids, as_of, periods, kpi_version(engine))
 
 
@@ -106,12 +115,13 @@ def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
 def _by_store(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
               version: Version) -> pd.DataFrame:
     return remembered(_engine, scope, "kpi_by_store", store_ids, {"as_of": as_of}, version,
-                      lambda: kpi_by(*_frames(_engine, scope, store_ids, as_of), as_of=as_of, by="store",
-                                     store_ids=list(store_ids), include_previous=False))
+                      lambda: kpis.by_store(_engine, scope, store_ids, as_of,
+                                            frames=kpi_inputs(_engine, scope, store_ids, as_of)),
+                      revision=KPI_REVISION)
 
 
 def by_store(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
-    """``core.kpi.kpi_by(by="store")`` of the picked stores."""
+    """``services.kpis.by_store`` of the picked stores: each store exactly as its own board."""
     return _by_store(engine, str(engine.url), scope, store_ids, as_of, kpi_version(engine))
 
 
@@ -234,9 +244,12 @@ def contacts(engine: Engine, scope: Scope, customer_ids: list[int]) -> pd.DataFr
 
 def kpi_targets(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str, float]:
     """Targets of the one picked store, or the chain-wide targets for several (not cached: one row)."""
-    with session_scope(engine) as session:
-        store = store_ids[0] if len(store_ids) == 1 else None
-        return score_repo.load_kpi_targets(session, scope=scope, store_id=store)
+    return kpis.targets(engine, scope, store_ids)
+
+
+def save_kpi_targets(engine: Engine, scope: Scope, store_id: int, targets: dict[str, float | None]) -> dict[str, float]:
+    """Set one store's own KPI targets (``services.kpis.save_targets``: permission-checked, audited)."""
+    return kpis.save_targets(engine, scope, store_id, targets)
 
 
 # ------------------------------------------------------------------ Customer 360 (not cached)
@@ -287,11 +300,24 @@ def format_kpi(key: str, value: float | None) -> str:
     if unit == "days":
         return f"{value:.1f}"
     if unit == "multiple":
-        return f"{value:.2f}×"
+        return f"{value:,.2f}×"
     if unit == "points":
         return f"{value * 100:+.1f} pp"
     return f"{value * 100:.1f}%"
 
+
+def format_kpi_range(key: str, low: float | None, high: float | None) -> tuple[str, str] | None:
+    """The two ends of a KPI's 95% interval as card text (``None`` when it has none)."""
+    if low is None or high is None or low != low or high != high:
+        return None
+    return format_kpi(key, low), format_kpi(key, high)
+
+
+def format_kpi_cell(key: str, value: float | None, low: float | None, high: float | None) -> str:
+    """A table cell: the value, and its 95% interval in brackets when it has one."""
+    text = format_kpi(key, value)
+    ends = None if text == "—" else format_kpi_range(key, low, high)
+    return text if ends is None else f"{text} ({ends[0]} – {ends[1]})"
 
 def format_kpi_delta(key: str, delta: float | None) -> str | None:
     """A change of a KPI for ``st.metric`` (percentage points for shares)."""

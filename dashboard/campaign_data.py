@@ -133,7 +133,7 @@ def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...]
                 "verdicts": ab_verdicts(by_variant), "meta": meta}
 
     return remembered(_engine, scope, "campaign_results", store_ids, {"as_of": as_of, "window_days": window_days},
-                      ver, compute, revision=1)  # 1: verdicts added
+                      ver, compute, revision=2)  # 1: verdicts added; 2: incremental ROI columns
 
 
 def results(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,

@@ -27,6 +27,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from core.demo import iter_world_chunks
     from db.campaign_seed import playbook_campaign, seed_playbook_campaigns
     from db.customer_repo import seed_tag_dictionary
+    from db.demo_activity import seed_demo_followups, seed_demo_reviews
     from db.demo_load import database_is_empty, load_world
     from db.demo_seed import seed_demo_accounts
     from db.loyalty_seed import seed_loyalty
@@ -56,6 +57,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with session_scope(engine) as session:
         reminder_campaign = playbook_campaign(session, key=DEMO_REMINDER_PLAYBOOK)
     counts.update(load_world(engine, chunks, reminder_campaign=reminder_campaign))
+    # Wake-up contacts, their comebacks and worked follow-up tasks, before points and snapshots
+    # read the visits: every KPI has data on a fresh demo (db.demo_activity).
+    counts.update(seed_demo_followups(engine, end_date=end_date, seed=args.seed))
     with session_scope(engine) as session:
         seeded = seed_demo_accounts(session, password=DEMO_PASSWORD)
     counts.update(seeded)
@@ -66,6 +70,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     counts["loyalty"] = seed_loyalty(engine, run_jobs=history)
     if history:
         counts["snapshots"] = backfill_snapshots(engine, months=6)
+        counts["model_reviews"] = seed_demo_reviews(engine, seed=args.seed)
     else:
         counts["deferred"] = "points ledger and score snapshots: the worker's nightly run builds them"
     counts["seconds"] = round(time.perf_counter() - started, 1)

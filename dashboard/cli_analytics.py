@@ -11,7 +11,9 @@
   when there is too little history). The last extras are ``churn_model``, ``confidence`` and
   ``reasons`` (JSON list of reason keys, at-risk customers).
 - ``python -m dashboard.cli kpi [--as-of DATE] [--store CODE] --json``: the KPI board as JSON
-  ``{"as_of", "stores", "kpis": {key: {value, numerator, denominator, previous_value, delta}}}``.
+  ``{"as_of", "stores", "kpis": {key: {value, numerator, denominator, low, high, previous_value,
+  delta, target, target_met}}}`` (``services.kpis.report``: the same figures as the Overview and
+  the Stores board; ``low``/``high`` bound the 95% interval).
 
 ``--as USER`` (global) scopes both to the user's stores; ``score`` needs the ``view`` and
 ``export`` permissions (``--snapshot`` also ``import``), ``kpi`` needs ``view``
@@ -121,47 +123,31 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
-def kpi_payload(board: pd.DataFrame, *, as_of: date, stores: list[str]) -> dict[str, Any]:
-    """The ``kpi --json`` object of a :func:`core.kpi.kpi_board` frame."""
-    kpis = {
-        row["kpi"]: {k: _number(row[k]) for k in ("value", "numerator", "denominator", "previous_value", "delta")}
-        for row in board.to_dict(orient="records")
-    }
-    return {"as_of": as_of.isoformat(), "stores": stores, "kpis": kpis}
-
-
 def cmd_kpi(args: argparse.Namespace) -> int:
     """Print the KPI board of the period ending on as-of (30 days) against the period before."""
-    from core.kpi import kpi_board
+    from core.scope import PermissionDenied
     from dashboard.cli_common import CliError, command_scope, open_engine
     from db import repo
     from db.engine import session_scope
-    from db.score_repo import load_kpi_inputs
+    from services import kpis
 
     engine = open_engine()
     scope = command_scope(engine, args.actor, "kpi")
     day = _as_of(engine, scope, args.as_of)
     with session_scope(engine) as session:
         visible = {s.code: s.id for s in repo.list_stores(session, scope=scope)}
-        if args.store:
-            unknown = [code for code in args.store if code not in visible]
-            if unknown:
-                raise CliError(f"unknown store code(s) for this user: {', '.join(unknown)}")
-            codes = list(dict.fromkeys(args.store))
-        else:
-            codes = sorted(visible)
-        store_ids = [visible[c] for c in codes]
-        frames = load_kpi_inputs(session, scope=scope, store_ids=store_ids, until=day)
-    board = kpi_board(frames["bookings"], frames["customers"], frames["messages"], frames["tasks"],
-                      frames["feedback"], as_of=day, period_days=args.period_days, store_ids=store_ids)
-    payload = kpi_payload(board, as_of=day, stores=codes)
+    if args.store:
+        unknown = [code for code in args.store if code not in visible]
+        if unknown:
+            raise CliError(f"unknown store code(s) for this user: {', '.join(unknown)}")
+        codes = list(dict.fromkeys(args.store))
+    else:
+        codes = sorted(visible)
+    try:
+        report = kpis.report(engine, scope, [visible[c] for c in codes], day, period_days=args.period_days)
+    except PermissionDenied as exc:  # e.g. front desk: no figures (RELIABILITY 25)
+        raise CliError(str(exc)) from exc
+    payload = {"as_of": day.isoformat(), "stores": codes, "kpis": report}
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
     else:

@@ -29,12 +29,16 @@ hold = int(by_campaign["holdout"].sum())
 hold_conv = int(by_campaign["holdout_converted"].sum())
 revenue = float(by_campaign["revenue"].sum())
 cost = float(by_campaign["cost"].sum())
-cards = st.columns(5)
+incremental = by_campaign["incremental_revenue"].dropna()
+cards = st.columns(6)
 cards[0].metric(ctx.t("campaigns.sent"), number(sent))
 cards[1].metric(ctx.t("campaigns.conversion"), percent(converted / sent if sent else None))
 cards[2].metric(ctx.t("campaigns.holdout_conversion"), percent(hold_conv / hold if hold else None))
 cards[3].metric(ctx.t("campaigns.revenue"), money(revenue, ctx.currency))
-cards[4].metric(ctx.t("campaigns.roi"), "—" if cost <= 0 else f"{revenue / cost:,.1f}×")
+# ROI is what the messages added over the random holdout; gross revenue ÷ cost sits beside it, named.
+cards[4].metric(ctx.t("campaigns.roi"), "—" if cost <= 0 or incremental.empty else f"{incremental.sum() / cost:,.1f}×")
+cards[5].metric(ctx.t("campaigns.gross_roi"), "—" if cost <= 0 else f"{revenue / cost:,.1f}×")
+st.caption(ctx.t("campaigns.roi_note"))
 if int(by_campaign["queued"].sum()):
     st.caption(ctx.t("campaigns.queued_note", count=number(int(by_campaign["queued"].sum()))))
 pending, hold_pending = int(by_campaign["pending"].sum()), int(by_campaign["holdout_pending"].sum())
@@ -67,6 +71,10 @@ table = pd.DataFrame({
     ctx.t("campaigns.wake_up"): by_campaign["wake_up_rate"].map(_pct),
     ctx.t("campaigns.revenue"): by_campaign["revenue"].map(lambda v: money(float(v), ctx.currency)),
     ctx.t("campaigns.roi"): by_campaign["roi"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}×"),
+    ctx.t("campaigns.roi_ci"): [
+        "—" if pd.isna(lo) else f"{lo:,.1f}× … {hi:,.1f}×"
+        for lo, hi in zip(by_campaign["roi_low"], by_campaign["roi_high"], strict=True)],
+    ctx.t("campaigns.gross_roi"): by_campaign["gross_roi"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}×"),
 })
 st.dataframe(table, hide_index=True, width="stretch")
 st.caption(ctx.t("campaigns.ci_note"))

@@ -7,17 +7,19 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.kpi import KPI_LOWER_IS_BETTER, target_met
+from core.kpi import KPI_LOWER_IS_BETTER, KPI_UNITS, target_met
 from dashboard import analytics_data as ad
 from dashboard import data
 from dashboard.context import get_context
 from dashboard.exports import display_frame
 from dashboard.formatting import money, number, signed_money
 
-#: KPI cards shown on the Overview, in order (the Stores page compares all of them).
+#: KPI cards shown on the Overview, in order (the Stores page compares all of them): the same
+#: figures as the Stores board and ``kpi --json`` for the same stores and as-of (services.kpis).
 CARDS = (
     "revisit_rate_30", "revisit_rate_90", "first_revisit_rate_30", "revisit_interval_days",
-    "high_value_repurchase_rate", "wake_up_rate", "push_conversion_rate", "no_show_rate",
+    "high_value_repurchase_rate", "wake_up_rate", "task_completion_rate", "high_value_complaint_rate",
+    "push_conversion_rate", "campaign_roi", "model_accuracy", "no_show_rate",
 )
 STATE_TREND = "overview.trend_kpi"
 
@@ -62,13 +64,45 @@ for start in range(0, len(CARDS), 4):
                       delta=ad.format_kpi_delta(key, _value(key, "delta")),
                       delta_color="inverse" if key in KPI_LOWER_IS_BETTER else "normal",
                       help=ctx.t(f"kpi.{key}.meaning"))
+        if value is None:
+            column.caption(ctx.t(f"kpi.{key}.empty"))
+        else:
+            ends = ad.format_kpi_range(key, _value(key, "low"), _value(key, "high"))
+            if ends is not None and KPI_UNITS.get(key) == "share":
+                column.caption(ctx.t("analytics.interval", low=ends[0], high=ends[1],
+                                     n=number(_value(key, "denominator") or 0)))
+            elif ends is not None:
+                column.caption(ctx.t("analytics.interval_only", low=ends[0], high=ends[1]))
+        if key == "campaign_roi":
+            column.caption(ctx.t("analytics.gross_beside",
+                                 value=ad.format_kpi("campaign_gross_roi", _value("campaign_gross_roi", "value"))))
         met = target_met(key, value, target)
         target_text = ad.format_kpi(key, target)
-        if met is None:
+        if target is None:
+            column.caption(ctx.t("analytics.no_target"))
+        elif met is None:
             column.caption(ctx.t("analytics.target", target=target_text))
         else:
             column.caption(ctx.t("analytics.meets_target" if met else "analytics.below_target", target=target_text))
         column.caption(f"{ctx.t(f'kpi.{key}.meaning')} {ctx.t(f'kpi.{key}.action')}")
+
+# --- the store's own targets (editable per store) ---------------------------------------------
+if len(ctx.store_ids) == 1 and ctx.scope.can("edit_rules"):
+    with st.expander(ctx.t("analytics.targets_edit")), st.form("overview.targets"):
+        st.caption(ctx.t("analytics.targets_help"))
+        entered: dict[str, float | None] = {}
+        for key in CARDS:
+            unit = KPI_UNITS.get(key, "share")
+            scale = 100.0 if unit == "share" else 1.0
+            now = targets.get(key)
+            value = st.number_input(ctx.t("analytics.target_for", kpi=ctx.t(f"kpi.{key}"),
+                                          unit=ctx.t(f"analytics.unit.{unit}")),
+                                    min_value=0.0, max_value=100.0 if unit == "share" else None,
+                                    value=None if now is None else round(now * scale, 2), key=f"overview.target.{key}")
+            entered[key] = None if value is None else float(value) / scale
+        if st.form_submit_button(ctx.t("analytics.targets_save")):
+            ad.save_kpi_targets(ctx.engine, ctx.scope, ctx.store_ids[0], entered)
+            st.success(ctx.t("analytics.targets_saved"))
 
 # --- trends ----------------------------------------------------------------------------------
 st.subheader(ctx.t("analytics.trend_section"))
@@ -97,7 +131,7 @@ if targets.get(picked) is not None:
     kpi_figure.add_hline(y=targets[picked], line_dash="dot", annotation_text=ctx.t("analytics.target_line"))
 kpi_figure.update_layout(title=ctx.t("analytics.trend_title", kpi=ctx.t(f"kpi.{picked}")), margin={"t": 60, "b": 20},
                          xaxis_title=ctx.t("analytics.month_axis"), yaxis_title=ctx.t(f"kpi.{picked}"))
-if picked not in ("revisit_interval_days", "campaign_roi"):
+if picked not in ("revisit_interval_days", "campaign_roi", "campaign_gross_roi"):
     kpi_figure.update_yaxes(tickformat=".0%")
 st.plotly_chart(kpi_figure, width="stretch")
 

@@ -34,16 +34,28 @@ picked = st.multiselect(ctx.t("stores.pick_kpis"), list(KPI_KEYS), default=list(
                         format_func=lambda k: ctx.t(f"kpi.{k}"), key=STATE_KPIS) or list(DEFAULT_KPIS)
 
 # --- KPIs side by side ------------------------------------------------------------------------
+# Each store's figures are exactly its own board (services.kpis: visits at that store only), so
+# they match the store's Overview and ``kpi --store``; a rate carries its 95% interval.
 st.subheader(ctx.t("stores.table_title"))
-wide = (by_store[by_store["kpi"].isin(picked)]
-        .assign(store=lambda f: f["group"].map(code))
-        .pivot(index="store", columns="kpi", values="value")
-        .reindex(columns=picked))
-display = pd.DataFrame(index=wide.index)
-for key in picked:
-    display[ctx.t(f"kpi.{key}")] = [ad.format_kpi(key, None if pd.isna(v) else float(v)) for v in wide[key]]
+shown = by_store[by_store["kpi"].isin(picked)].assign(store=lambda f: f["group"].map(code))
+
+
+def _cell(row: pd.Series) -> str:
+    return ad.format_kpi_cell(row["kpi"], *(None if pd.isna(row[c]) else float(row[c]) for c in ("value", "low", "high")))
+
+
+display = (shown.assign(cell=shown.apply(_cell, axis=1)).pivot(index="store", columns="kpi", values="cell")
+           .reindex(columns=picked))
+display.columns = [ctx.t(f"kpi.{key}") for key in picked]
 display.index.name = ctx.t("analytics.col.store")
 st.dataframe(display, width="stretch")
+st.caption(ctx.t("stores.interval_note"))
+missing = shown[shown["value"].isna()].sort_values(["store", "kpi"])
+if len(missing):
+    with st.expander(ctx.t("stores.empty_title")):
+        for row in missing.itertuples():
+            st.caption(ctx.t("stores.empty_line", store=row.store, kpi=ctx.t(f"kpi.{row.kpi}"),
+                             reason=ctx.t(f"kpi.{row.kpi}.empty")))
 
 # --- ranking against the chain median ---------------------------------------------------------
 rank_kpi = st.selectbox(ctx.t("stores.rank_kpi"), picked, format_func=lambda k: ctx.t(f"kpi.{k}"), key=STATE_RANK)

@@ -363,7 +363,11 @@ def test_results_judge_only_messages_whose_window_closed() -> None:
     assert row["uplift"] == pytest.approx(1 / 3 - 1)
     # Revenue and cost (so ROI) only of the judged sends: NT$1,000 ÷ 3 × 0.5.
     assert (row["revenue"], row["cost"]) == (1000.0, 1.5)
-    assert row["roi"] == pytest.approx(1000 / 1.5)
+    assert row["gross_roi"] == pytest.approx(1000 / 1.5)      # gross attributed revenue ÷ cost
+    # ROI is incremental: NT$333.33 a judged send vs NT$800 a judged holdout row, × 3 sends.
+    assert row["incremental_revenue"] == pytest.approx((1000 / 3 - 800) * 3)
+    assert row["roi"] == pytest.approx((1000 / 3 - 800) * 3 / 1.5)
+    assert row["roi_low"] < row["roi"] < row["roi_high"]
     assert (row["messages"], row["queued"]) == (8, 1)
 
     # A week later every window has closed: nothing pending, all of them judged.

@@ -29,8 +29,11 @@ def test_due_minus_7_campaign_end_to_end(sqlite_engine, monkeypatch, capsys) -> 
     assert seed_playbook_campaigns(sqlite_engine) == {"campaigns": 0}
     system = Scope.system("test")
     with session_scope(sqlite_engine) as session:
-        seeded = campaign_repo.list_campaigns(session, scope=system)
+        campaigns = campaign_repo.list_campaigns(session, scope=system)
+        seeded = [c for c in campaigns if c.description.startswith("playbook:")]
         assert len(seeded) == 9 and {c.status for c in seeded} == {"active"}
+        # Besides them, the demo's history of monthly wake-up messages, as an ended campaign.
+        assert [(c.description, c.status) for c in campaigns if c not in seeded] == [("demo:wake_up", "ended")]
         # The playbook is verified as seeded; pause it so this test's pushes are its own (speed).
         for c in seeded:
             campaign_repo.set_campaign_status(session, scope=system, campaign_id=c.id, status="paused")
@@ -77,7 +80,10 @@ def test_due_minus_7_campaign_end_to_end(sqlite_engine, monkeypatch, capsys) -> 
     assert row["sent"] >= 20 and row["holdout"] >= 5
     assert row["conversion"] == row["converted"] / row["sent"]
     assert abs(row["uplift"] - (row["conversion"] - row["holdout_conversion"])) < 1e-12
-    assert row["uplift"] > 0 and row["uplift_low"] <= row["uplift"] <= row["uplift_high"]
+    # simulate-bookings books 35% of sent and 15% of held-out customers: a true uplift of 0.20,
+    # which the interval must hold (on ~45 messages the point estimate's sign is not assured).
+    assert row["uplift_low"] <= row["uplift"] <= row["uplift_high"]
+    assert row["uplift_low"] <= 0.20 <= row["uplift_high"]
     assert row["cost"] == 0.5 * row["sent"]
     # A sent message whose tracking code was booked, with no other message to that customer
     # in the window, is counted as converted.
@@ -99,4 +105,4 @@ def test_due_minus_7_campaign_end_to_end(sqlite_engine, monkeypatch, capsys) -> 
     assert cli.main(["campaigns", "list", "--json", "--as-of", as_of.isoformat()]) == 0
     printed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     assert printed[cid]["conversion_rate"] == listed[cid]["conversion_rate"]
-    assert len(printed) == 10
+    assert len(printed) == 11   # the nine playbook campaigns, the demo's wake-up history and this one

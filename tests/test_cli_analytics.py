@@ -115,7 +115,14 @@ def test_kpi_json(demo_url, monkeypatch, capsys) -> None:
     assert payload["as_of"] == END and payload["stores"] == ["SHA01", "TPE01", "TPE02", "TXG01"]
     assert list(payload["kpis"]) == list(KPI_KEYS)
     for values in payload["kpis"].values():
-        assert set(values) == {"value", "numerator", "denominator", "previous_value", "delta"}
+        assert set(values) == {"value", "numerator", "denominator", "low", "high", "previous_value", "delta",
+                               "target", "target_met"}
+    # The shops' own default targets ride along (DESIGN.md "Default targets").
+    targets = {key: values["target"] for key, values in payload["kpis"].items() if values["target"] is not None}
+    assert targets == {"high_value_repurchase_rate": 0.40, "wake_up_rate": 0.20, "task_completion_rate": 0.85,
+                       "high_value_complaint_rate": 0.02, "model_accuracy": 0.80}
+    hv = payload["kpis"]["high_value_repurchase_rate"]
+    assert hv["target_met"] is (hv["value"] >= 0.40)
     rate = payload["kpis"]["revisit_rate_30"]
     assert 0 < rate["value"] < 1 and rate["value"] == pytest.approx(rate["numerator"] / rate["denominator"])
 
@@ -124,6 +131,17 @@ def test_kpi_json(demo_url, monkeypatch, capsys) -> None:
     assert mine["stores"] == ["TPE01"] and mine["as_of"] == "2026-10-31"
     assert main(["--as", "manager", "kpi", "--json", "--store", "TPE02"]) == 2
     assert "unknown store" in capsys.readouterr().err
+
+
+def test_fresh_demo_has_a_value_for_every_kpi_of_every_store(demo_url, monkeypatch, capsys) -> None:
+    """Tasks worked, model calls reviewed, sleepers contacted: no KPI reads "—" on a fresh demo."""
+    _use(monkeypatch, demo_url)
+    for code in ("SHA01", "TPE01", "TPE02", "TXG01"):
+        assert main(["kpi", "--json", "--as-of", END, "--store", code]) == 0
+        kpis = json.loads(capsys.readouterr().out)["kpis"]
+        assert [key for key, values in kpis.items() if values["value"] is None] == [], code
+        rate = kpis["wake_up_rate"]
+        assert rate["low"] <= rate["value"] <= rate["high"] and rate["denominator"] > 0
 
 
 def test_demo_reminder_history_shows_conversion_and_uplift(demo_url, monkeypatch, capsys) -> None:

@@ -319,3 +319,15 @@ def test_a_failed_demo_load_keeps_the_indexes(sqlite_engine) -> None:
     with pytest.raises(RuntimeError, match="disk full"):
         load_world(sqlite_engine, chunks())
     assert before() == indexes
+
+
+def test_store_capacity_holds_an_ordinary_day(world: DemoWorld) -> None:
+    """Daily capacity matches the booking volume: over the last 90 days each store's bookings
+    exceed it on few days (the forecast used to say 82 of the next 90 days were over)."""
+    b = world.bookings
+    recent = b.loc[b["scheduled_at"].between(pd.Timestamp(END) - pd.Timedelta(days=90), pd.Timestamp(END))]
+    per_day = recent.groupby(["store_id", recent["scheduled_at"].dt.normalize()]).size()
+    capacity = world.stores.set_index("store_id")["daily_capacity"]
+    for store, days in per_day.groupby(level=0):
+        assert days.mean() < 0.85 * capacity[store]
+        assert (days > capacity[store]).mean() < 0.1

@@ -9,6 +9,7 @@ from core.kpi import (
     KPI_KEYS,
     KpiValue,
     attribute_bookings,
+    campaign_gross_roi,
     campaign_roi,
     complaint_rate,
     cross_store_share,
@@ -251,13 +252,30 @@ def test_cross_store_share() -> None:
     assert cross_store_share(b.iloc[:0], customers, as_of=AS_OF) == KpiValue(None, 0, 0)
 
 
-@pytest.mark.parametrize(("revenue", "cost", "expected"), [
-    (500.0, 100.0, KpiValue(5.0, 500.0, 100.0)),
-    (500.0, 0.0, KpiValue(None, 500.0, 0.0)),
-    (0.0, 0.0, KpiValue(None, 0.0, 0.0)),
-])
-def test_campaign_roi(revenue: float, cost: float, expected: KpiValue) -> None:
-    assert campaign_roi(revenue, cost) == expected
+def test_campaign_roi_is_incremental_over_the_holdout_with_its_interval() -> None:
+    """Sent m1..m7 (cost 1 each) earn m2 100, m4 100 (+0, cancelled), m6 80 = 280, 40 a message;
+    the holdout h1..h3 earns h1 100 = 33.33 a row. Incremental = (40 − 33.33) × 7 = 46.67 on a
+    cost of 7 → ROI 6.67×; gross attributed revenue ÷ cost = 40×."""
+    from statistics import variance
+
+    kw = {"as_of": AS_OF, "window_days": 7, "period_days": 30}
+    roi = campaign_roi(PUSH_MESSAGES, PUSH_BOOKINGS, **kw)
+    assert roi.value == pytest.approx(20 / 3)
+    assert roi.numerator == pytest.approx(140 / 3)
+    assert roi.denominator == 7.0
+    sent, held = [0, 100, 0, 100, 0, 80, 0], [100, 0, 0]
+    half = 1.959963984540054 * (variance(sent) / 7 + variance(held) / 3) ** 0.5 * 7 / 7
+    assert (roi.low, roi.high) == (pytest.approx(20 / 3 - half), pytest.approx(20 / 3 + half))
+    assert roi.low < 0 < roi.high          # three holdout rows: the uplift is not established
+    assert campaign_gross_roi(PUSH_MESSAGES, PUSH_BOOKINGS, **kw) == KpiValue(40.0, 280.0, 7.0)
+
+
+def test_campaign_roi_without_holdout_or_cost_is_none() -> None:
+    sent_only = PUSH_MESSAGES.loc[PUSH_MESSAGES["status"].ne("holdout")]
+    assert campaign_roi(sent_only, PUSH_BOOKINGS, as_of=AS_OF).value is None
+    free = PUSH_MESSAGES.assign(cost=0.0)
+    roi = campaign_roi(free, PUSH_BOOKINGS, as_of=AS_OF, window_days=7, period_days=30)
+    assert roi.value is None and roi.numerator == pytest.approx(140 / 3) and roi.denominator == 0.0
 
 
 # ------------------------------------------------------------------------------- the board
@@ -325,3 +343,74 @@ def test_missing_columns_raise() -> None:
     with pytest.raises(ValueError, match="sent_at"):
         push_to_booking_conversion(PUSH_MESSAGES.drop(columns="sent_at"), PUSH_BOOKINGS,
                                    as_of=AS_OF)
+
+
+# ------------------------------------------------- one definition per store and for the chain
+# Two stores; A visits both; D's home is store 2 but comes back at store 1; E's visit is too
+# recent to judge; F's first visit was before the period. As of 06-30, N = 30, a 30-day period:
+# the revisit-30 cohort is the visit days in (05-01, 05-31].
+TWO_STORES = bookings(
+    ("A", "2024-05-05", "completed", 1), ("A", "2024-05-20", "completed", 2), ("A", "2024-06-25", "completed", 1),
+    ("B", "2024-05-10", "completed", 1), ("B", "2024-06-05", "completed", 1),
+    ("C", "2024-05-15", "completed", 2), ("C", "2024-06-10", "completed", 2),
+    ("D", "2024-05-25", "completed", 2), ("D", "2024-06-15", "completed", 1),
+    ("E", "2024-06-20", "completed", 1),
+    ("F", "2024-04-20", "completed", 1), ("F", "2024-05-12", "completed", 1),
+)
+TWO_STORE_HOMES = pd.DataFrame({"customer_id": list("ABCDEF"), "home_store_id": [1, 1, 2, 2, 1, 1]})
+
+
+@pytest.mark.parametrize(("stores", "expected"), [
+    # store 1: A 05-05 → next at store 1 is 06-25 (51 d) ✗; B 05-10 → 06-05 ✓; F 05-12 → none ✗.
+    # First visits at store 1: A ✗, B ✓. Intervals ending in June at store 1: A 51, B 26.
+    # June visits at store 1: A, B, D (home 2: away), E → 1 of 4 away.
+    ([1], {"revisit_rate_30": (1, 3), "first_revisit_rate_30": (1, 2), "revisit_interval_days": 38.5,
+           "cross_store_share": (1, 4)}),
+    # store 2: A 05-20 → none at store 2 ✗; C 05-15 → 06-10 ✓; D 05-25 → none at store 2 ✗;
+    # all three are first visits at store 2. Interval: C 26. June: C only, at home.
+    ([2], {"revisit_rate_30": (1, 3), "first_revisit_rate_30": (1, 3), "revisit_interval_days": 26.0,
+           "cross_store_share": (0, 1)}),
+    # together: A 05-05 → 05-20 ✓, A 05-20 → 06-25 ✗, B ✓, C ✓, D 05-25 → 06-15 ✓, F ✗ → 4/6;
+    # first visits A, B, C, D all return → 4/4. Intervals 36, 26, 26, 21 → median 26.
+    ([1, 2], {"revisit_rate_30": (4, 6), "first_revisit_rate_30": (4, 4), "revisit_interval_days": 26.0,
+              "cross_store_share": (1, 5)}),
+])
+def test_revisit_rates_per_store_and_chain_by_hand(stores, expected) -> None:
+    board = kpi_board(TWO_STORES, TWO_STORE_HOMES, as_of=AS_OF, store_ids=stores).set_index("kpi")
+    for key, want in expected.items():
+        if isinstance(want, tuple):
+            assert (board.at[key, "numerator"], board.at[key, "denominator"]) == want, key
+            assert board.at[key, "value"] == pytest.approx(want[0] / want[1]), key
+        else:
+            assert board.at[key, "value"] == want, key
+    assert revisit_rate(TWO_STORES, as_of=AS_OF, n_days=30, period_days=60, store_ids=stores) == KpiValue(
+        expected["revisit_rate_30"][0] / expected["revisit_rate_30"][1], *expected["revisit_rate_30"])
+
+
+def test_a_store_board_ignores_what_else_the_caller_sees() -> None:
+    """A chain admin's frames hold both stores; store 1's manager sees store 1's bookings and,
+    for the cross-store share, the home store of its visitors. Every KPI agrees."""
+    b, _, m, tasks, feedback = _board_inputs()
+    b = pd.concat([b, TWO_STORES.assign(customer_id=lambda f: f["customer_id"].map(
+        {"A": 91, "B": 92, "C": 93, "D": 94, "E": 95, "F": 96}))], ignore_index=True)
+    b["booking_id"] = range(1, len(b) + 1)
+    homes = pd.DataFrame({"customer_id": sorted(b["customer_id"].unique())})
+    homes["home_store_id"] = homes["customer_id"].map({93: 2, 94: 2}).fillna(1).astype(int)
+    m = m.assign(store_id=[1, 2] * (len(m) // 2) + [1] * (len(m) % 2))
+    chain = kpi_by(b, homes, m, tasks, feedback, as_of=AS_OF, by="store", include_previous=False)
+    for store in (1, 2):
+        mine = b.loc[b["store_id"].eq(store)]
+        visitors = homes.loc[homes["customer_id"].isin(mine["customer_id"])]
+        own = kpi_board(mine, visitors, m.loc[m["store_id"].eq(store)], tasks.loc[tasks["store_id"].eq(store)],
+                        feedback.loc[feedback["booking_id"].isin(mine["booking_id"])], as_of=AS_OF,
+                        store_ids=[store], include_previous=False)
+        row = chain.loc[chain["group"].eq(store)].drop(columns="group").reset_index(drop=True)
+        pd.testing.assert_frame_equal(row, own)
+
+
+def test_board_rates_carry_a_wilson_interval() -> None:
+    board = kpi_board(TWO_STORES, TWO_STORE_HOMES, as_of=AS_OF, store_ids=[1]).set_index("kpi")
+    # 1 of 3, z = 1.96: Wilson (0.0615, 0.7923)
+    assert board.at["revisit_rate_30", "low"] == pytest.approx(0.0615, abs=1e-4)
+    assert board.at["revisit_rate_30", "high"] == pytest.approx(0.7923, abs=1e-4)
+    assert pd.isna(board.at["revisit_interval_days", "low"])   # a median of days: no share interval

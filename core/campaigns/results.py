@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.campaigns.stats import fisher_compare, newcombe_difference
 from core.columns import require_columns
-from core.kpi import MESSAGE_COLUMNS, attribute_bookings, wake_up_rate
+from core.kpi import MESSAGE_COLUMNS, attribute_bookings, incremental_roi, wake_up_rate
 from core.params import as_of_cutoff
 
 RESULT_MESSAGE_COLUMNS: Final = (*MESSAGE_COLUMNS, "variant")
@@ -26,7 +26,7 @@ RESULT_COLUMNS: Final = (
     "messages", "queued", "sent", "pending", "failed", "suppressed", "holdout", "holdout_pending",
     "converted", "conversion",
     "holdout_converted", "holdout_conversion", "uplift", "uplift_low", "uplift_high",
-    "revenue", "cost", "roi",
+    "revenue", "cost", "incremental_revenue", "roi", "roi_low", "roi_high", "gross_roi",
 )
 
 
@@ -107,7 +107,9 @@ def campaign_results(
     DataFrame
         ``by`` columns then :data:`RESULT_COLUMNS`. ``conversion`` = converted ÷ sent;
         ``uplift`` = conversion − holdout conversion (NaN when either arm is empty); ``roi`` =
-        revenue ÷ cost (NaN when the cost is 0). ``sent + pending`` is every ``sent`` row, and
+        incremental revenue over the holdout ÷ cost, with ``roi_low``/``roi_high`` its 95%
+        interval (``core.kpi.incremental_roi``; NaN without a holdout or a cost); ``revenue`` is
+        the gross attributed revenue and ``gross_roi`` = revenue ÷ cost, shown only labelled as such. ``sent + pending`` is every ``sent`` row, and
         ``holdout + holdout_pending`` every ``holdout`` row (pending is 0 without ``judged_only``).
     """
     require_columns(messages, (*MESSAGE_COLUMNS, *by), what="messages")
@@ -127,6 +129,7 @@ def campaign_results(
     m["conv"] = m["is_sent"] & credited
     m["hconv"] = m["is_hold"] & credited
     m["rev"] = m["message_id"].map(revenue_by_msg).fillna(0.0).where(m["is_sent"], 0.0)
+    m["hrev"] = m["message_id"].map(revenue_by_msg).fillna(0.0).where(m["is_hold"], 0.0)
     m["sent_cost"] = m["cost"].astype(float).fillna(0.0).where(m["is_sent"], 0.0)
     rows = []
     groups = m.groupby(list(by), dropna=False, sort=True) if len(m) else []
@@ -140,6 +143,7 @@ def campaign_results(
         diff = newcombe_difference(conv, sent, hconv, hold, confidence=confidence)
         revenue = float(g["rev"].sum())
         cost = float(g["sent_cost"].sum())
+        roi = incremental_roi(g.loc[g["is_sent"], "rev"].to_numpy(), g.loc[g["is_hold"], "hrev"].to_numpy(), cost)
         rows.append({
             **dict(zip(by, key, strict=True)),
             "messages": len(g),
@@ -159,7 +163,11 @@ def campaign_results(
             "uplift_high": np.nan if diff.high is None else diff.high,
             "revenue": revenue,
             "cost": cost,
-            "roi": revenue / cost if cost > 0 else np.nan,
+            "incremental_revenue": np.nan if roi.numerator is None else roi.numerator,
+            "roi": np.nan if roi.value is None else roi.value,
+            "roi_low": np.nan if roi.low is None else roi.low,
+            "roi_high": np.nan if roi.high is None else roi.high,
+            "gross_roi": revenue / cost if cost > 0 else np.nan,
         })
     columns = [*by, *RESULT_COLUMNS]
     if not rows:

@@ -11,37 +11,37 @@ def _t(zh_tw: str, zh_cn: str, en: str) -> dict[str, str]:
 _KPIS = {
     "revisit_rate_30": (
         ("30 天回訪率", "30 天回访率", "Revisit rate, 30 days"),
-        ("到店後 30 天內再回來的比例。", "到店后 30 天内再回来的比例。", "Share of visits followed by another visit within 30 days."),
+        ("到店後 30 天內再回到同一門市(多店合看時:其中任一門市)的比例;只算已滿 30 天的到店。", "到店后 30 天内再回到同一门店(多店合看时:其中任一门店)的比例;只算已满 30 天的到店。", "Share of visits followed by another visit at the same store (several stores together: at any of them) within 30 days; visits at least 30 days old."),
         ("偏低時:結帳時就預約下次、到期前 3 天提醒。", "偏低时:结账时就预约下次、到期前 3 天提醒。", "If low: book the next visit at checkout; remind 3 days before due."),
     ),
     "revisit_rate_60": (
         ("60 天回訪率", "60 天回访率", "Revisit rate, 60 days"),
-        ("到店後 60 天內再回來的比例。", "到店后 60 天内再回来的比例。", "Share of visits followed by another visit within 60 days."),
+        ("到店後 60 天內再回到同一門市(多店合看時:其中任一門市)的比例;只算已滿 60 天的到店。", "到店后 60 天内再回到同一门店(多店合看时:其中任一门店)的比例;只算已满 60 天的到店。", "Share of visits followed by another visit at the same store (several stores together: at any of them) within 60 days; visits at least 60 days old."),
         ("偏低時:檢查逾期名單,主動聯繫。", "偏低时:检查逾期名单,主动联系。", "If low: work the overdue list and reach out."),
     ),
     "revisit_rate_90": (
         ("90 天回訪率", "90 天回访率", "Revisit rate, 90 days"),
-        ("到店後 90 天內再回來的比例。", "到店后 90 天内再回来的比例。", "Share of visits followed by another visit within 90 days."),
+        ("到店後 90 天內再回到同一門市(多店合看時:其中任一門市)的比例;只算已滿 90 天的到店。", "到店后 90 天内再回到同一门店(多店合看时:其中任一门店)的比例;只算已满 90 天的到店。", "Share of visits followed by another visit at the same store (several stores together: at any of them) within 90 days; visits at least 90 days old."),
         ("偏低時:為沉睡客人安排喚醒活動。", "偏低时:为沉睡客人安排唤醒活动。", "If low: schedule a wake-up campaign for sleeping customers."),
     ),
     "first_revisit_rate_30": (
         ("新客 30 天回訪率", "新客 30 天回访率", "First-visit revisit, 30 days"),
-        ("第一次來的客人 30 天內回訪的比例。", "第一次来的客人 30 天内回访的比例。", "Share of first visits followed by a second within 30 days."),
+        ("第一次到這間門市的客人 30 天內再回來的比例。", "第一次到这间门店的客人 30 天内再回来的比例。", "Share of first visits to the store followed by a second there within 30 days."),
         ("偏低時:新客離店前預約第二次,並送回訪禮。", "偏低时:新客离店前预约第二次,并送回访礼。", "If low: book the second visit before new customers leave; add a return gift."),
     ),
     "first_revisit_rate_60": (
         ("新客 60 天回訪率", "新客 60 天回访率", "First-visit revisit, 60 days"),
-        ("第一次來的客人 60 天內回訪的比例。", "第一次来的客人 60 天内回访的比例。", "Share of first visits followed by a second within 60 days."),
+        ("第一次到這間門市的客人 60 天內再回來的比例。", "第一次到这间门店的客人 60 天内再回来的比例。", "Share of first visits to the store followed by a second there within 60 days."),
         ("偏低時:檢視新客的服務體驗與追蹤訊息。", "偏低时:检视新客的服务体验与追踪消息。", "If low: review the first-visit experience and follow-up messages."),
     ),
     "first_revisit_rate_90": (
         ("新客 90 天回訪率", "新客 90 天回访率", "First-visit revisit, 90 days"),
-        ("第一次來的客人 90 天內回訪的比例。", "第一次来的客人 90 天内回访的比例。", "Share of first visits followed by a second within 90 days."),
+        ("第一次到這間門市的客人 90 天內再回來的比例。", "第一次到这间门店的客人 90 天内再回来的比例。", "Share of first visits to the store followed by a second there within 90 days."),
         ("偏低時:調整新客歡迎流程。", "偏低时:调整新客欢迎流程。", "If low: rework the welcome series."),
     ),
     "revisit_interval_days": (
         ("回訪間隔(天)", "回访间隔(天)", "Revisit interval (days)"),
-        ("兩次到店之間的中位天數,越短越好。", "两次到店之间的中位天数,越短越好。", "Median days between consecutive visits; shorter is better."),
+        ("同一門市兩次到店之間的中位天數,越短越好。", "同一门店两次到店之间的中位天数,越短越好。", "Median days between consecutive visits at the store; shorter is better."),
         ("變長時:依個人週期提早提醒。", "变长时:依个人周期提早提醒。", "If it grows: remind earlier, on each customer's own cycle."),
     ),
     "wake_up_rate": (
@@ -98,15 +98,70 @@ _KPIS = {
     ),
     "cross_store_share": (
         ("跨店消費占比", "跨店消费占比", "Cross-store share"),
-        ("在非主要門市到店的比例。", "在非主要门店到店的比例。", "Visits at a store other than the customer's home store."),
+        ("到店中,客人的主要門市是別家店的比例(跨店回訪只算在這裡,不算進回訪率)。", "到店中,客人的主要门店是别家店的比例(跨店回访只算在这里,不算进回访率)。",
+         "Visits by customers whose home store is another store (cross-store visits count here, never in a revisit rate)."),
         ("升高時:確認會員權益在各店一致。", "升高时:确认会员权益在各店一致。", "If rising: make sure member benefits work in every store."),
     ),
     "campaign_roi": (
-        ("活動投資報酬率", "活动投资回报率", "Campaign ROI"),
-        ("活動帶來的營收除以成本。", "活动带来的营收除以成本。", "Attributed revenue divided by campaign cost."),
-        ("低於 1 時:停止或改寫該活動。", "低于 1 时:停止或改写该活动。", "Below 1: stop or rework the campaign."),
+        ("活動投資報酬率(增量)", "活动投资回报率(增量)", "Campaign ROI (incremental)"),
+        ("比隨機對照組多出的營收(每則訊息營收 − 每位對照客人營收,× 發送數)除以成本。",
+         "比随机对照组多出的营收(每条消息营收 − 每位对照客人营收,× 发送数)除以成本。",
+         "Revenue beyond the random holdout (revenue per sent message − per holdout customer, × messages sent) divided by cost."),
+        ("區間跨過 0 時:還無法證明活動有效,擴大對照組或延長觀察。", "区间跨过 0 时:还无法证明活动有效,扩大对照组或延长观察。",
+         "If its range spans 0: the effect is not shown yet; enlarge the holdout or wait longer."),
+    ),
+    "campaign_gross_roi": (
+        ("歸因總營收 ÷ 成本", "归因总营收 ÷ 成本", "Gross attributed revenue ÷ cost"),
+        ("訊息後 7 天內的所有預約營收除以成本,包含不發訊息也會來的客人,所以不是投資報酬率。",
+         "消息后 7 天内的所有预约营收除以成本,包含不发消息也会来的客人,所以不是投资回报率。",
+         "All booking revenue within 7 days of a message divided by cost, including customers who would have come anyway: not the ROI."),
+        ("只作參考;判斷成效請看增量投資報酬率。", "只作参考;判断成效请看增量投资回报率。", "For reference only; judge a campaign by the incremental ROI."),
+    ),
+    "high_value_complaint_rate": (
+        ("高價值客訴率", "高价值客诉率", "High-value complaints"),
+        ("高價值客人的到店中有客訴的比例,越低越好。", "高价值客人的到店中有客诉的比例,越低越好。",
+         "Complaints per visit of high-value customers; lower is better."),
+        ("升高時:店長當天致電並安排補救。", "升高时:店长当天致电并安排补救。", "If rising: the manager calls the same day and offers a fix."),
+    ),
+    "model_accuracy": (
+        ("模型準確率", "模型准确率", "Model accuracy"),
+        ("店長覆核的模型判斷中,店長同意的比例。", "店长复核的模型判断中,店长同意的比例。",
+         "Model calls reviewed by a manager that the manager agreed with."),
+        ("偏低時:在顧客 360 多覆核幾位,並回報模型判斷錯的原因。", "偏低时:在顾客 360 多复核几位,并反馈模型判断错的原因。",
+         "If low: review more calls in Customer 360 and note why the model was wrong."),
     ),
 }
+
+# kpi key -> why it has no value (its base is empty), as (zh-TW, zh-CN, en)
+_EMPTY = {
+    "revisit_interval_days": ("這段期間沒有客人回到同一門市。", "这段期间没有客人回到同一门店。", "No customer came back to the store in the period."),
+    "wake_up_rate": ("這段期間沒有聯繫過沉睡客人(只算已滿 30 天的聯繫)。", "这段期间没有联系过沉睡客人(只算已满 30 天的联系)。",
+                     "No sleeping customer was contacted in the window (contacts at least 30 days old)."),
+    "push_conversion_rate": ("這段期間沒有送達的訊息(只算已滿 7 天的訊息)。", "这段期间没有送达的消息(只算已满 7 天的消息)。",
+                             "No message was delivered in the window (messages at least 7 days old)."),
+    "push_holdout_conversion_rate": ("這段期間沒有對照組客人。", "这段期间没有对照组客人。", "No customer was held out in the window."),
+    "push_uplift": ("需要同一段期間的送達訊息與對照組。", "需要同一段期间的送达消息与对照组。",
+                    "Needs both delivered messages and a holdout in the window."),
+    "high_value_repurchase_rate": ("這些門市還沒有高價值客人。", "这些门店还没有高价值客人。", "No high-value customer at these stores yet."),
+    "task_completion_rate": ("這段期間沒有派出追蹤任務。", "这段期间没有派出追踪任务。", "No follow-up task was issued in the period."),
+    "complaint_rate": ("這段期間沒有到店。", "这段期间没有到店。", "No visit in the period."),
+    "high_value_complaint_rate": ("這段期間沒有高價值客人到店。", "这段期间没有高价值客人到店。", "No high-value customer visited in the period."),
+    "no_show_rate": ("這段期間沒有預約。", "这段期间没有预约。", "No booking in the period."),
+    "cancel_rate": ("這段期間沒有預約。", "这段期间没有预约。", "No booking in the period."),
+    "reschedule_rate": ("這段期間沒有預約。", "这段期间没有预约。", "No booking in the period."),
+    "cross_store_share": ("這段期間沒有已知主要門市的客人到店。", "这段期间没有已知主要门店的客人到店。",
+                          "No visit by a customer with a known home store in the period."),
+    "campaign_roi": ("需要同一段期間有成本的送達訊息與對照組。", "需要同一段期间有成本的送达消息与对照组。",
+                     "Needs delivered messages with a cost and a holdout in the window."),
+    "campaign_gross_roi": ("這段期間沒有記錄訊息成本。", "这段期间没有记录消息成本。", "No message cost was recorded in the window."),
+    "model_accuracy": ("這段期間沒有店長覆核模型判斷(在顧客 360 覆核)。", "这段期间没有店长复核模型判断(在顾客 360 复核)。",
+                       "No manager reviewed a model call in the period (review in Customer 360)."),
+}
+for _n in (30, 60, 90):
+    _EMPTY[f"revisit_rate_{_n}"] = (f"這段期間沒有已滿 {_n} 天、可判斷的到店。", f"这段期间没有已满 {_n} 天、可判断的到店。",
+                                    f"No visit in the period is old enough ({_n} days) to judge.")
+    _EMPTY[f"first_revisit_rate_{_n}"] = (f"這段期間沒有已滿 {_n} 天的首次到店。", f"这段期间没有已满 {_n} 天的首次到店。",
+                                          f"No first visit in the period is old enough ({_n} days) to judge.")
 
 # segment name key -> (zh-TW, zh-CN, en)
 _SEGMENTS = {
@@ -173,6 +228,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "analytics.target": _t("目標 {target}", "目标 {target}", "Target {target}"),
     "analytics.meets_target": _t("✓ 達標(目標 {target})", "✓ 达标(目标 {target})", "✓ On target ({target})"),
     "analytics.below_target": _t("⚠️ 未達標(目標 {target})", "⚠️ 未达标(目标 {target})", "⚠️ Below target ({target})"),
+    "analytics.targets_edit": _t("調整這間門市的目標", "调整这间门店的目标", "Edit this store's targets"),
+    "analytics.targets_help": _t("預設值依店家實務:高價值回購 ≥ 40%、喚醒 ≥ 20%、任務完成 ≥ 85%、高價值客訴 ≤ 2%、模型準確率 ≥ 80%。留空表示沿用總部或預設目標。",
+                                 "默认值依店家实务:高价值回购 ≥ 40%、唤醒 ≥ 20%、任务完成 ≥ 85%、高价值客诉 ≤ 2%、模型准确率 ≥ 80%。留空表示沿用总部或默认目标。",
+                                 "Defaults follow the shops' practice: high-value repurchase ≥ 40%, wake-up ≥ 20%, task completion ≥ 85%, high-value complaints ≤ 2%, model accuracy ≥ 80%. Leave empty to use the chain's or the default target."),
+    "analytics.target_for": _t("{kpi}({unit})", "{kpi}({unit})", "{kpi} ({unit})"),
+    "analytics.unit.share": _t("%", "%", "%"),
+    "analytics.unit.days": _t("天", "天", "days"),
+    "analytics.unit.multiple": _t("倍", "倍", "×"),
+    "analytics.unit.points": _t("百分點", "百分点", "pp"),
+    "analytics.targets_save": _t("儲存目標", "保存目标", "Save targets"),
+    "analytics.targets_saved": _t("已儲存,下次載入時套用。", "已保存,下次加载时套用。", "Saved; they apply from the next load."),
+    "analytics.no_target": _t("未設目標", "未设目标", "No target set"),
+    "analytics.interval": _t("95% 區間 {low} – {high}(n = {n})", "95% 区间 {low} – {high}(n = {n})",
+                             "95% range {low} – {high} (n = {n})"),
+    "analytics.interval_only": _t("95% 區間 {low} – {high}", "95% 区间 {low} – {high}", "95% range {low} – {high}"),
+    "analytics.gross_beside": _t("歸因總營收 ÷ 成本(含原本就會來的客人):{value}", "归因总营收 ÷ 成本(含原本就会来的客人):{value}",
+                                 "Gross attributed revenue ÷ cost (includes customers who would have come anyway): {value}"),
     "analytics.no_value": _t("資料不足", "数据不足", "Not enough data"),
     "analytics.days_unit": _t("{value} 天", "{value} 天", "{value} days"),
     "analytics.customers": _t("顧客數", "顾客数", "Customers"),
@@ -315,6 +387,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "stores.cohort_x": _t("首次到店後第幾個月", "首次到店后第几个月", "Months after the first visit"),
     "stores.cohort_y": _t("首次到店月份", "首次到店月份", "First-visit month"),
     "stores.cohort_color": _t("回訪比例(%)", "回访比例(%)", "Returning (%)"),
+    "stores.empty_title": _t("沒有數值的指標", "没有数值的指标", "Indicators without a value"),
+    "stores.empty_line": _t("{store} · {kpi}:{reason}", "{store} · {kpi}:{reason}", "{store} · {kpi}: {reason}"),
+    "stores.interval_note": _t("括號內為 95% 區間:樣本小(單一門市一個月)時範圍較寬。", "括号内为 95% 区间:样本小(单一门店一个月)时范围较宽。",
+                               "In brackets: the 95% range; it is wide on a small base (one store's month)."),
     "stores.need_two": _t("選擇兩間以上門市即可比較。", "选择两间以上门店即可比较。", "Pick two or more stores to compare them."),
 }
 
@@ -322,6 +398,8 @@ for _key, (_name, _meaning, _action) in _KPIS.items():
     STRINGS[f"kpi.{_key}"] = _t(*_name)
     STRINGS[f"kpi.{_key}.meaning"] = _t(*_meaning)
     STRINGS[f"kpi.{_key}.action"] = _t(*_action)
+for _key, _why in _EMPTY.items():
+    STRINGS[f"kpi.{_key}.empty"] = _t(*_why)
 for _key, _texts in _SEGMENTS.items():
     STRINGS[f"segment.{_key}"] = _t(*_texts)
 for _key, _texts in _ACTIONS.items():
