@@ -247,7 +247,7 @@ def _visit_index(bookings: pd.DataFrame, as_of: AsOf) -> _VisitIndex:
 def _store_mask(index: _VisitIndex, store_ids: Collection[int] | None) -> np.ndarray:
     if store_ids is None:
         return np.ones(len(index.day), dtype=bool)
-    ids = [store_ids] if np.isscalar(store_ids) else list(store_ids)
+    ids = np.atleast_1d(np.asarray(list(store_ids) if not np.isscalar(store_ids) else store_ids, dtype=np.int64))
     return np.isin(index.store, ids)
 
 

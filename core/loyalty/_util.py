@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeAlias
 
 import pandas as pd
 
-DateLike = pd.Timestamp | dt.date | dt.datetime | str
+DateLike: TypeAlias = pd.Timestamp | dt.date | dt.datetime | str
 
 
 def to_timestamp(value: DateLike) -> pd.Timestamp:

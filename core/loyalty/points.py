@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ LEDGER_COLUMNS: tuple[str, ...] = (
 )
 _EPS = 1e-9
 
-Entries = Iterable["LedgerEntry"] | pd.DataFrame
+Entries: TypeAlias = Iterable["LedgerEntry"] | pd.DataFrame
 
 
 class LedgerError(ValueError):
@@ -352,7 +352,7 @@ def new_entries(candidates: Iterable[LedgerEntry], existing: Entries) -> list[Le
 
 @dataclass
 class _Lot:
-    customer_id: object
+    customer_id: int
     lot_key: str
     kind: str
     earned_at: pd.Timestamp
@@ -388,7 +388,7 @@ def _replay(entries: Sequence[LedgerEntry]) -> dict[str, _Lot]:
         if e.points > 0:
             lots[e.idempotency_key] = _Lot(e.customer_id, e.idempotency_key, e.kind, e.occurred_at, e.expires_at,
                                            e.points)
-    by_customer: dict[object, list[_Lot]] = {}
+    by_customer: dict[int, list[_Lot]] = {}
     for lot in lots.values():
         by_customer.setdefault(lot.customer_id, []).append(lot)
     for customer_lots in by_customer.values():
@@ -397,16 +397,16 @@ def _replay(entries: Sequence[LedgerEntry]) -> dict[str, _Lot]:
         is_expire = e.kind == "expire"
         if e.allocations:
             for lot_key, pts in e.allocations:
-                lot = lots.get(lot_key)
-                if lot is None or lot.customer_id != e.customer_id:
+                allocated = lots.get(lot_key)
+                if allocated is None or allocated.customer_id != e.customer_id:
                     raise LedgerError(f"{e.idempotency_key}: unknown lot {lot_key!r} for customer {e.customer_id}")
-                if pts > lot.remaining:
+                if pts > allocated.remaining:
                     raise LedgerError(f"{e.idempotency_key}: lot {lot_key!r} over-consumed "
-                                      f"({pts} > {lot.remaining} remaining)")
+                                      f"({pts} > {allocated.remaining} remaining)")
                 if is_expire:
-                    lot.expired += pts
+                    allocated.expired += pts
                 else:
-                    lot.used += pts
+                    allocated.used += pts
             continue
         # legacy debit without allocations: FIFO by expiry over the lots it could have used
         need = -e.points
@@ -480,23 +480,23 @@ def open_lots(entries: Entries, *, as_of: DateLike | None = None, include_closed
     cutoff = None if as_of is None else to_timestamp(as_of)
     if cutoff is not None:
         items = [e for e in items if e.occurred_at <= cutoff]
-    lots = _replay(items).values()
+    lots = list(_replay(items).values())
     if not include_closed:
         lots = [lot for lot in lots if lot.remaining > 0]
     return _lots_frame(lots, cutoff).reset_index(drop=True)
 
 
-def _customer_entries(items: list[LedgerEntry], customer_id: object) -> list[LedgerEntry]:
+def _customer_entries(items: list[LedgerEntry], customer_id: int) -> list[LedgerEntry]:
     return [e for e in items if e.customer_id == customer_id]
 
 
-def _usable_lots(items: list[LedgerEntry], customer_id: object, when: pd.Timestamp) -> list[_Lot]:
+def _usable_lots(items: list[LedgerEntry], customer_id: int, when: pd.Timestamp) -> list[_Lot]:
     """The customer's lots usable at ``when``, FIFO ordered; every recorded debit is applied."""
     lots = _replay(_customer_entries(items, customer_id)).values()
     return sorted((lot for lot in lots if lot.remaining > 0 and lot.usable_at(when)), key=_Lot.fifo_key)
 
 
-def available_points(entries: Entries, *, customer_id: object, as_of: DateLike) -> int:
+def available_points(entries: Entries, *, customer_id: int, as_of: DateLike) -> int:
     """Points the customer can spend at ``as_of``: remaining points of lots not past expiry.
 
     This can be lower than :func:`balance` while the expiry job has not yet written off lots
@@ -507,7 +507,7 @@ def available_points(entries: Entries, *, customer_id: object, as_of: DateLike) 
 
 
 def _fifo_debit(
-    items: list[LedgerEntry], *, customer_id: object, points: int, when: pd.Timestamp,
+    items: list[LedgerEntry], *, customer_id: int, points: int, when: pd.Timestamp,
 ) -> tuple[tuple[str, int], ...]:
     lots = _usable_lots(items, customer_id, when)
     available = sum(lot.remaining for lot in lots)
@@ -533,7 +533,7 @@ def _check_key(items: list[LedgerEntry], key: str) -> None:
 def plan_redemption(
     entries: Entries,
     *,
-    customer_id: object,
+    customer_id: int,
     points: int,
     as_of: DateLike,
     key: str,
@@ -589,7 +589,7 @@ def plan_redemption(
 def adjustment_entry(
     entries: Entries,
     *,
-    customer_id: object,
+    customer_id: int,
     points: int,
     as_of: DateLike,
     key: str,
