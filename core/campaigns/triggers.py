@@ -274,7 +274,7 @@ class TriggerKind:
     default_tolerance: int = 1
     uses_tolerance: bool = True
     broadcast: bool = False
-    validate: Callable[[Mapping[str, Any]], None] | None = None
+    validate: Callable[[Mapping[str, Any]], object] | None = None  # raises ValueError; result unused
 
 
 def _offset(trigger: Mapping[str, Any]) -> int:

@@ -187,9 +187,10 @@ def parse_date_value(
         rest = match["rest"].strip().lstrip("Tt").strip()
         clock = dt.timedelta(0)
         if rest:
-            clock, reason = parse_time_value(rest)
-            if reason or clock is None:
+            parsed_clock, reason = parse_time_value(rest)
+            if reason or parsed_clock is None:
                 return None, f"'{raw}' has a date but an unreadable time part '{rest}'"
+            clock = parsed_clock
         value = dt.datetime.combine(date, dt.time(0)) + clock
         break
     else:
@@ -580,7 +581,7 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 def parse_text(values: pd.Series) -> Parsed:
     """Trim text cells (NFKC); empty → ``None``."""
     codes, uniques = codes_and_uniques(_text(values))
-    uniques = np.where(uniques == "", None, uniques).astype(object)
+    uniques = np.where(uniques == "", None, uniques).astype(object)  # type: ignore[call-overload]
     return Parsed(pd.Series(_take(uniques, codes), index=values.index, dtype=object), _no_errors(values.index))
 
 
@@ -593,7 +594,7 @@ def parse_emails(values: pd.Series) -> Parsed:
     bad = _take(bad_unique, codes)
     if bad.any():
         errors[bad] = [f"email '{v}' is not an e-mail address" for v in values[bad]]
-    kept = np.where((lower == "") | bad_unique, None, lower).astype(object)
+    kept = np.where((lower == "") | bad_unique, None, lower).astype(object)  # type: ignore[call-overload]
     return Parsed(pd.Series(_take(kept, codes), index=values.index, dtype=object), errors)
 
 

@@ -284,7 +284,7 @@ class _Rows:
         """Flag rows where a required field is empty."""
         codes, uniques = codes_and_uniques(self.column(name))
         empty = np.array([v.strip() == "" for v in uniques] + [False], dtype=bool)[codes]
-        reasons = np.where(empty, f"{name} is empty", None).astype(object)
+        reasons = np.where(empty, f"{name} is empty", None).astype(object)  # type: ignore[call-overload]
         self.flag(name, pd.Series(reasons, index=self.text.index, dtype=object))
 
     def attributes(self) -> pd.Series:
