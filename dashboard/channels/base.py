@@ -8,14 +8,16 @@ They raise only for programming errors (e.g. a message routed to the wrong chann
 from __future__ import annotations
 
 import email.utils
-import enum
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import httpx
+
+# The message, the result and the channel protocol are pure types of the campaign tick.
+from core.campaigns.delivery import Channel, OutboundMessage, SendOutcome, SendResult
+
+__all__ = ["Channel", "OutboundMessage", "SendOutcome", "SendResult"]
 
 # Fixed namespace so the provider-side idempotency key derived from a dedupe key is the
 # same in every process and after every restart (RELIABILITY item 17).
@@ -30,64 +32,6 @@ def idempotency_uuid(dedupe_key: str) -> uuid.UUID:
     if not dedupe_key:
         raise ValueError("dedupe_key must be a non-empty string")
     return uuid.uuid5(REVISIT_NAMESPACE, dedupe_key)
-
-
-@dataclass(frozen=True)
-class OutboundMessage:
-    """One message to one recipient on one channel, as composed by the campaign worker."""
-
-    message_id: str
-    dedupe_key: str
-    channel: str
-    to: str
-    body: str
-    subject: str = ""
-    locale: str = "zh-TW"
-    template_id: str | None = None
-    template_data: Mapping[str, str] = field(default_factory=dict)
-    link: str | None = None
-    unsubscribe_url: str | None = None
-
-    def __post_init__(self) -> None:
-        # A missing dedupe key would silently disable crash-safe retries: refuse it early.
-        if not self.dedupe_key:
-            raise ValueError("OutboundMessage.dedupe_key is required")
-
-
-class SendOutcome(enum.StrEnum):
-    """What the worker should do next with a message."""
-
-    DELIVERED = "delivered"  # provider accepted it (or already had it): mark sent
-    RETRY = "retry"  # transient: back off and retry with the same dedupe key
-    FAILED = "failed"  # permanent: record the error, do not retry
-    QUOTA_EXHAUSTED = "quota_exhausted"  # pause the campaign; retrying cannot help
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """Outcome of one send attempt; `opted_out` tells the worker to record an opt-out."""
-
-    outcome: SendOutcome
-    provider_message_id: str | None = None
-    error: str | None = None
-    retry_after_seconds: float | None = None
-    status_code: int | None = None
-    opted_out: bool = False
-
-    @property
-    def delivered(self) -> bool:
-        return self.outcome is SendOutcome.DELIVERED
-
-
-@runtime_checkable
-class Channel(Protocol):
-    """A message channel. `send` must not raise for provider errors."""
-
-    name: str
-
-    def send(self, message: OutboundMessage) -> SendResult: ...
-
-    def close(self) -> None: ...
 
 
 def check_channel(channel_name: str, message: OutboundMessage) -> None:
