@@ -240,9 +240,9 @@ def test_score_model_auto_store_manager_is_scoped(demo_url, tmp_path, monkeypatc
 
 def test_score_model_auto_same_on_postgresql(pg_url, tmp_path, monkeypatch, capsys) -> None:
     """The model path loads raw bookings on PostgreSQL too: same CSV as on SQLite."""
-    from core.demo import generate_world
-    from db.demo_load import load_world
     from db.engine import make_engine
+    from demo.load import load_world
+    from demo.world import generate_world
     from tests.conftest import clean_all_tables
 
     sqlite_path = tmp_path / "small.db"

@@ -1,6 +1,6 @@
 """The demo's day-to-day activity, so every KPI has data on a fresh demo.
 
-The generated world (``core.demo``) holds bookings and the "due in 7 days" reminders. A shop also
+The generated world (``demo.world``) holds bookings and the "due in 7 days" reminders. A shop also
 contacts its sleeping customers, works follow-up tasks and reviews the model's calls; without
 those the wake-up rate, task completion and model accuracy read "—" on every store.
 

@@ -1,4 +1,4 @@
-"""Write a generated demo world (core.demo) into the database with bulk loads."""
+"""Write a generated demo world (demo.world) into the database with bulk loads."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -31,7 +31,7 @@ from db.models import (
 )
 from db.repo import to_utc
 
-# frame name in core.demo.DemoWorld -> (table, {frame column: table column})
+# frame name in demo.world.DemoWorld -> (table, {frame column: table column})
 _TABLES = (
     ("stores", Store, {"store_id": "id"}),
     ("staff", Staff, {"staff_id": "id"}),
