@@ -17,12 +17,12 @@ from datetime import date
 
 import pandas as pd
 
-from core.demo import iter_world_chunks
 from core.models.churn import fit_churn_models, predict_churn
 from core.models.features import churn_features, prepare_history
 from core.models.forecast import daily_store_demand, forecast_store_demand
 from core.models.noshow import fit_noshow_model, noshow_risk
 from core.models.reasons import explain_churn
+from demo.world import iter_world_chunks
 
 BOOKING_COLUMNS = ("booking_id", "customer_id", "store_id", "pet_id", "service_category", "designated",
                    "created_at", "scheduled_at", "status", "amount", "addon_amount", "channel", "deposit")

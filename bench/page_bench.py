@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from dashboard.cli import DEMO_PASSWORD  # noqa: E402
 from dashboard.i18n import DEFAULT_LOCALE, translate  # noqa: E402
 from dashboard.navigation import pages_for  # noqa: E402
-from db.demo_seed import DEMO_ACCOUNTS  # noqa: E402
+from demo.accounts import DEMO_ACCOUNTS  # noqa: E402
 from tests.browser import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 
 TIMEOUT_MS = 900_000

@@ -15,7 +15,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core.campaigns.audience import audience_facts, audience_frame, with_person_columns
-from core.campaigns.playbook import PLAYBOOK
+from core.campaigns.playbook import PLAYBOOK, PLAYBOOK_PREFIX
 from core.campaigns.results import (
     ab_verdicts,
     campaign_results,
@@ -31,7 +31,6 @@ from core.scope import Scope
 from dashboard import analytics_data, data
 from dashboard.precomputed import remembered
 from db import campaign_repo, loyalty_repo
-from db.campaign_seed import PLAYBOOK_PREFIX
 from db.engine import session_scope
 
 #: The lifecycle segment each playbook campaign speaks to (its audience's, else the entry's group).

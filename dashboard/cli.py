@@ -24,13 +24,13 @@ DEMO_REMINDER_PLAYBOOK = "stable_due_7"
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the demo chain (stores, customers, bookings, users, rules, campaigns)."""
-    from core.demo import iter_world_chunks
-    from db.campaign_seed import playbook_campaign, seed_playbook_campaigns
     from db.customer_repo import seed_tag_dictionary
-    from db.demo_activity import seed_demo_followups, seed_demo_reviews
-    from db.demo_load import database_is_empty, load_world
-    from db.demo_seed import seed_demo_accounts
-    from db.loyalty_seed import seed_loyalty
+    from demo.accounts import seed_demo_accounts
+    from demo.activity import seed_demo_followups, seed_demo_reviews
+    from demo.campaigns import playbook_campaign, seed_playbook_campaigns
+    from demo.load import database_is_empty, load_world
+    from demo.loyalty import seed_loyalty
+    from demo.world import iter_world_chunks
     from services.scoring import backfill_snapshots
 
     engine = open_engine()

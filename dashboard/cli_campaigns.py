@@ -127,13 +127,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from dashboard.cli_common import command_scope, open_engine
-    from db import campaign_repo
     from db.engine import session_scope
+    from demo.replies import simulate_bookings
 
     engine = open_engine()
     command_scope(engine, args.actor, "campaigns simulate-bookings")
     with session_scope(engine) as session:
-        result = campaign_repo.simulate_bookings(session, now=_parse_now(args.now), seed=args.seed)
+        result = simulate_bookings(session, now=_parse_now(args.now), seed=args.seed)
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

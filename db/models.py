@@ -352,19 +352,6 @@ class ModelReview(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class DemoTruth(SQLModel, table=True):
-    """Ground truth of the generated demo world (cadence, churn moment, no-show propensity)."""
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    pet_id: Optional[int] = Field(default=None, foreign_key="pet.id")
-    true_cadence_days: float
-    churned_at: Optional[datetime] = None
-    noshow_propensity: float = Field(default=0)
-    designated_staff_id: Optional[int] = None
-    archetype: str = Field(default="", max_length=32)
-
-
 # --- campaigns -------------------------------------------------------------------------------
 
 

@@ -9,14 +9,14 @@ import pytest
 
 from core.aggregates import AGGREGATE_COLUMNS, PRIOR_COLUMNS, aggregate_bookings, group_median_mad
 from core.cadence import revisit_windows, windows_from_aggregates
-from core.demo import generate_world, iter_world_chunks
 from core.lifecycle import lifecycle_from_aggregates, lifecycle_segments
 from core.rfm import rfm_from_aggregates, rfm_table
 from core.scope import Scope
 from db import repo
 from db.aggregates import load_aggregates
-from db.demo_load import load_world
 from db.engine import session_scope
+from demo.load import load_world
+from demo.world import generate_world, iter_world_chunks
 from services.scoring import score_customers_for
 
 END = date(2026, 11, 22)

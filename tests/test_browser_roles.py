@@ -7,7 +7,7 @@ import pytest
 
 from dashboard.cli import DEMO_PASSWORD
 from dashboard.navigation import pages_for
-from db.demo_seed import DEMO_ACCOUNTS
+from demo.accounts import DEMO_ACCOUNTS
 from tests.browser import assert_no_exception, browser_page, build_demo, sign_in, streamlit_server
 
 pytestmark = pytest.mark.timeout(600)

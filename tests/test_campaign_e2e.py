@@ -13,9 +13,9 @@ from core.scope import Scope
 from dashboard import cli
 from dashboard.cli_campaigns import campaign_list
 from db import campaign_repo, repo
-from db.campaign_seed import seed_playbook_campaigns
 from db.engine import session_scope
 from db.models import Booking, Campaign, Message
+from demo.campaigns import seed_playbook_campaigns
 from tests.apptest_helpers import use_database
 from tests.local_servers import FakeLineServer
 

@@ -83,7 +83,7 @@ def test_revisit_window_recovers_true_cadence(demo_url, tmp_path, monkeypatch, c
     scores = _score(monkeypatch, demo_url, tmp_path / "truth.csv")
     capsys.readouterr()
     with _db(demo_url) as con:
-        truth = pd.read_sql("select customer_id, true_cadence_days from demotruth", con)
+        truth = pd.read_sql("select customer_id, true_cadence_days from demo_truth", con)
     single = truth.groupby("customer_id").filter(lambda g: len(g) == 1)
     merged = scores.merge(single, left_on="internal_id", right_on="customer_id")
     merged = merged[merged["n_visits"] >= 4]
@@ -167,7 +167,7 @@ def test_demo_reminder_history_shows_conversion_and_uplift(demo_url, monkeypatch
 # ------------------------------------------------------------------ score --model (churn models)
 def _churned(url: str) -> pd.DataFrame:
     with _db(url) as con:
-        truth = pd.read_sql("select customer_id, churned_at from demotruth", con)
+        truth = pd.read_sql("select customer_id, churned_at from demo_truth", con)
     flags = truth.groupby("customer_id")["churned_at"].apply(lambda s: bool(s.notna().all()))
     return flags.rename("churned").reset_index()
 
@@ -240,9 +240,9 @@ def test_score_model_auto_store_manager_is_scoped(demo_url, tmp_path, monkeypatc
 
 def test_score_model_auto_same_on_postgresql(pg_url, tmp_path, monkeypatch, capsys) -> None:
     """The model path loads raw bookings on PostgreSQL too: same CSV as on SQLite."""
-    from core.demo import generate_world
-    from db.demo_load import load_world
     from db.engine import make_engine
+    from demo.load import load_world
+    from demo.world import generate_world
     from tests.conftest import clean_all_tables
 
     sqlite_path = tmp_path / "small.db"

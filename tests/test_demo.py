@@ -1,4 +1,4 @@
-"""Unit tests of the demo generator (`core.demo`): pure pandas, no database."""
+"""Unit tests of the demo generator (`demo.world`): pure pandas, no database."""
 from __future__ import annotations
 
 from dataclasses import fields
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from core.columns import BOOKING_COLUMNS, BOOKING_STATUSES, CUSTOMER_COLUMNS
-from core.demo import (
+from core.kpi import push_uplift
+from demo.world import (
     DEMO_BOOKING_COLUMNS,
     DEMO_CUSTOMER_COLUMNS,
     FEEDBACK_COLUMNS,
@@ -25,7 +26,6 @@ from core.demo import (
     generate_world,
     iter_world_chunks,
 )
-from core.kpi import push_uplift
 
 END = date(2026, 11, 22)
 COLUMNS = {
@@ -304,7 +304,7 @@ def test_a_failed_demo_load_keeps_the_indexes(sqlite_engine) -> None:
     the drop back with the rows (pysqlite would otherwise have committed the DROP INDEX)."""
     from sqlalchemy import inspect
 
-    from db.demo_load import load_world
+    from demo.load import load_world
 
     def before() -> set[str]:
         return {ix["name"] for table in ("booking", "customer") for ix in inspect(sqlite_engine).get_indexes(table)}

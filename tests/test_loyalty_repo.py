@@ -16,9 +16,9 @@ from core import loyalty
 from core.scope import PermissionDenied, Scope
 from db import loyalty_repo
 from db.engine import session_scope
-from db.loyalty_seed import seed_loyalty
 from db.models import AuditLog, PointsAccount, PointsLedger, RedemptionItem, Referral, TierRule
 from db.users import scope_for
+from demo.loyalty import seed_loyalty
 from tests.factories import small_world
 
 SYSTEM = Scope.system("test")

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from core.demo import generate_world
 from core.models.bgnbd import BetaGeoModel, bgnbd_summary, simulate_bgnbd
 from core.models.churn import (
     CHURN_OUTPUT_COLUMNS,
@@ -21,6 +20,7 @@ from core.models.evaluation import ai_accuracy, model_evaluation
 from core.models.features import churn_features, churn_labels, prepare_history
 from core.models.reasons import REASON_KEYS, REASON_TEXT_EN, explain_churn, reason_text_en
 from core.scoring import score_customers
+from demo.world import generate_world
 
 AS_OF = "2026-11-22"
 PAST = "2026-08-31"

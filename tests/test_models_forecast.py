@@ -4,7 +4,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.demo import generate_world
 from core.models.evaluation import model_evaluation
 from core.models.forecast import (
     FORECAST_COLUMNS,
@@ -13,6 +12,7 @@ from core.models.forecast import (
     forecast_store_demand,
     holiday_frame,
 )
+from demo.world import generate_world
 
 AS_OF = "2026-11-22"
 

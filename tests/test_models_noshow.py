@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.demo import generate_world
 from core.models.evaluation import model_evaluation
 from core.models.noshow import NOSHOW_OUTPUT_COLUMNS, fit_noshow_model, noshow_features, noshow_risk, summarise_actions
+from demo.world import generate_world
 
 AS_OF = "2026-11-22"
 

@@ -9,8 +9,8 @@ from core import loyalty
 from core.scope import Scope
 from db import loyalty_repo
 from db.engine import session_scope
-from db.loyalty_seed import seed_loyalty
 from db.models import AuditLog
+from demo.loyalty import seed_loyalty
 from tests.apptest_helpers import run_as, texts, use_database
 from tests.factories import small_world
 

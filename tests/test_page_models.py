@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.demo import generate_world
 from dashboard.navigation import pages_for
-from db.demo_load import load_world
-from db.demo_seed import seed_demo_accounts
 from db.engine import session_scope
+from demo.accounts import seed_demo_accounts
+from demo.load import load_world
+from demo.world import generate_world
 from tests.apptest_helpers import run_as, texts, use_database
 from tests.factories import PASSWORD
 

@@ -14,7 +14,7 @@ FORBIDDEN = {
     "services": {"streamlit", "dashboard", "pages"},
     "pages": {"db", "sqlmodel", "sqlalchemy", "services", "pages"},
 }
-PROJECT_FOLDERS = ("core", "db", "services", "dashboard", "pages", "tests", "bench")
+PROJECT_FOLDERS = ("core", "db", "services", "dashboard", "pages", "demo", "tests", "bench")
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -41,6 +41,42 @@ def test_imports_respect_layers(layer: str) -> None:
         if name in FORBIDDEN[layer]
     ]
     assert crossings == []
+
+
+def _module_level_imports(path: Path) -> list[tuple[int, str]]:
+    """Imports outside function bodies (a function's own import runs only when it is called)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inside = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+              for n in ast.walk(f)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in inside:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module.split(".")[0]))
+    return found
+
+
+def _is_cli(path: Path) -> bool:
+    relative = path.relative_to(ROOT / "dashboard").as_posix()
+    return relative.startswith(("cli/", "cli.py", "cli_"))
+
+
+def test_the_app_never_imports_the_demo() -> None:
+    """The demo world is a tool beside the product: core, db, services, pages and the dashboard
+    never import ``demo``; only the command line's demo tools do, inside their own functions."""
+    crossings = [
+        f"{path.relative_to(ROOT)}:{line} imports demo"
+        for folder in ("core", "db", "services", "dashboard", "pages")
+        for path in _python_files(folder)
+        for line, name in (_module_level_imports(path) if folder == "dashboard" and _is_cli(path) else _imports(path))
+        if name == "demo"
+    ]
+    assert crossings == []
+    assert any(name == "demo" for path in _python_files("dashboard") if _is_cli(path)
+               for _, name in _imports(path)), "the demo command builds the demo from the demo package"
 
 
 def test_nothing_depends_on_the_shared_folder() -> None:

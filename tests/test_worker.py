@@ -307,8 +307,8 @@ def test_nightly_jobs_write_snapshots_and_points(sqlite_engine) -> None:
 
     from dashboard.worker import CampaignWorker
     from db.engine import session_scope
-    from db.loyalty_seed import seed_loyalty
     from db.models import PointsLedger, ScoreSnapshot
+    from demo.loyalty import seed_loyalty
     from tests.factories import small_world
 
     small_world(sqlite_engine)

@@ -111,6 +111,8 @@ PLAYBOOK: Final[tuple[PlaybookEntry, ...]] = (
 )
 
 PLAYBOOK_KEYS: Final = tuple(entry.key for entry in PLAYBOOK)
+#: Description prefix of a campaign made from playbook entry ``key``: ``playbook:<key>``.
+PLAYBOOK_PREFIX: Final = "playbook:"
 
 
 def playbook_entry(key: str) -> PlaybookEntry:

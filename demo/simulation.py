@@ -1,430 +1,61 @@
-"""Reproducible demo chain with a known ground truth.
-
-`generate_world` / `iter_world_chunks` build stores, staff, services, customers, pets, bookings,
-feedback, monthly plans, stored value, referrals and a ``truth`` table describing the process that
-generated the bookings (true cadence, churn moment, no-show propensity, designated staff,
-archetype). Models and KPIs in `core/` are checked against that truth, so every signal here is
-deliberately real and learnable:
-
-* each *subject* (a customer, or a pet at a pet store) revisits on its own cadence; intervals are
-  ``cadence × lognormal`` so the median observed interval recovers the cadence;
-* churn is driven by a per-visit hazard raised by complaints and no-shows (plus planned drifters
-  and one-timers); the 2–3 intervals before churn stretch ×1.3–1.6;
-* the no-show probability grows with lead time, web bookings and evening slots, falls with a
-  deposit, on top of a per-customer propensity;
-* Lunar New Year rush, summer grooming bump, designated staff, add-ons, cross-store visits.
-
-Everything is vectorised with numpy over the slots of a chunk of customers; the only Python
-loops are per chunk, per store or per kind. Timestamps are store-local naive ``datetime64[ns]``.
-"""
+"""The per-chunk simulation of the demo world: customers, pets, bookings, feedback, plans, stored
+value, referrals, reminders and the ground truth that generated them (see `demo.world`)."""
 from __future__ import annotations
 
-import argparse
-import math
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "DEMO_BOOKING_COLUMNS",
-    "DEMO_CUSTOMER_COLUMNS",
-    "FEEDBACK_COLUMNS",
-    "LUNAR_NEW_YEAR",
-    "PET_COLUMNS",
-    "PLAN_COLUMNS",
-    "REFERRAL_COLUMNS",
-    "REMINDER_COLUMNS",
-    "SERVICE_COLUMNS",
-    "STAFF_COLUMNS",
-    "STORED_VALUE_COLUMNS",
-    "STORE_COLUMNS",
-    "TRUTH_COLUMNS",
-    "DemoWorld",
-    "generate_world",
-    "iter_world_chunks",
-]
-
-STORE_COLUMNS = ("store_id", "code", "name", "city", "timezone", "kind", "currency", "country",
-                 "daily_capacity")
-STAFF_COLUMNS = ("staff_id", "store_id", "name", "role")
-SERVICE_COLUMNS = ("service_id", "kind", "name", "category", "price", "duration_min",
-                   "typical_cycle_days")
-DEMO_CUSTOMER_COLUMNS = (
-    "customer_id", "external_id", "name", "phone", "email", "line_id", "wechat_openid",
-    "birthday", "gender", "home_store_id", "joined_on", "referred_by", "referral_code",
-    "consent_sms", "consent_line", "consent_email", "consent_wechat", "opted_out_at", "tags",
+from demo.archetypes import (
+    ARCHETYPE_MIX,
+    ARCHETYPES,
+    BASE_HAZARD,
+    BOOKED,
+    BOOKED_HORIZON_DAYS,
+    CADENCE_MIX,
+    CADENCES,
+    CANCELLED,
+    CHANNEL_MIX,
+    CHANNELS,
+    COMPLAINT_HAZARD,
+    COMPLETED,
+    DRIFTER,
+    LEAD_MEAN_DAYS,
+    LUNAR_NEW_YEAR,
+    NO_SHOW,
+    NOSHOW_HAZARD,
+    ONE_TIMER,
+    REMINDER_HISTORY_DAYS,
+    REMINDER_HOLDOUT,
+    REMINDER_HOUR,
+    REMINDER_LEAD_DAYS,
+    REMINDER_LIFT,
+    REMINDER_SEED,
+    RESCHEDULED,
+    SEASONAL,
+    STATUS,
+    WALK_IN,
+    WEB,
 )
-PET_COLUMNS = ("pet_id", "customer_id", "name", "species", "breed", "coat_length", "birthday",
-               "vaccine_due")
-DEMO_BOOKING_COLUMNS = (
-    "booking_id", "external_id", "customer_id", "store_id", "pet_id", "service_id",
-    "service_category", "staff_id", "designated", "created_at", "scheduled_at", "status",
-    "amount", "addon_amount", "channel", "deposit",
+from demo.arrays import _codes, _days_to_date, _days_to_ts, _int64_na, _names, _ragged, _random_codes, _seg_cumsum
+from demo.catalog import (
+    _BREEDS,
+    _COMMENTS_BAD,
+    _COMMENTS_GOOD,
+    _DEPOSIT_CATEGORIES,
+    _EMAIL_DOMAINS,
+    _EMAIL_HANDLES,
+    _EVENING_TAG,
+    _PET_NAMES,
+    _TAGS,
+    ADOPTION,
+    GROOMER,
+    NAILS,
+    SALON,
 )
-FEEDBACK_COLUMNS = ("feedback_id", "booking_id", "rating", "complaint", "comment")
-PLAN_COLUMNS = ("plan_id", "customer_id", "store_id", "pet_id", "name", "monthly_fee",
-                "periods_total", "periods_paid", "started_on", "ends_on", "status")
-STORED_VALUE_COLUMNS = ("entry_id", "customer_id", "store_id", "kind", "amount", "occurred_at")
-REFERRAL_COLUMNS = ("referral_id", "referrer_id", "referee_id", "code", "created_at")
-TRUTH_COLUMNS = ("customer_id", "pet_id", "true_cadence_days", "churned_at", "noshow_propensity",
-                 "designated_staff_id", "archetype")
-#: Past reminders: ``status`` sent / holdout / suppressed (opted out), ``pulled`` = the reminder
-#: brought the visit forward (ground truth; holdout and suppressed rows are never pulled).
-REMINDER_COLUMNS = ("reminder_id", "customer_id", "pet_id", "store_id", "sent_at", "status", "reason",
-                    "pulled")
-
-# Lunar New Year's day; the three weeks before it are the busiest of the year.
-LUNAR_NEW_YEAR: tuple[date, ...] = (
-    date(2020, 1, 25), date(2021, 2, 12), date(2022, 2, 1), date(2023, 1, 22),
-    date(2024, 2, 10), date(2025, 1, 29), date(2026, 2, 17), date(2027, 2, 6),
-    date(2028, 1, 26), date(2029, 2, 13), date(2030, 2, 3),
-)
-
-BOOKED_HORIZON_DAYS = 21
-# Reminder history: for the last half year the shop called each subject due in a week ("due −7"),
-# holding out a random 10 %. A reminder brings a subject who would have booked later than the week
-# in within the week with probability REMINDER_LIFT: the true effect campaign results must find.
-REMINDER_HISTORY_DAYS = 182
-REMINDER_LEAD_DAYS = 7
-REMINDER_HOLDOUT = 0.10
-REMINDER_LIFT = 0.25
-REMINDER_HOUR = 11.0
-REMINDER_SEED = 20_261_202
-CADENCES = np.array([14, 21, 28, 35, 42, 56])
-KINDS = ("beauty_salon", "pet_groomer", "pet_adoption", "nail_studio")
-SALON, GROOMER, ADOPTION, NAILS = range(4)
-ARCHETYPES = np.array(["loyal", "drifter", "one_timer", "seasonal"], dtype=object)
-LOYAL, DRIFTER, ONE_TIMER, SEASONAL = range(4)
-STATUS = np.array(["booked", "completed", "cancelled", "no_show", "rescheduled"], dtype=object)
-BOOKED, COMPLETED, CANCELLED, NO_SHOW, RESCHEDULED = range(5)
-CHANNELS = np.array(["line", "phone", "walk_in", "web", "wechat"], dtype=object)
-LINE, PHONE, WALK_IN, WEB, WECHAT = range(5)
-# Preferred-channel mix per country (TW, CN) over CHANNELS.
-CHANNEL_MIX = np.array([[0.45, 0.22, 0.10, 0.23, 0.00], [0.00, 0.18, 0.10, 0.12, 0.60]])
-LEAD_MEAN_DAYS = np.array([5.0, 3.0, 0.0, 9.0, 5.0])  # by channel, for customers who book ad hoc
-CNY_PER_TWD = 1 / 4.4
-
-# Cadence mix (over CADENCES) per store kind.
-CADENCE_MIX = np.array([
-    [0.03, 0.15, 0.27, 0.25, 0.20, 0.10],   # salon
-    [0.03, 0.07, 0.25, 0.20, 0.25, 0.20],   # groomer
-    [0.00, 0.00, 0.80, 0.20, 0.00, 0.00],   # adoption: monthly pickups
-    [0.05, 0.30, 0.30, 0.20, 0.10, 0.05],   # nails
-])
-ARCHETYPE_MIX = np.array([0.50, 0.10, 0.20, 0.20])
-# Per-visit churn hazard by archetype; complaints and no-shows add to it (the learnable signal).
-BASE_HAZARD = np.array([0.0005, 0.0, 0.0, 0.001])
-COMPLAINT_HAZARD = 0.20
-NOSHOW_HAZARD = 0.05
-
-# (kind, traditional name, simplified name, category, TWD price, minutes, cycle days, weight)
-_SERVICES = (
-    (SALON, "剪髮", "剪发", "haircut", 900, 60, 35, 0.40),
-    (SALON, "洗剪吹", "洗剪吹", "haircut", 1200, 75, 35, 0.15),
-    (SALON, "染髮", "染发", "color", 2800, 120, 56, 0.18),
-    (SALON, "燙髮", "烫发", "perm", 3600, 150, 90, 0.07),
-    (SALON, "頭皮SPA", "头皮SPA", "spa", 1600, 60, 28, 0.12),
-    (SALON, "深層護髮", "深层护发", "treatment", 1800, 60, 28, 0.08),
-    (GROOMER, "洗澡", "洗澡", "bath", 800, 60, 21, 0.40),
-    (GROOMER, "全套美容", "全套美容", "grooming", 1800, 120, 42, 0.40),
-    (GROOMER, "SPA護毛", "SPA护毛", "spa", 1300, 90, 35, 0.20),
-    (ADOPTION, "領養計劃月領", "领养计划月领", "plan_pickup", 1300, 30, 30, 0.82),
-    (ADOPTION, "健康檢查", "健康检查", "checkup", 900, 45, 90, 0.12),
-    (ADOPTION, "洗護", "洗护", "bath", 1100, 60, 30, 0.06),
-    (NAILS, "凝膠指甲", "凝胶美甲", "nails", 1200, 90, 21, 0.45),
-    (NAILS, "手足保養", "手足护理", "spa", 900, 60, 28, 0.15),
-    (NAILS, "美睫嫁接", "美睫嫁接", "lashes", 1500, 90, 28, 0.25),
-    (NAILS, "足部凝膠", "足部凝胶", "nails", 1400, 90, 35, 0.15),
-)
-_DEPOSIT_CATEGORIES = {"color", "perm", "grooming", "lashes"}
-
-# (code prefix, city, country, timezone, Chinese city name)
-_DEFAULT_STORES = (
-    ("TPE", "Taipei", "TW", "Asia/Taipei", SALON, "美麗信義店"),
-    ("TPE", "Taipei", "TW", "Asia/Taipei", GROOMER, "毛孩時光內湖店"),
-    ("SHA", "Shanghai", "CN", "Asia/Shanghai", ADOPTION, "宠爱之家静安店"),
-    ("TXG", "Taichung", "TW", "Asia/Taipei", NAILS, "指尖美學公益店"),
-)
-_MORE_CITIES = (
-    ("KHH", "Kaohsiung", "TW", "Asia/Taipei", "高雄"), ("HGH", "Hangzhou", "CN", "Asia/Shanghai", "杭州"),
-    ("TNN", "Tainan", "TW", "Asia/Taipei", "台南"), ("PEK", "Beijing", "CN", "Asia/Shanghai", "北京"),
-    ("HSZ", "Hsinchu", "TW", "Asia/Taipei", "新竹"), ("SZX", "Shenzhen", "CN", "Asia/Shanghai", "深圳"),
-    ("TYN", "Taoyuan", "TW", "Asia/Taipei", "桃園"), ("CTU", "Chengdu", "CN", "Asia/Shanghai", "成都"),
-    ("TPE", "Taipei", "TW", "Asia/Taipei", "台北"), ("SHA", "Shanghai", "CN", "Asia/Shanghai", "上海"),
-    ("TXG", "Taichung", "TW", "Asia/Taipei", "台中"),
-)
-_BRANDS = {SALON: ("美麗", "美丽"), GROOMER: ("毛孩時光", "毛孩时光"), ADOPTION: ("寵愛之家", "宠爱之家"),
-           NAILS: ("指尖美學", "指尖美学")}
-_STORE_WEIGHT = np.array([0.32, 0.25, 0.18, 0.25])  # by kind: salons draw the most customers
-#: Bookings a customer makes per day on average (all statuses), as the chunks generate them.
-_BOOKINGS_PER_CUSTOMER_DAY = 0.0275
-#: Capacity over the average day: weekends, the Lunar New Year rush and store-kind differences.
-_PEAK_HEADROOM = 1.6
-_SERVICE_ROLE = {SALON: "stylist", GROOMER: "groomer", ADOPTION: "groomer", NAILS: "technician"}
-
-# Surnames with rough frequency weights; Taiwan (traditional) and mainland (simplified).
-_SURNAMES_TW = ("陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊呂江何蕭羅高",
-                (11, 8.3, 6, 5.3, 5.1, 4.1, 4, 3.2, 2.9, 2.6, 2.3, 1.9, 1.8, 1.5, 1.5, 1.5, 1.4,
-                 1.3, 1.3, 1.3, 1.1, 1.1, 1, 0.9, 0.9, 0.9, 0.8, 0.8, 0.8, 0.8))
-_SURNAMES_CN = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹",
-                (7.1, 7, 6.7, 5.4, 4.5, 3.1, 2.2, 2.2, 2, 1.9, 1.5, 1.5, 1.4, 1.3, 1.3, 1.1, 1.1,
-                 1, 1, 0.9, 0.9, 0.9, 0.8, 0.7, 0.7, 0.7, 0.6, 0.6, 0.6, 0.6))
-_GIVEN = {  # (country, female) -> characters
-    (0, True): "怡婷雅淑惠美佳欣筱宜庭君慧珮詩涵萱芳瑜琪雯靜玲晴",
-    (0, False): "志明家豪俊宏建傑偉信宇翔承冠哲銘嘉文柏彥廷",
-    (1, True): "丽静敏婷雪琳欣怡佳慧晓玉梦雨涵思悦颖",
-    (1, False): "伟强磊军洋勇杰涛明超浩宇鹏辉俊博文轩",
-}
-_EMAIL_HANDLES = np.array(["amy", "kevin", "vivian", "jason", "grace", "eric", "tina", "alan",
-                           "joyce", "leo", "cindy", "ken", "iris", "max", "winnie", "jack"], dtype=object)
-_EMAIL_DOMAINS = (np.array(["@gmail.com", "@yahoo.com.tw", "@hotmail.com"], dtype=object),
-                  np.array(["@qq.com", "@163.com", "@126.com"], dtype=object))
-_TAGS = {
-    SALON: ("敏感肌", "週末優先", "怕冷", "喜歡安靜", "長髮", "常染髮", "孕婦"),
-    NAILS: ("週末優先", "喜歡裸色", "指甲薄", "喜歡安靜", "新娘"),
-    GROOMER: ("大型犬", "怕吹風機", "會咬人", "皮膚敏感", "老犬", "週末優先"),
-    ADOPTION: ("新手主人", "多宠家庭", "周末优先", "需要提醒"),
-}
-_EVENING_TAG = ("晚間時段", "晚间时段")
-_PET_NAMES = (
-    np.array(["豆豆", "球球", "可樂", "布丁", "妞妞", "小白", "奶茶", "Lucky", "Money", "Coco",
-              "Mimi", "黑糖", "麻糬", "湯圓", "Momo", "饅頭", "阿福", "Kiki"], dtype=object),
-    np.array(["豆豆", "球球", "可乐", "布丁", "妞妞", "小白", "奶茶", "旺财", "Lucky", "Coco",
-              "Mimi", "年糕", "汤圆", "馒头", "来福", "元宝"], dtype=object),
-)
-# (traditional, simplified, species, coat, weight)
-_BREEDS = (
-    ("貴賓", "贵宾", "dog", "medium", 0.16), ("柴犬", "柴犬", "dog", "short", 0.08),
-    ("柯基", "柯基", "dog", "medium", 0.07), ("博美", "博美", "dog", "long", 0.07),
-    ("瑪爾濟斯", "马尔济斯", "dog", "long", 0.06), ("約克夏", "约克夏", "dog", "long", 0.04),
-    ("法鬥", "法斗", "dog", "short", 0.05), ("臘腸", "腊肠", "dog", "short", 0.04),
-    ("黃金獵犬", "金毛", "dog", "long", 0.05), ("雪納瑞", "雪纳瑞", "dog", "medium", 0.05),
-    ("米克斯", "中华田园犬", "dog", "short", 0.08),
-    ("米克斯貓", "中华田园猫", "cat", "short", 0.07), ("英國短毛貓", "英短", "cat", "short", 0.07),
-    ("美國短毛貓", "美短", "cat", "short", 0.04), ("布偶貓", "布偶猫", "cat", "long", 0.04),
-    ("波斯貓", "波斯猫", "cat", "long", 0.02), ("暹羅貓", "暹罗猫", "cat", "short", 0.01),
-)
-_COMMENTS_GOOD = (np.array(["服務很好", "很滿意", "很用心", "環境乾淨", "下次還會再來", "價格合理", "很有耐心"], dtype=object),
-                  np.array(["服务很好", "很满意", "很用心", "环境干净", "下次还会再来", "价格合理", "很有耐心"], dtype=object))
-_COMMENTS_BAD = (np.array(["等太久", "結果不如預期", "態度不好", "價格太貴", "預約時間被延誤", "做得太趕"], dtype=object),
-                 np.array(["等太久", "效果不如预期", "态度不好", "价格太贵", "预约时间被延误", "做得太赶"], dtype=object))
-
-
-@dataclass(frozen=True)
-class DemoWorld:
-    """All tables of a demo chain; every field is a DataFrame (see the ``*_COLUMNS`` tuples)."""
-
-    stores: pd.DataFrame
-    staff: pd.DataFrame
-    services: pd.DataFrame
-    customers: pd.DataFrame
-    pets: pd.DataFrame
-    bookings: pd.DataFrame
-    feedback: pd.DataFrame
-    plans: pd.DataFrame
-    stored_value: pd.DataFrame
-    referrals: pd.DataFrame
-    truth: pd.DataFrame
-    reminders: pd.DataFrame
-
-
-# --------------------------------------------------------------------------------------------
-# small vectorised helpers
-
-
-def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Owner index, position within owner and segment starts for ``counts`` (all ≥ 1)."""
-    starts = np.cumsum(counts) - counts
-    owner = np.repeat(np.arange(len(counts)), counts)
-    pos = np.arange(int(counts.sum())) - starts[owner]
-    return owner, pos, starts
-
-
-def _seg_cumsum(x: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Cumulative sum restarting at every segment."""
-    total = np.cumsum(x)
-    return total - (total[starts] - x[starts])[owner]
-
-
-def _codes(prefix: str, values: np.ndarray, width: int, alphabet: str = "0123456789") -> np.ndarray:
-    """``prefix`` + fixed-width digits of ``values`` in ``alphabet``'s base, as a str array."""
-    base = len(alphabet)
-    values = np.asarray(values, dtype=np.int64)
-    powers = base ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    digits = (values[:, None] // powers) % base
-    table = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
-    chars = np.empty((len(values), len(prefix) + width), dtype=np.uint8)
-    chars[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    chars[:, len(prefix):] = table[digits]
-    return chars.view(f"S{chars.shape[1]}").ravel().astype(str).astype(object)
-
-
-def _random_codes(rng: np.random.Generator, prefix: str, n: int, width: int, alphabet: str) -> np.ndarray:
-    """Random fixed-width tokens (LINE ids, WeChat openids)."""
-    table = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
-    chars = np.empty((n, len(prefix) + width), dtype=np.uint8)
-    chars[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    chars[:, len(prefix):] = table[rng.integers(0, len(table), size=(n, width))]
-    return chars.view(f"S{chars.shape[1]}").ravel().astype(str).astype(object)
-
-
-def _days_to_ts(origin: np.datetime64, days: np.ndarray) -> np.ndarray:
-    """Float days after ``origin`` → datetime64[ns] rounded to the minute."""
-    minutes = np.round(np.asarray(days, dtype=np.float64) * 1440.0).astype(np.int64)
-    return (origin + minutes.astype("timedelta64[m]")).astype("datetime64[ns]")
-
-
-def _days_to_date(origin: np.datetime64, days: np.ndarray) -> np.ndarray:
-    """Float days after ``origin`` → midnight datetime64[ns] of that day."""
-    return (origin + np.floor(days).astype(np.int64).astype("timedelta64[D]")).astype("datetime64[ns]")
-
-
-def _int64_na(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
-    """Nullable ``Int64`` array, ``<NA>`` where ``missing``."""
-    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), np.asarray(missing, bool))
-
-
-def _names(rng: np.random.Generator, country: np.ndarray, female: np.ndarray) -> np.ndarray:
-    """Realistic Chinese full names: surname + one or two given-name characters."""
-    n = len(country)
-    out = np.empty(n, dtype=object)
-    for c, (chars, weights) in enumerate((_SURNAMES_TW, _SURNAMES_CN)):
-        for fem in (True, False):
-            idx = np.flatnonzero((country == c) & (female == fem))
-            if idx.size == 0:
-                continue
-            w = np.asarray(weights, float)
-            sur = np.array(list(chars), dtype=object)[rng.choice(len(chars), idx.size, p=w / w.sum())]
-            given = np.array(list(_GIVEN[(c, fem)]), dtype=object)
-            g1 = given[rng.integers(0, len(given), idx.size)]
-            g2 = given[rng.integers(0, len(given), idx.size)]
-            two = rng.random(idx.size) < 0.85
-            out[idx] = sur + g1 + np.where(two, g2, "")
-    return out
-
-
-def _empty_like(frame: pd.DataFrame) -> pd.DataFrame:
-    """Zero rows, same columns and dtypes."""
-    return frame.iloc[0:0].copy()
-
-
-# --------------------------------------------------------------------------------------------
-# static tables
-
-
-@dataclass(frozen=True)
-class _Chain:
-    """Static tables plus the numpy lookups the per-chunk generator needs."""
-
-    stores: pd.DataFrame
-    staff: pd.DataFrame
-    services: pd.DataFrame
-    store_kind: np.ndarray        # by store index
-    store_country: np.ndarray     # 0 TW, 1 CN
-    store_weight: np.ndarray
-    staff_table: np.ndarray       # [store index, k] service staff ids, padded
-    staff_count: np.ndarray
-    service_ids: dict[tuple[int, int], np.ndarray]      # (kind, country) -> service ids
-    service_weights: dict[tuple[int, int], np.ndarray]
-    service_price: np.ndarray     # indexed by service_id
-    service_category: np.ndarray  # indexed by service_id
-    cross_candidates: list[np.ndarray]  # per store index: store indices for cross-store visits
-    treat_candidates: list[np.ndarray]  # per pet store index: beauty stores for owners' own visits
-
-
-def _build_chain(rng: np.random.Generator, n_stores: int, n_customers: int) -> _Chain:
-    if n_stores < 1:
-        raise ValueError("n_stores must be at least 1")
-    rows = []
-    prefix_count: dict[str, int] = {}
-    for i in range(n_stores):
-        if i < len(_DEFAULT_STORES):
-            prefix, city, country, tz, kind, name = _DEFAULT_STORES[i]
-        else:
-            kind = i % 4
-            prefix, city, country, tz, zh_city = _MORE_CITIES[(i - 4) % len(_MORE_CITIES)]
-            brand = _BRANDS[kind][country == "CN"]
-            nth = (i - 4) // len(_MORE_CITIES)
-            name = f"{brand}{zh_city}{'' if nth == 0 else nth + 1}店"
-        prefix_count[prefix] = prefix_count.get(prefix, 0) + 1
-        rows.append({"store_id": i + 1, "code": f"{prefix}{prefix_count[prefix]:02d}", "name": name,
-                     "city": city, "timezone": tz, "kind": KINDS[kind],
-                     "currency": "CNY" if country == "CN" else "TWD", "country": country, "_kind": kind})
-    stores = pd.DataFrame(rows)
-    store_kind = stores["_kind"].to_numpy()
-    store_country = (stores["country"] == "CN").to_numpy().astype(int)
-    weight = _STORE_WEIGHT[store_kind] * rng.uniform(0.8, 1.2, n_stores)
-    weight = weight / weight.sum()
-
-    # Staff sized to the expected load so utilisation KPIs look plausible at any scale.
-    daily = weight * n_customers * 0.6 / 35 * 1.15
-    n_service = np.clip(np.ceil(daily / 7), 3, 60).astype(int)
-    # Capacity (appointments a day) follows the bookings the chunks actually generate (about
-    # 0.0275 per customer a day chain-wide, measured at 2,000 and 5,000 customers) with room for
-    # busy days, so the 90-day forecast sits under it on an ordinary day; sized from the staff
-    # above (7 each) it was a third of the volume and the forecast said 82 of 90 days were over.
-    # (The staff count itself stays: it drives the world's random draws.)
-    volume = weight * n_customers * _BOOKINGS_PER_CUSTOMER_DAY * _PEAK_HEADROOM
-    stores["daily_capacity"] = np.maximum(n_service * 7, np.ceil(volume / 7) * 7).astype(int)
-    staff_rows = []
-    staff_table = np.zeros((n_stores, int(n_service.max())), dtype=np.int64)
-    for s in range(n_stores):
-        roles = ["manager", "front_desk"] + [_SERVICE_ROLE[int(store_kind[s])]] * int(n_service[s])
-        names = _names(rng, np.full(len(roles), store_country[s]), rng.random(len(roles)) < 0.7)
-        for role, nm in zip(roles, names, strict=False):
-            staff_rows.append({"staff_id": len(staff_rows) + 1, "store_id": s + 1, "name": nm, "role": role})
-            if role not in ("manager", "front_desk"):
-                staff_table[s, (staff_table[s] > 0).sum()] = len(staff_rows)
-    staff = pd.DataFrame(staff_rows, columns=list(STAFF_COLUMNS))
-
-    service_rows = []
-    service_ids: dict[tuple[int, int], np.ndarray] = {}
-    service_weights: dict[tuple[int, int], np.ndarray] = {}
-    for kind, country in sorted({(int(k), int(c)) for k, c in zip(store_kind, store_country, strict=False)}):
-        ids, ws = [], []
-        for k, trad, simp, category, price, minutes, cycle, w in _SERVICES:
-            if k != kind:
-                continue
-            local = price if country == 0 else max(5 * round(price * CNY_PER_TWD / 5), 5)
-            service_rows.append({"service_id": len(service_rows) + 1, "kind": KINDS[kind],
-                                 "name": simp if country else trad, "category": category,
-                                 "price": float(local), "duration_min": minutes,
-                                 "typical_cycle_days": cycle})
-            ids.append(len(service_rows))
-            ws.append(w)
-        service_ids[(kind, country)] = np.array(ids)
-        service_weights[(kind, country)] = np.array(ws) / sum(ws)
-    services = pd.DataFrame(service_rows, columns=list(SERVICE_COLUMNS))
-    price = np.concatenate([[0.0], services["price"].to_numpy(float)])
-    category = np.concatenate([[""], services["category"].to_numpy(object)]).astype(object)
-
-    # Cross-store visits go to a same-kind store in the same country, else to the other beauty
-    # kind (salon <-> nails); adoption customers stay home because their plan is store-bound.
-    family = np.where(np.isin(store_kind, (SALON, NAILS)), 0, np.where(store_kind == GROOMER, 1, 2))
-    cross = []
-    for s in range(n_stores):
-        others = np.flatnonzero((np.arange(n_stores) != s) & (store_country == store_country[s]))
-        same = others[store_kind[others] == store_kind[s]]
-        fam = others[(family[others] == family[s]) & (family[others] < 2)]
-        cross.append(same if same.size else (fam if family[s] < 2 else np.array([], dtype=int)))
-    treat = [np.flatnonzero((store_country == store_country[s]) & (family == 0)) if family[s] > 0
-             else np.array([], dtype=int) for s in range(n_stores)]
-
-    return _Chain(
-        stores=stores[list(STORE_COLUMNS)], staff=staff, services=services, store_kind=store_kind,
-        store_country=store_country, store_weight=weight, staff_table=staff_table,
-        staff_count=n_service, service_ids=service_ids, service_weights=service_weights,
-        service_price=price, service_category=category, cross_candidates=cross,
-        treat_candidates=treat,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# per-chunk generation
+from demo.chain import _Chain
 
 
 @dataclass
@@ -992,94 +623,3 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     return {"customers": customers, "pets": pets, "bookings": bookings, "feedback": feedback,
             "plans": plans, "stored_value": sv_entries, "referrals": referrals, "truth": truth,
             "reminders": reminders}
-
-
-# --------------------------------------------------------------------------------------------
-# public API
-
-
-def iter_world_chunks(*, n_stores: int = 4, n_customers: int = 1_000_000, seed: int = 7,
-                      end_date: date = date(2026, 11, 22), years: float = 2.5,
-                      chunk_customers: int = 50_000) -> Iterator[DemoWorld]:
-    """Yield the demo world in chunks of customers, with bounded memory.
-
-    Parameters
-    ----------
-    n_stores, n_customers, seed, end_date, years
-        As in `generate_world`.
-    chunk_customers
-        Customers per chunk.
-
-    Yields
-    ------
-    DemoWorld
-        The first chunk carries stores, staff and services; later chunks carry empty frames with
-        the same columns there. Ids of every table are globally unique across chunks.
-    """
-    if n_customers < 0 or chunk_customers < 1:
-        raise ValueError("n_customers must be >= 0 and chunk_customers >= 1")
-    origin = end_date - timedelta(days=round(years * 365.25))
-    chain = _build_chain(np.random.default_rng([seed, 0]), n_stores, n_customers)
-    off = _Offsets()
-    n_chunks = max(1, math.ceil(n_customers / chunk_customers))
-    for i in range(n_chunks):
-        n = min(chunk_customers, n_customers - i * chunk_customers)
-        tables = _chunk(np.random.default_rng([seed, 1 + i]), chain, max(n, 0), off, origin, end_date)
-        static = (chain.stores, chain.staff, chain.services)
-        if i > 0:
-            static = tuple(_empty_like(f) for f in static)
-        yield DemoWorld(stores=static[0], staff=static[1], services=static[2], **tables)
-
-
-def generate_world(*, n_stores: int = 4, n_customers: int = 5000, seed: int = 7,
-                   end_date: date = date(2026, 11, 22), years: float = 2.5) -> DemoWorld:
-    """Generate a whole demo chain in memory (the concatenation of `iter_world_chunks`).
-
-    Parameters
-    ----------
-    n_stores
-        Stores in the chain; the first four are the Taipei salon, Taipei groomer, Shanghai
-        adoption shop and Taichung nail studio, further ones cycle kinds over more cities.
-    n_customers
-        Customers in the chain.
-    seed
-        Random seed; the same arguments always give the same data.
-    end_date
-        Last day of history; only ``booked`` bookings lie after it (up to 21 days).
-    years
-        Length of the history window before ``end_date``.
-
-    Returns
-    -------
-    DemoWorld
-        All tables, with ground truth in ``truth``.
-    """
-    chunks = list(iter_world_chunks(n_stores=n_stores, n_customers=n_customers, seed=seed,
-                                    end_date=end_date, years=years))
-    merged = {}
-    for f in fields(DemoWorld):
-        frames = [getattr(ch, f.name) for ch in chunks]
-        non_empty = [fr for fr in frames if len(fr)]
-        merged[f.name] = (pd.concat(non_empty, ignore_index=True) if len(non_empty) > 1
-                          else (non_empty[0] if non_empty else frames[0]).reset_index(drop=True))
-    return DemoWorld(**merged)
-
-
-def _main() -> None:
-    parser = argparse.ArgumentParser(description="Time the demo generator (no files written).")
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--stores", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--chunk", type=int, default=50_000)
-    args = parser.parse_args()
-    started = time.perf_counter()
-    counts: dict[str, int] = {}
-    for world in iter_world_chunks(n_stores=args.stores, n_customers=args.customers, seed=args.seed,
-                                   chunk_customers=args.chunk):
-        for f in fields(DemoWorld):
-            counts[f.name] = counts.get(f.name, 0) + len(getattr(world, f.name))
-    print(f"{args.customers} customers in {time.perf_counter() - started:.1f} s: {counts}")
-
-
-if __name__ == "__main__":
-    _main()

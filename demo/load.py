@@ -1,4 +1,4 @@
-"""Write a generated demo world (core.demo) into the database with bulk loads."""
+"""Write a generated demo world (demo.world) into the database with bulk loads."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import Table, func, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -18,7 +18,6 @@ from db.models import (
     Booking,
     Campaign,
     Customer,
-    DemoTruth,
     Feedback,
     Message,
     MonthlyPlan,
@@ -30,28 +29,30 @@ from db.models import (
     StoredValueEntry,
 )
 from db.repo import to_utc
+from demo.truth import create_truth_table, demo_truth
 
-# frame name in core.demo.DemoWorld -> (table, {frame column: table column})
-_TABLES = (
-    ("stores", Store, {"store_id": "id"}),
-    ("staff", Staff, {"staff_id": "id"}),
-    ("services", Service, {"service_id": "id"}),
-    ("customers", Customer, {"customer_id": "id"}),
-    ("pets", Pet, {"pet_id": "id"}),
-    ("bookings", Booking, {"booking_id": "id"}),
-    ("feedback", Feedback, {"feedback_id": "id"}),
-    ("plans", MonthlyPlan, {"plan_id": "id"}),
-    ("stored_value", StoredValueEntry, {"entry_id": "id"}),
-    ("referrals", Referral, {"referral_id": "id"}),
-    ("truth", DemoTruth, {}),
-    ("reminders", Message, {}),  # written by _reminder_messages, as outbox rows of one campaign
+# frame name in demo.world.DemoWorld -> (table, {frame column: table column}); the truth goes to the
+# demo-only table of demo.truth, outside the app's schema.
+_TABLES: tuple[tuple[str, Table, dict[str, str]], ...] = (
+    ("stores", Store.__table__, {"store_id": "id"}),  # type: ignore[attr-defined]
+    ("staff", Staff.__table__, {"staff_id": "id"}),  # type: ignore[attr-defined]
+    ("services", Service.__table__, {"service_id": "id"}),  # type: ignore[attr-defined]
+    ("customers", Customer.__table__, {"customer_id": "id"}),  # type: ignore[attr-defined]
+    ("pets", Pet.__table__, {"pet_id": "id"}),  # type: ignore[attr-defined]
+    ("bookings", Booking.__table__, {"booking_id": "id"}),  # type: ignore[attr-defined]
+    ("feedback", Feedback.__table__, {"feedback_id": "id"}),  # type: ignore[attr-defined]
+    ("plans", MonthlyPlan.__table__, {"plan_id": "id"}),  # type: ignore[attr-defined]
+    ("stored_value", StoredValueEntry.__table__, {"entry_id": "id"}),  # type: ignore[attr-defined]
+    ("referrals", Referral.__table__, {"referral_id": "id"}),  # type: ignore[attr-defined]
+    ("truth", demo_truth, {}),
+    ("reminders", Message.__table__, {}),  # type: ignore[attr-defined]  # written by _reminder_messages
 )
 
 
-def _frame_for_table(name: str, frame: pd.DataFrame, table: type, renames: dict[str, str],
+def _frame_for_table(name: str, frame: pd.DataFrame, table: Table, renames: dict[str, str],
                      timezones: dict[int, str]) -> pd.DataFrame:
     frame = frame.rename(columns=renames)
-    columns = set(table.__table__.c.keys())  # type: ignore[attr-defined]
+    columns = set(table.c.keys())
     if name == "customers":
         frame["tags"] = frame["tags"].fillna("").map(lambda s: [t for t in str(s).split(",") if t])
         frame["attributes"] = [{} for _ in range(len(frame))]
@@ -118,7 +119,7 @@ def _without_secondary_indexes(connection: Connection) -> Iterator[None]:
     """
     present = {name: {ix["name"] for ix in inspect(connection).get_indexes(name)}
                for name in inspect(connection).get_table_names()}
-    aside = [index for _, table, _ in _TABLES for index in table.__table__.indexes  # type: ignore[attr-defined]
+    aside = [index for _, table, _ in _TABLES for index in table.indexes
              if not index.unique and index.name in present.get(index.table.name, set())]
     begin_explicitly(connection)  # a failed load must keep its indexes
     for index in aside:
@@ -137,6 +138,8 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
     timezones: dict[int, str] = {}
     countries: dict[int, str] = {}
     referrals: list[pd.DataFrame] = []
+    with engine.begin() as connection:
+        create_truth_table(connection)  # the demo's own table, created with the demo
     with engine.begin() as connection, _without_secondary_indexes(connection):
         for chunk in chunks:
             for name, table, renames in _TABLES:
@@ -163,14 +166,14 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
                     timezones.update(zip(frame["store_id"].astype(int), frame["timezone"], strict=True))
                     countries.update(zip(frame["store_id"].astype(int), frame["country"], strict=True))
                 prepared = _frame_for_table(name, frame.copy(), table, renames, timezones)
-                counts[name] = counts.get(name, 0) + bulk_insert(connection, table.__table__, prepared)  # type: ignore[attr-defined]
+                counts[name] = counts.get(name, 0) + bulk_insert(connection, table, prepared)
         if referrals:
-            frame = _frame_for_table("referrals", pd.concat(referrals, ignore_index=True), Referral,
+            frame = _frame_for_table("referrals", pd.concat(referrals, ignore_index=True), Referral.__table__,  # type: ignore[attr-defined]
                                      {"referral_id": "id"}, timezones)
             counts["referrals"] = bulk_insert(connection, Referral.__table__, frame)  # type: ignore[attr-defined]
             referrer = select(Referral.referrer_id).where(Referral.referee_id == Customer.id).scalar_subquery()
             connection.execute(
                 update(Customer).where(Customer.id.in_(select(Referral.referee_id))).values(referred_by=referrer)
             )
-        reset_sequences(connection, [table.__table__ for _, table, _ in _TABLES])  # type: ignore[attr-defined]
+        reset_sequences(connection, [table for _, table, _ in _TABLES])
     return counts

@@ -12,12 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core.campaigns.playbook import PLAYBOOK
+from core.campaigns.playbook import PLAYBOOK, PLAYBOOK_PREFIX
 from db import repo
 from db.engine import session_scope
 from db.models import Campaign
-
-PLAYBOOK_PREFIX = "playbook:"
 
 # A second script for one campaign so the demo shows an A/B comparison.
 _B_VARIANTS: dict[str, dict[str, str]] = {

@@ -1,6 +1,6 @@
 """The demo's day-to-day activity, so every KPI has data on a fresh demo.
 
-The generated world (``core.demo``) holds bookings and the "due in 7 days" reminders. A shop also
+The generated world (``demo.world``) holds bookings and the "due in 7 days" reminders. A shop also
 contacts its sleeping customers, works follow-up tasks and reviews the model's calls; without
 those the wake-up rate, task completion and model accuracy read "—" on every store.
 
@@ -27,7 +27,8 @@ from sqlalchemy.engine import Engine
 from core.campaigns.outbox import dedupe_key
 from core.campaigns.templates import tracking_code
 from db.engine import session_scope
-from db.models import Booking, Campaign, Customer, DemoTruth, Message, ModelReview, ScoreSnapshot, Task
+from db.models import Booking, Campaign, Customer, Message, ModelReview, ScoreSnapshot, Task
+from demo.truth import demo_truth
 
 WAKE_DESCRIPTION = "demo:wake_up"
 SLEEPING_DAYS = 180
@@ -173,9 +174,9 @@ def seed_demo_followups(engine: Engine, *, end_date: date, seed: int) -> dict[st
         if bookings:
             session.execute(insert(Booking), bookings)
         for customer_id, at in truth:  # the comeback is their last visit now
-            session.execute(update(DemoTruth).where(DemoTruth.customer_id == customer_id,
-                                                    DemoTruth.churned_at.is_not(None),
-                                                    DemoTruth.churned_at < at).values(churned_at=at))
+            session.execute(update(demo_truth).where(demo_truth.c.customer_id == customer_id,
+                                                     demo_truth.c.churned_at.is_not(None),
+                                                     demo_truth.c.churned_at < at).values(churned_at=at))
         if tasks:
             session.execute(insert(Task), tasks)
     return {"wake_up_messages": len(messages), "woken": len(bookings), "tasks": len(tasks)}
