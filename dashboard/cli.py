@@ -58,7 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         reminder_campaign = playbook_campaign(session, key=DEMO_REMINDER_PLAYBOOK)
     counts.update(load_world(engine, chunks, reminder_campaign=reminder_campaign))
     # Wake-up contacts, their comebacks and worked follow-up tasks, before points and snapshots
-    # read the visits: every KPI has data on a fresh demo (db.demo_activity).
+    # read the visits: every KPI has data on a fresh demo (demo.activity).
     counts.update(seed_demo_followups(engine, end_date=end_date, seed=args.seed))
     with session_scope(engine) as session:
         seeded = seed_demo_accounts(session, password=DEMO_PASSWORD)
