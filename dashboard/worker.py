@@ -37,7 +37,6 @@ from core.campaigns.outbox import CampaignPlan, StoreInfo, TickCounts, add_reaso
 from core.campaigns.sending_rules import backoff_seconds, defer_quiet_hours, in_quiet_hours
 from core.campaigns.templates import booking_link, unsubscribe_link
 from core.campaigns.triggers import TriggerInputs, evaluate_trigger, latest_cron_fire, tolerance
-from core.config import Settings, load_settings
 from core.scope import Scope
 from dashboard.channels import (
     Channel,
@@ -48,6 +47,7 @@ from dashboard.channels import (
     StaffTaskChannel,
     build_channel,
 )
+from dashboard.settings import Settings, load_settings
 from db import campaign_repo as crepo
 from db import loyalty_repo, repo
 from db.engine import session_scope

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
-from core.config import load_settings
+from dashboard.settings import load_settings
 
 
 def normalise_url(url: str) -> str:

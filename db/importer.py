@@ -46,7 +46,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from core.columns import BOOKING_STATUSES
-from core.config import load_settings
 from core.importing import (
     BOOKING_FIELDS,
     CUSTOMER_FIELDS,
@@ -64,6 +63,7 @@ from core.importing import (
     suggest_mapping,
 )
 from core.scope import Scope
+from dashboard.settings import load_settings
 from db import repo
 from db.bulk import begin_explicitly, bulk_insert
 from db.models import (

@@ -77,7 +77,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace, engine: Any) -> ImportOptions:
-    from core.config import load_settings
+    from dashboard.settings import load_settings
     from services.importing import import_options
 
     return import_options(engine, country=args.country or load_settings().default_country, dayfirst=args.dayfirst,
@@ -130,8 +130,8 @@ def _warn_unmapped(headers: list[str], mapping: dict[str, str], kind: str) -> No
 
 def cmd_import_file(args: argparse.Namespace) -> int:
     """Import a bookings or members file."""
-    from core.config import load_settings
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
+    from dashboard.settings import load_settings
     from services.importing import read_file, saved_mapping, write_rows
 
     path = Path(args.file)
@@ -161,8 +161,8 @@ def cmd_import_file(args: argparse.Namespace) -> int:
 
 def cmd_import_sql(args: argparse.Namespace) -> int:
     """Import from a registered source (incremental by watermark), for the actor's stores only."""
-    from core.config import load_settings
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
+    from dashboard.settings import load_settings
     from dashboard.source_policy import source_policy
     from services.sources import SourceError, import_source, looks_like_url
 
