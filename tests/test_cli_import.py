@@ -239,7 +239,7 @@ def test_locked_database_exits_1_with_a_clear_message(empty_db, tmp_path, capsys
 
     path = tmp_path / "groom.csv"
     path.write_bytes(fx.groom_big5_csv())
-    db_engine.get_engine().dispose()
+    db_engine.get_engine(settings.load_settings().database_url).dispose()
     from dashboard.cli.common import open_engine
 
     open_engine()  # migrate first: the lock below is taken on an up-to-date database

@@ -43,6 +43,32 @@ def test_imports_respect_layers(layer: str) -> None:
     assert crossings == []
 
 
+def _modules_imported(path: Path) -> set[str]:
+    """Full dotted names a file imports (``from a import b`` counts as ``a`` and ``a.b``)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_settings_are_read_only_by_the_application_shell() -> None:
+    # core/, db/ and services/ get what they need (a database URL, a folder, a size limit) as
+    # parameters; only dashboard/ (CLI, app, worker) reads the settings module.
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("core", "db", "services")
+        for path in _python_files(folder)
+        if {"dashboard.settings", "core.config"} & _modules_imported(path)
+        or "load_settings" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+    assert (ROOT / "dashboard" / "settings.py").is_file() and not (ROOT / "core" / "config.py").exists()
+
+
 def test_nothing_depends_on_the_shared_folder() -> None:
     offenders = []
     candidates = [p for folder in PROJECT_FOLDERS for p in _python_files(folder)]
@@ -72,7 +98,7 @@ def test_no_sql_built_with_fstrings_in_text_calls() -> None:
     assert offenders == []
 
 
-def test_only_config_reads_the_environment() -> None:
+def test_only_the_settings_module_reads_the_environment() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for folder in ("core", "db", "dashboard", "pages")

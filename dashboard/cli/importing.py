@@ -144,13 +144,14 @@ def cmd_import_file(args: argparse.Namespace) -> int:
         saved = saved_mapping(engine, source=args.source, kind=args.kind)
     try:
         scope.require("import")
+        settings = load_settings()
         prepared = read_file(path.read_bytes(), path.name, kind=args.kind, options=_options(args, engine),
-                             saved=saved, map_args=args.map)
+                             max_bytes=settings.max_upload_mb * 1024 * 1024, saved=saved, map_args=args.map)
         _warn_unmapped(list(prepared.table.frame.columns), prepared.mapping, args.kind)
         wait = {} if args.wait is None else {"lock_wait": max(args.wait, 0.0)}
         result = write_rows(engine, scope, kind=args.kind, prepared=prepared.prepared, source=args.source or "",
                             filename=path.name, create_stores=args.create_stores,
-                            country=args.country or load_settings().default_country, dry_run=args.dry_run,
+                            reject_dir=settings.reject_report_dir, country=args.country or settings.default_country, dry_run=args.dry_run,
                             save_mapping=prepared.mapping, **wait)
     except ImportFileError as exc:
         raise CliError(exc.message) from exc
@@ -176,7 +177,7 @@ def cmd_import_sql(args: argparse.Namespace) -> int:
                             default_store=args.store)
     try:
         synced = import_source(engine, scope, name=args.source_name, policy=source_policy(settings), options=options,
-                               map_args=args.map, table=args.table, query=args.query,
+                               reject_dir=settings.reject_report_dir, map_args=args.map, table=args.table, query=args.query,
                                watermark_column=args.watermark, full=args.full, kind=args.kind,
                                create_stores=args.create_stores, dry_run=args.dry_run)
     except SourceError as exc:
