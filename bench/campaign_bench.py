@@ -31,8 +31,8 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from core.config import Settings  # noqa: E402
 from core.scope import Scope  # noqa: E402
+from dashboard.settings import Settings  # noqa: E402
 from dashboard.worker import CampaignWorker, WorkerOptions  # noqa: E402
 from db import campaign_repo  # noqa: E402
 from db.bulk import bulk_insert, reset_sequences  # noqa: E402

@@ -16,13 +16,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the path
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from core.config import load_settings  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.auth import logout, signed_in_user  # noqa: E402
 from dashboard.context import PageContext, set_context  # noqa: E402
 from dashboard.formatting import CURRENCY_SYMBOLS  # noqa: E402
 from dashboard.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, translate  # noqa: E402
 from dashboard.navigation import pages_for  # noqa: E402
+from dashboard.settings import load_settings  # noqa: E402
 from dashboard.warmup import currency_groups  # noqa: E402
 
 STATE_LOCALE = "ui.locale"

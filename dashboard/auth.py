@@ -16,9 +16,9 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from sqlalchemy.engine import Engine
 
-from core.config import Settings
 from core.scope import Scope
 from dashboard.i18n import translate
+from dashboard.settings import Settings
 from db.engine import session_scope
 from db.users import attempt_login, invalidate_sessions, scope_for, session_still_valid
 

@@ -8,9 +8,9 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.config import Settings
 from core.scope import Scope
 from dashboard.i18n import translate
+from dashboard.settings import Settings
 
 STATE_CONTEXT = "app.context"
 

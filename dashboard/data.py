@@ -19,9 +19,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core.config import load_settings
 from core.overview import monthly_trend, visits_and_revenue
 from core.scope import Scope
+from dashboard.settings import load_settings
 from db import repo
 from db.engine import get_engine, session_scope
 from db.models import Store

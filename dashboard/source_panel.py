@@ -101,7 +101,7 @@ def render(ctx: PageContext, *, progress: Callable[[], Any], keep_result: Callab
     options = ImportOptions(default_country=ctx.settings.default_country, default_store=store)
     try:
         synced = import_source(ctx.engine, ctx.scope, name=picked, policy=source_policy(ctx.settings), options=options,
-                               map_args=[line.strip() for line in map_text.splitlines() if line.strip()],
+                               reject_dir=ctx.settings.reject_report_dir, map_args=[line.strip() for line in map_text.splitlines() if line.strip()],
                                dry_run=check and not sync, progress=progress())
     except SourceError as exc:
         _error(ctx, exc)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import PLACEHOLDER_SECRETS, Settings
+from dashboard.settings import PLACEHOLDER_SECRETS, Settings
 from db.sql_source import ReadLimits
 from services.sources import SourcePolicy
 

@@ -1,4 +1,8 @@
-"""The one engine/session factory of Revisit. ``DATABASE_URL`` is read through core.config."""
+"""The one engine/session factory of Revisit.
+
+The database URL is always given by the caller (the application shell reads ``DATABASE_URL``
+through ``dashboard/settings.py``); nothing in ``db/`` reads settings.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -11,8 +15,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
-
-from core.config import load_settings
 
 
 def normalise_url(url: str) -> str:
@@ -45,15 +47,15 @@ def make_engine(url: str) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (default: the configured ``DATABASE_URL``)."""
-    return make_engine(url or load_settings().database_url)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url`` (one per URL, kept for the life of the process)."""
+    return make_engine(url)
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    session = Session(engine or get_engine(), expire_on_commit=False)
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
         session.commit()

@@ -46,7 +46,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from core.columns import BOOKING_STATUSES
-from core.config import load_settings
 from core.importing import (
     BOOKING_FIELDS,
     CUSTOMER_FIELDS,
@@ -245,11 +244,11 @@ def prepare(kind: str, raw: RawTable | pd.DataFrame, mapping: Mapping[str, str],
     return prepare_customers(raw, mapping, options)
 
 
-def write_reject_report(rejects: pd.DataFrame, *, kind: str, directory: str | Path | None = None) -> str | None:
-    """Write ``rejects`` as an Excel-safe CSV under the reject folder; ``None`` when empty."""
+def write_reject_report(rejects: pd.DataFrame, *, kind: str, directory: str | Path) -> str | None:
+    """Write ``rejects`` as an Excel-safe CSV under the folder ``directory``; ``None`` when empty."""
     if rejects is None or rejects.empty:
         return None
-    folder = Path(directory or load_settings().reject_report_dir)
+    folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = folder / f"rejects-{kind}-{stamp}-{uuid.uuid4().hex[:8]}.csv"
@@ -410,7 +409,7 @@ def import_bookings(
     dry_run: bool = False,
     watermark: str | None = None,
     batch_kind: str = "bookings",
-    reject_dir: str | Path | None = None,
+    reject_dir: str | Path,
     fail_after_rows: int | None = None,
     progress: Progress | None = None,
     default_store_name: str = DEFAULT_STORE_NAME,
@@ -444,7 +443,7 @@ def import_bookings(
     batch_kind
         Recorded as the batch kind (``bookings`` or ``sql``).
     reject_dir
-        Folder of the reject report (default: ``Settings.reject_report_dir``).
+        Folder of the reject report (the application passes ``Settings.reject_report_dir``).
     fail_after_rows
         Test hook: raise :class:`InjectedFailure` after writing this many bookings.
     progress
@@ -487,7 +486,7 @@ def import_customers(
     create_stores: bool = False,
     country: str = "TW",
     dry_run: bool = False,
-    reject_dir: str | Path | None = None,
+    reject_dir: str | Path,
     fail_after_rows: int | None = None,
     progress: Progress | None = None,
     default_store_name: str = DEFAULT_STORE_NAME,
@@ -523,7 +522,7 @@ def _execute(
     filename: str,
     dry_run: bool,
     watermark: str | None,
-    reject_dir: str | Path | None,
+    reject_dir: str | Path,
     progress: Progress | None,
     write: Callable[[Session, _Run, int | None], int],
     lock_wait: float = LOCK_WAIT_SECONDS,
@@ -1422,12 +1421,13 @@ def read_and_prepare(
     saved: Mapping[str, str] | None = None,
     map_args: Iterable[str] = (),
     mapping: Mapping[str, str] | None = None,
-    max_bytes: int | None = None,
+    max_bytes: int,
     reject_dir: str | Path | None = None,
 ) -> FileImport:
     """Read, map and prepare an uploaded file (no database access).
 
     ``mapping`` (the user's final choice on the Data page) wins over ``saved`` and ``map_args``.
+    ``max_bytes`` is the largest file accepted (the application passes ``Settings.max_upload_mb``).
 
     Raises
     ------
@@ -1435,8 +1435,7 @@ def read_and_prepare(
         The file cannot be used at all. A file whose every row is rejected is returned; the
         writer then reports ``status == "rejected"`` and keeps the reject report.
     """
-    limit = max_bytes if max_bytes is not None else load_settings().max_upload_mb * 1024 * 1024
-    table = read_table(data, filename, max_bytes=limit)
+    table = read_table(data, filename, max_bytes=max_bytes)
     headers = list(table.frame.columns)
     final = dict(mapping) if mapping is not None else resolve_mapping(headers, kind=kind, saved=saved, map_args=map_args)
     prepared = prepare(kind, table, final, options)

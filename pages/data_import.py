@@ -178,7 +178,7 @@ def file_tab() -> None:
     # page shows the imported rows on its next run without clearing caches here.
     result = importing.write_rows(
         ctx.engine, ctx.scope, kind=kind, prepared=prepared, source=source.strip(), filename=chosen["name"],
-        create_stores=create_stores,
+        create_stores=create_stores, reject_dir=ctx.settings.reject_report_dir,
         country=st.session_state.get(f"data_import.{kind}.country", ctx.settings.default_country),
         dry_run=check and not run, progress=_progress_callback(), save_mapping=mapping if save else None,
         default_store_name=default_store_name)

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 rm -f db/migrations/versions/0001_initial_schema.py
-DATABASE_URL="sqlite:///$tmp/autogen.db" PYTHONPATH=. .venv/bin/alembic revision --autogenerate -m "initial schema" --rev-id 0001 >/dev/null
+PYTHONPATH=. .venv/bin/alembic -x url="sqlite:///$tmp/autogen.db" revision --autogenerate -m "initial schema" --rev-id 0001 >/dev/null
 sed -i '/^Create Date:/d' db/migrations/versions/0001_initial_schema.py
 rm -rf "$tmp"
 echo "regenerated db/migrations/versions/0001_initial_schema.py"

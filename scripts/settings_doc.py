@@ -11,8 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.config import describe_settings  # noqa: E402
 from core.params import describe_params  # noqa: E402
+from dashboard.settings import describe_settings  # noqa: E402
 
 DOC = ROOT / "docs" / "SETTINGS.md"
 
@@ -25,7 +25,7 @@ def render() -> str:
         "",
         "## Environment",
         "",
-        "Environment variables set these; `core/config.py` is the one place that reads them.",
+        "Environment variables set these; `dashboard/settings.py` is the one place that reads them.",
         "",
         "| variable | default | what it does |",
         "|---|---|---|",

@@ -6,6 +6,7 @@ does the same for registered databases), so a file imports the same way from eit
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -62,6 +63,7 @@ def write_rows(
     *,
     kind: str,
     prepared: PreparedImport,
+    reject_dir: str | Path,
     source: str = "",
     filename: str = "",
     create_stores: bool = False,
@@ -71,9 +73,12 @@ def write_rows(
     save_mapping: Mapping[str, str] | None = None,
     **options: Any,
 ) -> ImportResult:
-    """Write prepared rows in one transaction; after a real import, save ``save_mapping`` under ``source``."""
+    """Write prepared rows in one transaction; after a real import, save ``save_mapping`` under ``source``.
+
+    The reject report goes under ``reject_dir`` (the application passes ``Settings.reject_report_dir``).
+    """
     writer = importer.import_bookings if kind == "bookings" else importer.import_customers
-    result = writer(engine, prepared=prepared, scope=scope, source=source, filename=filename,
+    result = writer(engine, prepared=prepared, scope=scope, source=source, filename=filename, reject_dir=reject_dir,
                     create_stores=create_stores, country=country, dry_run=dry_run, progress=progress, **options)
     if result.status == "done" and save_mapping is not None and source.strip():
         with session_scope(engine) as session:
@@ -81,10 +86,11 @@ def write_rows(
     return result
 
 
-def read_file(data: bytes, filename: str, *, kind: str, options: ImportOptions,
+def read_file(data: bytes, filename: str, *, kind: str, options: ImportOptions, max_bytes: int,
               saved: Mapping[str, str] | None = None, map_args: Iterable[str] = ()) -> FileImport:
-    """Read, map and prepare a whole file (the command line's path)."""
-    return importer.read_and_prepare(data, filename, kind=kind, options=options, saved=saved, map_args=map_args)
+    """Read, map and prepare a whole file of at most ``max_bytes`` (the command line's path)."""
+    return importer.read_and_prepare(data, filename, kind=kind, options=options, saved=saved, map_args=map_args,
+                                     max_bytes=max_bytes)
 
 
 def status_words(engine: Engine) -> dict[str, str]:

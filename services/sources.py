@@ -357,6 +357,7 @@ def import_source(
     name: str,
     policy: SourcePolicy,
     options: ImportOptions,
+    reject_dir: str | Path,
     map_args: list[str] | tuple[str, ...] = (),
     table: str | None = None,
     query: str | None = None,
@@ -371,7 +372,7 @@ def import_source(
 
     The page and the CLI both run this. The saved mapping of the source is used and, after an
     import that wrote rows, replaced by the one used. Rows go only to the stores both the actor
-    and the source may write.
+    and the source may write. The reject report goes under ``reject_dir``.
 
     Raises
     ------
@@ -395,7 +396,7 @@ def import_source(
     prepared = importer.prepare(what, read.frame, mapping, replace(options, statuses=vocabulary))
     common: dict[str, Any] = {"scope": read.import_scope, "source": name, "filename": name,
                               "create_stores": create_stores, "country": options.default_country,
-                              "dry_run": dry_run, "progress": progress}
+                              "dry_run": dry_run, "progress": progress, "reject_dir": reject_dir}
     if what == "bookings":
         result = importer.import_bookings(engine, prepared=prepared, watermark=read.watermark, batch_kind="sql", **common)
     else:

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import config
+from dashboard import settings
 from db import engine as db_engine
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -28,7 +28,7 @@ def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     # Demo mode off (TESTING rule 4): a real random key, as a production installation has.
     monkeypatch.setenv("REVISIT_DEMO_MODE", "0")
     monkeypatch.setenv("REVISIT_COOKIE_KEY", TEST_COOKIE_KEY)
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
 
 

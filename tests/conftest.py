@@ -109,11 +109,11 @@ def empty_streamlit_caches() -> Iterator[None]:
 def fresh_settings() -> Iterator[None]:
     """Every test reads the environment as it finds it: no settings or default engine cached under
     an earlier test's monkeypatched environment (a stale DATABASE_URL points at another database)."""
-    from core import config
+    from dashboard import settings
     from db import engine as db_engine
 
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     yield
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()

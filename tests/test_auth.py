@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from core.config import Settings
 from core.scope import Scope
 from dashboard.auth import cookie_username
+from dashboard.settings import Settings
 from db.engine import session_scope
 from db.users import (
     attempt_login,
@@ -201,13 +201,13 @@ def _login(app, username: str, password: str):  # type: ignore[no-untyped-def]
 
 
 def test_lockout_through_the_login_form_leaves_other_users_alone(sqlite_engine, monkeypatch) -> None:
-    from core import config
+    from dashboard import settings
     from tests.apptest_helpers import run_as, texts, use_database
 
     small_world(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_LOCKOUT_ATTEMPTS", "3")
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     app = run_as(None)
     for attempt in range(1, 4):
         _login(app, "mgr_a", f"wrong-{attempt}")
@@ -259,14 +259,14 @@ def test_logout_button_invalidates_the_session(sqlite_engine, monkeypatch) -> No
 
 
 def test_missing_cookie_key_shows_an_error_page_not_a_traceback(sqlite_engine, monkeypatch) -> None:
-    from core import config
+    from dashboard import settings
     from tests.apptest_helpers import run_as, texts, use_database
 
     small_world(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_DEMO_MODE", "0")
     monkeypatch.setenv("REVISIT_COOKIE_KEY", "changethis")
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     app = run_as(None)
     assert not app.exception
     assert "Revisit is not configured yet" in texts(app)

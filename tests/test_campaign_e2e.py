@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.campaigns.results import campaign_results
 from core.scope import Scope
 from dashboard import cli
-from dashboard.cli_campaigns import campaign_list
+from dashboard.cli.campaigns import campaign_list
 from db import campaign_repo, repo
 from db.engine import session_scope
 from db.models import Booking, Campaign, Message

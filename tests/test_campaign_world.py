@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from core.config import Settings
 from core.scope import Scope
+from dashboard.settings import Settings
 from dashboard.worker import CampaignWorker, WorkerOptions
 from db import campaign_repo
 from db.engine import session_scope

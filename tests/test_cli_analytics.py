@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import config
 from core.columns import SCORE_COLUMNS
 from core.kpi import KPI_KEYS
+from dashboard import settings
 from dashboard.cli import main
-from dashboard.cli_analytics import CSV_EXTRA_COLUMNS
+from dashboard.cli.analytics import CSV_EXTRA_COLUMNS
 from db import engine as db_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def demo_url(tmp_path_factory) -> str:
 
 def _use(monkeypatch, url: str) -> None:
     monkeypatch.setenv("DATABASE_URL", url)
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
 
 
@@ -212,7 +212,7 @@ def test_score_model_auto_uses_the_backtested_model(demo_url, tmp_path, monkeypa
 
 def test_score_model_rule_keeps_the_cadence_numbers(demo_url, tmp_path, monkeypatch, capsys) -> None:
     from core.scope import Scope
-    from dashboard.cli_analytics import score_csv_frame
+    from dashboard.cli.analytics import score_csv_frame
     from db.engine import make_engine
     from services.scoring import score_customers_for
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import config
-from dashboard import cli
+from dashboard import cli, settings
 from db import engine as db_engine
 from db import importer
 from tests import make_import_fixtures as fx
@@ -28,10 +27,10 @@ def cli_db(sqlite_engine, monkeypatch, tmp_path):
     small_world(sqlite_engine)
     monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path / "rejects"))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     yield sqlite_engine
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
 
 
@@ -120,7 +119,7 @@ def test_sql_source_via_cli(cli_db, tmp_path, capsys, monkeypatch) -> None:
 
     monkeypatch.setenv("REVISIT_SOURCE_DIRS", str(tmp_path))
     monkeypatch.setenv("REVISIT_SOURCE_KEY", "s" * 40)
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'pos.db'}"
     pos = make_engine(url)
     with pos.begin() as connection:
@@ -157,10 +156,10 @@ def test_module_entrypoint_prints_one_json_object(cli_db, files) -> None:
 def empty_db(sqlite_engine, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path / "rejects"))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     yield sqlite_engine
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
 
 
@@ -240,8 +239,8 @@ def test_locked_database_exits_1_with_a_clear_message(empty_db, tmp_path, capsys
 
     path = tmp_path / "groom.csv"
     path.write_bytes(fx.groom_big5_csv())
-    db_engine.get_engine().dispose()
-    from dashboard.cli_common import open_engine
+    db_engine.get_engine(settings.load_settings().database_url).dispose()
+    from dashboard.cli.common import open_engine
 
     open_engine()  # migrate first: the lock below is taken on an up-to-date database
     holder = sqlite3.connect(empty_db.url.database, isolation_level=None)

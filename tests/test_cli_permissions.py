@@ -18,10 +18,9 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from core import config
 from core.scope import PERMISSIONS, ROLES
-from dashboard import cli
-from dashboard.cli_common import COMMAND_PERMISSIONS
+from dashboard import cli, settings
+from dashboard.cli.common import COMMAND_PERMISSIONS
 from db import engine as db_engine
 from db.engine import session_scope
 from db.models import AuditLog, Customer
@@ -32,12 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _cli(monkeypatch, engine, argv: list[str]) -> int:
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     try:
         return cli.main(argv)
     finally:
-        config.load_settings.cache_clear()
+        settings.load_settings.cache_clear()
         db_engine.get_engine.cache_clear()
 
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from core.importing import ImportOptions
+from core.importing import DEFAULT_MAX_BYTES, ImportOptions
 from core.scope import Scope
 from db import bulk, importer
 from db.models import Booking
@@ -46,7 +46,8 @@ def _booking_csv(rows: int, *, start: int = 1) -> bytes:
 
 
 def _import(engine, data: bytes, tmp_path: Path, **kwargs) -> importer.ImportResult:
-    prepared = importer.read_and_prepare(data, "big.csv", kind="bookings", options=ImportOptions(), reject_dir=tmp_path)
+    prepared = importer.read_and_prepare(data, "big.csv", kind="bookings", options=ImportOptions(),
+                                         max_bytes=DEFAULT_MAX_BYTES, reject_dir=tmp_path)
     return importer.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
 
 

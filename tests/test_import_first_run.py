@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from core.importing import ImportFileError, ImportOptions
+from core.importing import DEFAULT_MAX_BYTES, ImportFileError, ImportOptions
 from core.scope import Scope
 from db import importer
 from db.engine import session_scope
@@ -36,7 +36,7 @@ def _run(engine, data: bytes, tmp_path: Path, *, name: str = "groom.csv", store:
     options = ImportOptions(default_country="TW", default_store=store)
     map_args = [f"{k}={v}" for k, v in (mapping or {}).items()]
     prepared = importer.read_and_prepare(data, name, kind="bookings", options=options, map_args=map_args,
-                                         reject_dir=tmp_path)
+                                         max_bytes=DEFAULT_MAX_BYTES, reject_dir=tmp_path)
     return importer.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
 
 

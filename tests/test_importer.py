@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 
-from core.importing import ImportFileError, ImportOptions
+from core.importing import DEFAULT_MAX_BYTES, ImportFileError, ImportOptions
 from core.scope import PermissionDenied, Scope
 from db import importer
 from db.engine import make_engine, session_scope
@@ -22,7 +22,7 @@ SYSTEM = Scope.system("test")
 def _run(engine, data: bytes, name: str, tmp_path: Path, *, kind: str = "bookings", scope: Scope = SYSTEM,
          country: str = "TW", store: str | None = None, **kwargs) -> importer.ImportResult:
     options = ImportOptions(default_country=country, default_store=store)
-    prepared = importer.read_and_prepare(data, name, kind=kind, options=options,
+    prepared = importer.read_and_prepare(data, name, kind=kind, options=options, max_bytes=DEFAULT_MAX_BYTES,
                                          reject_dir=tmp_path)
     return importer.import_prepared(engine, prepared_file=prepared, scope=scope, reject_dir=tmp_path, **kwargs)
 
@@ -146,7 +146,8 @@ def test_store_manager_cannot_import_into_another_store(engine, tmp_path) -> Non
 def test_unknown_store_rejected_unless_created(engine, tmp_path) -> None:
     small_world(engine)
     data = fx._csv(["會員編號", "預約日期", "門市"], [["A-1", "2024-05-01", "ZZ9"]]).encode()
-    prepared = importer.read_and_prepare(data, "z.csv", kind="bookings", options=ImportOptions(), reject_dir=tmp_path)
+    prepared = importer.read_and_prepare(data, "z.csv", kind="bookings", options=ImportOptions(),
+                                         max_bytes=DEFAULT_MAX_BYTES, reject_dir=tmp_path)
     refused = importer.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path)
     assert (refused.imported, refused.rejected) == (0, 1)
     assert "unknown store 'ZZ9'" in pd.read_csv(refused.reject_report, encoding="utf-8-sig")["reason"][0]
@@ -178,7 +179,7 @@ def test_unusable_files_change_nothing(engine, tmp_path) -> None:
                                 (b"a,b\n1,2\n", "big.csv", "larger")]:
         with pytest.raises(ImportFileError, match=message):
             importer.read_and_prepare(data, name, kind="bookings", options=ImportOptions(),
-                                      max_bytes=5 if message == "larger" else None)
+                                      max_bytes=5 if message == "larger" else DEFAULT_MAX_BYTES)
     assert importer.booking_counts(engine) == before
 
 
@@ -203,6 +204,7 @@ def test_saved_mapping_and_status_vocabulary(engine, tmp_path) -> None:
         assert importer.list_sources(session, kind="bookings") == ["POS"]
     data = fx._csv(["客號", "日", "狀態"], [["A-1", "2024-05-01", "候補"]]).encode()
     prepared = importer.read_and_prepare(data, "p.csv", kind="bookings", saved=saved, reject_dir=tmp_path,
+                                         max_bytes=DEFAULT_MAX_BYTES,
                                          options=ImportOptions(statuses=vocabulary, default_store="A01"))
     assert prepared.mapping["customer_id"] == "客號"
     assert prepared.prepared.accepted["status"].tolist() == ["booked"]

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from core import config
 from core.kpi import KPI_KEYS
+from dashboard import settings as config
 from dashboard.analytics_data import format_kpi
 from dashboard.cli import main
 from db import engine as db_engine

@@ -19,9 +19,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from core.config import Settings
 from dashboard.auth import cookie_key, cookie_username
 from dashboard.demo_key import DEMO_KEY_FILE, DemoKeyError, installation_demo_key
+from dashboard.settings import Settings
 from db.engine import session_scope
 from db.users import attempt_login
 from tests.factories import PASSWORD, small_world
@@ -32,7 +32,7 @@ SAME_URL = "postgresql+psycopg://revisit@db.example/revisit"
 
 def _key_in_a_new_process(data_dir: Path) -> str:
     """What a freshly started app process reads as its demo key (a restart, in miniature)."""
-    code = ("import sys; from core.config import Settings; from dashboard.auth import cookie_key; "
+    code = ("import sys; from dashboard.settings import Settings; from dashboard.auth import cookie_key; "
             "print(cookie_key(Settings(demo_mode=True, database_url=sys.argv[1], data_dir=sys.argv[2])))")
     done = subprocess.run([sys.executable, "-c", code, SAME_URL, str(data_dir)], cwd=ROOT, check=True,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
@@ -87,7 +87,7 @@ def test_a_copied_installation_folder_keeps_its_key_but_a_new_one_does_not(tmp_p
 
 
 def test_the_app_in_demo_mode_signs_in_with_the_installation_key(sqlite_engine, monkeypatch, tmp_path) -> None:
-    from core import config
+    from dashboard import settings
     from tests.apptest_helpers import run_as, texts, use_database
 
     small_world(sqlite_engine)
@@ -95,7 +95,7 @@ def test_the_app_in_demo_mode_signs_in_with_the_installation_key(sqlite_engine, 
     monkeypatch.setenv("REVISIT_DEMO_MODE", "1")
     monkeypatch.setenv("REVISIT_COOKIE_KEY", "changethis")
     monkeypatch.setenv("REVISIT_DATA_DIR", str(tmp_path / "data"))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     app = run_as(None)
     app.text_input(key="login.username").input("mgr_a")
     app.text_input(key="login.password").input(PASSWORD)
@@ -245,13 +245,13 @@ def test_unknown_username_costs_a_real_bcrypt_check(engine, monkeypatch) -> None
 
 
 def test_unknown_username_through_the_form_gets_the_generic_messages(sqlite_engine, monkeypatch) -> None:
-    from core import config
+    from dashboard import settings
     from tests.apptest_helpers import run_as, texts, use_database
 
     small_world(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_LOCKOUT_ATTEMPTS", "3")
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     app = run_as(None)
     shown = []
     for attempt in range(4):

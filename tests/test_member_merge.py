@@ -75,17 +75,16 @@ def two_store_world(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def _cli(engine, monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    from core import config
-    from dashboard import cli
+    from dashboard import cli, settings
     from db import engine as db_engine
 
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     try:
         code = cli.main(list(argv))
     finally:
-        config.load_settings.cache_clear()
+        settings.load_settings.cache_clear()
         db_engine.get_engine.cache_clear()
     out, err = capsys.readouterr()
     return code, out, err

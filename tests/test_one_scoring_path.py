@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
-from core import config
 from core.scope import PermissionDenied, Scope
+from dashboard import settings
 from db import engine as db_engine
 from db.engine import session_scope
 from db.models import Booking, Service
@@ -34,7 +34,7 @@ CSV_TOL = 1e-6  # the score CSV rounds figures to 6 decimals (DESIGN.md CLI cont
 def _forget_cli_settings() -> Iterator[None]:
     """The CLI runs in-process on the test's database: later tests must not inherit its settings."""
     yield
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
 
 
@@ -53,7 +53,7 @@ def _cli_row(engine: Engine, monkeypatch: pytest.MonkeyPatch, out: Path, user: s
     from dashboard.cli import main
 
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     assert main(["--as", user, "score", "--out", str(out), "--as-of", AS_OF.isoformat(), "--quiet"]) == 0
     scores = pd.read_csv(out, dtype={"customer_id": str})
@@ -196,7 +196,7 @@ def test_every_demo_customer_has_one_churn_risk(engine, monkeypatch, tmp_path) -
 
     end = date(2026, 11, 22)
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     assert main(["demo", "--customers", "600", "--end-date", end.isoformat()]) == 0
     out = tmp_path / "scores.csv"

@@ -33,9 +33,9 @@ def test_injected_file_maps_imports_and_summarises(sqlite_engine, monkeypatch, t
     small_world(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path))
-    from core import config
+    from dashboard import settings
 
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     app = run_as("mgr_a", page="../pages/data_import.py")
     app.session_state["data_import.file"] = {"name": "big5.csv", "data": fx.big5_csv()}
     app.run()
@@ -116,9 +116,9 @@ def test_zh_tw_import_into_empty_database_then_bad_file_clears_the_summary(sqlit
     _empty_installation(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path))
-    from core import config
+    from dashboard import settings
 
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     app = run_as("owner", page="../pages/data_import.py", locale="zh-TW")
     app.session_state["data_import.file"] = {"name": "groom.csv", "data": fx.groom_big5_csv()}
     app.run()
@@ -156,10 +156,10 @@ def test_zh_tw_every_row_rejected_is_an_error_with_grouped_reasons(sqlite_engine
     small_world(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
     monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path))
-    from core import config
+    from dashboard import settings
     from db import importer
 
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     before = importer.booking_counts(sqlite_engine)
     bad = "會員編號,日期,金額\r\nA,113/02/30,100\r\nB,2024-05-01,1e308\r\nC,113/02/31,200\r\n".encode("cp950")
     app = run_as("admin", page="../pages/data_import.py", locale="zh-TW")

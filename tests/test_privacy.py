@@ -95,17 +95,16 @@ def test_find_customer_id_is_scoped(engine) -> None:
 
 
 def _cli(monkeypatch, engine, argv: list[str]) -> int:
-    from core import config
-    from dashboard import cli
+    from dashboard import cli, settings
     from db import engine as db_engine
 
     monkeypatch.setenv("DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     try:
         return cli.main(argv)
     finally:
-        config.load_settings.cache_clear()
+        settings.load_settings.cache_clear()
         db_engine.get_engine.cache_clear()
 
 

@@ -79,6 +79,32 @@ def test_the_app_never_imports_the_demo() -> None:
                for _, name in _imports(path)), "the demo command builds the demo from the demo package"
 
 
+def _modules_imported(path: Path) -> set[str]:
+    """Full dotted names a file imports (``from a import b`` counts as ``a`` and ``a.b``)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_settings_are_read_only_by_the_application_shell() -> None:
+    # core/, db/ and services/ get what they need (a database URL, a folder, a size limit) as
+    # parameters; only dashboard/ (CLI, app, worker) reads the settings module.
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("core", "db", "services")
+        for path in _python_files(folder)
+        if {"dashboard.settings", "core.config"} & _modules_imported(path)
+        or "load_settings" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+    assert (ROOT / "dashboard" / "settings.py").is_file() and not (ROOT / "core" / "config.py").exists()
+
+
 def test_nothing_depends_on_the_shared_folder() -> None:
     offenders = []
     candidates = [p for folder in PROJECT_FOLDERS for p in _python_files(folder)]
@@ -108,12 +134,12 @@ def test_no_sql_built_with_fstrings_in_text_calls() -> None:
     assert offenders == []
 
 
-def test_only_config_reads_the_environment() -> None:
+def test_only_the_settings_module_reads_the_environment() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for folder in ("core", "db", "dashboard", "pages")
         for path in _python_files(folder)
-        if "os.environ" in path.read_text(encoding="utf-8") and path != ROOT / "core" / "config.py"
+        if "os.environ" in path.read_text(encoding="utf-8") and path != ROOT / "dashboard" / "settings.py"
     ]
     assert offenders == []
 
@@ -141,8 +167,8 @@ def test_no_streamlit_cache_outside_dashboard() -> None:
 def test_every_setting_is_documented() -> None:
     import importlib.util
 
-    from core.config import describe_settings
     from core.params import describe_params
+    from dashboard.settings import describe_settings
 
     spec = importlib.util.spec_from_file_location("settings_doc", ROOT / "scripts" / "settings_doc.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

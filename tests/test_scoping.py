@@ -303,8 +303,7 @@ CLI_CASES: tuple[tuple[str, ...], ...] = (
 @pytest.mark.parametrize("username", SCOPED_USERS)
 def test_cli_commands_as_a_user_show_no_row_of_the_other_store(engine, monkeypatch, capsys, tmp_path, argv,
                                                                username) -> None:
-    from core import config
-    from dashboard import cli
+    from dashboard import cli, settings
     from db import engine as db_engine
     from db.models import Customer
 
@@ -313,12 +312,12 @@ def test_cli_commands_as_a_user_show_no_row_of_the_other_store(engine, monkeypat
     ids = {**_ids_for(world, username), "out": str(out_file)}
     ids["other_code"] = "A01" if ids["other"] == world["store_a"] else "B01"
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     try:
         code = cli.main(["--as", username, *(a.format(**ids) for a in argv)])
     finally:
-        config.load_settings.cache_clear()
+        settings.load_settings.cache_clear()
         db_engine.get_engine.cache_clear()
     out, _err = capsys.readouterr()
     if out_file.exists():
@@ -340,19 +339,18 @@ def test_page_check_is_not_vacuous_admin_sees_both_stores(sqlite_engine, monkeyp
 
 
 def test_cli_check_is_not_vacuous_admin_scores_include_the_other_store(engine, monkeypatch, tmp_path) -> None:
-    from core import config
-    from dashboard import cli
+    from dashboard import cli, settings
     from db import engine as db_engine
 
     _world(engine)
     out_file = tmp_path / "scores.csv"
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     try:
         assert cli.main(["--as", "admin", "score", "--as-of", "2026-11-30", "--out", str(out_file), "--quiet"]) == 0
     finally:
-        config.load_settings.cache_clear()
+        settings.load_settings.cache_clear()
         db_engine.get_engine.cache_clear()
     text = out_file.read_text(encoding="utf-8-sig")
     assert "A-1" in text and "B-1" in text

@@ -8,7 +8,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from core.config import Settings
+from dashboard.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "revisit-demo"  # the demo logins' password, shown on the login page in demo mode only

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from core import config
 from core.scope import PermissionDenied, Scope
 from core.sources import CheckedQuery, SourceQueryError, check_select
-from dashboard import cli
+from dashboard import cli, settings
 from db import engine as db_engine
 from db.engine import session_scope
 from db.models import AuditLog, Booking, Customer, SqlSource, User
@@ -239,10 +238,10 @@ def cli_env(engine, monkeypatch, tmp_path):
     monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path / "rejects"))
     monkeypatch.setenv("REVISIT_SOURCE_HOSTS", "127.0.0.1")
     monkeypatch.setenv("REVISIT_SOURCE_KEY", KEY)
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     yield engine
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
 
 
@@ -325,7 +324,7 @@ def test_data_page_registers_and_syncs_a_source_in_zh_tw(sqlite_engine, monkeypa
     monkeypatch.setenv("REVISIT_SOURCE_DIRS", str(tmp_path))
     monkeypatch.setenv("REVISIT_SOURCE_KEY", KEY)
     monkeypatch.setenv("REVISIT_REJECT_DIR", str(tmp_path / "rejects"))
-    config.load_settings.cache_clear()
+    settings.load_settings.cache_clear()
     shop = tmp_path / "pos.db"
     with sqlite3.connect(shop) as connection:
         connection.execute("create table visits (order_no text, member_no text, visit_at text, updated int)")

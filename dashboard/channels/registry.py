@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from core.config import is_placeholder_secret
+from dashboard.settings import is_placeholder_secret
 
 from .base import Channel, OutboundMessage
 from .email import SmtpChannel

@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from core.config import Settings, load_settings
 from core.scope import Scope
 from dashboard.channels import (
     Channel,
@@ -24,6 +23,7 @@ from dashboard.channels import (
     StaffTaskChannel,
     build_channel,
 )
+from dashboard.settings import Settings, load_settings
 from services import campaign_tick, loyalty_jobs
 from services.campaign_tick import AfterSend, TickOptions
 from services.scoring import snapshot_job

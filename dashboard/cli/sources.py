@@ -43,8 +43,8 @@ def register(subparsers: Any) -> None:
 
 
 def _context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    from core.config import load_settings
-    from dashboard.cli_common import command_scope, open_engine
+    from dashboard.cli.common import command_scope, open_engine
+    from dashboard.settings import load_settings
     from dashboard.source_policy import source_policy
 
     engine = open_engine()
@@ -55,7 +55,7 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     """Register a source after checking its URL, query and one read."""
     from sqlalchemy.engine import make_url
 
-    from dashboard.cli_common import CliError
+    from dashboard.cli.common import CliError
     from services.sources import SourceError, register_source
 
     engine, scope, policy = _context(args)
@@ -82,7 +82,7 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
     """List the sources the actor may read."""
-    from dashboard.cli_common import CliError
+    from dashboard.cli.common import CliError
     from db.engine import session_scope
     from db.repo import list_stores
     from services.sources import describe, list_sources
@@ -105,7 +105,7 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 def cmd_sources_remove(args: argparse.Namespace) -> int:
     """Unregister a source."""
-    from dashboard.cli_common import CliError
+    from dashboard.cli.common import CliError
     from services.sources import remove_source
 
     engine, scope, _ = _context(args)

@@ -15,7 +15,7 @@ from typing import Any
 
 
 def _password(args: argparse.Namespace) -> str:
-    from dashboard.cli_common import CliError
+    from dashboard.cli.common import CliError
 
     if not args.password_stdin:
         raise CliError("pass the password on standard input with --password-stdin")
@@ -30,7 +30,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
     from db.engine import session_scope
     from db.models import Store
     from db.users import create_user
@@ -56,7 +56,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_set_password(args: argparse.Namespace) -> int:
     """Reset a password; every session of that user ends."""
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
     from db.engine import session_scope
     from db.users import set_password
 

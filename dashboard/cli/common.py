@@ -7,6 +7,7 @@ from typing import Final
 from sqlalchemy.engine import Engine
 
 from core.scope import Scope
+from dashboard.settings import load_settings
 from db.engine import get_engine, session_scope
 from db.migrate import upgrade
 
@@ -46,7 +47,7 @@ class CliError(Exception):
 
 def open_engine() -> Engine:
     """The configured database, migrated to the latest schema."""
-    engine = get_engine()
+    engine = get_engine(load_settings().database_url)
     upgrade(engine)
     return engine
 

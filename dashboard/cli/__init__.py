@@ -2,7 +2,7 @@
 
 ``python -m dashboard.cli COMMAND …``; ``DATABASE_URL`` selects the database. Commands act as
 the explicit system actor unless ``--as USER`` names a user, whose store scope then applies and
-whose role must have the permissions the command needs (``cli_common.COMMAND_PERMISSIONS``).
+whose role must have the permissions the command needs (``dashboard.cli.common.COMMAND_PERMISSIONS``).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from dashboard import cli_analytics, cli_campaigns, cli_import, cli_loyalty, cli_privacy, cli_sources, cli_users
-from dashboard.cli_common import CliError, command_scope, open_engine
+from dashboard.cli import analytics, campaigns, importing, loyalty, privacy, sources, users
+from dashboard.cli.common import CliError, command_scope, open_engine
 from db.engine import session_scope
 
 DEMO_PASSWORD = "revisit-demo"
@@ -92,11 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--full-history", action="store_true",
                       help=f"also build the points ledger and snapshots above {LARGE_DEMO_CUSTOMERS:,} customers")
     demo.set_defaults(handler=cmd_demo)
-    for module in (cli_import, cli_analytics, cli_loyalty, cli_campaigns, cli_privacy, cli_sources, cli_users):
+    for module in (importing, analytics, loyalty, campaigns, privacy, sources, users):
         module.register(commands)
-    from dashboard import cli_members  # imported here so its registration is one hunk
+    from dashboard.cli import members  # imported here so its registration is one hunk
 
-    cli_members.register(commands)
+    members.register(commands)
     return parser
 
 
@@ -110,6 +110,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,7 @@
 
 ``--as USER`` (global) scopes both to the user's stores; ``score`` needs the ``view`` and
 ``export`` permissions (``--snapshot`` also ``import``), ``kpi`` needs ``view``
-(``dashboard.cli_common.COMMAND_PERMISSIONS``). The score CSV is written by the app's export
+(``dashboard.cli.common.COMMAND_PERMISSIONS``). The score CSV is written by the app's export
 writer (:func:`core.export.to_csv_bytes`: UTF-8 with BOM, formula-like text prefixed ``'``) and
 audited as an export. The default as-of day is the last day
 with a completed visit the caller may see (never after today).
@@ -46,7 +46,7 @@ SCORE_MODELS = MODELS
 
 
 def _as_of(engine: Any, scope: Any, value: str | None) -> date:
-    from dashboard.cli_common import CliError
+    from dashboard.cli.common import CliError
     from db.engine import session_scope
     from db.score_repo import default_as_of
 
@@ -88,7 +88,7 @@ def _model_summary(run: Any) -> dict[str, Any]:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score every customer in scope and write the CSV (and optionally the day's snapshot)."""
     from core.export import to_csv_bytes
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
     from db.engine import session_scope
     from db.repo import record_audit
     from db.score_repo import write_snapshot
@@ -126,7 +126,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_kpi(args: argparse.Namespace) -> int:
     """Print the KPI board of the period ending on as-of (30 days) against the period before."""
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
     from db import repo
     from db.engine import session_scope
     from services import kpis

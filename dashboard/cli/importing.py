@@ -77,7 +77,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace, engine: Any) -> ImportOptions:
-    from core.config import load_settings
+    from dashboard.settings import load_settings
     from services.importing import import_options
 
     return import_options(engine, country=args.country or load_settings().default_country, dayfirst=args.dayfirst,
@@ -130,8 +130,8 @@ def _warn_unmapped(headers: list[str], mapping: dict[str, str], kind: str) -> No
 
 def cmd_import_file(args: argparse.Namespace) -> int:
     """Import a bookings or members file."""
-    from core.config import load_settings
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
+    from dashboard.settings import load_settings
     from services.importing import read_file, saved_mapping, write_rows
 
     path = Path(args.file)
@@ -144,13 +144,14 @@ def cmd_import_file(args: argparse.Namespace) -> int:
         saved = saved_mapping(engine, source=args.source, kind=args.kind)
     try:
         scope.require("import")
+        settings = load_settings()
         prepared = read_file(path.read_bytes(), path.name, kind=args.kind, options=_options(args, engine),
-                             saved=saved, map_args=args.map)
+                             max_bytes=settings.max_upload_mb * 1024 * 1024, saved=saved, map_args=args.map)
         _warn_unmapped(list(prepared.table.frame.columns), prepared.mapping, args.kind)
         wait = {} if args.wait is None else {"lock_wait": max(args.wait, 0.0)}
         result = write_rows(engine, scope, kind=args.kind, prepared=prepared.prepared, source=args.source or "",
                             filename=path.name, create_stores=args.create_stores,
-                            country=args.country or load_settings().default_country, dry_run=args.dry_run,
+                            reject_dir=settings.reject_report_dir, country=args.country or settings.default_country, dry_run=args.dry_run,
                             save_mapping=prepared.mapping, **wait)
     except ImportFileError as exc:
         raise CliError(exc.message) from exc
@@ -161,8 +162,8 @@ def cmd_import_file(args: argparse.Namespace) -> int:
 
 def cmd_import_sql(args: argparse.Namespace) -> int:
     """Import from a registered source (incremental by watermark), for the actor's stores only."""
-    from core.config import load_settings
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
+    from dashboard.settings import load_settings
     from dashboard.source_policy import source_policy
     from services.sources import SourceError, import_source, looks_like_url
 
@@ -176,7 +177,7 @@ def cmd_import_sql(args: argparse.Namespace) -> int:
                             default_store=args.store)
     try:
         synced = import_source(engine, scope, name=args.source_name, policy=source_policy(settings), options=options,
-                               map_args=args.map, table=args.table, query=args.query,
+                               reject_dir=settings.reject_report_dir, map_args=args.map, table=args.table, query=args.query,
                                watermark_column=args.watermark, full=args.full, kind=args.kind,
                                create_stores=args.create_stores, dry_run=args.dry_run)
     except SourceError as exc:

@@ -28,15 +28,15 @@ def _parse_now(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        from dashboard.cli_common import CliError
+        from dashboard.cli.common import CliError
 
         raise CliError(f"--now must be an ISO date-time such as 2026-05-01T03:00:00+00:00, not {value!r}") from exc
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _worker(args: argparse.Namespace, command: str) -> Any:
-    from core.config import load_settings
-    from dashboard.cli_common import command_scope, open_engine
+    from dashboard.cli.common import command_scope, open_engine
+    from dashboard.settings import load_settings
     from dashboard.worker import CampaignWorker, WorkerOptions
 
     engine = open_engine()
@@ -52,7 +52,7 @@ def _worker(args: argparse.Namespace, command: str) -> Any:
 def cmd_warm(args: argparse.Namespace) -> int:
     """Precompute every user's first view now (after an import run from a script, say); prints
     one JSON object: results, seconds, and the failures by name."""
-    from dashboard.cli_common import command_scope, open_engine
+    from dashboard.cli.common import command_scope, open_engine
     from dashboard.warmup import warm
 
     engine = open_engine()
@@ -110,7 +110,7 @@ def campaign_list(engine: Any, *, scope: Any, as_of: date | None = None) -> list
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from dashboard.cli_common import command_scope, open_engine
+    from dashboard.cli.common import command_scope, open_engine
 
     engine = open_engine()
     rows = campaign_list(engine, scope=command_scope(engine, args.actor, "campaigns list"),
@@ -126,7 +126,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from dashboard.cli_common import command_scope, open_engine
+    from dashboard.cli.common import command_scope, open_engine
     from db.engine import session_scope
     from demo.replies import simulate_bookings
 

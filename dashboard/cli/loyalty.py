@@ -26,7 +26,7 @@ def _as_of(engine: Any, scope: Any, value: str | None) -> date:
 
 def cmd_recalc(args: argparse.Namespace) -> int:
     """Run the daily loyalty jobs for one day and print the counts."""
-    from dashboard.cli_common import command_scope, open_engine
+    from dashboard.cli.common import command_scope, open_engine
     from db import loyalty_repo
 
     engine = open_engine()
@@ -39,7 +39,7 @@ def cmd_recalc(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Print balance/ledger mismatches as JSON; exit 1 when any."""
-    from dashboard.cli_common import command_scope, open_engine
+    from dashboard.cli.common import command_scope, open_engine
     from db import loyalty_repo
     from db.engine import session_scope
 

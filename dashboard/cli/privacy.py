@@ -15,7 +15,7 @@ from typing import Any
 def cmd_anonymise(args: argparse.Namespace) -> int:
     """Anonymise one customer by external id and print the result as JSON."""
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
     from db.engine import session_scope
     from db.privacy import CustomerNotFound, anonymise_customer, find_customer_id
 

@@ -20,7 +20,7 @@ from typing import Any
 
 def _run(args: argparse.Namespace, action: Any) -> int:
     from core.scope import PermissionDenied
-    from dashboard.cli_common import CliError, command_scope, open_engine
+    from dashboard.cli.common import CliError, command_scope, open_engine
     from db.merge_repo import MergeError
 
     engine = open_engine()
