@@ -33,6 +33,7 @@ from core.aggregates import (
 from core.columns import VISIT_STATUS
 from core.params import day_number
 from core.scope import Scope
+from db.dialect import is_postgres
 from db.models import Booking, Service, Store
 from db.repo import allowed_store_ids
 
@@ -41,7 +42,7 @@ _EPOCH_JULIAN = 2440587.5  # julianday('1970-01-01 00:00:00')
 
 def _local_parts(session: Session, as_of: date) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """(store-local day number, store-local sortable time) expressions of ``Booking.scheduled_at``."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         local = func.timezone(Store.timezone, Booking.scheduled_at)
         day = type_coerce(cast(local, Date) - cast(literal(date(1970, 1, 1)), Date), Integer)
         return day, local
@@ -80,7 +81,7 @@ def _median_and_mad(session: Session, source: Any, group: str, value: str) -> Se
         func.avg(cast(ranked.c.v, Float)).filter(middle).over(partition_by=ranked.c.g).label("med"),
     ).subquery()
     deviation = func.abs(cast(spread.c.v, Float) - spread.c.med)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         return (select(spread.c.g.label(group), func.count().label("n"),
                        func.percentile_cont(0.5).within_group(spread.c.v).label("median_interval"),
                        func.percentile_cont(0.5).within_group(deviation).label("interval_mad"))

@@ -27,12 +27,11 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from sqlalchemy import and_, case, false, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from core.scope import PermissionDenied, Scope
 from db import repo
+from db.dialect import dialect_insert, is_postgres
 from db.models import (
     AuditLog,
     Booking,
@@ -66,14 +65,6 @@ def _now() -> datetime:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _is_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _insert(session: Session, table: Any) -> Any:
-    return pg_insert(table) if _is_pg(session) else sqlite_insert(table)
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -319,7 +310,7 @@ def insert_messages(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
     table = Message.__table__  # type: ignore[attr-defined]
     before = session.scalar(select(func.count()).select_from(table)) or 0
     for chunk in _chunks(list(rows)):
-        session.execute(_insert(session, table).on_conflict_do_nothing(), list(chunk))
+        session.execute(dialect_insert(session, table).on_conflict_do_nothing(), list(chunk))
     after = session.scalar(select(func.count()).select_from(table)) or 0
     return int(after - before)
 
@@ -327,7 +318,7 @@ def insert_messages(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
 def ensure_run(session: Session, *, campaign_id: int, occurrence: str, at: datetime) -> int:
     """The run row of (campaign, occurrence), created if absent (unique constraint)."""
     table = CampaignRun.__table__  # type: ignore[attr-defined]
-    session.execute(_insert(session, table).on_conflict_do_nothing().values(
+    session.execute(dialect_insert(session, table).on_conflict_do_nothing().values(
         campaign_id=campaign_id, occurrence=occurrence, started_at=_aware(at), status="running",
         audience_size=0, queued=0, holdout=0, suppressed=0))
     return int(session.scalar(select(CampaignRun.id).where(CampaignRun.campaign_id == campaign_id,
@@ -439,7 +430,7 @@ def claim_messages(
         .order_by(Message.scheduled_for, Message.id)
         .limit(limit)
     )
-    if _is_pg(session):
+    if is_postgres(session):
         ids = list(session.scalars(eligible.with_for_update(skip_locked=True, of=Message)))
         if ids:
             session.execute(update(Message).where(Message.id.in_(ids))
@@ -601,7 +592,7 @@ def create_message_task(session: Session, *, message_id: int, due_on: date) -> i
     if store_id is None:
         store_id = session.scalar(select(Customer.home_store_id).where(Customer.id == message.customer_id))
     table = Task.__table__  # type: ignore[attr-defined]
-    session.execute(_insert(session, table).on_conflict_do_nothing().values(
+    session.execute(dialect_insert(session, table).on_conflict_do_nothing().values(
         store_id=store_id, customer_id=message.customer_id, campaign_id=message.campaign_id,
         message_id=message.id, kind="follow_up", reason="campaign", script=message.body, due_on=due_on,
         status="open", idempotency_key=key, created_at=_now()))
@@ -631,7 +622,7 @@ def open_complaint_tasks(session: Session, *, since: datetime, until: datetime,
         return 0
     table = Task.__table__  # type: ignore[attr-defined]
     before = session.scalar(select(func.count()).select_from(table)) or 0
-    session.execute(_insert(session, table).on_conflict_do_nothing(), values)
+    session.execute(dialect_insert(session, table).on_conflict_do_nothing(), values)
     after = session.scalar(select(func.count()).select_from(table)) or 0
     return int(after - before)
 
@@ -813,6 +804,6 @@ def simulate_bookings(session: Session, *, now: datetime, sent_propensity: float
     table = Booking.__table__  # type: ignore[attr-defined]
     before = session.scalar(select(func.count()).select_from(table)) or 0
     for chunk in _chunks(values):
-        session.execute(_insert(session, table).on_conflict_do_nothing(index_elements=["dedupe_key"]), list(chunk))
+        session.execute(dialect_insert(session, table).on_conflict_do_nothing(index_elements=["dedupe_key"]), list(chunk))
     after = session.scalar(select(func.count()).select_from(table)) or 0
     return {"considered": len(rows), "booked": int(after - before)}

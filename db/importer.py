@@ -66,6 +66,7 @@ from core.importing import (
 from core.scope import Scope
 from db import repo
 from db.bulk import begin_explicitly, bulk_insert
+from db.dialect import is_postgres, is_sqlite
 from db.models import (
     AppSetting,
     Booking,
@@ -630,7 +631,7 @@ def _take_write_lock(connection: Connection, wait: float) -> None:
     duplicates instead of failing on the unique key. Either raises an ``OperationalError``
     recognised by :func:`_is_busy` when the wait runs out.
     """
-    if connection.dialect.name == "sqlite":
+    if is_sqlite(connection):
         if connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
             return
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {max(int(wait * 1000), 0)}")
@@ -639,7 +640,7 @@ def _take_write_lock(connection: Connection, wait: float) -> None:
         finally:
             # Only the lock is waited for; the pooled connection keeps the engine's timeout.
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
-    elif connection.dialect.name == "postgresql":
+    elif is_postgres(connection):
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_IMPORT_LOCK})
         connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
@@ -700,7 +701,7 @@ def _in_chunks(connection: Connection, columns: Sequence[Any], key: Any, values:
     frames = []
     names = [c.key for c in columns]
     unique = list(dict.fromkeys(v for v in values if v is not None))
-    postgres = connection.dialect.name == "postgresql"
+    postgres = is_postgres(connection)
     # PostgreSQL takes the keys as one array parameter (= ANY): no giant IN lists to render.
     size = PG_ANY_CHUNK if postgres else IN_CHUNK
     for start in range(0, len(unique), size):
@@ -1117,7 +1118,7 @@ def _write_bookings(
     fail_after_rows: int | None, progress: Progress | None, default_store_name: str = DEFAULT_STORE_NAME,
 ) -> int:
     connection = session.connection()
-    if connection.dialect.name == "sqlite":
+    if is_sqlite(connection):
         # A bigger page cache for this connection keeps index updates of a large import in memory.
         connection.exec_driver_sql("PRAGMA cache_size=-262144")
     if progress:
@@ -1230,11 +1231,11 @@ def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Itera
     index stays; dropping an index needs the write lock the import holds anyway. PostgreSQL:
     foreign keys and the unique constraint too, see :func:`_pg_checks_set_aside` for the locks.
     """
-    if rows <= INDEX_REBUILD_ROWS or connection.dialect.name not in ("sqlite", "postgresql"):
+    if rows <= INDEX_REBUILD_ROWS or not (is_sqlite(connection) or is_postgres(connection)):
         yield
         return
     held = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         if held >= rows:
             yield
         else:

@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -38,6 +36,7 @@ from core.columns import VISIT_STATUS
 from core.loyalty.points import LEDGER_COLUMNS, validate_ledger
 from core.scope import PermissionDenied, Scope
 from db import repo
+from db.dialect import dialect_insert, is_postgres
 from db.engine import session_scope
 from db.models import (
     Customer,
@@ -125,15 +124,6 @@ class RedemptionResult:
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _now() -> datetime:
@@ -340,7 +330,7 @@ def _serialise_rule_saves(session: Session, *, family: str, store_id: int | None
     Without it two managers saving at once on PostgreSQL (read committed) both read version N and
     both write N + 1. SQLite already refuses the second writer of a stale snapshot.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(select(func.pg_advisory_xact_lock(_RULE_LOCKS[family], store_id or 0)))
 
 
@@ -674,11 +664,11 @@ def _lock_accounts(session: Session, customer_ids: Iterable[int]) -> list[int]:
     now = _now()
     table = PointsAccount.__table__  # type: ignore[attr-defined]
     for chunk in _chunks(ids):
-        statement = _insert(session, table).values(
+        statement = dialect_insert(session, table).values(
             [{"customer_id": cid, "balance": 0, "updated_at": now} for cid in chunk]
         ).on_conflict_do_nothing(index_elements=["customer_id"])
         session.execute(statement)
-    if _is_postgres(session):
+    if is_postgres(session):
         for chunk in _chunks(ids):
             session.execute(select(table.c.customer_id).where(table.c.customer_id.in_(chunk))
                             .order_by(table.c.customer_id).with_for_update())
@@ -714,7 +704,7 @@ def _insert_entries(session: Session, entries: Sequence[loyalty.LedgerEntry], *,
         for i, e in enumerate(todo)
     ]
     table = PointsLedger.__table__  # type: ignore[attr-defined]
-    statement = _insert(session, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    statement = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
     for chunk in _chunks(rows):
         session.execute(statement, list(chunk))
     return len(rows)

@@ -36,6 +36,7 @@ from core import loyalty
 from core.loyalty.points import validate_ledger
 from core.scope import PermissionDenied, Scope
 from db import repo
+from db.dialect import is_postgres
 from db.loyalty_repo import _lock_accounts, _refresh_balances, load_ledger
 from db.models import (
     Booking,
@@ -120,7 +121,7 @@ def _from_json(field: str, value: Any) -> Any:
 def _lock_customers(session: Session, ids: list[int]) -> dict[int, Customer]:
     """The two customers, locked in id order on PostgreSQL (two merges of one card serialise)."""
     statement = select(Customer).where(Customer.id.in_(sorted(ids))).order_by(Customer.id)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         statement = statement.with_for_update()
     return {int(c.id): c for c in session.scalars(statement)}  # type: ignore[arg-type]
 

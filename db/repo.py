@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from core.columns import BOOKING_COLUMNS, CUSTOMER_COLUMNS
 from core.scope import Scope
+from db.dialect import is_sqlite
 from db.models import AuditLog, Booking, Customer, ImportBatch, MemberMerge, Service, Store
 
 
@@ -104,7 +105,7 @@ def load_bookings(
     """
     stores = allowed_store_ids(scope=scope, store_ids=store_ids)
     created_at, scheduled_at = Booking.created_at, Booking.scheduled_at
-    if session.get_bind().dialect.name == "sqlite":
+    if is_sqlite(session):
         # SQLite keeps UTC times as ISO text: read the text and let pandas parse the whole column
         # (to_local below) instead of building and re-zoning a datetime object per row in Python,
         # which was most of the load time at 1 M bookings. Same instants either way.
