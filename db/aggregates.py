@@ -36,6 +36,7 @@ from core.scope import Scope
 from db.dialect import is_postgres
 from db.models import Booking, Service, Store
 from db.repo import allowed_store_ids
+from db.scoping import scoped
 
 _EPOCH_JULIAN = 2440587.5  # julianday('1970-01-01 00:00:00')
 
@@ -142,8 +143,7 @@ def load_aggregates(
         .outerjoin(Service, Service.id == Booking.service_id)
         # coarse UTC bound (index-friendly); the exact local cut-off is the day filter below
         .where(Booking.scheduled_at < datetime.combine(as_of + timedelta(days=2), time.min, tzinfo=UTC)))
-    if stores is not None:
-        base = base.where(Booking.store_id.in_(sorted(stores)))
+    base = scoped(base, Booking.store_id, stores)
     past = base.subquery("past_raw")
     past = select(past).where(past.c.day <= today).cte("past")
     visits = select(past).where(past.c.status == VISIT_STATUS).cte("visits")

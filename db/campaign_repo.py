@@ -45,6 +45,7 @@ from db.models import (
     Store,
     Task,
 )
+from db.scoping import scoped
 
 UTC = UTC
 _CHUNK: Final = 5000
@@ -84,33 +85,19 @@ def _check_store_edit(scope: Scope, store_id: int | None, permission: str) -> No
                                f"for store {store_id}")
 
 
-def _visible(scope: Scope) -> Any:
-    if scope.store_ids is None:
-        return None
-    if not scope.store_ids:
-        return Campaign.store_id.is_(None)
-    return or_(Campaign.store_id.is_(None), Campaign.store_id.in_(sorted(scope.store_ids)))
-
-
 def get_campaign(session: Session, *, scope: Scope, campaign_id: int) -> Campaign | None:
     """The campaign if the caller may see it (store campaigns of their stores, chain-wide ones)."""
     statement = select(Campaign).where(Campaign.id == campaign_id)
-    visible = _visible(scope)
-    if visible is not None:
-        statement = statement.where(visible)
+    statement = scoped(statement, Campaign.store_id, scope.store_ids, chain_wide=True)
     return session.scalars(statement).first()
 
 
 def list_campaigns(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> list[Campaign]:
     """Campaigns the caller may see, newest first (``store_ids`` narrows store campaigns)."""
     statement = select(Campaign)
-    visible = _visible(scope)
-    if visible is not None:
-        statement = statement.where(visible)
+    statement = scoped(statement, Campaign.store_id, scope.store_ids, chain_wide=True)
     if store_ids is not None:
-        stores = scope.narrow(list(store_ids))
-        if stores is not None:
-            statement = statement.where(or_(Campaign.store_id.is_(None), Campaign.store_id.in_(sorted(stores))))
+        statement = scoped(statement, Campaign.store_id, scope.narrow(list(store_ids)), chain_wide=True)
     return list(session.scalars(statement.order_by(Campaign.id.desc())))
 
 
@@ -636,7 +623,7 @@ def list_tasks(session: Session, *, scope: Scope, store_ids: Sequence[int] | Non
                         Task.reason, Task.script, Task.due_on, Task.status, Task.created_at, Task.completed_at,
                         Task.campaign_id)
                  .join(Customer, Customer.id == Task.customer_id))
-    statement = repo._scoped(statement, Task.store_id, stores)
+    statement = scoped(statement, Task.store_id, stores)
     if due_until is not None:
         statement = statement.where(Task.due_on <= due_until)
     if statuses:
@@ -679,7 +666,7 @@ def load_messages(session: Session, *, scope: Scope, store_ids: Sequence[int] | 
                        Message.reason, Message.sent_at, Message.cost, Message.variant, Message.channel,
                        Message.scheduled_for, Message.attempts, Message.error, Message.tracking_code,
                        Message.locale)
-    statement = repo._scoped(statement, Message.store_id, stores)
+    statement = scoped(statement, Message.store_id, stores)
     if campaign_ids is not None:
         statement = statement.where(Message.campaign_id.in_(list(campaign_ids)) if campaign_ids else false())
     frame = pd.DataFrame(session.execute(statement.order_by(Message.id)).all(), columns=list(MESSAGE_FRAME_COLUMNS))
@@ -699,7 +686,7 @@ def message_counts(session: Session, *, scope: Scope, store_ids: Sequence[int] |
     columns = [func.sum(case((Message.status == s, 1), else_=0)).label(s) for s in statuses]
     not_configured = func.sum(case((and_(Message.status == "queued", Message.reason == "channel_not_configured"), 1),
                                    else_=0)).label("not_configured")
-    statement = repo._scoped(select(Message.campaign_id, *columns, not_configured), Message.store_id, stores)
+    statement = scoped(select(Message.campaign_id, *columns, not_configured), Message.store_id, stores)
     rows = session.execute(statement.group_by(Message.campaign_id)).all()
     frame = pd.DataFrame(rows, columns=["campaign_id", *statuses, "not_configured"])
     for column in (*statuses, "not_configured"):
@@ -722,7 +709,7 @@ def load_pets(session: Session, *, scope: Scope, store_ids: Sequence[int] | None
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
     statement = select(Pet.customer_id, Pet.name, Pet.species, Pet.breed, Pet.birthday, Pet.vaccine_due) \
         .join(Customer, Customer.id == Pet.customer_id)
-    statement = repo._scoped(statement, Customer.home_store_id, stores)
+    statement = scoped(statement, Customer.home_store_id, stores)
     return pd.DataFrame(session.execute(statement.order_by(Pet.id)).all(),
                         columns=["customer_id", "name", "species", "breed", "birthday", "vaccine_due"])
 

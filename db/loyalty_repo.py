@@ -49,6 +49,7 @@ from db.models import (
 )
 from db.models import PointsRule as PointsRuleRow
 from db.models import TierRule as TierRuleRow
+from db.scoping import scoped
 
 #: Tag added to ``Customer.tags`` of top referrers by :func:`tag_ambassadors`.
 AMBASSADOR_TAG = "品牌大使"
@@ -444,8 +445,7 @@ def list_redemption_items(
     statement = select(RedemptionItem.id, RedemptionItem.store_id, RedemptionItem.name, RedemptionItem.kind,
                        RedemptionItem.points_cost, RedemptionItem.cash_cost, RedemptionItem.stock,
                        RedemptionItem.active)
-    if stores is not None:
-        statement = statement.where(RedemptionItem.store_id.is_(None) | RedemptionItem.store_id.in_(sorted(stores)))
+    statement = scoped(statement, RedemptionItem.store_id, stores, chain_wide=True)
     if not include_inactive:
         statement = statement.where(RedemptionItem.active.is_(True))
     rows = session.execute(statement.order_by(RedemptionItem.store_id, RedemptionItem.name)).all()
@@ -512,9 +512,7 @@ def upsert_redemption_item(
 
 def _scoped_customer_filter(statement: Any, scope: Scope, store_ids: Sequence[int] | None) -> Any:
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    if stores is None:
-        return statement
-    return statement.where(Customer.home_store_id.in_(sorted(stores)))
+    return scoped(statement, Customer.home_store_id, stores)
 
 
 def load_ledger(
@@ -582,7 +580,7 @@ def load_stored_value(session: Session, *, scope: Scope, store_ids: Sequence[int
     ``plan_debit`` is read as ``debit`` and ``renewal`` (money paid in) as ``topup``.
     """
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    statement = repo._scoped(select(StoredValueEntry.id, StoredValueEntry.customer_id, StoredValueEntry.store_id,
+    statement = scoped(select(StoredValueEntry.id, StoredValueEntry.customer_id, StoredValueEntry.store_id,
                                     StoredValueEntry.kind, StoredValueEntry.amount, StoredValueEntry.occurred_at),
                              StoredValueEntry.store_id, stores)
     frame = pd.DataFrame(session.execute(statement.order_by(StoredValueEntry.id)).all(),
@@ -596,7 +594,7 @@ def load_stored_value(session: Session, *, scope: Scope, store_ids: Sequence[int
 def load_plans(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Monthly plans of the caller's stores, in the ``core.loyalty.plans`` frame shape (plus ``name``)."""
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    statement = repo._scoped(select(MonthlyPlan.id, MonthlyPlan.customer_id, MonthlyPlan.store_id, MonthlyPlan.name,
+    statement = scoped(select(MonthlyPlan.id, MonthlyPlan.customer_id, MonthlyPlan.store_id, MonthlyPlan.name,
                                     MonthlyPlan.monthly_fee, MonthlyPlan.periods_total, MonthlyPlan.periods_paid,
                                     MonthlyPlan.started_on, MonthlyPlan.ends_on, MonthlyPlan.status),
                              MonthlyPlan.store_id, stores)
@@ -1070,8 +1068,7 @@ def recalculate_tiers(
     with session_scope(engine) as session:
         stores = repo.allowed_store_ids(scope=scope)
         customers_q = select(Customer.id, Customer.home_store_id).where(Customer.anonymized_at.is_(None))
-        if stores is not None:
-            customers_q = customers_q.where(Customer.home_store_id.in_(sorted(stores)))
+        customers_q = scoped(customers_q, Customer.home_store_id, stores)
         customers = pd.DataFrame(session.execute(customers_q).all(), columns=["customer_id", "home_store_id"])
         bookings = repo.load_bookings(session, scope=Scope.system())
         stored_value = load_stored_value(session, scope=Scope.system())

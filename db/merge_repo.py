@@ -52,6 +52,7 @@ from db.models import (
     Task,
     utcnow,
 )
+from db.scoping import scoped
 
 #: The permission a merge and its undo need (store managers and chain admins): merging is part
 #: of bringing members in from an import or another system.
@@ -428,8 +429,7 @@ def visit_counts(session: Session, *, scope: Scope, customer_ids: list[int]) -> 
         statement = (select(Booking.customer_id, func.count(Booking.id))
                      .where(Booking.customer_id.in_(ids[start:start + _CHUNK]), Booking.status == "completed")
                      .group_by(Booking.customer_id))
-        if stores is not None:
-            statement = statement.where(Booking.store_id.in_(sorted(stores) or [-1]))
+        statement = scoped(statement, Booking.store_id, stores)
         out.update({int(c): int(n) for c, n in session.execute(statement)})
     return {c: out.get(c, 0) for c in ids}
 

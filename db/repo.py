@@ -13,14 +13,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, false, func, select, type_coerce
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy import String, and_, func, select, type_coerce
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from core.columns import BOOKING_COLUMNS, CUSTOMER_COLUMNS
 from core.scope import Scope
 from db.dialect import is_sqlite
 from db.models import AuditLog, Booking, Customer, ImportBatch, MemberMerge, Service, Store
+from db.scoping import scoped
 
 
 def listed_customer() -> ColumnElement[bool]:
@@ -34,17 +35,9 @@ def allowed_store_ids(*, scope: Scope, store_ids: list[int] | tuple[int, ...] | 
     return scope.narrow(store_ids)
 
 
-def _scoped(statement: Select[Any], column: Any, stores: frozenset[int] | None) -> Select[Any]:
-    if stores is None:
-        return statement
-    if not stores:
-        return statement.where(false())
-    return statement.where(column.in_(sorted(stores)))
-
-
 def list_stores(session: Session, *, scope: Scope) -> list[Store]:
     """Stores the caller may see, by code."""
-    statement = _scoped(select(Store), Store.id, scope.store_ids).order_by(Store.code)
+    statement = scoped(select(Store), Store.id, scope.store_ids).order_by(Store.code)
     return list(session.scalars(statement))
 
 
@@ -128,7 +121,7 @@ def load_bookings(
         Booking.channel,
         Booking.deposit,
     ).outerjoin(Service, Service.id == Booking.service_id)
-    statement = _scoped(statement, Booking.store_id, stores)
+    statement = scoped(statement, Booking.store_id, stores)
     if until is not None:
         cutoff = datetime.combine(until + timedelta(days=2), time.min, tzinfo=ZoneInfo("UTC"))
         statement = statement.where(Booking.scheduled_at < cutoff)
@@ -159,7 +152,7 @@ def customer_contacts(session: Session, *, scope: Scope, customer_ids: list[int]
     if not wanted:
         return pd.DataFrame(columns=columns)
     statement = select(Customer.id, Customer.name, Customer.external_id, Customer.phone, Customer.home_store_id)
-    statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=None))
+    statement = scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=None))
     statement = statement.where(listed_customer())
     rows = []
     for start in range(0, len(wanted), 5000):  # SQLite caps bound parameters per statement
@@ -172,7 +165,7 @@ def customer_names(session: Session, *, scope: Scope, store_ids: list[int] | tup
     """Names of the customers whose home store the caller may see (anonymised ones left out),
     indexed by customer id: joined to kept page results, which never hold names."""
     statement = select(Customer.id, Customer.name)
-    statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=store_ids))
+    statement = scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=store_ids))
     rows = session.execute(statement.where(listed_customer())).all()
     return pd.Series([r[1] for r in rows], index=pd.Index([int(r[0]) for r in rows], name="customer_id"),
                      name="name", dtype=object)
@@ -202,7 +195,7 @@ def load_customers(
         Customer.wechat_openid,
         Customer.tags,
     )
-    statement = _scoped(statement, Customer.home_store_id, stores).where(listed_customer())
+    statement = scoped(statement, Customer.home_store_id, stores).where(listed_customer())
     rows = session.execute(statement.order_by(Customer.id)).all()
     columns = [*CUSTOMER_COLUMNS, "phone", "email", "line_id", "wechat_openid", "tags"]
     frame = pd.DataFrame(rows, columns=columns)
@@ -216,7 +209,7 @@ def load_customers(
 
 def count_customers(session: Session, *, scope: Scope, store_ids: list[int] | None = None) -> int:
     stores = allowed_store_ids(scope=scope, store_ids=store_ids)
-    statement = _scoped(select(func.count(Customer.id)), Customer.home_store_id, stores)
+    statement = scoped(select(func.count(Customer.id)), Customer.home_store_id, stores)
     return int(session.scalar(statement.where(listed_customer())) or 0)
 
 
@@ -237,7 +230,7 @@ def data_version(session: Session) -> tuple[int, int, int]:
 
 def latest_booking_day(session: Session, *, scope: Scope) -> date | None:
     """The last local day with a completed visit the caller may see (the demo's "today")."""
-    statement = _scoped(select(Booking.store_id, func.max(Booking.scheduled_at)), Booking.store_id, scope.store_ids)
+    statement = scoped(select(Booking.store_id, func.max(Booking.scheduled_at)), Booking.store_id, scope.store_ids)
     rows = session.execute(statement.where(Booking.status == "completed").group_by(Booking.store_id)).all()
     if not rows:
         return None

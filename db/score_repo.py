@@ -25,6 +25,7 @@ from core.scope import Scope
 from db import repo
 from db.bulk import bulk_insert
 from db.models import AppSetting, ScoreSnapshot
+from db.scoping import scoped as in_stores
 
 KPI_TARGETS_KEY = "kpi_targets"
 
@@ -92,8 +93,7 @@ def write_snapshot(engine: Engine, *, scores: pd.DataFrame, as_of: date,
     table = ScoreSnapshot.__table__  # type: ignore[attr-defined]
     with engine.begin() as connection:
         statement = delete(table).where(table.c.as_of == as_of)
-        if store_ids is not None:
-            statement = statement.where(table.c.store_id.in_(sorted(set(store_ids))))
+        statement = in_stores(statement, table.c.store_id, store_ids)
         connection.execute(statement)
         return bulk_insert(connection, table, rows)
 
@@ -110,8 +110,7 @@ def load_snapshots(
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
     table = ScoreSnapshot.__table__  # type: ignore[attr-defined]
     statement = select(*[table.c[c] for c in columns])
-    if stores is not None:
-        statement = statement.where(table.c.store_id.in_(sorted(stores)))
+    statement = in_stores(statement, table.c.store_id, stores)
     if dates is not None:
         statement = statement.where(table.c.as_of.in_(list(dates)))
     rows = session.execute(statement.order_by(table.c.as_of, table.c.customer_id)).all()
@@ -125,8 +124,7 @@ def snapshot_dates(session: Session, *, scope: Scope) -> list[date]:
     """Days with a snapshot that has rows of the caller's stores, oldest first."""
     stores = repo.allowed_store_ids(scope=scope)
     statement = select(ScoreSnapshot.as_of).distinct()
-    if stores is not None:
-        statement = statement.where(ScoreSnapshot.store_id.in_(sorted(stores)))  # type: ignore[attr-defined]
+    statement = in_stores(statement, ScoreSnapshot.store_id, stores)
     return sorted(pd.Timestamp(d).date() for d in session.scalars(statement))
 
 
@@ -208,9 +206,7 @@ def load_kpi_inputs(
     timezones = repo.store_timezones(session)
 
     def scoped(statement: Any, column: Any) -> Any:
-        if stores is None:
-            return statement
-        return statement.where(column.in_(sorted(stores) or [-1]))
+        return in_stores(statement, column, stores)
 
     # A holdout row is never sent: its scheduled time is when it would have gone out, the moment
     # the holdout arm of the uplift is measured from.
