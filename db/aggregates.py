@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Date, Float, Integer, and_, case, cast, func, literal, or_, select, type_coerce
@@ -31,6 +30,7 @@ from core.aggregates import (
     normalise_priors,
 )
 from core.columns import VISIT_STATUS
+from core.localtime import utc_offset
 from core.params import day_number
 from core.scope import Scope
 from db.dialect import is_postgres
@@ -50,11 +50,7 @@ def _local_parts(session: Session, as_of: date) -> tuple[ColumnElement[Any], Col
     offsets = []
     noon = datetime.combine(as_of, time(12))
     for store_id, tz in session.execute(select(Store.id, Store.timezone)):
-        try:
-            offset = ZoneInfo(tz).utcoffset(noon)
-        except Exception:  # noqa: BLE001 - an unknown zone name reads as UTC, like db.repo.to_local
-            offset = None
-        offsets.append((store_id, (offset or timedelta(0)).total_seconds() / 86_400.0))
+        offsets.append((store_id, utc_offset(tz, noon).total_seconds() / 86_400.0))
     shift: ColumnElement[Any] = (case(*[(Booking.store_id == sid, literal(off)) for sid, off in offsets],
                                       else_=literal(0.0))
                                  if offsets else literal(0.0))

@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy import and_, case, false, func, or_, select, update
 from sqlmodel import Session
 
+from core import localtime
 from core.scope import PermissionDenied, Scope
 from db import repo
 from db.dialect import dialect_insert, is_postgres
@@ -632,7 +633,7 @@ def list_tasks(session: Session, *, scope: Scope, store_ids: Sequence[int] | Non
     frame = pd.DataFrame(rows, columns=["task_id", "store_id", "customer_id", "name", "phone", "kind", "reason",
                                         "script", "due_on", "status", "created_at", "completed_at", "campaign_id"])
     timezones = repo.store_timezones(session)
-    frame["created_at"] = repo.to_local(frame["created_at"], frame["store_id"], timezones)
+    frame["created_at"] = localtime.to_local(frame["created_at"], frame["store_id"], timezones)
     return frame
 
 
@@ -672,7 +673,7 @@ def load_messages(session: Session, *, scope: Scope, store_ids: Sequence[int] | 
     frame = pd.DataFrame(session.execute(statement.order_by(Message.id)).all(), columns=list(MESSAGE_FRAME_COLUMNS))
     timezones = repo.store_timezones(session)
     for column in ("sent_at", "scheduled_for"):
-        frame[column] = repo.to_local(frame[column], frame["store_id"], timezones)
+        frame[column] = localtime.to_local(frame[column], frame["store_id"], timezones)
     hold = frame["status"].eq("holdout")
     frame.loc[hold, "sent_at"] = frame.loc[hold, "scheduled_for"]
     frame["cost"] = frame["cost"].astype(float)

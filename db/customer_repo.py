@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core import localtime
 from core.scope import PermissionDenied, Scope
 from db import repo
 from db.engine import session_scope
@@ -115,8 +116,8 @@ def customer_visits(session: Session, *, scope: Scope, customer_id: int) -> pd.D
     frame = pd.DataFrame(rows, columns=["booking_id", "scheduled_at", "status", "store_code", "service",
                                         "category", "staff", "pet_id", "amount", "addon_amount",
                                         "store_id"])
-    frame["scheduled_at"] = repo.to_local(frame["scheduled_at"], frame["store_id"],
-                                          repo.store_timezones(session))
+    frame["scheduled_at"] = localtime.to_local(frame["scheduled_at"], frame["store_id"],
+                                               repo.store_timezones(session))
     frame["pet_id"] = frame["pet_id"].astype("Int64")
     return frame.drop(columns=["store_id"])
 

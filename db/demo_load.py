@@ -13,6 +13,7 @@ from sqlmodel import Session
 from core.campaigns.ab import assign_variants
 from core.campaigns.outbox import CampaignPlan, dedupe_key
 from core.campaigns.templates import locale_for_country, tracking_code
+from core.localtime import to_utc
 from db.bulk import begin_explicitly, bulk_insert, reset_sequences
 from db.models import (
     Booking,
@@ -29,7 +30,6 @@ from db.models import (
     Store,
     StoredValueEntry,
 )
-from db.repo import to_utc
 
 # frame name in core.demo.DemoWorld -> (table, {frame column: table column})
 _TABLES = (

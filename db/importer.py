@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from core import localtime
 from core.columns import BOOKING_STATUSES
 from core.config import load_settings
 from core.importing import (
@@ -64,7 +65,6 @@ from core.importing import (
     suggest_mapping,
 )
 from core.scope import Scope
-from db import repo
 from db.bulk import begin_explicitly, bulk_insert
 from db.dialect import is_postgres, is_sqlite
 from db.models import (
@@ -1160,8 +1160,8 @@ def _write_bookings(
         "service_id": rows["service_id"],
         "staff_id": rows["staff_id"],
         "designated": rows["designated"].astype(bool),
-        "created_at": repo.to_utc(rows["created_at"], store_ids, timezones),
-        "scheduled_at": repo.to_utc(rows["scheduled_at"], store_ids, timezones),
+        "created_at": localtime.to_utc(rows["created_at"], store_ids, timezones),
+        "scheduled_at": localtime.to_utc(rows["scheduled_at"], store_ids, timezones),
         "status": rows["status"],
         "amount": rows["amount"].astype(float),
         "addon_amount": rows["addon_amount"].astype(float),
@@ -1196,7 +1196,7 @@ def _update_known_bookings(connection: Connection, rows: pd.DataFrame) -> int:
     incoming = pd.DataFrame({
         "dedupe_key": rows["db_key"].to_numpy(),
         "new_status": rows["status"].astype(str).to_numpy(),
-        "new_at": pd.to_datetime(repo.to_utc(rows["scheduled_at"], store_ids, timezones), utc=True).to_numpy(),
+        "new_at": pd.to_datetime(localtime.to_utc(rows["scheduled_at"], store_ids, timezones), utc=True).to_numpy(),
         "new_amount": rows["amount"].astype(float).to_numpy(),
         "new_addon": rows["addon_amount"].astype(float).to_numpy(),
     })

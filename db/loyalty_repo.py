@@ -25,13 +25,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import loyalty
+from core import localtime, loyalty
 from core.columns import VISIT_STATUS
 from core.loyalty.points import LEDGER_COLUMNS, validate_ledger
 from core.scope import PermissionDenied, Scope
@@ -151,21 +150,6 @@ def _customer_homes(session: Session, customer_ids: Iterable[int] | None = None)
     for chunk in _chunks(ids):
         for cid, home in session.execute(select(Customer.id, Customer.home_store_id).where(Customer.id.in_(chunk))):
             out[int(cid)] = None if home is None else int(home)
-    return out
-
-
-def _local_to_utc(values: pd.Series, tzs: pd.Series) -> list[datetime | None]:
-    """Store-local naive timestamps → aware UTC datetimes, per row's time zone."""
-    values = pd.to_datetime(pd.Series(values, dtype=object), format="mixed")
-    out: list[datetime | None] = [None] * len(values)
-    positions = np.arange(len(values))
-    for tz in pd.unique(tzs):
-        mask = (tzs == tz).to_numpy()
-        part = values[mask]
-        aware = part.dt.tz_localize(str(tz), ambiguous=np.zeros(len(part), dtype=bool),
-                                    nonexistent="shift_forward").dt.tz_convert("UTC")
-        for pos, value in zip(positions[mask], aware, strict=True):
-            out[pos] = None if pd.isna(value) else value.to_pydatetime()
     return out
 
 
@@ -547,8 +531,8 @@ def load_ledger(
     frame = pd.DataFrame(rows, columns=[*LEDGER_COLUMNS, "home_store_id"])
     timezones = repo.store_timezones(session)
     homes = frame["home_store_id"].astype("Int64")
-    frame["occurred_at"] = repo.to_local(frame["occurred_at"], homes, timezones)
-    frame["expires_at"] = repo.to_local(frame["expires_at"], homes, timezones)
+    frame["occurred_at"] = localtime.to_local(frame["occurred_at"], homes, timezones)
+    frame["expires_at"] = localtime.to_local(frame["expires_at"], homes, timezones)
     frame["allocations"] = pd.Series([_allocations_tuple(a) for a in frame["allocations"]], index=frame.index,
                                      dtype=object)
     frame["customer_id"] = frame["customer_id"].astype("int64")
@@ -587,7 +571,7 @@ def load_stored_value(session: Session, *, scope: Scope, store_ids: Sequence[int
                          columns=["entry_id", "customer_id", "store_id", "kind", "amount", "occurred_at"])
     frame["kind"] = frame["kind"].replace({"plan_debit": "debit", "renewal": "topup"})
     frame["amount"] = frame["amount"].astype(float)
-    frame["occurred_at"] = repo.to_local(frame["occurred_at"], frame["store_id"], repo.store_timezones(session))
+    frame["occurred_at"] = localtime.to_local(frame["occurred_at"], frame["store_id"], repo.store_timezones(session))
     return frame
 
 
@@ -619,7 +603,7 @@ def load_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] |
         scope, store_ids)
     frame = pd.DataFrame(session.execute(statement.order_by(Referral.id)).all(),
                          columns=["referrer_id", "referee_id", "referred_at", "home_store_id"])
-    frame["referred_at"] = repo.to_local(frame["referred_at"], frame["home_store_id"].astype("Int64"),
+    frame["referred_at"] = localtime.to_local(frame["referred_at"], frame["home_store_id"].astype("Int64"),
                                          repo.store_timezones(session))
     for column in ("referrer_id", "referee_id"):
         frame[column] = frame[column].astype("int64")
@@ -693,8 +677,8 @@ def _insert_entries(session: Session, entries: Sequence[loyalty.LedgerEntry], *,
     homes = _customer_homes(session, {int(e.customer_id) for e in todo})
     timezones = repo.store_timezones(session)
     tzs = pd.Series([timezones.get(homes.get(int(e.customer_id)) or -1, "UTC") for e in todo])
-    occurred = _local_to_utc(pd.Series([e.occurred_at for e in todo]), tzs)
-    expires = _local_to_utc(pd.Series([e.expires_at for e in todo]), tzs)
+    occurred = localtime.to_utc_per_row(pd.Series([e.occurred_at for e in todo]), tzs)
+    expires = localtime.to_utc_per_row(pd.Series([e.expires_at for e in todo]), tzs)
     rows = [
         {"customer_id": int(e.customer_id), "kind": e.kind, "points": int(e.points), "occurred_at": occurred[i],
          "expires_at": expires[i], "idempotency_key": e.idempotency_key,
@@ -826,7 +810,7 @@ def redeem(
     timezones = repo.store_timezones(session)
     tz = timezones.get(home, "UTC") if home is not None else "UTC"
     when = at or _now()
-    local = pd.Timestamp(when).tz_convert(tz).tz_localize(None) if pd.Timestamp(when).tzinfo else pd.Timestamp(when)
+    local = pd.Timestamp(localtime.local_time(when, tz)) if pd.Timestamp(when).tzinfo else pd.Timestamp(when)
     ledger = loyalty.entries_from_frame(load_ledger(session, scope=Scope.system(), customer_ids=[customer_id]))
     entry = loyalty.plan_redemption(ledger, customer_id=int(customer_id), points=int(points), as_of=local, key=key,
                                     rule=rule, note=note)

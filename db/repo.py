@@ -6,18 +6,19 @@ leaks whether the row exists.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import String, and_, func, select, type_coerce
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from core.columns import BOOKING_COLUMNS, CUSTOMER_COLUMNS
+
+# Re-exported for callers not yet moved to core.localtime (dashboard/worker.py).
+from core.localtime import local_day, to_local, to_utc  # noqa: F401
 from core.scope import Scope
 from db.dialect import is_sqlite
 from db.models import AuditLog, Booking, Customer, ImportBatch, MemberMerge, Service, Store
@@ -43,44 +44,6 @@ def list_stores(session: Session, *, scope: Scope) -> list[Store]:
 
 def store_timezones(session: Session) -> dict[int, str]:
     return {row.id: row.timezone for row in session.execute(select(Store.id, Store.timezone))}
-
-
-def to_local(utc_values: pd.Series, store_ids: pd.Series, timezones: dict[int, str]) -> pd.Series:
-    """Convert UTC timestamps to each row's store-local naive time."""
-    utc = pd.to_datetime(utc_values, utc=True, format="mixed")
-    result = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[ns]")
-    for store_id, tz in timezones.items():
-        mask = store_ids == store_id
-        if mask.any():
-            result.loc[mask] = utc[mask].dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
-    missing = result.isna() & utc.notna()
-    if missing.any():
-        result.loc[missing] = utc[missing].dt.tz_localize(None).astype("datetime64[ns]")
-    return result
-
-
-def to_utc(local_values: pd.Series, store_ids: pd.Series, timezones: Mapping[int, str]) -> pd.Series:
-    """Store-local naive times to aware UTC (the inverse of :func:`to_local`).
-
-    A wall time that a daylight-saving change repeats is read as standard time, and one it
-    skips is moved forward, so no row is lost to NaT.
-    """
-    values = pd.to_datetime(local_values)
-    result = pd.Series(pd.NaT, index=local_values.index, dtype="datetime64[ns, UTC]")
-    for store_id, tz in timezones.items():
-        mask = (store_ids == store_id).to_numpy()
-        if mask.any():
-            part = values[mask]
-            result.loc[mask] = part.dt.tz_localize(
-                tz, ambiguous=np.zeros(len(part), dtype=bool), nonexistent="shift_forward"
-            ).dt.tz_convert("UTC")
-    return result
-
-
-def local_day_end_utc(as_of: date, tz: str) -> datetime:
-    """The UTC instant at which ``as_of`` ends in ``tz``."""
-    local_end = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
-    return local_end.astimezone(ZoneInfo("UTC"))
 
 
 def load_bookings(
@@ -236,7 +199,7 @@ def latest_booking_day(session: Session, *, scope: Scope) -> date | None:
         return None
     timezones = store_timezones(session)
     days = [
-        pd.Timestamp(latest).tz_convert(timezones.get(store_id, "UTC")).date()
+        local_day(pd.Timestamp(latest).to_pydatetime(), timezones.get(store_id, "UTC"))
         if pd.Timestamp(latest).tzinfo else pd.Timestamp(latest).date()
         for store_id, latest in rows
     ]

@@ -20,6 +20,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core import localtime
 from core.kpi import DEFAULT_KPI_TARGETS
 from core.scope import Scope
 from db import repo
@@ -215,12 +216,12 @@ def load_kpi_inputs(
                                          Message.store_id, Message.status, contacted_at,
                                          Message.cost), Message.store_id)).all()
     messages = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
-    messages["sent_at"] = repo.to_local(messages["sent_at"], messages["store_id"], timezones)
+    messages["sent_at"] = localtime.to_local(messages["sent_at"], messages["store_id"], timezones)
     messages["cost"] = messages["cost"].astype(float)
     rows = session.execute(scoped(select(Task.id, Task.store_id, Task.customer_id, Task.status,
                                          Task.created_at), Task.store_id)).all()
     tasks = pd.DataFrame(rows, columns=list(TASK_COLUMNS))
-    tasks["created_at"] = repo.to_local(tasks["created_at"], tasks["store_id"], timezones)
+    tasks["created_at"] = localtime.to_local(tasks["created_at"], tasks["store_id"], timezones)
     rows = session.execute(scoped(select(Feedback.booking_id, Feedback.complaint)
                                   .join(Booking, Booking.id == Feedback.booking_id), Booking.store_id)).all()
     feedback = pd.DataFrame(rows, columns=list(FEEDBACK_COLUMNS))
