@@ -41,6 +41,14 @@ from db.scoping import scoped
 _EPOCH_JULIAN = 2440587.5  # julianday('1970-01-01 00:00:00')
 
 
+def visit_spend_sql() -> ColumnElement[float]:
+    """A booking's spend in SQL: ``amount + addon_amount``, a NULL counting as 0.
+
+    The SQL twin of :func:`core.spend.visit_spend`, for aggregations in the database.
+    """
+    return func.coalesce(Booking.amount, 0.0) + func.coalesce(Booking.addon_amount, 0.0)
+
+
 def _local_parts(session: Session, as_of: date) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """(store-local day number, store-local sortable time) expressions of ``Booking.scheduled_at``."""
     if is_postgres(session):
@@ -134,7 +142,7 @@ def load_aggregates(
         Booking.id.label("bid"), Booking.customer_id.label("customer_id"),
         Booking.store_id.label("store_id"), category.label("category"), day.label("day"),
         local.label("lts"), Booking.status.label("status"),
-        (Booking.amount + Booking.addon_amount).label("spend"))
+        visit_spend_sql().label("spend"))
         .join_from(Booking, Store, Store.id == Booking.store_id)
         .outerjoin(Service, Service.id == Booking.service_id)
         # coarse UTC bound (index-friendly); the exact local cut-off is the day filter below
