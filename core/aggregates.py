@@ -22,6 +22,7 @@ import pandas as pd
 
 from core.columns import VISIT_STATUS, require_columns
 from core.params import AsOf, as_of_cutoff, day_number
+from core.spend import visit_spend
 
 #: Booking columns :func:`customer_aggregates` reads.
 AGGREGATE_BOOKING_COLUMNS: Final = (
@@ -212,9 +213,7 @@ def aggregate_bookings(
 
     visit = is_visit_all[past]
     v_code, v_day, v_ts = code[visit], day[visit], ts[visit]
-    spend = (bookings["amount"].to_numpy(dtype=float)[past][visit]
-             + bookings["addon_amount"].to_numpy(dtype=float)[past][visit])
-    spend = np.nan_to_num(spend)
+    spend = visit_spend(bookings).to_numpy()[past][visit]
     in_lookback = v_day > today - lookback_days
     frequency = np.bincount(v_code[in_lookback], minlength=n)
     monetary = np.bincount(v_code[in_lookback], weights=spend[in_lookback], minlength=n)

@@ -43,6 +43,7 @@ from core.params import (
     visits_as_of,
 )
 from core.rfm import rfm_table
+from core.spend import visit_spend
 
 KPI_BOOKING_COLUMNS: Final = ("booking_id", "customer_id", "store_id", "scheduled_at", "status")
 MESSAGE_COLUMNS: Final = (
@@ -427,17 +428,14 @@ def _booking_events(bookings: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
     scheduled = _ns(bookings["scheduled_at"])
     made = _ns(bookings["created_at"]) if "created_at" in bookings.columns else scheduled
     made = made.fillna(scheduled)
-    amount = (bookings["amount"].astype(float).fillna(0.0) if "amount" in bookings.columns
-              else pd.Series(0.0, index=bookings.index))
-    addon = (bookings["addon_amount"].astype(float).fillna(0.0)
-             if "addon_amount" in bookings.columns else pd.Series(0.0, index=bookings.index))
+    spend = visit_spend(bookings)
     cutoff = as_of_cutoff(as_of)
     realised = bookings["status"].eq(VISIT_STATUS).to_numpy() & scheduled.lt(cutoff).to_numpy()
     events = pd.DataFrame({
         "booking_id": bookings["booking_id"].to_numpy(),
         "customer_id": bookings["customer_id"].to_numpy().astype(np.int64),
         "booked_at": made.to_numpy(),
-        "revenue": np.where(realised, amount.to_numpy() + addon.to_numpy(), 0.0),
+        "revenue": np.where(realised, spend.to_numpy(), 0.0),
     })
     events = events.loc[events["booked_at"].lt(cutoff).to_numpy()]
     return events.sort_values("booked_at", kind="stable")

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from core.columns import VISIT_STATUS, require_columns
+from core.spend import visit_spend
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def visits_and_revenue(bookings: pd.DataFrame, *, as_of: date, period_days: int 
     before = _visits_between(bookings, as_of - timedelta(days=2 * period_days), as_of - timedelta(days=period_days))
 
     def revenue(frame: pd.DataFrame) -> float:
-        return float((frame["amount"] + frame["addon_amount"]).sum())
+        return float(visit_spend(frame).sum())
 
     return (
         Headline(float(len(current)), float(len(before))),
@@ -54,7 +55,7 @@ def monthly_trend(bookings: pd.DataFrame, *, as_of: date, months: int = 24) -> p
     visits = _visits_between(bookings, start.date() - timedelta(days=1), as_of)
     grouped = (
         visits.assign(month=visits["scheduled_at"].dt.to_period("M").dt.to_timestamp(),
-                      revenue=visits["amount"] + visits["addon_amount"])
+                      revenue=visit_spend(visits))
         .groupby("month")
         .agg(visits=("status", "size"), revenue=("revenue", "sum"))
     )

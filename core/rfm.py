@@ -17,6 +17,7 @@ import pandas as pd
 from core.aggregates import codes_for
 from core.columns import VISIT_STATUS, require_columns
 from core.params import AsOf, RfmParams, as_of_cutoff, day_number
+from core.spend import visit_spend
 
 #: Booking columns :func:`rfm_table` reads.
 RFM_BOOKING_COLUMNS: Final = ("customer_id", "scheduled_at", "status", "amount", "addon_amount")
@@ -249,8 +250,7 @@ def rfm_table(
     visit = ((ns < as_of_cutoff(as_of).value) & ~np.isnat(ts.to_numpy())
              & bookings["status"].eq(VISIT_STATUS).to_numpy(dtype=bool, na_value=False))
     day = ns[visit] // 86_400_000_000_000
-    spend = (np.nan_to_num(bookings["amount"].to_numpy(dtype=float, na_value=np.nan)[visit])
-             + np.nan_to_num(bookings["addon_amount"].to_numpy(dtype=float, na_value=np.nan)[visit]))
+    spend = visit_spend(bookings).to_numpy()[visit]
     code, ids = codes_for(bookings["customer_id"].to_numpy()[visit])
     n = len(ids)
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)

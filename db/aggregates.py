@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Date, Float, Integer, and_, case, cast, func, literal, or_, select, type_coerce
@@ -31,28 +30,35 @@ from core.aggregates import (
     normalise_priors,
 )
 from core.columns import VISIT_STATUS
+from core.localtime import utc_offset
 from core.params import day_number
 from core.scope import Scope
+from db.dialect import is_postgres
 from db.models import Booking, Service, Store
 from db.repo import allowed_store_ids
+from db.scoping import scoped
 
 _EPOCH_JULIAN = 2440587.5  # julianday('1970-01-01 00:00:00')
 
 
+def visit_spend_sql() -> ColumnElement[float]:
+    """A booking's spend in SQL: ``amount + addon_amount``, a NULL counting as 0.
+
+    The SQL twin of :func:`core.spend.visit_spend`, for aggregations in the database.
+    """
+    return func.coalesce(Booking.amount, 0.0) + func.coalesce(Booking.addon_amount, 0.0)
+
+
 def _local_parts(session: Session, as_of: date) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """(store-local day number, store-local sortable time) expressions of ``Booking.scheduled_at``."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         local = func.timezone(Store.timezone, Booking.scheduled_at)
         day = type_coerce(cast(local, Date) - cast(literal(date(1970, 1, 1)), Date), Integer)
         return day, local
     offsets = []
     noon = datetime.combine(as_of, time(12))
     for store_id, tz in session.execute(select(Store.id, Store.timezone)):
-        try:
-            offset = ZoneInfo(tz).utcoffset(noon)
-        except Exception:  # noqa: BLE001 - an unknown zone name reads as UTC, like db.repo.to_local
-            offset = None
-        offsets.append((store_id, (offset or timedelta(0)).total_seconds() / 86_400.0))
+        offsets.append((store_id, utc_offset(tz, noon).total_seconds() / 86_400.0))
     shift: ColumnElement[Any] = (case(*[(Booking.store_id == sid, literal(off)) for sid, off in offsets],
                                       else_=literal(0.0))
                                  if offsets else literal(0.0))
@@ -80,7 +86,7 @@ def _median_and_mad(session: Session, source: Any, group: str, value: str) -> Se
         func.avg(cast(ranked.c.v, Float)).filter(middle).over(partition_by=ranked.c.g).label("med"),
     ).subquery()
     deviation = func.abs(cast(spread.c.v, Float) - spread.c.med)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         return (select(spread.c.g.label(group), func.count().label("n"),
                        func.percentile_cont(0.5).within_group(spread.c.v).label("median_interval"),
                        func.percentile_cont(0.5).within_group(deviation).label("interval_mad"))
@@ -136,13 +142,12 @@ def load_aggregates(
         Booking.id.label("bid"), Booking.customer_id.label("customer_id"),
         Booking.store_id.label("store_id"), category.label("category"), day.label("day"),
         local.label("lts"), Booking.status.label("status"),
-        (Booking.amount + Booking.addon_amount).label("spend"))
+        visit_spend_sql().label("spend"))
         .join_from(Booking, Store, Store.id == Booking.store_id)
         .outerjoin(Service, Service.id == Booking.service_id)
         # coarse UTC bound (index-friendly); the exact local cut-off is the day filter below
         .where(Booking.scheduled_at < datetime.combine(as_of + timedelta(days=2), time.min, tzinfo=UTC)))
-    if stores is not None:
-        base = base.where(Booking.store_id.in_(sorted(stores)))
+    base = scoped(base, Booking.store_id, stores)
     past = base.subquery("past_raw")
     past = select(past).where(past.c.day <= today).cte("past")
     visits = select(past).where(past.c.status == VISIT_STATUS).cte("visits")

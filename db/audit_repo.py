@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import false, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from core.scope import Scope
 from db.models import AuditLog
+from db.scoping import scoped
 
 AUDIT_COLUMNS: Final = ("id", "at", "actor", "action", "entity", "entity_id", "store_id", "before", "after")
 MAX_LIMIT: Final = 5000
@@ -28,12 +29,8 @@ def _utc(value: datetime | date, *, end_of_day: bool = False) -> datetime:
 
 
 def _scoped(statement: Any, scope: Scope) -> Any:
-    if scope.store_ids is None:
-        return statement
-    if not scope.store_ids:
-        return statement.where(false())
     # A scoped reader sees only its stores' entries, never chain-wide ones (logins, user changes).
-    return statement.where(AuditLog.store_id.in_(sorted(scope.store_ids)))
+    return scoped(statement, AuditLog.store_id, scope.store_ids)
 
 
 def list_audit(

@@ -18,6 +18,8 @@ from sqlalchemy import Boolean, Date, DateTime, Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import JSON
 
+from db.dialect import POSTGRESQL, dialect_name, is_postgres, is_sqlite
+
 SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 _FIRST_US = np.datetime64("0001-01-01T00:00:00", "us")
 _PAST_LAST_US = np.datetime64("9999-12-31T23:59:59.999999", "us")
@@ -100,7 +102,7 @@ def _json_column(column: pd.Series) -> np.ndarray:
 
 
 def _bool_column(column: pd.Series, dialect: str) -> np.ndarray:
-    true, false = ("t", "f") if dialect == "postgresql" else (1, 0)
+    true, false = ("t", "f") if dialect == POSTGRESQL else (1, 0)
     if column.dtype == bool:
         return np.where(column.to_numpy(), true, false).astype(object)
     return column.map(lambda v: None if pd.isna(v) else (true if v else false)).to_numpy(dtype=object)
@@ -112,7 +114,7 @@ def _prepare(frame: pd.DataFrame, kinds: dict[str, str], dialect: str) -> pd.Dat
     for name, kind in kinds.items():
         column = frame[name]
         if kind == "datetime":
-            out[name] = _iso_utc(_as_utc(column), "+00:00" if dialect == "postgresql" else "")
+            out[name] = _iso_utc(_as_utc(column), "+00:00" if dialect == POSTGRESQL else "")
         elif kind == "date":
             dates = pd.to_datetime(column)
             if getattr(dates.dt, "tz", None) is not None:
@@ -268,7 +270,7 @@ def begin_explicitly(connection: Connection) -> None:
     pysqlite begins its transaction only before INSERT/UPDATE/DELETE: a DROP INDEX issued first
     would commit on its own and survive a rollback. Other databases need nothing.
     """
-    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+    if is_sqlite(connection) and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
         connection.exec_driver_sql("BEGIN")
 
 
@@ -299,9 +301,9 @@ def bulk_insert(
     if unknown:
         raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
     kinds = _column_kinds(table, columns)
-    dialect = connection.dialect.name
+    dialect = dialect_name(connection)
     quoted = ", ".join(f'"{c}"' for c in columns)
-    if dialect == "postgresql":
+    if dialect == POSTGRESQL:
         return _copy_frame(connection, table, frame, kinds, quoted, chunk_rows, on_chunk)
     written = 0
     placeholders = ", ".join("?" for _ in columns)
@@ -358,7 +360,7 @@ def _copy_frame(
 
 def reset_sequences(connection: Connection, tables: Sequence[Table]) -> None:
     """After inserting explicit ids on PostgreSQL, move each id sequence past the largest id."""
-    if connection.dialect.name != "postgresql":
+    if not is_postgres(connection):
         return
     for table in tables:
         if "id" not in table.c:

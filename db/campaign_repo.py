@@ -26,12 +26,12 @@ from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import and_, case, false, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from core import localtime
 from core.scope import PermissionDenied, Scope
 from db import repo
+from db.dialect import dialect_insert, is_postgres
 from db.models import (
     AuditLog,
     Booking,
@@ -45,6 +45,7 @@ from db.models import (
     Store,
     Task,
 )
+from db.scoping import scoped
 
 UTC = UTC
 _CHUNK: Final = 5000
@@ -67,14 +68,6 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _is_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _insert(session: Session, table: Any) -> Any:
-    return pg_insert(table) if _is_pg(session) else sqlite_insert(table)
-
-
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -92,33 +85,19 @@ def _check_store_edit(scope: Scope, store_id: int | None, permission: str) -> No
                                f"for store {store_id}")
 
 
-def _visible(scope: Scope) -> Any:
-    if scope.store_ids is None:
-        return None
-    if not scope.store_ids:
-        return Campaign.store_id.is_(None)
-    return or_(Campaign.store_id.is_(None), Campaign.store_id.in_(sorted(scope.store_ids)))
-
-
 def get_campaign(session: Session, *, scope: Scope, campaign_id: int) -> Campaign | None:
     """The campaign if the caller may see it (store campaigns of their stores, chain-wide ones)."""
     statement = select(Campaign).where(Campaign.id == campaign_id)
-    visible = _visible(scope)
-    if visible is not None:
-        statement = statement.where(visible)
+    statement = scoped(statement, Campaign.store_id, scope.store_ids, chain_wide=True)
     return session.scalars(statement).first()
 
 
 def list_campaigns(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> list[Campaign]:
     """Campaigns the caller may see, newest first (``store_ids`` narrows store campaigns)."""
     statement = select(Campaign)
-    visible = _visible(scope)
-    if visible is not None:
-        statement = statement.where(visible)
+    statement = scoped(statement, Campaign.store_id, scope.store_ids, chain_wide=True)
     if store_ids is not None:
-        stores = scope.narrow(list(store_ids))
-        if stores is not None:
-            statement = statement.where(or_(Campaign.store_id.is_(None), Campaign.store_id.in_(sorted(stores))))
+        statement = scoped(statement, Campaign.store_id, scope.narrow(list(store_ids)), chain_wide=True)
     return list(session.scalars(statement.order_by(Campaign.id.desc())))
 
 
@@ -318,7 +297,7 @@ def insert_messages(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
     table = Message.__table__  # type: ignore[attr-defined]
     before = session.scalar(select(func.count()).select_from(table)) or 0
     for chunk in _chunks(list(rows)):
-        session.execute(_insert(session, table).on_conflict_do_nothing(), list(chunk))
+        session.execute(dialect_insert(session, table).on_conflict_do_nothing(), list(chunk))
     after = session.scalar(select(func.count()).select_from(table)) or 0
     return int(after - before)
 
@@ -326,7 +305,7 @@ def insert_messages(session: Session, *, rows: Sequence[dict[str, Any]]) -> int:
 def ensure_run(session: Session, *, campaign_id: int, occurrence: str, at: datetime) -> int:
     """The run row of (campaign, occurrence), created if absent (unique constraint)."""
     table = CampaignRun.__table__  # type: ignore[attr-defined]
-    session.execute(_insert(session, table).on_conflict_do_nothing().values(
+    session.execute(dialect_insert(session, table).on_conflict_do_nothing().values(
         campaign_id=campaign_id, occurrence=occurrence, started_at=_aware(at), status="running",
         audience_size=0, queued=0, holdout=0, suppressed=0))
     return int(session.scalar(select(CampaignRun.id).where(CampaignRun.campaign_id == campaign_id,
@@ -438,7 +417,7 @@ def claim_messages(
         .order_by(Message.scheduled_for, Message.id)
         .limit(limit)
     )
-    if _is_pg(session):
+    if is_postgres(session):
         ids = list(session.scalars(eligible.with_for_update(skip_locked=True, of=Message)))
         if ids:
             session.execute(update(Message).where(Message.id.in_(ids))
@@ -600,7 +579,7 @@ def create_message_task(session: Session, *, message_id: int, due_on: date) -> i
     if store_id is None:
         store_id = session.scalar(select(Customer.home_store_id).where(Customer.id == message.customer_id))
     table = Task.__table__  # type: ignore[attr-defined]
-    session.execute(_insert(session, table).on_conflict_do_nothing().values(
+    session.execute(dialect_insert(session, table).on_conflict_do_nothing().values(
         store_id=store_id, customer_id=message.customer_id, campaign_id=message.campaign_id,
         message_id=message.id, kind="follow_up", reason="campaign", script=message.body, due_on=due_on,
         status="open", idempotency_key=key, created_at=_now()))
@@ -630,7 +609,7 @@ def open_complaint_tasks(session: Session, *, since: datetime, until: datetime,
         return 0
     table = Task.__table__  # type: ignore[attr-defined]
     before = session.scalar(select(func.count()).select_from(table)) or 0
-    session.execute(_insert(session, table).on_conflict_do_nothing(), values)
+    session.execute(dialect_insert(session, table).on_conflict_do_nothing(), values)
     after = session.scalar(select(func.count()).select_from(table)) or 0
     return int(after - before)
 
@@ -644,7 +623,7 @@ def list_tasks(session: Session, *, scope: Scope, store_ids: Sequence[int] | Non
                         Task.reason, Task.script, Task.due_on, Task.status, Task.created_at, Task.completed_at,
                         Task.campaign_id)
                  .join(Customer, Customer.id == Task.customer_id))
-    statement = repo._scoped(statement, Task.store_id, stores)
+    statement = scoped(statement, Task.store_id, stores)
     if due_until is not None:
         statement = statement.where(Task.due_on <= due_until)
     if statuses:
@@ -653,7 +632,7 @@ def list_tasks(session: Session, *, scope: Scope, store_ids: Sequence[int] | Non
     frame = pd.DataFrame(rows, columns=["task_id", "store_id", "customer_id", "name", "phone", "kind", "reason",
                                         "script", "due_on", "status", "created_at", "completed_at", "campaign_id"])
     timezones = repo.store_timezones(session)
-    frame["created_at"] = repo.to_local(frame["created_at"], frame["store_id"], timezones)
+    frame["created_at"] = localtime.to_local(frame["created_at"], frame["store_id"], timezones)
     return frame
 
 
@@ -687,13 +666,13 @@ def load_messages(session: Session, *, scope: Scope, store_ids: Sequence[int] | 
                        Message.reason, Message.sent_at, Message.cost, Message.variant, Message.channel,
                        Message.scheduled_for, Message.attempts, Message.error, Message.tracking_code,
                        Message.locale)
-    statement = repo._scoped(statement, Message.store_id, stores)
+    statement = scoped(statement, Message.store_id, stores)
     if campaign_ids is not None:
         statement = statement.where(Message.campaign_id.in_(list(campaign_ids)) if campaign_ids else false())
     frame = pd.DataFrame(session.execute(statement.order_by(Message.id)).all(), columns=list(MESSAGE_FRAME_COLUMNS))
     timezones = repo.store_timezones(session)
     for column in ("sent_at", "scheduled_for"):
-        frame[column] = repo.to_local(frame[column], frame["store_id"], timezones)
+        frame[column] = localtime.to_local(frame[column], frame["store_id"], timezones)
     hold = frame["status"].eq("holdout")
     frame.loc[hold, "sent_at"] = frame.loc[hold, "scheduled_for"]
     frame["cost"] = frame["cost"].astype(float)
@@ -707,7 +686,7 @@ def message_counts(session: Session, *, scope: Scope, store_ids: Sequence[int] |
     columns = [func.sum(case((Message.status == s, 1), else_=0)).label(s) for s in statuses]
     not_configured = func.sum(case((and_(Message.status == "queued", Message.reason == "channel_not_configured"), 1),
                                    else_=0)).label("not_configured")
-    statement = repo._scoped(select(Message.campaign_id, *columns, not_configured), Message.store_id, stores)
+    statement = scoped(select(Message.campaign_id, *columns, not_configured), Message.store_id, stores)
     rows = session.execute(statement.group_by(Message.campaign_id)).all()
     frame = pd.DataFrame(rows, columns=["campaign_id", *statuses, "not_configured"])
     for column in (*statuses, "not_configured"):
@@ -730,7 +709,7 @@ def load_pets(session: Session, *, scope: Scope, store_ids: Sequence[int] | None
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
     statement = select(Pet.customer_id, Pet.name, Pet.species, Pet.breed, Pet.birthday, Pet.vaccine_due) \
         .join(Customer, Customer.id == Pet.customer_id)
-    statement = repo._scoped(statement, Customer.home_store_id, stores)
+    statement = scoped(statement, Customer.home_store_id, stores)
     return pd.DataFrame(session.execute(statement.order_by(Pet.id)).all(),
                         columns=["customer_id", "name", "species", "breed", "birthday", "vaccine_due"])
 

@@ -10,10 +10,11 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import false, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core import localtime
 from core.scope import PermissionDenied, Scope
 from db import repo
 from db.engine import session_scope
@@ -31,6 +32,7 @@ from db.models import (
     Store,
     TagDictionary,
 )
+from db.scoping import scoped
 
 #: The chain-wide default tag dictionary: category → values (zh-TW, as staff type them).
 DEFAULT_TAGS: dict[str, tuple[str, ...]] = {
@@ -47,11 +49,7 @@ SEARCH_COLUMNS = ("customer_id", "external_id", "name", "phone", "email", "home_
 def _customer_scope(statement: Any, scope: Scope) -> Any:
     stores = scope.store_ids
     statement = statement.where(repo.listed_customer())
-    if stores is None:
-        return statement
-    if not stores:
-        return statement.where(false())
-    return statement.where(Customer.home_store_id.in_(sorted(stores)))
+    return scoped(statement, Customer.home_store_id, stores)
 
 
 def search_customers(session: Session, *, scope: Scope, query: str, limit: int = 50,
@@ -64,9 +62,7 @@ def search_customers(session: Session, *, scope: Scope, query: str, limit: int =
     statement = select(Customer.id, Customer.external_id, Customer.name, Customer.phone,
                        Customer.email, Customer.home_store_id)
     statement = _customer_scope(statement, scope)
-    stores = repo.allowed_store_ids(scope=scope, store_ids=store_ids)
-    if stores is not None:
-        statement = statement.where(Customer.home_store_id.in_(sorted(stores)))
+    statement = scoped(statement, Customer.home_store_id, repo.allowed_store_ids(scope=scope, store_ids=store_ids))
     if text:
         like = f"%{text}%"
         clauses = [Customer.name.ilike(like), Customer.external_id.ilike(like)]
@@ -115,15 +111,13 @@ def customer_visits(session: Session, *, scope: Scope, customer_id: int) -> pd.D
                  .outerjoin(Service, Service.id == Booking.service_id)
                  .outerjoin(Staff, Staff.id == Booking.staff_id)
                  .where(Booking.customer_id == customer_id))
-    stores = scope.store_ids
-    if stores is not None:
-        statement = statement.where(Booking.store_id.in_(sorted(stores)))
+    statement = scoped(statement, Booking.store_id, scope.store_ids)
     rows = session.execute(statement.order_by(Booking.scheduled_at, Booking.id)).all()
     frame = pd.DataFrame(rows, columns=["booking_id", "scheduled_at", "status", "store_code", "service",
                                         "category", "staff", "pet_id", "amount", "addon_amount",
                                         "store_id"])
-    frame["scheduled_at"] = repo.to_local(frame["scheduled_at"], frame["store_id"],
-                                          repo.store_timezones(session))
+    frame["scheduled_at"] = localtime.to_local(frame["scheduled_at"], frame["store_id"],
+                                               repo.store_timezones(session))
     frame["pet_id"] = frame["pet_id"].astype("Int64")
     return frame.drop(columns=["store_id"])
 

@@ -76,7 +76,3 @@ def make_source_engine(url: Any, *, connect_args: dict[str, Any] | None = None,
     if creator is not None:
         return create_engine("sqlite://", poolclass=NullPool, creator=creator)
     return create_engine(url, poolclass=NullPool, connect_args=connect_args or {})
-
-
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"

@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from core import localtime
 from core.columns import BOOKING_STATUSES
 from core.importing import (
     BOOKING_FIELDS,
@@ -63,8 +64,8 @@ from core.importing import (
     suggest_mapping,
 )
 from core.scope import Scope
-from db import repo
 from db.bulk import begin_explicitly, bulk_insert
+from db.dialect import is_postgres, is_sqlite
 from db.models import (
     AppSetting,
     Booking,
@@ -629,7 +630,7 @@ def _take_write_lock(connection: Connection, wait: float) -> None:
     duplicates instead of failing on the unique key. Either raises an ``OperationalError``
     recognised by :func:`_is_busy` when the wait runs out.
     """
-    if connection.dialect.name == "sqlite":
+    if is_sqlite(connection):
         if connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
             return
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {max(int(wait * 1000), 0)}")
@@ -638,7 +639,7 @@ def _take_write_lock(connection: Connection, wait: float) -> None:
         finally:
             # Only the lock is waited for; the pooled connection keeps the engine's timeout.
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
-    elif connection.dialect.name == "postgresql":
+    elif is_postgres(connection):
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_IMPORT_LOCK})
         connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
@@ -699,7 +700,7 @@ def _in_chunks(connection: Connection, columns: Sequence[Any], key: Any, values:
     frames = []
     names = [c.key for c in columns]
     unique = list(dict.fromkeys(v for v in values if v is not None))
-    postgres = connection.dialect.name == "postgresql"
+    postgres = is_postgres(connection)
     # PostgreSQL takes the keys as one array parameter (= ANY): no giant IN lists to render.
     size = PG_ANY_CHUNK if postgres else IN_CHUNK
     for start in range(0, len(unique), size):
@@ -1116,7 +1117,7 @@ def _write_bookings(
     fail_after_rows: int | None, progress: Progress | None, default_store_name: str = DEFAULT_STORE_NAME,
 ) -> int:
     connection = session.connection()
-    if connection.dialect.name == "sqlite":
+    if is_sqlite(connection):
         # A bigger page cache for this connection keeps index updates of a large import in memory.
         connection.exec_driver_sql("PRAGMA cache_size=-262144")
     if progress:
@@ -1158,8 +1159,8 @@ def _write_bookings(
         "service_id": rows["service_id"],
         "staff_id": rows["staff_id"],
         "designated": rows["designated"].astype(bool),
-        "created_at": repo.to_utc(rows["created_at"], store_ids, timezones),
-        "scheduled_at": repo.to_utc(rows["scheduled_at"], store_ids, timezones),
+        "created_at": localtime.to_utc(rows["created_at"], store_ids, timezones),
+        "scheduled_at": localtime.to_utc(rows["scheduled_at"], store_ids, timezones),
         "status": rows["status"],
         "amount": rows["amount"].astype(float),
         "addon_amount": rows["addon_amount"].astype(float),
@@ -1194,7 +1195,7 @@ def _update_known_bookings(connection: Connection, rows: pd.DataFrame) -> int:
     incoming = pd.DataFrame({
         "dedupe_key": rows["db_key"].to_numpy(),
         "new_status": rows["status"].astype(str).to_numpy(),
-        "new_at": pd.to_datetime(repo.to_utc(rows["scheduled_at"], store_ids, timezones), utc=True).to_numpy(),
+        "new_at": pd.to_datetime(localtime.to_utc(rows["scheduled_at"], store_ids, timezones), utc=True).to_numpy(),
         "new_amount": rows["amount"].astype(float).to_numpy(),
         "new_addon": rows["addon_amount"].astype(float).to_numpy(),
     })
@@ -1229,11 +1230,11 @@ def _indexes_set_aside(connection: Connection, table: Table, rows: int) -> Itera
     index stays; dropping an index needs the write lock the import holds anyway. PostgreSQL:
     foreign keys and the unique constraint too, see :func:`_pg_checks_set_aside` for the locks.
     """
-    if rows <= INDEX_REBUILD_ROWS or connection.dialect.name not in ("sqlite", "postgresql"):
+    if rows <= INDEX_REBUILD_ROWS or not (is_sqlite(connection) or is_postgres(connection)):
         yield
         return
     held = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
-    if connection.dialect.name == "postgresql":
+    if is_postgres(connection):
         if held >= rows:
             yield
         else:

@@ -25,19 +25,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import loyalty
+from core import localtime, loyalty
 from core.columns import VISIT_STATUS
 from core.loyalty.points import LEDGER_COLUMNS, validate_ledger
 from core.scope import PermissionDenied, Scope
 from db import repo
+from db.dialect import dialect_insert, is_postgres
 from db.engine import session_scope
 from db.models import (
     Customer,
@@ -50,6 +48,7 @@ from db.models import (
 )
 from db.models import PointsRule as PointsRuleRow
 from db.models import TierRule as TierRuleRow
+from db.scoping import scoped
 
 #: Tag added to ``Customer.tags`` of top referrers by :func:`tag_ambassadors`.
 AMBASSADOR_TAG = "品牌大使"
@@ -127,15 +126,6 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]
         yield values[start:start + size]
 
 
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -160,21 +150,6 @@ def _customer_homes(session: Session, customer_ids: Iterable[int] | None = None)
     for chunk in _chunks(ids):
         for cid, home in session.execute(select(Customer.id, Customer.home_store_id).where(Customer.id.in_(chunk))):
             out[int(cid)] = None if home is None else int(home)
-    return out
-
-
-def _local_to_utc(values: pd.Series, tzs: pd.Series) -> list[datetime | None]:
-    """Store-local naive timestamps → aware UTC datetimes, per row's time zone."""
-    values = pd.to_datetime(pd.Series(values, dtype=object), format="mixed")
-    out: list[datetime | None] = [None] * len(values)
-    positions = np.arange(len(values))
-    for tz in pd.unique(tzs):
-        mask = (tzs == tz).to_numpy()
-        part = values[mask]
-        aware = part.dt.tz_localize(str(tz), ambiguous=np.zeros(len(part), dtype=bool),
-                                    nonexistent="shift_forward").dt.tz_convert("UTC")
-        for pos, value in zip(positions[mask], aware, strict=True):
-            out[pos] = None if pd.isna(value) else value.to_pydatetime()
     return out
 
 
@@ -340,7 +315,7 @@ def _serialise_rule_saves(session: Session, *, family: str, store_id: int | None
     Without it two managers saving at once on PostgreSQL (read committed) both read version N and
     both write N + 1. SQLite already refuses the second writer of a stale snapshot.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(select(func.pg_advisory_xact_lock(_RULE_LOCKS[family], store_id or 0)))
 
 
@@ -454,8 +429,7 @@ def list_redemption_items(
     statement = select(RedemptionItem.id, RedemptionItem.store_id, RedemptionItem.name, RedemptionItem.kind,
                        RedemptionItem.points_cost, RedemptionItem.cash_cost, RedemptionItem.stock,
                        RedemptionItem.active)
-    if stores is not None:
-        statement = statement.where(RedemptionItem.store_id.is_(None) | RedemptionItem.store_id.in_(sorted(stores)))
+    statement = scoped(statement, RedemptionItem.store_id, stores, chain_wide=True)
     if not include_inactive:
         statement = statement.where(RedemptionItem.active.is_(True))
     rows = session.execute(statement.order_by(RedemptionItem.store_id, RedemptionItem.name)).all()
@@ -522,9 +496,7 @@ def upsert_redemption_item(
 
 def _scoped_customer_filter(statement: Any, scope: Scope, store_ids: Sequence[int] | None) -> Any:
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    if stores is None:
-        return statement
-    return statement.where(Customer.home_store_id.in_(sorted(stores)))
+    return scoped(statement, Customer.home_store_id, stores)
 
 
 def load_ledger(
@@ -559,8 +531,8 @@ def load_ledger(
     frame = pd.DataFrame(rows, columns=[*LEDGER_COLUMNS, "home_store_id"])
     timezones = repo.store_timezones(session)
     homes = frame["home_store_id"].astype("Int64")
-    frame["occurred_at"] = repo.to_local(frame["occurred_at"], homes, timezones)
-    frame["expires_at"] = repo.to_local(frame["expires_at"], homes, timezones)
+    frame["occurred_at"] = localtime.to_local(frame["occurred_at"], homes, timezones)
+    frame["expires_at"] = localtime.to_local(frame["expires_at"], homes, timezones)
     frame["allocations"] = pd.Series([_allocations_tuple(a) for a in frame["allocations"]], index=frame.index,
                                      dtype=object)
     frame["customer_id"] = frame["customer_id"].astype("int64")
@@ -592,21 +564,21 @@ def load_stored_value(session: Session, *, scope: Scope, store_ids: Sequence[int
     ``plan_debit`` is read as ``debit`` and ``renewal`` (money paid in) as ``topup``.
     """
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    statement = repo._scoped(select(StoredValueEntry.id, StoredValueEntry.customer_id, StoredValueEntry.store_id,
+    statement = scoped(select(StoredValueEntry.id, StoredValueEntry.customer_id, StoredValueEntry.store_id,
                                     StoredValueEntry.kind, StoredValueEntry.amount, StoredValueEntry.occurred_at),
                              StoredValueEntry.store_id, stores)
     frame = pd.DataFrame(session.execute(statement.order_by(StoredValueEntry.id)).all(),
                          columns=["entry_id", "customer_id", "store_id", "kind", "amount", "occurred_at"])
     frame["kind"] = frame["kind"].replace({"plan_debit": "debit", "renewal": "topup"})
     frame["amount"] = frame["amount"].astype(float)
-    frame["occurred_at"] = repo.to_local(frame["occurred_at"], frame["store_id"], repo.store_timezones(session))
+    frame["occurred_at"] = localtime.to_local(frame["occurred_at"], frame["store_id"], repo.store_timezones(session))
     return frame
 
 
 def load_plans(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Monthly plans of the caller's stores, in the ``core.loyalty.plans`` frame shape (plus ``name``)."""
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    statement = repo._scoped(select(MonthlyPlan.id, MonthlyPlan.customer_id, MonthlyPlan.store_id, MonthlyPlan.name,
+    statement = scoped(select(MonthlyPlan.id, MonthlyPlan.customer_id, MonthlyPlan.store_id, MonthlyPlan.name,
                                     MonthlyPlan.monthly_fee, MonthlyPlan.periods_total, MonthlyPlan.periods_paid,
                                     MonthlyPlan.started_on, MonthlyPlan.ends_on, MonthlyPlan.status),
                              MonthlyPlan.store_id, stores)
@@ -631,7 +603,7 @@ def load_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] |
         scope, store_ids)
     frame = pd.DataFrame(session.execute(statement.order_by(Referral.id)).all(),
                          columns=["referrer_id", "referee_id", "referred_at", "home_store_id"])
-    frame["referred_at"] = repo.to_local(frame["referred_at"], frame["home_store_id"].astype("Int64"),
+    frame["referred_at"] = localtime.to_local(frame["referred_at"], frame["home_store_id"].astype("Int64"),
                                          repo.store_timezones(session))
     for column in ("referrer_id", "referee_id"):
         frame[column] = frame[column].astype("int64")
@@ -674,11 +646,11 @@ def _lock_accounts(session: Session, customer_ids: Iterable[int]) -> list[int]:
     now = _now()
     table = PointsAccount.__table__  # type: ignore[attr-defined]
     for chunk in _chunks(ids):
-        statement = _insert(session, table).values(
+        statement = dialect_insert(session, table).values(
             [{"customer_id": cid, "balance": 0, "updated_at": now} for cid in chunk]
         ).on_conflict_do_nothing(index_elements=["customer_id"])
         session.execute(statement)
-    if _is_postgres(session):
+    if is_postgres(session):
         for chunk in _chunks(ids):
             session.execute(select(table.c.customer_id).where(table.c.customer_id.in_(chunk))
                             .order_by(table.c.customer_id).with_for_update())
@@ -705,8 +677,8 @@ def _insert_entries(session: Session, entries: Sequence[loyalty.LedgerEntry], *,
     homes = _customer_homes(session, {int(e.customer_id) for e in todo})
     timezones = repo.store_timezones(session)
     tzs = pd.Series([timezones.get(homes.get(int(e.customer_id)) or -1, "UTC") for e in todo])
-    occurred = _local_to_utc(pd.Series([e.occurred_at for e in todo]), tzs)
-    expires = _local_to_utc(pd.Series([e.expires_at for e in todo]), tzs)
+    occurred = localtime.to_utc_per_row(pd.Series([e.occurred_at for e in todo]), tzs)
+    expires = localtime.to_utc_per_row(pd.Series([e.expires_at for e in todo]), tzs)
     rows = [
         {"customer_id": int(e.customer_id), "kind": e.kind, "points": int(e.points), "occurred_at": occurred[i],
          "expires_at": expires[i], "idempotency_key": e.idempotency_key,
@@ -714,7 +686,7 @@ def _insert_entries(session: Session, entries: Sequence[loyalty.LedgerEntry], *,
         for i, e in enumerate(todo)
     ]
     table = PointsLedger.__table__  # type: ignore[attr-defined]
-    statement = _insert(session, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    statement = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
     for chunk in _chunks(rows):
         session.execute(statement, list(chunk))
     return len(rows)
@@ -838,7 +810,7 @@ def redeem(
     timezones = repo.store_timezones(session)
     tz = timezones.get(home, "UTC") if home is not None else "UTC"
     when = at or _now()
-    local = pd.Timestamp(when).tz_convert(tz).tz_localize(None) if pd.Timestamp(when).tzinfo else pd.Timestamp(when)
+    local = pd.Timestamp(localtime.local_time(when, tz)) if pd.Timestamp(when).tzinfo else pd.Timestamp(when)
     ledger = loyalty.entries_from_frame(load_ledger(session, scope=Scope.system(), customer_ids=[customer_id]))
     entry = loyalty.plan_redemption(ledger, customer_id=int(customer_id), points=int(points), as_of=local, key=key,
                                     rule=rule, note=note)
@@ -1080,8 +1052,7 @@ def recalculate_tiers(
     with session_scope(engine) as session:
         stores = repo.allowed_store_ids(scope=scope)
         customers_q = select(Customer.id, Customer.home_store_id).where(Customer.anonymized_at.is_(None))
-        if stores is not None:
-            customers_q = customers_q.where(Customer.home_store_id.in_(sorted(stores)))
+        customers_q = scoped(customers_q, Customer.home_store_id, stores)
         customers = pd.DataFrame(session.execute(customers_q).all(), columns=["customer_id", "home_store_id"])
         bookings = repo.load_bookings(session, scope=Scope.system())
         stored_value = load_stored_value(session, scope=Scope.system())

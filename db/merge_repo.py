@@ -36,6 +36,7 @@ from core import loyalty
 from core.loyalty.points import validate_ledger
 from core.scope import PermissionDenied, Scope
 from db import repo
+from db.dialect import is_postgres
 from db.loyalty_repo import _lock_accounts, _refresh_balances, load_ledger
 from db.models import (
     Booking,
@@ -51,6 +52,7 @@ from db.models import (
     Task,
     utcnow,
 )
+from db.scoping import scoped
 
 #: The permission a merge and its undo need (store managers and chain admins): merging is part
 #: of bringing members in from an import or another system.
@@ -120,7 +122,7 @@ def _from_json(field: str, value: Any) -> Any:
 def _lock_customers(session: Session, ids: list[int]) -> dict[int, Customer]:
     """The two customers, locked in id order on PostgreSQL (two merges of one card serialise)."""
     statement = select(Customer).where(Customer.id.in_(sorted(ids))).order_by(Customer.id)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         statement = statement.with_for_update()
     return {int(c.id): c for c in session.scalars(statement)}  # type: ignore[arg-type]
 
@@ -427,8 +429,7 @@ def visit_counts(session: Session, *, scope: Scope, customer_ids: list[int]) -> 
         statement = (select(Booking.customer_id, func.count(Booking.id))
                      .where(Booking.customer_id.in_(ids[start:start + _CHUNK]), Booking.status == "completed")
                      .group_by(Booking.customer_id))
-        if stores is not None:
-            statement = statement.where(Booking.store_id.in_(sorted(stores) or [-1]))
+        statement = scoped(statement, Booking.store_id, stores)
         out.update({int(c): int(n) for c, n in session.execute(statement)})
     return {c: out.get(c, 0) for c in ids}
 

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from core.scope import Scope
 from db import repo
 from db.models import Booking, Customer, Feedback, ModelReview
+from db.scoping import scoped
 
 #: Columns of :func:`load_feedback`.
 FEEDBACK_COLUMNS = ("booking_id", "complaint", "rating")
@@ -44,7 +45,7 @@ def load_feedback(session: Session, *, scope: Scope, store_ids: Sequence[int] | 
     stores = _stores(scope, store_ids)
     statement = select(Feedback.booking_id, Feedback.complaint, Feedback.rating).join(
         Booking, Booking.id == Feedback.booking_id)
-    statement = repo._scoped(statement, Booking.store_id, stores)  # noqa: SLF001 - shared scoping helper
+    statement = scoped(statement, Booking.store_id, stores)
     if until is not None:
         cutoff = datetime.combine(until + timedelta(days=2), time.min, tzinfo=ZoneInfo("UTC"))
         statement = statement.where(Booking.scheduled_at < cutoff)
@@ -62,7 +63,7 @@ def load_model_reviews(session: Session, *, scope: Scope, store_ids: Sequence[in
     statement = select(ModelReview.customer_id, ModelReview.reviewer, ModelReview.as_of, ModelReview.model_label,
                        ModelReview.manual_label, ModelReview.created_at).join(
         Customer, Customer.id == ModelReview.customer_id)
-    statement = repo._scoped(statement, Customer.home_store_id, stores)  # noqa: SLF001
+    statement = scoped(statement, Customer.home_store_id, stores)
     rows = session.execute(statement.order_by(ModelReview.id)).all()
     return pd.DataFrame(rows, columns=list(REVIEW_COLUMNS))
 

@@ -25,8 +25,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from core.kpi import KpiValue
@@ -34,6 +32,7 @@ from core.loyalty.plans import PlanChurn
 from core.models.forecast import ForecastEvaluation, ForecastResult
 from core.overview import Headline
 from core.scope import Scope
+from db.dialect import dialect_insert
 from db.models import PageResult
 
 FORMAT = b"RVPR1"
@@ -239,8 +238,7 @@ def save_result(session: Session, *, scope: Scope, name: str, store_ids: Iterabl
         return False
     row = {"name": name, "stores": stores, "params": params_key(params), "version": version, "payload": payload,
            "computed_at": datetime.now(UTC), "compute_seconds": float(compute_seconds)}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(PageResult).values(**row)
+    statement = dialect_insert(session, PageResult).values(**row)
     session.execute(statement.on_conflict_do_update(
         index_elements=["name", "stores", "params"],
         set_={key: statement.excluded[key] for key in ("version", "payload", "computed_at", "compute_seconds")}))

@@ -6,20 +6,23 @@ leaks whether the row exists.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, false, func, select, type_coerce
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy import String, and_, func, select, type_coerce
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from core.columns import BOOKING_COLUMNS, CUSTOMER_COLUMNS
+
+# Re-exported for callers not yet moved to core.localtime (dashboard/worker.py).
+from core.localtime import local_day, to_local, to_utc  # noqa: F401
 from core.scope import Scope
+from db.dialect import is_sqlite
 from db.models import AuditLog, Booking, Customer, ImportBatch, MemberMerge, Service, Store
+from db.scoping import scoped
 
 
 def listed_customer() -> ColumnElement[bool]:
@@ -33,60 +36,14 @@ def allowed_store_ids(*, scope: Scope, store_ids: list[int] | tuple[int, ...] | 
     return scope.narrow(store_ids)
 
 
-def _scoped(statement: Select[Any], column: Any, stores: frozenset[int] | None) -> Select[Any]:
-    if stores is None:
-        return statement
-    if not stores:
-        return statement.where(false())
-    return statement.where(column.in_(sorted(stores)))
-
-
 def list_stores(session: Session, *, scope: Scope) -> list[Store]:
     """Stores the caller may see, by code."""
-    statement = _scoped(select(Store), Store.id, scope.store_ids).order_by(Store.code)
+    statement = scoped(select(Store), Store.id, scope.store_ids).order_by(Store.code)
     return list(session.scalars(statement))
 
 
 def store_timezones(session: Session) -> dict[int, str]:
     return {row.id: row.timezone for row in session.execute(select(Store.id, Store.timezone))}
-
-
-def to_local(utc_values: pd.Series, store_ids: pd.Series, timezones: dict[int, str]) -> pd.Series:
-    """Convert UTC timestamps to each row's store-local naive time."""
-    utc = pd.to_datetime(utc_values, utc=True, format="mixed")
-    result = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[ns]")
-    for store_id, tz in timezones.items():
-        mask = store_ids == store_id
-        if mask.any():
-            result.loc[mask] = utc[mask].dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
-    missing = result.isna() & utc.notna()
-    if missing.any():
-        result.loc[missing] = utc[missing].dt.tz_localize(None).astype("datetime64[ns]")
-    return result
-
-
-def to_utc(local_values: pd.Series, store_ids: pd.Series, timezones: Mapping[int, str]) -> pd.Series:
-    """Store-local naive times to aware UTC (the inverse of :func:`to_local`).
-
-    A wall time that a daylight-saving change repeats is read as standard time, and one it
-    skips is moved forward, so no row is lost to NaT.
-    """
-    values = pd.to_datetime(local_values)
-    result = pd.Series(pd.NaT, index=local_values.index, dtype="datetime64[ns, UTC]")
-    for store_id, tz in timezones.items():
-        mask = (store_ids == store_id).to_numpy()
-        if mask.any():
-            part = values[mask]
-            result.loc[mask] = part.dt.tz_localize(
-                tz, ambiguous=np.zeros(len(part), dtype=bool), nonexistent="shift_forward"
-            ).dt.tz_convert("UTC")
-    return result
-
-
-def local_day_end_utc(as_of: date, tz: str) -> datetime:
-    """The UTC instant at which ``as_of`` ends in ``tz``."""
-    local_end = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
-    return local_end.astimezone(ZoneInfo("UTC"))
 
 
 def load_bookings(
@@ -104,7 +61,7 @@ def load_bookings(
     """
     stores = allowed_store_ids(scope=scope, store_ids=store_ids)
     created_at, scheduled_at = Booking.created_at, Booking.scheduled_at
-    if session.get_bind().dialect.name == "sqlite":
+    if is_sqlite(session):
         # SQLite keeps UTC times as ISO text: read the text and let pandas parse the whole column
         # (to_local below) instead of building and re-zoning a datetime object per row in Python,
         # which was most of the load time at 1 M bookings. Same instants either way.
@@ -127,7 +84,7 @@ def load_bookings(
         Booking.channel,
         Booking.deposit,
     ).outerjoin(Service, Service.id == Booking.service_id)
-    statement = _scoped(statement, Booking.store_id, stores)
+    statement = scoped(statement, Booking.store_id, stores)
     if until is not None:
         cutoff = datetime.combine(until + timedelta(days=2), time.min, tzinfo=ZoneInfo("UTC"))
         statement = statement.where(Booking.scheduled_at < cutoff)
@@ -158,7 +115,7 @@ def customer_contacts(session: Session, *, scope: Scope, customer_ids: list[int]
     if not wanted:
         return pd.DataFrame(columns=columns)
     statement = select(Customer.id, Customer.name, Customer.external_id, Customer.phone, Customer.home_store_id)
-    statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=None))
+    statement = scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=None))
     statement = statement.where(listed_customer())
     rows = []
     for start in range(0, len(wanted), 5000):  # SQLite caps bound parameters per statement
@@ -171,7 +128,7 @@ def customer_names(session: Session, *, scope: Scope, store_ids: list[int] | tup
     """Names of the customers whose home store the caller may see (anonymised ones left out),
     indexed by customer id: joined to kept page results, which never hold names."""
     statement = select(Customer.id, Customer.name)
-    statement = _scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=store_ids))
+    statement = scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=store_ids))
     rows = session.execute(statement.where(listed_customer())).all()
     return pd.Series([r[1] for r in rows], index=pd.Index([int(r[0]) for r in rows], name="customer_id"),
                      name="name", dtype=object)
@@ -201,7 +158,7 @@ def load_customers(
         Customer.wechat_openid,
         Customer.tags,
     )
-    statement = _scoped(statement, Customer.home_store_id, stores).where(listed_customer())
+    statement = scoped(statement, Customer.home_store_id, stores).where(listed_customer())
     rows = session.execute(statement.order_by(Customer.id)).all()
     columns = [*CUSTOMER_COLUMNS, "phone", "email", "line_id", "wechat_openid", "tags"]
     frame = pd.DataFrame(rows, columns=columns)
@@ -215,7 +172,7 @@ def load_customers(
 
 def count_customers(session: Session, *, scope: Scope, store_ids: list[int] | None = None) -> int:
     stores = allowed_store_ids(scope=scope, store_ids=store_ids)
-    statement = _scoped(select(func.count(Customer.id)), Customer.home_store_id, stores)
+    statement = scoped(select(func.count(Customer.id)), Customer.home_store_id, stores)
     return int(session.scalar(statement.where(listed_customer())) or 0)
 
 
@@ -236,13 +193,13 @@ def data_version(session: Session) -> tuple[int, int, int]:
 
 def latest_booking_day(session: Session, *, scope: Scope) -> date | None:
     """The last local day with a completed visit the caller may see (the demo's "today")."""
-    statement = _scoped(select(Booking.store_id, func.max(Booking.scheduled_at)), Booking.store_id, scope.store_ids)
+    statement = scoped(select(Booking.store_id, func.max(Booking.scheduled_at)), Booking.store_id, scope.store_ids)
     rows = session.execute(statement.where(Booking.status == "completed").group_by(Booking.store_id)).all()
     if not rows:
         return None
     timezones = store_timezones(session)
     days = [
-        pd.Timestamp(latest).tz_convert(timezones.get(store_id, "UTC")).date()
+        local_day(pd.Timestamp(latest).to_pydatetime(), timezones.get(store_id, "UTC"))
         if pd.Timestamp(latest).tzinfo else pd.Timestamp(latest).date()
         for store_id, latest in rows
     ]

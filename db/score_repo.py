@@ -20,11 +20,13 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core import localtime
 from core.kpi import DEFAULT_KPI_TARGETS
 from core.scope import Scope
 from db import repo
 from db.bulk import bulk_insert
 from db.models import AppSetting, ScoreSnapshot
+from db.scoping import scoped as in_stores
 
 KPI_TARGETS_KEY = "kpi_targets"
 
@@ -92,8 +94,7 @@ def write_snapshot(engine: Engine, *, scores: pd.DataFrame, as_of: date,
     table = ScoreSnapshot.__table__  # type: ignore[attr-defined]
     with engine.begin() as connection:
         statement = delete(table).where(table.c.as_of == as_of)
-        if store_ids is not None:
-            statement = statement.where(table.c.store_id.in_(sorted(set(store_ids))))
+        statement = in_stores(statement, table.c.store_id, store_ids)
         connection.execute(statement)
         return bulk_insert(connection, table, rows)
 
@@ -110,8 +111,7 @@ def load_snapshots(
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
     table = ScoreSnapshot.__table__  # type: ignore[attr-defined]
     statement = select(*[table.c[c] for c in columns])
-    if stores is not None:
-        statement = statement.where(table.c.store_id.in_(sorted(stores)))
+    statement = in_stores(statement, table.c.store_id, stores)
     if dates is not None:
         statement = statement.where(table.c.as_of.in_(list(dates)))
     rows = session.execute(statement.order_by(table.c.as_of, table.c.customer_id)).all()
@@ -125,8 +125,7 @@ def snapshot_dates(session: Session, *, scope: Scope) -> list[date]:
     """Days with a snapshot that has rows of the caller's stores, oldest first."""
     stores = repo.allowed_store_ids(scope=scope)
     statement = select(ScoreSnapshot.as_of).distinct()
-    if stores is not None:
-        statement = statement.where(ScoreSnapshot.store_id.in_(sorted(stores)))  # type: ignore[attr-defined]
+    statement = in_stores(statement, ScoreSnapshot.store_id, stores)
     return sorted(pd.Timestamp(d).date() for d in session.scalars(statement))
 
 
@@ -208,9 +207,7 @@ def load_kpi_inputs(
     timezones = repo.store_timezones(session)
 
     def scoped(statement: Any, column: Any) -> Any:
-        if stores is None:
-            return statement
-        return statement.where(column.in_(sorted(stores) or [-1]))
+        return in_stores(statement, column, stores)
 
     # A holdout row is never sent: its scheduled time is when it would have gone out, the moment
     # the holdout arm of the uplift is measured from.
@@ -219,12 +216,12 @@ def load_kpi_inputs(
                                          Message.store_id, Message.status, contacted_at,
                                          Message.cost), Message.store_id)).all()
     messages = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
-    messages["sent_at"] = repo.to_local(messages["sent_at"], messages["store_id"], timezones)
+    messages["sent_at"] = localtime.to_local(messages["sent_at"], messages["store_id"], timezones)
     messages["cost"] = messages["cost"].astype(float)
     rows = session.execute(scoped(select(Task.id, Task.store_id, Task.customer_id, Task.status,
                                          Task.created_at), Task.store_id)).all()
     tasks = pd.DataFrame(rows, columns=list(TASK_COLUMNS))
-    tasks["created_at"] = repo.to_local(tasks["created_at"], tasks["store_id"], timezones)
+    tasks["created_at"] = localtime.to_local(tasks["created_at"], tasks["store_id"], timezones)
     rows = session.execute(scoped(select(Feedback.booking_id, Feedback.complaint)
                                   .join(Booking, Booking.id == Feedback.booking_id), Booking.store_id)).all()
     feedback = pd.DataFrame(rows, columns=list(FEEDBACK_COLUMNS))

@@ -35,6 +35,7 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.types import Integer, NullType
 
 from core.sources import CheckedQuery, SourceQueryError, check_identifier, check_table_name
+from db.dialect import dialect_name, is_sqlite
 from db.engine import make_source_engine
 
 SUPPORTED_BACKENDS: Final = ("postgresql", "mysql", "mariadb", "sqlite")
@@ -145,7 +146,7 @@ def read_only_connection(url: URL, limits: ReadLimits) -> Iterator[Connection]:
     engine = open_read_only(url, limits)
     try:
         with engine.connect() as connection:
-            if connection.dialect.name in ("postgresql", "mysql", "mariadb"):
+            if dialect_name(connection) in ("postgresql", "mysql", "mariadb"):
                 connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             try:
                 yield connection
@@ -157,7 +158,7 @@ def read_only_connection(url: URL, limits: ReadLimits) -> Iterator[Connection]:
 
 def is_revisit_database(connection: Connection) -> bool:
     """Whether the source looks like a Revisit database (its users, its migrations)."""
-    if connection.dialect.name == "sqlite":
+    if is_sqlite(connection):
         # PRAGMA (what the inspector uses on SQLite) is denied by the read-only authorizer.
         names = set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
         return all(name in names for name in REVISIT_MARKER_TABLES)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from core.campaigns.ab import assign_variants
 from core.campaigns.outbox import CampaignPlan, dedupe_key
 from core.campaigns.templates import locale_for_country, tracking_code
+from core.localtime import to_utc
 from db.bulk import begin_explicitly, bulk_insert, reset_sequences
 from db.models import (
     Booking,
@@ -28,7 +29,6 @@ from db.models import (
     Store,
     StoredValueEntry,
 )
-from db.repo import to_utc
 from demo.truth import create_truth_table, demo_truth
 
 # frame name in demo.world.DemoWorld -> (table, {frame column: table column}); the truth goes to the

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from core import loyalty
+from core.localtime import local_day
 from core.scope import Scope
 from db import loyalty_repo
 from db.engine import session_scope
@@ -98,7 +99,7 @@ def seed_loyalty(engine: Engine, *, as_of: date | None = None, run_jobs: bool = 
                                         .where(Booking.status == "completed").group_by(Booking.store_id)).all()
         zones = {s.id: s.timezone for s in stores}
     # The last day with a completed visit on the store's own clock.
-    local_days = [pd.to_datetime(when, utc=True).tz_convert(zones.get(store_id, "UTC")).date()
+    local_days = [local_day(pd.to_datetime(when, utc=True).to_pydatetime(), zones.get(store_id, "UTC"))
                   for store_id, when in last_by_store if when is not None]
     day = as_of or (max(local_days) if local_days else date.today())
     if not run_jobs:

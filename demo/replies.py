@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from db.aggregates import visit_spend_sql
 from db.models import Booking, Customer, Message
 
 _CHUNK = 5000
@@ -54,11 +55,11 @@ def simulate_bookings(session: Session, *, now: datetime, sent_propensity: float
     customer_ids = sorted({r[1] for r in rows})
     last: dict[int, tuple[Any, float]] = {}
     for chunk in _chunks(customer_ids):
-        for customer_id, service_id, amount, addon in session.execute(
-                select(Booking.customer_id, Booking.service_id, Booking.amount, Booking.addon_amount)
+        for customer_id, service_id, spend in session.execute(
+                select(Booking.customer_id, Booking.service_id, visit_spend_sql())
                 .where(Booking.customer_id.in_(list(chunk)), Booking.status == "completed")
                 .order_by(Booking.scheduled_at)):
-            last[customer_id] = (service_id, float(amount or 0) + float(addon or 0))
+            last[customer_id] = (service_id, float(spend or 0))
     values = []
     for message_id, customer_id, store_id, status, at, code in rows:
         digest = hashlib.blake2b(f"sim:{seed}:{message_id}".encode(), digest_size=8).digest()

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -42,6 +41,7 @@ from core.campaigns.outbox import CampaignPlan, StoreInfo, TickCounts, add_reaso
 from core.campaigns.sending_rules import backoff_seconds, defer_quiet_hours, in_quiet_hours
 from core.campaigns.templates import booking_link, unsubscribe_link
 from core.campaigns.triggers import TRIGGER_REGISTRY, TriggerInputs, evaluate_trigger, latest_cron_fire, tolerance
+from core.localtime import local_day, local_midnight_utc, local_time, local_to_utc, to_local, to_utc, zone
 from core.scope import PermissionDenied, Scope
 from db import campaign_repo as crepo
 from db import loyalty_repo, repo
@@ -167,7 +167,7 @@ def _evaluate_campaign(engine: Engine, scope: Scope, campaign: Any, *, now: date
                        facts: dict[int, dict[str, Any]], default_tz: str, world: dict[Any, Any],
                        options: TickOptions, counts: TickCounts) -> None:
     tz = facts[campaign.store_id]["timezone"] if campaign.store_id in facts else default_tz
-    now_local = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    now_local = local_time(now, tz)
     today = now_local.date()
     run = occurrence(campaign, now_local)
     if run is None:
@@ -201,7 +201,7 @@ def _evaluate_campaign(engine: Engine, scope: Scope, campaign: Any, *, now: date
         window = timedelta(days=cap + tol + 1)
         contacts = crepo.recent_contacts(session, customer_ids=ids, start=now - window, end=now + window)
         store_ids = sorted(int(s) for s in members["home_store_id"].dropna().unique())
-        day_start = datetime.combine(today, datetime.min.time()).replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+        day_start = local_midnight_utc(today, tz)
         booked = crepo.booked_counts(session, store_ids=store_ids, start=day_start,
                                      end=day_start + timedelta(days=tol + 2))
     if fired.empty:
@@ -341,7 +341,7 @@ def open_complaint_tasks(engine: Engine, scope: Scope, *, now: datetime, lookbac
     require_tick_permission(scope)
     with session_scope(engine) as session:
         facts = crepo.store_facts(session)
-        today = {sid: now.astimezone(ZoneInfo(f["timezone"])).date() for sid, f in facts.items()}
+        today = {sid: local_day(now, f["timezone"]) for sid, f in facts.items()}
         counts.tasks_opened += crepo.open_complaint_tasks(
             session, since=now - timedelta(days=lookback_days), until=now, today_by_store=today)
 
@@ -416,8 +416,8 @@ class _Sender:
     def send_one(self, m: crepo.ClaimedMessage, token: str) -> str:
         """Send one claimed row; returns ``ok``, ``pause`` (stop this campaign) or ``throttle``."""
         engine, now, counts = self.engine, self.now, self.counts
-        tz = ZoneInfo(m.timezone)
-        local_now = now.astimezone(tz).replace(tzinfo=None)
+        tz = zone(m.timezone)
+        local_now = local_time(now, tz)
         reason = blocked_reason(m)
         if reason is not None:
             return self._suppress(m, token, reason)
@@ -425,7 +425,7 @@ class _Sender:
             until = defer_quiet_hours(local_now, quiet_start=m.quiet_start, quiet_end=m.quiet_end)
             with session_scope(engine) as session:
                 crepo.defer_message(session, message_id=m.id, token=token,
-                                    until=until.replace(tzinfo=tz).astimezone(UTC), reason="quiet_hours")
+                                    until=local_to_utc(until, tz), reason="quiet_hours")
             counts.deferred += 1
             add_reasons(counts, ["quiet_hours"])
             return "ok"
@@ -433,7 +433,7 @@ class _Sender:
             with session_scope(engine) as session:
                 last = crepo.last_sent_for(session, customer_id=m.customer_id, exclude_message_id=m.id)
             if last is not None:
-                gap = abs((local_now.date() - aware(last).astimezone(tz).date()).days)
+                gap = abs((local_now.date() - local_day(aware(last), tz)).days)
                 if gap < m.frequency_cap_days:
                     return self._suppress(m, token, "frequency_cap")
         benefit = m.benefit_per_message
@@ -539,7 +539,7 @@ def _local_dates(utc_values: pd.Series, store_ids: pd.Series, facts: dict[int, d
         return pd.Series([], dtype=object)
     timezones = {sid: f["timezone"] for sid, f in facts.items()}
     filled = store_ids.fillna(-1).astype(int)
-    local = repo.to_local(utc_values, filled, {**timezones, -1: default_tz})
+    local = to_local(utc_values, filled, {**timezones, -1: default_tz})
     return local.dt.date
 
 
@@ -547,6 +547,6 @@ def _to_utc(local_values: pd.Series, store_ids: pd.Series, facts: dict[int, dict
             default_tz: str) -> list[datetime]:
     timezones = {sid: f["timezone"] for sid, f in facts.items()}
     filled = store_ids.fillna(-1).astype(int)
-    utc = repo.to_utc(local_values, filled, {**timezones, -1: default_tz})
+    utc = to_utc(local_values, filled, {**timezones, -1: default_tz})
     now = datetime.now(UTC)
     return [now if pd.isna(value) else value.to_pydatetime() for value in utc]

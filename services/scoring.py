@@ -34,6 +34,7 @@ from core.scope import PermissionDenied, Scope
 from core.scoring import score_customers, score_from_aggregates
 from db import model_repo, repo
 from db.aggregates import load_aggregates
+from db.dialect import is_postgres
 from db.engine import session_scope
 from db.score_repo import default_as_of, month_ends, write_snapshot
 
@@ -155,7 +156,7 @@ def scoring_run(
         raise ValueError("horizon_days must be positive")
     stores = list(store_ids) if store_ids is not None else None
     if pushdown is None:
-        pushdown = engine.dialect.name == "postgresql"
+        pushdown = is_postgres(engine)
     pushdown = pushdown and model == "rule"  # the fitted models read raw bookings
     feedback = store_frame = None
     aggregates = None
@@ -260,7 +261,7 @@ def backfill_snapshots(engine: Engine, *, months: int = 6, as_of: date | None = 
     is replaced as a whole (re-running is harmless). Returns rows written per ISO date.
     """
     scope = Scope.system("snapshot-backfill")
-    pushdown = engine.dialect.name == "postgresql"
+    pushdown = is_postgres(engine)
     with session_scope(engine) as session:
         last = as_of or default_as_of(session, scope=scope)
         customers = repo.load_customers(session, scope=scope)

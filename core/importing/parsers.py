@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, TypeVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import phonenumbers
 
 from core.columns import BOOKING_STATUSES
+from core.localtime import local_time
 
 from .text import fold, normalise_cell
 
@@ -205,7 +205,7 @@ def parse_date_value(
     if not (min_year <= value.year <= max_year):
         return None, f"date '{raw}' is outside the plausible range {min_year}-{max_year}"
     if offset is not None and timezone:
-        value = value.replace(tzinfo=offset).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+        value = local_time(value.replace(tzinfo=offset), timezone)
     return value, None
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from core.columns import VISIT_STATUS, require_columns
 from core.loyalty._util import DateLike, to_datetime_series, to_timestamp
+from core.spend import visit_spend
 
 EntryKind = Literal["earn", "redeem", "expire", "adjust", "referral"]
 ENTRY_KINDS: tuple[str, ...] = ("earn", "redeem", "expire", "adjust", "referral")
@@ -777,9 +778,7 @@ def earn_entries(
     if frame.empty:
         return []
     when = to_datetime_series(frame["scheduled_at"])
-    amount = pd.to_numeric(frame["amount"], errors="coerce").fillna(0.0)
-    if rule.include_addons and "addon_amount" in frame.columns:
-        amount = amount + pd.to_numeric(frame["addon_amount"], errors="coerce").fillna(0.0)
+    amount = visit_spend(frame, include_addons=rule.include_addons)
     mult = pd.Series(1.0, index=frame.index)
     if tier_multiplier is not None:
         mult = frame["customer_id"].map(tier_multiplier).astype(float).fillna(1.0)

@@ -12,6 +12,7 @@ import pandas as pd
 from core.columns import VISIT_STATUS, require_columns
 from core.loyalty._util import DateLike, end_of_day, to_datetime_series
 from core.loyalty.points import LedgerEntry, PointsRule
+from core.spend import visit_spend
 
 
 def _sort_key(value: object) -> tuple[str, object]:
@@ -134,9 +135,7 @@ def leaderboard(
     if "status" in v.columns:
         v = v[v["status"] == VISIT_STATUS]
     when = to_datetime_series(v["scheduled_at"])
-    amount = pd.to_numeric(v["amount"], errors="coerce").fillna(0.0)
-    if "addon_amount" in v.columns:
-        amount = amount + pd.to_numeric(v["addon_amount"], errors="coerce").fillna(0.0)
+    amount = visit_spend(v)
     v = pd.DataFrame({"referee_id": v["customer_id"].to_numpy(), "when": when.to_numpy(),
                       "revenue": amount.to_numpy(dtype=float)})
     v = v[v["when"] < end_of_day(as_of)]

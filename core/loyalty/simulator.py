@@ -27,6 +27,7 @@ from core.columns import VISIT_STATUS, require_columns
 from core.loyalty._util import DateLike, end_of_day, to_datetime_series, to_timestamp
 from core.loyalty.points import Entries, PointsRule, _as_list, open_lots
 from core.loyalty.tiers import TierRule, _validated, qualify_tiers
+from core.spend import visit_spend
 
 DEFAULT_REDEMPTION_PROPENSITY = 0.1
 _EPS = 1e-9
@@ -111,9 +112,7 @@ def simulate_program(
     if "status" in v.columns:
         v = v[v["status"] == VISIT_STATUS]
     when = to_datetime_series(v["scheduled_at"])
-    amount = pd.to_numeric(v["amount"], errors="coerce").fillna(0.0)
-    if "addon_amount" in v.columns:
-        amount = amount + pd.to_numeric(v["addon_amount"], errors="coerce").fillna(0.0)
+    amount = visit_spend(v)
     hist = pd.DataFrame({"customer_id": v["customer_id"].to_numpy(), "when": when.to_numpy(),
                          "amount": amount.to_numpy(dtype=float)})
     hist = hist[(hist["when"] >= hist_start) & (hist["when"] < end)]

@@ -22,6 +22,7 @@ from core.loyalty._util import (
     to_timestamp,
     window_bounds,
 )
+from core.spend import visit_spend
 
 #: Label used in previews / change tables for "no tier" (a customer no rule qualifies).
 NO_TIER = "(none)"
@@ -474,9 +475,7 @@ def activity_from_bookings(
     require_columns(bookings, ("customer_id", "scheduled_at", "status", "amount"), what="bookings")
     when = to_datetime_series(bookings["scheduled_at"])
     visit = (bookings["status"] == VISIT_STATUS).to_numpy() & (when >= start).to_numpy() & (when < end).to_numpy()
-    amount = pd.to_numeric(bookings["amount"], errors="coerce").fillna(0.0)
-    if "addon_amount" in bookings.columns:
-        amount = amount + pd.to_numeric(bookings["addon_amount"], errors="coerce").fillna(0.0)
+    amount = visit_spend(bookings)
     spend = amount[visit].groupby(bookings["customer_id"][visit]).sum()
     ids: set = set(bookings["customer_id"].dropna().tolist())
 

@@ -18,6 +18,7 @@ import pandas as pd
 from core.cadence import revisit_windows
 from core.columns import VISIT_STATUS, require_columns
 from core.params import AsOf, as_of_cutoff, as_of_day, day_number, day_numbers
+from core.spend import visit_spend
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -149,8 +150,7 @@ def prepare_history(
     def col(name: str) -> np.ndarray:
         return bookings[name].to_numpy()[order]
 
-    spend = (np.nan_to_num(bookings["amount"].to_numpy(float)[order])
-             + np.nan_to_num(bookings["addon_amount"].to_numpy(float)[order]))
+    spend = visit_spend(bookings).to_numpy()[order]
     status_cat = pd.Categorical(bookings["status"].iloc[order], categories=list(_STATUS_CODES))
     status = status_cat.codes.astype(np.int8)
     status[status < 0] = _STATUS_CODES["booked"]

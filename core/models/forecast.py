@@ -26,6 +26,7 @@ import pandas as pd
 
 from core.columns import require_columns
 from core.params import AsOf, as_of_cutoff, as_of_day
+from core.spend import visit_spend
 
 __all__ = [
     "DAILY_COLUMNS",
@@ -73,7 +74,7 @@ def daily_store_demand(bookings: pd.DataFrame, *, as_of: AsOf, start: AsOf | Non
         "store_id": b["store_id"].to_numpy(),
         "ds": pd.to_datetime(b["scheduled_at"]).dt.normalize().to_numpy(),
         "bookings": 1,
-        "revenue": np.where(done, b["amount"].fillna(0).to_numpy(float) + b["addon_amount"].fillna(0).to_numpy(float), 0.0),
+        "revenue": np.where(done, visit_spend(b).to_numpy(), 0.0),
     })
     g = frame.groupby(["store_id", "ds"], sort=True).agg(bookings=("bookings", "sum"), revenue=("revenue", "sum"))
     end = as_of_day(as_of)

@@ -5,6 +5,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from db.dialect import is_sqlite
 from db.engine import make_engine
 from db.migrate import include_object
 
@@ -23,7 +24,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=is_sqlite(connection),
             compare_type=True,
             include_object=include_object,
         )
