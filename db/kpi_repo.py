@@ -19,6 +19,7 @@ from sqlmodel import Session
 from core.scope import Scope
 from db import repo
 from db.models import Booking, Customer, ModelReview
+from db.scoping import scoped
 
 #: Columns of :func:`visitor_home_stores`.
 HOME_COLUMNS = ("customer_id", "home_store_id")
@@ -37,7 +38,7 @@ def visitor_home_stores(session: Session, *, scope: Scope, store_ids: Sequence[i
     customers are left out (as in ``db.repo.load_customers``).
     """
     stores = _stores(scope, store_ids)
-    visitors = repo._scoped(select(Booking.customer_id), Booking.store_id, stores).distinct()  # noqa: SLF001
+    visitors = scoped(select(Booking.customer_id), Booking.store_id, stores).distinct()
     statement = (select(Customer.id, Customer.home_store_id)
                  .where(Customer.id.in_(visitors.scalar_subquery()), Customer.anonymized_at.is_(None))
                  .order_by(Customer.id))
@@ -54,7 +55,7 @@ def load_reviews(session: Session, *, scope: Scope, store_ids: Sequence[int] | N
                         ModelReview.manual_label)
                  .join(Customer, Customer.id == ModelReview.customer_id)
                  .where(Customer.anonymized_at.is_(None)))
-    statement = repo._scoped(statement, Customer.home_store_id, stores)  # noqa: SLF001
+    statement = scoped(statement, Customer.home_store_id, stores)
     frame = pd.DataFrame(session.execute(statement.order_by(ModelReview.id)).all(), columns=list(REVIEW_COLUMNS))
     frame["as_of"] = pd.to_datetime(frame["as_of"])
     return frame
