@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DB := data/revisit.db
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv demo app worker browser lint bench clean
+.PHONY: run test test-unit test-db test-pages test-browser typecheck format-check venv demo app worker browser lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,11 +43,30 @@ run: demo
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT) --server.address $(HOST)
 
-test: $(STAMP) browser
-	$(PY) -m pytest -q -p no:cacheprovider tests
+# Every tier, plus the type check and the format check; each tier also has a target of its own.
+test: $(STAMP) browser typecheck format-check
+	$(PY) -m pytest -q -p no:cacheprovider -rs tests
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -rs tests/unit
+
+test-db: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -rs tests/db
+
+test-pages: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -rs tests/pages
+
+test-browser: $(STAMP) browser
+	$(PY) -m pytest -q -p no:cacheprovider -rs tests/browser
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+format-check: $(STAMP)
+	$(VENV)/bin/ruff format --check core db services dashboard pages demo tests
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core db dashboard pages tests
+	$(VENV)/bin/ruff check core db services dashboard pages demo tests
 
 clean:
 	rm -rf $(VENV) data/*.db

@@ -43,7 +43,7 @@ from dashboard.cli import DEMO_PASSWORD  # noqa: E402
 from dashboard.i18n import DEFAULT_LOCALE, translate  # noqa: E402
 from dashboard.navigation import pages_for  # noqa: E402
 from demo.accounts import DEMO_ACCOUNTS  # noqa: E402
-from tests.browser import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402
 
 TIMEOUT_MS = 900_000
 SETTLED_JS = ("() => document.querySelector(\"[data-testid='stApp']\")"

@@ -12,6 +12,7 @@ store-local date of a customer's visits, carrying the store and service category
 last visit (by time, then by row order); an *interval* is the whole days between consecutive
 visit days of a customer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,26 +27,31 @@ from core.spend import visit_spend
 
 #: Booking columns :func:`customer_aggregates` reads.
 AGGREGATE_BOOKING_COLUMNS: Final = (
-    "customer_id", "store_id", "service_category", "scheduled_at", "status", "amount",
+    "customer_id",
+    "store_id",
+    "service_category",
+    "scheduled_at",
+    "status",
+    "amount",
     "addon_amount",
 )
 
 #: Columns of :func:`customer_aggregates`, in order (one row per customer with any booking up
 #: to as-of, sorted by ``customer_id``).
 AGGREGATE_COLUMNS: Final = (
-    "customer_id",        # int64
-    "n_visits",           # int64, distinct visit days up to as-of (0 without a visit)
-    "n_intervals",        # int64, max(n_visits − 1, 0)
-    "first_visit_day",    # float, day number (days since 1970-01-01) of the first visit day; NaN
-    "last_visit_day",     # float, day number of the last visit day; NaN without a visit
-    "median_interval",    # float, median of the customer's intervals; NaN before 2 visit days
-    "interval_mad",       # float, median absolute deviation of the intervals; NaN likewise
-    "frequency",          # int64, visits (completed bookings) in the lookback
-    "monetary",           # float, amount + addon_amount of those visits
-    "last_store_id",      # Int64, store of the last visit day (<NA> without a visit)
-    "last_category",      # object, service category of the last visit day (None without one)
+    "customer_id",  # int64
+    "n_visits",  # int64, distinct visit days up to as-of (0 without a visit)
+    "n_intervals",  # int64, max(n_visits − 1, 0)
+    "first_visit_day",  # float, day number (days since 1970-01-01) of the first visit day; NaN
+    "last_visit_day",  # float, day number of the last visit day; NaN without a visit
+    "median_interval",  # float, median of the customer's intervals; NaN before 2 visit days
+    "interval_mad",  # float, median absolute deviation of the intervals; NaN likewise
+    "frequency",  # int64, visits (completed bookings) in the lookback
+    "monetary",  # float, amount + addon_amount of those visits
+    "last_store_id",  # Int64, store of the last visit day (<NA> without a visit)
+    "last_category",  # object, service category of the last visit day (None without one)
     "n_bookings_recent",  # int64, bookings of any status in the rescheduler lookback
-    "n_moved_recent",     # int64, of those, with a status in ``rescheduler_statuses``
+    "n_moved_recent",  # int64, of those, with a status in ``rescheduler_statuses``
 )
 
 #: Columns of :func:`interval_priors` (one row per service category and per store with at least
@@ -60,23 +66,37 @@ class Aggregates:
     """What the score path needs from the booking log: per customer, and the priors."""
 
     customers: pd.DataFrame  # AGGREGATE_COLUMNS
-    priors: pd.DataFrame     # PRIOR_COLUMNS
+    priors: pd.DataFrame  # PRIOR_COLUMNS
 
 
 def empty_aggregates() -> Aggregates:
     customers = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _AGG_DTYPES.items()})
-    priors = pd.DataFrame({"kind": pd.Series(dtype=object), "key": pd.Series(dtype=object),
-                           "n_intervals": pd.Series(dtype=np.int64),
-                           "median_interval": pd.Series(dtype=float),
-                           "interval_mad": pd.Series(dtype=float)})
+    priors = pd.DataFrame(
+        {
+            "kind": pd.Series(dtype=object),
+            "key": pd.Series(dtype=object),
+            "n_intervals": pd.Series(dtype=np.int64),
+            "median_interval": pd.Series(dtype=float),
+            "interval_mad": pd.Series(dtype=float),
+        }
+    )
     return Aggregates(customers, priors)
 
 
 _AGG_DTYPES: Final = {
-    "customer_id": np.int64, "n_visits": np.int64, "n_intervals": np.int64,
-    "first_visit_day": float, "last_visit_day": float, "median_interval": float,
-    "interval_mad": float, "frequency": np.int64, "monetary": float, "last_store_id": "Int64",
-    "last_category": object, "n_bookings_recent": np.int64, "n_moved_recent": np.int64,
+    "customer_id": np.int64,
+    "n_visits": np.int64,
+    "n_intervals": np.int64,
+    "first_visit_day": float,
+    "last_visit_day": float,
+    "median_interval": float,
+    "interval_mad": float,
+    "frequency": np.int64,
+    "monetary": float,
+    "last_store_id": "Int64",
+    "last_category": object,
+    "n_bookings_recent": np.int64,
+    "n_moved_recent": np.int64,
 }
 
 
@@ -101,8 +121,7 @@ def normalise_priors(frame: pd.DataFrame) -> pd.DataFrame:
     require_columns(frame, PRIOR_COLUMNS, what="priors")
     out = frame.loc[:, list(PRIOR_COLUMNS)].copy()
     for column in ("kind", "key"):
-        out[column] = pd.Series(out[column].astype(str).to_numpy(dtype=object), index=out.index,
-                                dtype=object)
+        out[column] = pd.Series(out[column].astype(str).to_numpy(dtype=object), index=out.index, dtype=object)
     out["n_intervals"] = out["n_intervals"].astype(np.int64)
     out["median_interval"] = out["median_interval"].astype(float)
     out["interval_mad"] = out["interval_mad"].astype(float)
@@ -116,8 +135,7 @@ def codes_for(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Non-negative integer ids (the usual case) skip hashing: a presence table indexed by the id.
     """
     values = np.asarray(values)
-    if (values.dtype.kind in "iu" and len(values)
-            and values.min() >= 0 and values.max() < max(4 * len(values), 1 << 20)):
+    if values.dtype.kind in "iu" and len(values) and values.min() >= 0 and values.max() < max(4 * len(values), 1 << 20):
         present = np.zeros(int(values.max()) + 1, dtype=bool)
         present[values] = True
         uniques = np.flatnonzero(present)
@@ -128,8 +146,7 @@ def codes_for(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques)
 
 
-def group_median(groups: np.ndarray, values: np.ndarray, n_groups: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def group_median(groups: np.ndarray, values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Count and median of integer ``values`` per group code (0..n_groups−1; −1 skipped).
 
     One sort of ``group × range + value`` (integers), then the middle element(s) of each group.
@@ -153,8 +170,9 @@ def group_median(groups: np.ndarray, values: np.ndarray, n_groups: int
     return counts, median
 
 
-def group_median_mad(groups: np.ndarray, values: np.ndarray, n_groups: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def group_median_mad(
+    groups: np.ndarray, values: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count, median and median absolute deviation of integer ``values`` per group code."""
     counts, median = group_median(groups, values, n_groups)
     keep = groups >= 0
@@ -232,7 +250,7 @@ def aggregate_bookings(
     s_code, s_day = v_code[order], v_day[order]
     last_of_day = np.ones(len(order), dtype=bool)
     last_of_day[:-1] = (s_code[1:] != s_code[:-1]) | (s_day[1:] != s_day[:-1])
-    rows = order[last_of_day]                   # one row per visit day, by customer then day
+    rows = order[last_of_day]  # one row per visit day, by customer then day
     subject, vday = s_code[last_of_day], s_day[last_of_day]
 
     n_visits = np.bincount(subject, minlength=n)
@@ -248,7 +266,7 @@ def aggregate_bookings(
     interval = np.diff(vday)
     iv_ok = ~first[1:]
     iv, iv_subject = interval[iv_ok], subject[1:][iv_ok]
-    iv_rows = rows[1:][iv_ok]                   # the later visit day of each interval
+    iv_rows = rows[1:][iv_ok]  # the later visit day of each interval
     _, med, mad = group_median_mad(iv_subject, iv, n)
 
     store_all = bookings["store_id"].to_numpy()[past][visit]
@@ -272,35 +290,43 @@ def aggregate_bookings(
     last_cat = np.full(n, None, dtype=object)
     last_cat[subject[last]] = day_cat
 
-    customers = pd.DataFrame({
-        "customer_id": ids.astype(np.int64),
-        "n_visits": n_visits.astype(np.int64),
-        "n_intervals": np.maximum(n_visits - 1, 0).astype(np.int64),
-        "first_visit_day": first_day,
-        "last_visit_day": last_day,
-        "median_interval": med,
-        "interval_mad": mad,
-        "frequency": frequency.astype(np.int64),
-        "monetary": monetary.astype(float),
-        "last_store_id": last_store,
-        "last_category": last_cat,
-        "n_bookings_recent": n_recent.astype(np.int64),
-        "n_moved_recent": n_moved.astype(np.int64),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids.astype(np.int64),
+            "n_visits": n_visits.astype(np.int64),
+            "n_intervals": np.maximum(n_visits - 1, 0).astype(np.int64),
+            "first_visit_day": first_day,
+            "last_visit_day": last_day,
+            "median_interval": med,
+            "interval_mad": mad,
+            "frequency": frequency.astype(np.int64),
+            "monetary": monetary.astype(float),
+            "last_store_id": last_store,
+            "last_category": last_cat,
+            "n_bookings_recent": n_recent.astype(np.int64),
+            "n_moved_recent": n_moved.astype(np.int64),
+        }
+    )
 
     parts = []
-    for kind, codes_all, values in (("category", cat_codes_all, np.asarray(cat_values, dtype=object)),
-                                    ("store", store_codes_all, store_values)):
+    for kind, codes_all, values in (
+        ("category", cat_codes_all, np.asarray(cat_values, dtype=object)),
+        ("store", store_codes_all, store_values),
+    ):
         g = codes_all[iv_rows]
         count, p_med, p_mad = group_median_mad(g, iv, len(values))
         ok = count > 0
-        parts.append(pd.DataFrame({
-            "kind": kind,
-            "key": [str(k) for k in np.asarray(values)[ok]],
-            "n_intervals": count[ok].astype(np.int64),
-            "median_interval": p_med[ok],
-            "interval_mad": p_mad[ok],
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "kind": kind,
+                    "key": [str(k) for k in np.asarray(values)[ok]],
+                    "n_intervals": count[ok].astype(np.int64),
+                    "median_interval": p_med[ok],
+                    "interval_mad": p_mad[ok],
+                }
+            )
+        )
     priors = normalise_priors(pd.concat(parts, ignore_index=True))
     return Aggregates(normalise_aggregates(customers), priors)
 
@@ -331,9 +357,13 @@ def customer_aggregates(
     DataFrame
         :data:`AGGREGATE_COLUMNS`, sorted by ``customer_id``.
     """
-    return aggregate_bookings(bookings, as_of=as_of, lookback_days=lookback_days,
-                              rescheduler_lookback_days=rescheduler_lookback_days,
-                              rescheduler_statuses=rescheduler_statuses).customers
+    return aggregate_bookings(
+        bookings,
+        as_of=as_of,
+        lookback_days=lookback_days,
+        rescheduler_lookback_days=rescheduler_lookback_days,
+        rescheduler_statuses=rescheduler_statuses,
+    ).customers
 
 
 def interval_priors(bookings: pd.DataFrame, *, as_of: AsOf) -> pd.DataFrame:

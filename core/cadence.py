@@ -15,6 +15,7 @@ The band is ``window ± max(min_band_days, band_z × spread / sqrt(n + 1))`` whe
 robust standard deviation (1.4826 × MAD) of the own intervals (from two intervals on) shrunk the
 same way toward the prior's spread; it narrows as visits accumulate.
 """
+
 from __future__ import annotations
 
 from typing import Final, Literal
@@ -36,26 +37,30 @@ SUBJECT_KEYS: Final[dict[str, tuple[str, ...]]] = {
 
 #: Booking columns :func:`revisit_windows` reads (plus ``pet_id`` for ``by="pet"``).
 CADENCE_BOOKING_COLUMNS: Final = (
-    "customer_id", "store_id", "service_category", "scheduled_at", "status",
+    "customer_id",
+    "store_id",
+    "service_category",
+    "scheduled_at",
+    "status",
 )
 
 #: Columns after the subject id columns, in order.
 WINDOW_COLUMNS: Final = (
-    "n_visits",             # int, distinct visit dates up to as-of
-    "n_intervals",          # int, n_visits - 1
-    "last_visit",           # datetime64, date of the last visit
-    "store_id",             # store of the last visit
-    "service_category",     # category of the last visit (the prior's category)
+    "n_visits",  # int, distinct visit dates up to as-of
+    "n_intervals",  # int, n_visits - 1
+    "last_visit",  # datetime64, date of the last visit
+    "store_id",  # store of the last visit
+    "service_category",  # category of the last visit (the prior's category)
     "own_median_interval",  # float days, NaN before the second visit
-    "own_spread_days",      # float, 1.4826 × MAD of own intervals, NaN before 2 intervals
-    "prior_days",           # float, the prior window
-    "prior_source",         # "category", "store" or "default"
-    "shrink_weight",        # float, n / (n + prior_strength)
-    "window_days",          # float, the revisit window
-    "band_low",             # float days, lower end of the window band
-    "band_high",            # float days, upper end of the window band
-    "next_due_date",        # datetime64, last_visit + round(window_days) days
-    "days_overdue",         # int, as_of - next_due_date in days (negative: not yet due)
+    "own_spread_days",  # float, 1.4826 × MAD of own intervals, NaN before 2 intervals
+    "prior_days",  # float, the prior window
+    "prior_source",  # "category", "store" or "default"
+    "shrink_weight",  # float, n / (n + prior_strength)
+    "window_days",  # float, the revisit window
+    "band_low",  # float days, lower end of the window band
+    "band_high",  # float days, upper end of the window band
+    "next_due_date",  # datetime64, last_visit + round(window_days) days
+    "days_overdue",  # int, as_of - next_due_date in days (negative: not yet due)
 )
 
 MAD_TO_SD: Final = 1.4826
@@ -69,7 +74,8 @@ def _group_median_mad(keys: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     median = grouped.transform("median")
     frame["dev"] = (frame["value"] - median).abs()
     out = frame.groupby("key", sort=False).agg(
-        count=("value", "size"), median=("value", "median"), mad=("dev", "median"))
+        count=("value", "size"), median=("value", "median"), mad=("dev", "median")
+    )
     out["spread"] = out["mad"] * MAD_TO_SD
     return out
 
@@ -108,8 +114,7 @@ def revisit_windows(
     required = tuple(dict.fromkeys((*CADENCE_BOOKING_COLUMNS, *keys)))
     require_columns(bookings, required, what="bookings")
 
-    visits = visits_as_of(bookings, as_of, columns=(*keys, "store_id", "service_category",
-                                                    "scheduled_at"))
+    visits = visits_as_of(bookings, as_of, columns=(*keys, "store_id", "service_category", "scheduled_at"))
     if len(keys) == 1:
         subject_all, _ = pd.factorize(visits[keys[0]].to_numpy(), sort=True)
     else:
@@ -132,9 +137,8 @@ def revisit_windows(
     day_sorted = day_numbers(ts_all)[order]
     subject_sorted = subject_all[order]
     keep = np.ones(len(order), dtype=bool)
-    keep[:-1] = ~((subject_sorted[1:] == subject_sorted[:-1])
-                  & (day_sorted[1:] == day_sorted[:-1]))
-    rows = order[keep]                      # one row per visit day, sorted
+    keep[:-1] = ~((subject_sorted[1:] == subject_sorted[:-1]) & (day_sorted[1:] == day_sorted[:-1]))
+    rows = order[keep]  # one row per visit day, sorted
     subject = subject_sorted[keep]
     day = day_sorted[keep]
     cat = cat_all[rows]
@@ -163,8 +167,9 @@ def revisit_windows(
     out["store_id"] = store_values.take(last_store, allow_fill=True)
     out["service_category"] = cat_values.take(last_cat, allow_fill=True)
     out["own_median_interval"] = own["median"].to_numpy(dtype=float)
-    out["own_spread_days"] = np.where(own["count"].to_numpy(dtype=float) >= 2,
-                                      own["spread"].to_numpy(dtype=float), np.nan)
+    out["own_spread_days"] = np.where(
+        own["count"].to_numpy(dtype=float) >= 2, own["spread"].to_numpy(dtype=float), np.nan
+    )
 
     # Prior: category → store → default, each only with enough intervals.
     min_n = params.min_prior_intervals
@@ -174,11 +179,15 @@ def revisit_windows(
         return pd.Series(ok).reindex(codes).to_numpy(dtype=float)
 
     return _finish_windows(
-        out, keys, as_of=as_of, params=params,
+        out,
+        keys,
+        as_of=as_of,
+        params=params,
         cat_median=lookup(cat_prior, last_cat, "median"),
         cat_spread=lookup(cat_prior, last_cat, "spread"),
         store_median=lookup(store_prior, last_store, "median"),
-        store_spread=lookup(store_prior, last_store, "spread"))
+        store_spread=lookup(store_prior, last_store, "spread"),
+    )
 
 
 def windows_from_aggregates(
@@ -204,11 +213,20 @@ def windows_from_aggregates(
         bookings the aggregates and priors were computed from.
     """
     params = params or CadenceParams()
-    require_columns(aggregates, ("customer_id", "n_visits", "last_visit_day", "median_interval",
-                                 "interval_mad", "last_store_id", "last_category"),
-                    what="aggregates")
-    require_columns(priors, ("kind", "key", "n_intervals", "median_interval", "interval_mad"),
-                    what="priors")
+    require_columns(
+        aggregates,
+        (
+            "customer_id",
+            "n_visits",
+            "last_visit_day",
+            "median_interval",
+            "interval_mad",
+            "last_store_id",
+            "last_category",
+        ),
+        what="aggregates",
+    )
+    require_columns(priors, ("kind", "key", "n_intervals", "median_interval", "interval_mad"), what="priors")
     visited = aggregates.loc[aggregates["n_visits"].to_numpy() > 0]
     visited = visited.sort_values("customer_id", kind="stable").reset_index(drop=True)
     n_visits = visited["n_visits"].to_numpy(dtype=np.int64)
@@ -221,9 +239,7 @@ def windows_from_aggregates(
     out["store_id"] = visited["last_store_id"].astype(np.int64).to_numpy()
     out["service_category"] = visited["last_category"].to_numpy(dtype=object)
     out["own_median_interval"] = visited["median_interval"].to_numpy(dtype=float)
-    out["own_spread_days"] = np.where(n_iv >= 2,
-                                      visited["interval_mad"].to_numpy(dtype=float) * MAD_TO_SD,
-                                      np.nan)
+    out["own_spread_days"] = np.where(n_iv >= 2, visited["interval_mad"].to_numpy(dtype=float) * MAD_TO_SD, np.nan)
 
     min_n = params.min_prior_intervals
     usable = priors.loc[priors["n_intervals"].to_numpy() >= min_n]
@@ -234,28 +250,43 @@ def windows_from_aggregates(
         return values * MAD_TO_SD if column == "interval_mad" else values
 
     cat_keys = visited["last_category"].astype(object)
-    store_keys = visited["last_store_id"].astype("Int64").astype(str).where(
-        visited["last_store_id"].notna(), "<NA>").astype(object)
+    store_keys = (
+        visited["last_store_id"]
+        .astype("Int64")
+        .astype(str)
+        .where(visited["last_store_id"].notna(), "<NA>")
+        .astype(object)
+    )
     return _finish_windows(
-        out, ["customer_id"], as_of=as_of, params=params,
+        out,
+        ["customer_id"],
+        as_of=as_of,
+        params=params,
         cat_median=lookup("category", cat_keys, "median_interval"),
         cat_spread=lookup("category", cat_keys, "interval_mad"),
         store_median=lookup("store", store_keys, "median_interval"),
-        store_spread=lookup("store", store_keys, "interval_mad"))
+        store_spread=lookup("store", store_keys, "interval_mad"),
+    )
 
 
-def _finish_windows(out: pd.DataFrame, keys: list[str], *, as_of: AsOf, params: CadenceParams,
-                    cat_median: np.ndarray, cat_spread: np.ndarray, store_median: np.ndarray,
-                    store_spread: np.ndarray) -> pd.DataFrame:
+def _finish_windows(
+    out: pd.DataFrame,
+    keys: list[str],
+    *,
+    as_of: AsOf,
+    params: CadenceParams,
+    cat_median: np.ndarray,
+    cat_spread: np.ndarray,
+    store_median: np.ndarray,
+    store_spread: np.ndarray,
+) -> pd.DataFrame:
     """Prior choice, shrinkage, band and due date from the own figures and the prior lookups."""
     use_cat = ~np.isnan(cat_median)
     use_store = ~use_cat & ~np.isnan(store_median)
-    prior = np.where(use_cat, cat_median,
-                     np.where(use_store, store_median, float(params.default_window_days)))
+    prior = np.where(use_cat, cat_median, np.where(use_store, store_median, float(params.default_window_days)))
     prior = np.clip(prior, params.min_window_days, params.max_window_days)
     # Without a measured prior, its spread is assumed to be a fixed share of the window.
-    prior_spread = np.where(use_cat, cat_spread,
-                            np.where(use_store, store_spread, params.default_spread_ratio * prior))
+    prior_spread = np.where(use_cat, cat_spread, np.where(use_store, store_spread, params.default_spread_ratio * prior))
     out["prior_days"] = prior
     out["prior_source"] = np.where(use_cat, "category", np.where(use_store, "store", "default"))
 
@@ -265,8 +296,7 @@ def _finish_windows(out: pd.DataFrame, keys: list[str], *, as_of: AsOf, params: 
     window = np.where(n_iv > 0, weight * np.nan_to_num(own_med) + (1 - weight) * prior, prior)
     window = np.clip(window, params.min_window_days, params.max_window_days)
     own_spread = out["own_spread_days"].to_numpy(dtype=float)
-    spread = np.where(np.isnan(own_spread), prior_spread,
-                      weight * own_spread + (1 - weight) * prior_spread)
+    spread = np.where(np.isnan(own_spread), prior_spread, weight * own_spread + (1 - weight) * prior_spread)
     half = np.maximum(params.min_band_days, params.band_z * spread / np.sqrt(n_iv + 1))
     out["shrink_weight"] = weight
     out["window_days"] = window

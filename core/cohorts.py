@@ -5,6 +5,7 @@ as-of, at any store of the input. For month offset ``k`` (0 = the cohort month i
 retention is the share of the cohort with at least one visit in calendar month ``cohort + k``.
 Offsets whose month lies after the as-of month are left out; the as-of month itself is partial.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -52,15 +53,17 @@ def cohort_retention(
     require_columns(bookings, COHORT_BOOKING_COLUMNS, what="bookings")
     if months < 1:
         raise ValueError("months must be at least 1")
-    visits = visits_as_of(filter_stores(bookings, store_ids), as_of,
-                          columns=("customer_id", "scheduled_at"))
+    visits = visits_as_of(filter_stores(bookings, store_ids), as_of, columns=("customer_id", "scheduled_at"))
     end = as_of_day(as_of).to_period("M")
     month = pd.to_datetime(visits["scheduled_at"]).dt.to_period("M")
-    frame = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy(),
-                          "month": month.to_numpy()}).drop_duplicates()
+    frame = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy(), "month": month.to_numpy()}).drop_duplicates()
     if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            COHORT_COLUMNS, ("datetime64[ns]", np.int64, np.int64, np.int64, float), strict=True)})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(COHORT_COLUMNS, ("datetime64[ns]", np.int64, np.int64, np.int64, float), strict=True)
+            }
+        )
     ordinal = np.asarray([p.ordinal for p in frame["month"]], dtype=np.int64)
     frame["m"] = ordinal
     first = frame.groupby("customer_id")["m"].transform("min").to_numpy()
@@ -74,8 +77,7 @@ def cohort_retention(
     for cohort, size in sizes.items():  # one row per (cohort, offset): at most months² rows
         for offset in range(0, end.ordinal - int(cohort) + 1):
             kept = int(retained.get((cohort, offset), 0))
-            rows.append((pd.Period(ordinal=int(cohort), freq="M").to_timestamp(), int(size), offset,
-                         kept, kept / size))
+            rows.append((pd.Period(ordinal=int(cohort), freq="M").to_timestamp(), int(size), offset, kept, kept / size))
     out = pd.DataFrame(rows, columns=list(COHORT_COLUMNS))
     out["cohort"] = out["cohort"].astype("datetime64[ns]")
     return out

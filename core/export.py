@@ -15,6 +15,7 @@ line_id, wechat_…     ``U1234abcd``              ``U1***``
 birthday              ``1990-05-01``             ``--05-01`` (month-day only)
 ====================  =========================  ==========================
 """
+
 from __future__ import annotations
 
 import io
@@ -33,9 +34,33 @@ EXPORT_FORMATS: Final = ("csv", "xlsx")
 MASK: Final = "***"
 
 # Calling codes, longest first, so +886 is not read as +88 and +852 not as +85.
-_CALLING_CODES: Final = ("886", "852", "853", "855", "856", "880", "971", "972", "966",
-                         "86", "81", "82", "65", "60", "66", "84", "63", "62", "61", "64", "44", "49", "33",
-                         "1", "7")
+_CALLING_CODES: Final = (
+    "886",
+    "852",
+    "853",
+    "855",
+    "856",
+    "880",
+    "971",
+    "972",
+    "966",
+    "86",
+    "81",
+    "82",
+    "65",
+    "60",
+    "66",
+    "84",
+    "63",
+    "62",
+    "61",
+    "64",
+    "44",
+    "49",
+    "33",
+    "1",
+    "7",
+)
 
 
 def _missing(value: object) -> bool:
@@ -60,7 +85,7 @@ def mask_phone(value: Any) -> Any:
     digits = re.sub(r"\D", "", text)
     if text.startswith("+"):
         code = next((c for c in _CALLING_CODES if digits.startswith(c)), digits[:3])
-        national = digits[len(code):]
+        national = digits[len(code) :]
         if len(national) < 7:
             return f"+{code}{MASK}"
         return f"+{code}{national[:3]}{MASK}{national[-3:]}"
@@ -154,8 +179,9 @@ def require_access(scope: Scope, permission: str, *, store_ids: Iterable[int | N
     scope.require(permission)
     outside = sorted({s for s in store_ids if not scope.allows_store(s)}, key=lambda s: (s is None, s or 0))
     if outside:
-        raise PermissionDenied(f"{scope.actor} ({scope.role}) may not {permission.replace('_', ' ')} "
-                               "data of stores outside their scope")
+        raise PermissionDenied(
+            f"{scope.actor} ({scope.role}) may not {permission.replace('_', ' ')} data of stores outside their scope"
+        )
 
 
 def rows_in_scope(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
@@ -235,8 +261,11 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     for column in plain.columns:
         if plain[column].dtype == object:
             plain[column] = plain[column].map(
-                lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple, set))
-                else (str(v) if isinstance(v, dict) else v)
+                lambda v: (
+                    ", ".join(map(str, v))
+                    if isinstance(v, (list, tuple, set))
+                    else (str(v) if isinstance(v, dict) else v)
+                )
             )
     return plain
 
@@ -248,4 +277,3 @@ def encode(frame: pd.DataFrame, *, fmt: str) -> bytes:
     if fmt == "xlsx":
         return to_xlsx_bytes(frame)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-

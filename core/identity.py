@@ -17,6 +17,7 @@ the same name adds :data:`SAME_NAME_WEIGHT` the same way, a similar name
 :data:`SIMILAR_NAME_WEIGHT`, two different names multiply it by :data:`DIFFERENT_NAME_FACTOR`
 (a household sharing one phone), and a missing name leaves it as it is.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,7 @@ from core.columns import require_columns
 IDENTITY_COLUMNS: Final = ("customer_id", "external_id", "name", "phone", "line_id", "email", "home_store_id")
 
 #: Evidence codes, in the order they are listed (shown to people through the i18n layer).
-EVIDENCE_CODES: Final = ("same_phone", "same_line_id", "same_email", "same_name", "similar_name",
-                         "different_names")
+EVIDENCE_CODES: Final = ("same_phone", "same_line_id", "same_email", "same_name", "similar_name", "different_names")
 
 #: Weight of each matched contact key.
 CONTACT_WEIGHTS: Final = {"phone": 0.6, "line_id": 0.7, "email": 0.6}
@@ -49,8 +49,17 @@ DEFAULT_MAX_BLOCK: Final = 8
 
 #: Columns of :func:`find_duplicate_pairs`' result (``_a`` is the lower customer id).
 PAIR_COLUMNS: Final = (
-    "customer_id_a", "customer_id_b", "external_id_a", "external_id_b", "name_a", "name_b",
-    "home_store_id_a", "home_store_id_b", "score", "evidence", "group",
+    "customer_id_a",
+    "customer_id_b",
+    "external_id_a",
+    "external_id_b",
+    "name_a",
+    "name_b",
+    "home_store_id_a",
+    "home_store_id_b",
+    "score",
+    "evidence",
+    "group",
 )
 
 _EVIDENCE_OF_KEY: Final = {"phone": "same_phone", "line_id": "same_line_id", "email": "same_email"}
@@ -96,7 +105,7 @@ def _normalised(values: pd.Series, column: str) -> pd.Series:
     """The column-wise form of :func:`normalise_phone` / :func:`normalise_line_id` /
     :func:`normalise_email` (same results; one pass over 100,000 members instead of a Python call
     per value)."""
-    text = (values.astype("string").fillna("").str.normalize("NFKC").str.strip())
+    text = values.astype("string").fillna("").str.normalize("NFKC").str.strip()
     if column == "phone":
         digits = text.str.replace(r"\D", "", regex=True)
         out = text.str.startswith("+").map({True: "+", False: ""}).astype("string") + digits
@@ -207,8 +216,20 @@ def find_duplicate_pairs(
         score = match_score(evidence)
         if score < min_score:
             continue
-        rows.append((a, b, left["external_id"], right["external_id"], left["name"], right["name"],
-                     left["home_store_id"], right["home_store_id"], score, evidence))
+        rows.append(
+            (
+                a,
+                b,
+                left["external_id"],
+                right["external_id"],
+                left["name"],
+                right["name"],
+                left["home_store_id"],
+                right["home_store_id"],
+                score,
+                evidence,
+            )
+        )
     result = pd.DataFrame(rows, columns=list(PAIR_COLUMNS[:-1]))
     groups = _groups(list(zip(result["customer_id_a"], result["customer_id_b"], strict=True)))
     result["group"] = result["customer_id_a"].map(groups)

@@ -19,6 +19,7 @@ Conventions shared by every function:
 Frames (columns checked with ``require_columns``): bookings :data:`KPI_BOOKING_COLUMNS`,
 messages :data:`MESSAGE_COLUMNS`, tasks :data:`TASK_COLUMNS`, feedback :data:`FEEDBACK_COLUMNS`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
@@ -47,7 +48,13 @@ from core.spend import visit_spend
 
 KPI_BOOKING_COLUMNS: Final = ("booking_id", "customer_id", "store_id", "scheduled_at", "status")
 MESSAGE_COLUMNS: Final = (
-    "message_id", "campaign_id", "customer_id", "store_id", "status", "sent_at", "cost",
+    "message_id",
+    "campaign_id",
+    "customer_id",
+    "store_id",
+    "status",
+    "sent_at",
+    "cost",
 )
 MESSAGE_STATUSES: Final = ("queued", "sent", "failed", "suppressed", "holdout")
 TASK_COLUMNS: Final = ("task_id", "store_id", "customer_id", "status", "created_at")
@@ -58,7 +65,13 @@ FEEDBACK_COLUMNS: Final = ("booking_id", "complaint")
 
 #: Columns of :func:`attribute_bookings`.
 ATTRIBUTION_COLUMNS: Final = (
-    "booking_id", "customer_id", "message_id", "campaign_id", "sent_at", "booked_at", "revenue",
+    "booking_id",
+    "customer_id",
+    "message_id",
+    "campaign_id",
+    "sent_at",
+    "booked_at",
+    "revenue",
 )
 
 #: Rows of :func:`kpi_board`, in order.
@@ -88,15 +101,23 @@ KPI_KEYS: Final = (
 )
 
 #: KPIs where a smaller value is better (deltas and targets read the other way).
-KPI_LOWER_IS_BETTER: Final = frozenset({
-    "revisit_interval_days", "complaint_rate", "high_value_complaint_rate", "no_show_rate", "cancel_rate",
-    "reschedule_rate",
-})
+KPI_LOWER_IS_BETTER: Final = frozenset(
+    {
+        "revisit_interval_days",
+        "complaint_rate",
+        "high_value_complaint_rate",
+        "no_show_rate",
+        "cancel_rate",
+        "reschedule_rate",
+    }
+)
 
 #: How each KPI's value reads: "share" (0–1), "days", "multiple" (ROI) or "points" (uplift,
 #: a difference of shares).
 KPI_UNITS: Final = {key: "share" for key in KPI_KEYS} | {
-    "revisit_interval_days": "days", "campaign_roi": "multiple", "campaign_gross_roi": "multiple",
+    "revisit_interval_days": "days",
+    "campaign_roi": "multiple",
+    "campaign_gross_roi": "multiple",
     "push_uplift": "points",
 }
 
@@ -196,15 +217,15 @@ def _ns(values: Any) -> pd.Series:
 class _VisitIndex:
     """Visits up to as-of, indexed for the "visits again" metrics (built once, reused)."""
 
-    code: np.ndarray       # per visit row: customer code (index into ``ids``)
-    day: np.ndarray        # per visit row: day number
-    store: np.ndarray      # per visit row: store id
-    ids: np.ndarray        # customer code → customer_id
+    code: np.ndarray  # per visit row: customer code (index into ``ids``)
+    day: np.ndarray  # per visit row: day number
+    store: np.ndarray  # per visit row: store id
+    ids: np.ndarray  # customer code → customer_id
     day0: int
     span: int
-    key: np.ndarray        # sorted distinct visit days: code * span + (day − day0)
-    prev_day: np.ndarray   # per key: the customer's previous visit day (NaN for the first)
-    next_day: np.ndarray   # per key: the customer's next visit day up to as-of (NaN if none)
+    key: np.ndarray  # sorted distinct visit days: code * span + (day − day0)
+    prev_day: np.ndarray  # per key: the customer's previous visit day (NaN for the first)
+    next_day: np.ndarray  # per key: the customer's next visit day up to as-of (NaN if none)
 
     def keys(self, mask: np.ndarray) -> np.ndarray:
         """Sorted distinct (customer, day) keys of the visit rows selected by ``mask``."""
@@ -240,9 +261,17 @@ def _visit_index(bookings: pd.DataFrame, as_of: AsOf) -> _VisitIndex:
     next_day = np.full(len(key), np.nan)
     prev_day[1:] = np.where(same, kday[:-1], np.nan)
     next_day[:-1] = np.where(same, kday[1:], np.nan)
-    return _VisitIndex(code=code.astype(np.int64), day=day, store=visits["store_id"].to_numpy(),
-                       ids=np.asarray(ids), day0=day0, span=span, key=key,
-                       prev_day=prev_day, next_day=next_day)
+    return _VisitIndex(
+        code=code.astype(np.int64),
+        day=day,
+        store=visits["store_id"].to_numpy(),
+        ids=np.asarray(ids),
+        day0=day0,
+        span=span,
+        key=key,
+        prev_day=prev_day,
+        next_day=next_day,
+    )
 
 
 def _store_mask(index: _VisitIndex, store_ids: Collection[int] | None) -> np.ndarray:
@@ -252,11 +281,17 @@ def _store_mask(index: _VisitIndex, store_ids: Collection[int] | None) -> np.nda
     return np.isin(index.store, ids)
 
 
-def _revisit_rate(index: _VisitIndex, *, as_of: AsOf, n_days: int, period_days: int,
-                  first_visits_only: bool, store_ids: Collection[int] | None) -> KpiValue:
+def _revisit_rate(
+    index: _VisitIndex,
+    *,
+    as_of: AsOf,
+    n_days: int,
+    period_days: int,
+    first_visits_only: bool,
+    store_ids: Collection[int] | None,
+) -> KpiValue:
     today = day_number(as_of)
-    mask = (_store_mask(index, store_ids) & (index.day > today - period_days)
-            & (index.day <= today - n_days))
+    mask = _store_mask(index, store_ids) & (index.day > today - period_days) & (index.day <= today - n_days)
     cohort = index.keys(mask)
     pos = np.searchsorted(index.key, cohort)
     if first_visits_only:
@@ -265,8 +300,9 @@ def _revisit_rate(index: _VisitIndex, *, as_of: AsOf, n_days: int, period_days: 
     return ratio(int(again.sum()), len(pos))
 
 
-def _revisit_interval(index: _VisitIndex, *, as_of: AsOf, period_days: int,
-                      store_ids: Collection[int] | None) -> KpiValue:
+def _revisit_interval(
+    index: _VisitIndex, *, as_of: AsOf, period_days: int, store_ids: Collection[int] | None
+) -> KpiValue:
     today = day_number(as_of)
     mask = _store_mask(index, store_ids) & (index.day > today - period_days) & (index.day <= today)
     ends = index.keys(mask)
@@ -278,8 +314,9 @@ def _revisit_interval(index: _VisitIndex, *, as_of: AsOf, period_days: int,
     return KpiValue(float(np.median(intervals)), None, float(len(intervals)))
 
 
-def _high_value_repurchase(index: _VisitIndex, ids: np.ndarray, *, as_of: AsOf,
-                           window_days: int, store_ids: Collection[int] | None) -> KpiValue:
+def _high_value_repurchase(
+    index: _VisitIndex, ids: np.ndarray, *, as_of: AsOf, window_days: int, store_ids: Collection[int] | None
+) -> KpiValue:
     today = day_number(as_of)
     mask = _store_mask(index, store_ids) & (index.day > today - window_days) & (index.day <= today)
     back = np.isin(ids, index.ids[sorted_unique(index.code[mask])])
@@ -326,8 +363,14 @@ def revisit_rate(
     KpiValue
         numerator = cohort visit days revisited within N, denominator = cohort visit days.
     """
-    return _revisit_rate(_visit_index(filter_stores(bookings, store_ids), as_of), as_of=as_of, n_days=n_days,
-                         period_days=period_days, first_visits_only=first_visits_only, store_ids=None)
+    return _revisit_rate(
+        _visit_index(filter_stores(bookings, store_ids), as_of),
+        as_of=as_of,
+        n_days=n_days,
+        period_days=period_days,
+        first_visits_only=first_visits_only,
+        store_ids=None,
+    )
 
 
 def revisit_interval(
@@ -347,8 +390,9 @@ def revisit_interval(
     KpiValue
         value = median interval in days, numerator = None, denominator = number of intervals.
     """
-    return _revisit_interval(_visit_index(filter_stores(bookings, store_ids), as_of), as_of=as_of,
-                             period_days=period_days, store_ids=None)
+    return _revisit_interval(
+        _visit_index(filter_stores(bookings, store_ids), as_of), as_of=as_of, period_days=period_days, store_ids=None
+    )
 
 
 def _delivered(messages: pd.DataFrame, as_of: AsOf, *, status: str = "sent") -> pd.DataFrame:
@@ -398,25 +442,43 @@ def wake_up_rate(
     """
     require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
     sent = filter_stores(_delivered(messages, as_of), store_ids)
-    sent = sent.loc[_period_mask(day_numbers(sent["sent_at"]), _period_end(as_of, window_days, judged_only),
-                                 period_days)]
+    sent = sent.loc[
+        _period_mask(day_numbers(sent["sent_at"]), _period_end(as_of, window_days, judged_only), period_days)
+    ]
     visits = visits_as_of(filter_stores(bookings, store_ids), as_of, columns=("customer_id", "scheduled_at"))
-    vt = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy().astype(np.int64),
-                       "visit_at": _ns(visits["scheduled_at"]).to_numpy()})
+    vt = pd.DataFrame(
+        {
+            "customer_id": visits["customer_id"].to_numpy().astype(np.int64),
+            "visit_at": _ns(visits["scheduled_at"]).to_numpy(),
+        }
+    )
     vt = vt.dropna().sort_values("visit_at")
-    msgs = pd.DataFrame({"customer_id": sent["customer_id"].to_numpy().astype(np.int64),
-                         "sent_at": sent["sent_at"].to_numpy()}).sort_values("sent_at")
+    msgs = pd.DataFrame(
+        {"customer_id": sent["customer_id"].to_numpy().astype(np.int64), "sent_at": sent["sent_at"].to_numpy()}
+    ).sort_values("sent_at")
     if sleeping_customer_ids is not None:
         msgs = msgs.loc[msgs["customer_id"].isin(list(sleeping_customer_ids)).to_numpy()]
     else:
-        prev = pd.merge_asof(msgs, vt.rename(columns={"visit_at": "last_visit"}),
-                             left_on="sent_at", right_on="last_visit", by="customer_id",
-                             direction="backward", allow_exact_matches=False)
+        prev = pd.merge_asof(
+            msgs,
+            vt.rename(columns={"visit_at": "last_visit"}),
+            left_on="sent_at",
+            right_on="last_visit",
+            by="customer_id",
+            direction="backward",
+            allow_exact_matches=False,
+        )
         gap = day_numbers(prev["sent_at"]) - day_numbers(prev["last_visit"])
         msgs = msgs.loc[(gap >= sleeping_days)]
-    nxt = pd.merge_asof(msgs, vt.rename(columns={"visit_at": "next_visit"}),
-                        left_on="sent_at", right_on="next_visit", by="customer_id",
-                        direction="forward", allow_exact_matches=False)
+    nxt = pd.merge_asof(
+        msgs,
+        vt.rename(columns={"visit_at": "next_visit"}),
+        left_on="sent_at",
+        right_on="next_visit",
+        by="customer_id",
+        direction="forward",
+        allow_exact_matches=False,
+    )
     woke = (nxt["next_visit"] - nxt["sent_at"]).le(pd.Timedelta(days=window_days))
     per_customer = woke.groupby(nxt["customer_id"].to_numpy()).any()
     return ratio(int(per_customer.sum()), len(per_customer))
@@ -431,12 +493,14 @@ def _booking_events(bookings: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
     spend = visit_spend(bookings)
     cutoff = as_of_cutoff(as_of)
     realised = bookings["status"].eq(VISIT_STATUS).to_numpy() & scheduled.lt(cutoff).to_numpy()
-    events = pd.DataFrame({
-        "booking_id": bookings["booking_id"].to_numpy(),
-        "customer_id": bookings["customer_id"].to_numpy().astype(np.int64),
-        "booked_at": made.to_numpy(),
-        "revenue": np.where(realised, spend.to_numpy(), 0.0),
-    })
+    events = pd.DataFrame(
+        {
+            "booking_id": bookings["booking_id"].to_numpy(),
+            "customer_id": bookings["customer_id"].to_numpy().astype(np.int64),
+            "booked_at": made.to_numpy(),
+            "revenue": np.where(realised, spend.to_numpy(), 0.0),
+        }
+    )
     events = events.loc[events["booked_at"].lt(cutoff).to_numpy()]
     return events.sort_values("booked_at", kind="stable")
 
@@ -463,15 +527,24 @@ def attribute_bookings(
         :data:`ATTRIBUTION_COLUMNS`, one row per credited booking.
     """
     pool = _delivered(messages, as_of, status=arm)
-    pool = pd.DataFrame({
-        "message_id": pool["message_id"].to_numpy(),
-        "campaign_id": pool["campaign_id"].to_numpy(),
-        "customer_id": pool["customer_id"].to_numpy().astype(np.int64),
-        "sent_at": pool["sent_at"].to_numpy(),
-    }).sort_values("sent_at", kind="stable")
+    pool = pd.DataFrame(
+        {
+            "message_id": pool["message_id"].to_numpy(),
+            "campaign_id": pool["campaign_id"].to_numpy(),
+            "customer_id": pool["customer_id"].to_numpy().astype(np.int64),
+            "sent_at": pool["sent_at"].to_numpy(),
+        }
+    ).sort_values("sent_at", kind="stable")
     events = _booking_events(bookings, as_of)
-    credited = pd.merge_asof(events, pool, left_on="booked_at", right_on="sent_at",
-                             by="customer_id", direction="backward", allow_exact_matches=False)
+    credited = pd.merge_asof(
+        events,
+        pool,
+        left_on="booked_at",
+        right_on="sent_at",
+        by="customer_id",
+        direction="backward",
+        allow_exact_matches=False,
+    )
     ok = (credited["booked_at"] - credited["sent_at"]).le(pd.Timedelta(days=window_days))
     return credited.loc[ok.to_numpy(), list(ATTRIBUTION_COLUMNS)].reset_index(drop=True)
 
@@ -502,23 +575,42 @@ def push_to_booking_conversion(
     KpiValue
         numerator = converted messages, denominator = messages of the arm in the period.
     """
-    pool, credited = _arm(messages, bookings, as_of=as_of, window_days=window_days, period_days=period_days,
-                          store_ids=store_ids, campaign_ids=campaign_ids, arm=arm, judged_only=judged_only)
+    pool, credited = _arm(
+        messages,
+        bookings,
+        as_of=as_of,
+        window_days=window_days,
+        period_days=period_days,
+        store_ids=store_ids,
+        campaign_ids=campaign_ids,
+        arm=arm,
+        judged_only=judged_only,
+    )
     converted = pool["message_id"].isin(credited["message_id"].unique())
     return ratio(int(converted.sum()), len(pool))
 
 
-def _arm(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: AsOf, window_days: int, period_days: int,
-         store_ids: Collection[int] | None, campaign_ids: Collection[Any] | None, arm: Literal["sent", "holdout"],
-         judged_only: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _arm(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    window_days: int,
+    period_days: int,
+    store_ids: Collection[int] | None,
+    campaign_ids: Collection[Any] | None,
+    arm: Literal["sent", "holdout"],
+    judged_only: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(messages of the arm in the period, bookings credited to the arm) at the stores."""
     messages = filter_stores(messages, store_ids)
     bookings = filter_stores(bookings, store_ids)
     pool = _delivered(messages, as_of, status=arm)
     if campaign_ids is not None:
         pool = pool.loc[pool["campaign_id"].isin(list(campaign_ids)).to_numpy()]
-    pool = pool.loc[_period_mask(day_numbers(pool["sent_at"]), _period_end(as_of, window_days, judged_only),
-                                 period_days)]
+    pool = pool.loc[
+        _period_mask(day_numbers(pool["sent_at"]), _period_end(as_of, window_days, judged_only), period_days)
+    ]
     credited = attribute_bookings(messages, bookings, as_of=as_of, window_days=window_days, arm=arm)
     return pool, credited
 
@@ -543,8 +635,14 @@ def push_uplift(
         denominator = holdout rows in the period; ``low``/``high`` = its 95% interval (normal
         approximation of a difference of two shares).
     """
-    kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
-                                  "store_ids": store_ids, "campaign_ids": campaign_ids, "judged_only": judged_only}
+    kwargs: dict[str, Any] = {
+        "as_of": as_of,
+        "window_days": window_days,
+        "period_days": period_days,
+        "store_ids": store_ids,
+        "campaign_ids": campaign_ids,
+        "judged_only": judged_only,
+    }
     sent = push_to_booking_conversion(messages, bookings, arm="sent", **kwargs)
     hold = push_to_booking_conversion(messages, bookings, arm="holdout", **kwargs)
     return _uplift_value(sent, hold)
@@ -574,8 +672,14 @@ def campaign_roi(
         value = incremental revenue ÷ cost (``None`` without a holdout, a sent message or a
         cost); numerator = incremental revenue; denominator = cost; ``low``/``high``.
     """
-    kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
-                              "store_ids": store_ids, "campaign_ids": campaign_ids, "judged_only": judged_only}
+    kwargs: dict[str, Any] = {
+        "as_of": as_of,
+        "window_days": window_days,
+        "period_days": period_days,
+        "store_ids": store_ids,
+        "campaign_ids": campaign_ids,
+        "judged_only": judged_only,
+    }
     sent, sent_credit = _arm(messages, bookings, arm="sent", **kwargs)
     hold, hold_credit = _arm(messages, bookings, arm="holdout", **kwargs)
     return _roi_values(sent, sent_credit, hold, hold_credit)[0]
@@ -600,8 +704,14 @@ def campaign_gross_roi(
     KpiValue
         numerator = revenue credited to the sent messages of the period; denominator = their cost.
     """
-    kwargs: dict[str, Any] = {"as_of": as_of, "window_days": window_days, "period_days": period_days,
-                              "store_ids": store_ids, "campaign_ids": campaign_ids, "judged_only": judged_only}
+    kwargs: dict[str, Any] = {
+        "as_of": as_of,
+        "window_days": window_days,
+        "period_days": period_days,
+        "store_ids": store_ids,
+        "campaign_ids": campaign_ids,
+        "judged_only": judged_only,
+    }
     sent, credit = _arm(messages, bookings, arm="sent", **kwargs)
     empty = sent.iloc[:0]
     return _roi_values(sent, credit, empty, credit.iloc[:0])[1]
@@ -621,8 +731,9 @@ def high_value_repurchase_rate(
     customers as of ``as_of − window_days``, so the visits counted are after the decision).
     """
     ids = pd.unique(np.asarray(list(high_value_customer_ids)))
-    return _high_value_repurchase(_visit_index(bookings, as_of), ids, as_of=as_of,
-                                  window_days=window_days, store_ids=store_ids)
+    return _high_value_repurchase(
+        _visit_index(bookings, as_of), ids, as_of=as_of, window_days=window_days, store_ids=store_ids
+    )
 
 
 def task_completion_rate(
@@ -653,12 +764,9 @@ def complaint_rate(
     """Complaints ÷ visits: visits (completed bookings) in the period with a complaint flag."""
     require_columns(feedback, FEEDBACK_COLUMNS, what="feedback")
     require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
-    visits = filter_stores(visits_as_of(bookings, as_of,
-                                        columns=("booking_id", "store_id", "scheduled_at")),
-                           store_ids)
+    visits = filter_stores(visits_as_of(bookings, as_of, columns=("booking_id", "store_id", "scheduled_at")), store_ids)
     visits = visits.loc[_period_mask(day_numbers(visits["scheduled_at"]), as_of, period_days)]
-    flagged = feedback.loc[feedback["complaint"].fillna(False).astype(bool).to_numpy(),
-                           "booking_id"].unique()
+    flagged = feedback.loc[feedback["complaint"].fillna(False).astype(bool).to_numpy(), "booking_id"].unique()
     return ratio(int(visits["booking_id"].isin(flagged).sum()), len(visits))
 
 
@@ -685,12 +793,10 @@ def status_rates(
         :data:`STATUS_RATE_KEYS` → KpiValue (denominator = bookings of any status).
     """
     require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
-    b = filter_stores(bookings_as_of(bookings, as_of,
-                                     columns=("store_id", "scheduled_at", "status")), store_ids)
+    b = filter_stores(bookings_as_of(bookings, as_of, columns=("store_id", "scheduled_at", "status")), store_ids)
     b = b.loc[_period_mask(day_numbers(b["scheduled_at"]), as_of, period_days)]
     counts = b["status"].value_counts()
-    return {key: ratio(int(counts.get(status, 0)), len(b))
-            for key, status in STATUS_RATE_KEYS.items()}
+    return {key: ratio(int(counts.get(status, 0)), len(b)) for key, status in STATUS_RATE_KEYS.items()}
 
 
 def cross_store_share(
@@ -707,9 +813,9 @@ def cross_store_share(
     """
     require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
     require_columns(customers, ("customer_id", "home_store_id"), what="customers")
-    visits = filter_stores(visits_as_of(bookings, as_of,
-                                        columns=("customer_id", "store_id", "scheduled_at")),
-                           store_ids)
+    visits = filter_stores(
+        visits_as_of(bookings, as_of, columns=("customer_id", "store_id", "scheduled_at")), store_ids
+    )
     visits = visits.loc[_period_mask(day_numbers(visits["scheduled_at"]), as_of, period_days)]
     home = customers.drop_duplicates("customer_id").set_index("customer_id")["home_store_id"]
     visit_home = visits["customer_id"].map(home)
@@ -794,15 +900,17 @@ def incremental_roi(sent_revenue: Any, holdout_revenue: Any, cost: float) -> Kpi
     incremental = float(sent.mean() - hold.mean()) * len(sent)
     if cost <= 0:
         return KpiValue(None, incremental, cost)
-    variance = ((float(sent.var(ddof=1)) / len(sent) if len(sent) > 1 else 0.0)
-                + (float(hold.var(ddof=1)) / len(hold) if len(hold) > 1 else 0.0))
+    variance = (float(sent.var(ddof=1)) / len(sent) if len(sent) > 1 else 0.0) + (
+        float(hold.var(ddof=1)) / len(hold) if len(hold) > 1 else 0.0
+    )
     half = Z95 * float(np.sqrt(variance)) * len(sent) / cost
     value = incremental / cost
     return KpiValue(value, incremental, cost, value - half, value + half)
 
 
-def _roi_values(sent: pd.DataFrame, sent_credit: pd.DataFrame, hold: pd.DataFrame,
-                hold_credit: pd.DataFrame) -> tuple[KpiValue, KpiValue]:
+def _roi_values(
+    sent: pd.DataFrame, sent_credit: pd.DataFrame, hold: pd.DataFrame, hold_credit: pd.DataFrame
+) -> tuple[KpiValue, KpiValue]:
     """(incremental ROI, gross ROI) of the two arms (see :func:`campaign_roi`)."""
     cost = float(sent["cost"].astype(float).fillna(0.0).sum())
     per_sent = sent["message_id"].map(sent_credit.groupby("message_id")["revenue"].sum()).fillna(0.0).astype(float)
@@ -814,8 +922,12 @@ def _uplift_value(sent: KpiValue, hold: KpiValue) -> KpiValue:
     if sent.value is None or hold.value is None:
         return KpiValue(None, None, hold.denominator)
     diff = sent.value - hold.value
-    half = Z95 * float(np.sqrt(sent.value * (1 - sent.value) / float(sent.denominator or 1)
-                               + hold.value * (1 - hold.value) / float(hold.denominator or 1)))
+    half = Z95 * float(
+        np.sqrt(
+            sent.value * (1 - sent.value) / float(sent.denominator or 1)
+            + hold.value * (1 - hold.value) / float(hold.denominator or 1)
+        )
+    )
     return KpiValue(diff, None, hold.denominator, diff - half, diff + half)
 
 
@@ -852,19 +964,30 @@ def _board_values(
         # The cohort is the period's worth of visit days ending at as_of − N.
         for prefix, first in (("revisit_rate", False), ("first_revisit_rate", True)):
             values[f"{prefix}_{n}"] = _revisit_rate(
-                index, as_of=as_of, n_days=n, period_days=period_days + n,
-                first_visits_only=first, store_ids=None)
-    values["revisit_interval_days"] = _revisit_interval(
-        index, as_of=as_of, period_days=period_days, store_ids=None)
+                index, as_of=as_of, n_days=n, period_days=period_days + n, first_visits_only=first, store_ids=None
+            )
+    values["revisit_interval_days"] = _revisit_interval(index, as_of=as_of, period_days=period_days, store_ids=None)
 
     if messages is not None:
         values["wake_up_rate"] = wake_up_rate(
-            messages, bookings, None, as_of=as_of, window_days=params.wake_window_days,
-            period_days=period_days, sleeping_days=lifecycle_params.sleeping_days, judged_only=True)
+            messages,
+            bookings,
+            None,
+            as_of=as_of,
+            window_days=params.wake_window_days,
+            period_days=period_days,
+            sleeping_days=lifecycle_params.sleeping_days,
+            judged_only=True,
+        )
         # Like the revisit rates, the board judges only messages whose window has closed.
-        arm_kwargs: dict[str, Any] = {"as_of": as_of, "window_days": params.push_window_days,
-                                      "period_days": period_days, "store_ids": None, "campaign_ids": None,
-                                      "judged_only": True}
+        arm_kwargs: dict[str, Any] = {
+            "as_of": as_of,
+            "window_days": params.push_window_days,
+            "period_days": period_days,
+            "store_ids": None,
+            "campaign_ids": None,
+            "judged_only": True,
+        }
         sent, sent_credit = _arm(messages, bookings, arm="sent", **arm_kwargs)
         hold, hold_credit = _arm(messages, bookings, arm="holdout", **arm_kwargs)
         sent_conv = ratio(int(sent["message_id"].isin(sent_credit["message_id"].unique()).sum()), len(sent))
@@ -876,24 +999,26 @@ def _board_values(
 
     hv_as_of = as_of_day(as_of) - pd.Timedelta(days=params.high_value_window_days)
     rfm = rfm_table(bookings, as_of=hv_as_of)
-    hv = rfm.loc[high_value_flags(rfm["monetary"], top_share=lifecycle_params.high_value_top_share)
-                 .to_numpy(), "customer_id"]
+    hv = rfm.loc[
+        high_value_flags(rfm["monetary"], top_share=lifecycle_params.high_value_top_share).to_numpy(), "customer_id"
+    ]
     if store_ids is not None:
         home = customers.drop_duplicates("customer_id").set_index("customer_id")["home_store_id"]
         hv = hv.loc[hv.map(home).isin(list(store_ids)).to_numpy()]
     hv_ids = pd.unique(hv.to_numpy())
     values["high_value_repurchase_rate"] = _high_value_repurchase(
-        index, hv_ids, as_of=as_of, window_days=params.high_value_window_days, store_ids=None)
+        index, hv_ids, as_of=as_of, window_days=params.high_value_window_days, store_ids=None
+    )
 
     if tasks is not None:
         values["task_completion_rate"] = task_completion_rate(tasks, as_of=as_of, period_days=period_days)
     if feedback is not None:
         values["complaint_rate"] = complaint_rate(feedback, bookings, as_of=as_of, period_days=period_days)
         values["high_value_complaint_rate"] = high_value_complaint_rate(
-            feedback, bookings, hv_ids, as_of=as_of, period_days=period_days)
+            feedback, bookings, hv_ids, as_of=as_of, period_days=period_days
+        )
     if reviews is not None:
-        values["model_accuracy"] = model_accuracy(reviews, as_of=as_of, period_days=period_days,
-                                                  store_ids=store_ids)
+        values["model_accuracy"] = model_accuracy(reviews, as_of=as_of, period_days=period_days, store_ids=store_ids)
     values.update(status_rates(bookings, as_of=as_of, period_days=period_days))
     values["cross_store_share"] = cross_store_share(bookings, customers, as_of=as_of, period_days=period_days)
     return {key: values.get(key, none) for key in KPI_KEYS}
@@ -957,8 +1082,12 @@ def kpi_board(
     if feedback is not None and ids is not None:
         f = feedback.loc[feedback["booking_id"].isin(b["booking_id"]).to_numpy()]
     r = _restrict_customers(reviews, ids)
-    kwargs: dict[str, Any] = {"period_days": period_days, "store_ids": store_ids, "params": params,
-                                  "lifecycle_params": lifecycle_params}
+    kwargs: dict[str, Any] = {
+        "period_days": period_days,
+        "store_ids": store_ids,
+        "params": params,
+        "lifecycle_params": lifecycle_params,
+    }
     now = _board_values(b, c, m, t, f, r, as_of=as_of, **kwargs)
     before: dict[str, KpiValue] = {}
     if include_previous:
@@ -972,17 +1101,18 @@ def kpi_board(
         low, high = cur.low, cur.high
         if low is None and cur.value is not None and KPI_UNITS[key] == "share" and cur.numerator is not None:
             low, high = wilson_interval(cur.numerator, float(cur.denominator or 0)) or (None, None)
-        rows.append({
-            "kpi": key,
-            "value": cur.value,
-            "numerator": cur.numerator,
-            "denominator": cur.denominator,
-            "low": low,
-            "high": high,
-            "previous_value": prev_value,
-            "delta": (None if cur.value is None or prev_value is None
-                      else cur.value - prev_value),
-        })
+        rows.append(
+            {
+                "kpi": key,
+                "value": cur.value,
+                "numerator": cur.numerator,
+                "denominator": cur.denominator,
+                "low": low,
+                "high": high,
+                "previous_value": prev_value,
+                "delta": (None if cur.value is None or prev_value is None else cur.value - prev_value),
+            }
+        )
     out = pd.DataFrame(rows, columns=list(BOARD_COLUMNS))
     for column in BOARD_COLUMNS[1:]:
         out[column] = out[column].astype(float)
@@ -1024,25 +1154,36 @@ def kpi_by(
     DataFrame
         ``group`` then :data:`BOARD_COLUMNS`.
     """
-    common: dict[str, Any] = {"as_of": as_of, "period_days": period_days, "params": params, "reviews": reviews,
-                                  "lifecycle_params": lifecycle_params,
-                                  "include_previous": include_previous}
+    common: dict[str, Any] = {
+        "as_of": as_of,
+        "period_days": period_days,
+        "params": params,
+        "reviews": reviews,
+        "lifecycle_params": lifecycle_params,
+        "include_previous": include_previous,
+    }
     boards = []
     if by == "store":
         require_columns(bookings, KPI_BOOKING_COLUMNS, what="bookings")
         stores = pd.unique(filter_stores(bookings, store_ids)["store_id"].dropna())
         for store in sorted(stores):  # one board per store (dozens), not per customer
-            board = kpi_board(bookings, customers, messages, tasks, feedback,
-                              store_ids=[store], **common)
+            board = kpi_board(bookings, customers, messages, tasks, feedback, store_ids=[store], **common)
             boards.append(board.assign(group=store))
     elif by == "segment":
         if segments is None:
             raise ValueError("kpi_by(by='segment') needs a segments frame")
         require_columns(segments, ("customer_id", segment_column), what="segments")
         for name, members in segments.groupby(segment_column, sort=True):
-            board = kpi_board(bookings, customers, messages, tasks, feedback,
-                              store_ids=store_ids, customer_ids=members["customer_id"].to_numpy(),
-                              **common)
+            board = kpi_board(
+                bookings,
+                customers,
+                messages,
+                tasks,
+                feedback,
+                store_ids=store_ids,
+                customer_ids=members["customer_id"].to_numpy(),
+                **common,
+            )
             boards.append(board.assign(group=name))
     else:
         raise ValueError(f"by must be 'store' or 'segment', not {by!r}")
@@ -1084,10 +1225,20 @@ def kpi_trend(
     rows = []
     for i, start in enumerate(starts):  # one board per period (a dozen), not per customer
         stop = starts[i + 1] - pd.Timedelta(days=1) if i + 1 < len(starts) else end
-        board = kpi_board(bookings, customers, messages, tasks, feedback, reviews=reviews, as_of=stop,
-                          period_days=int((stop - start).days) + 1, store_ids=store_ids,
-                          params=params, lifecycle_params=lifecycle_params,
-                          include_previous=False)
+        board = kpi_board(
+            bookings,
+            customers,
+            messages,
+            tasks,
+            feedback,
+            reviews=reviews,
+            as_of=stop,
+            period_days=int((stop - start).days) + 1,
+            store_ids=store_ids,
+            params=params,
+            lifecycle_params=lifecycle_params,
+            include_previous=False,
+        )
         rows.append(board.assign(period_start=start, period_end=stop))
     if not rows:
         return _empty(("period_start", "period_end", "kpi", "value", "numerator", "denominator"))

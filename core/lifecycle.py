@@ -16,6 +16,7 @@ Labels and rules (thresholds are :class:`core.params.LifecycleParams`):
 Precedence when several rules hold, first wins: :data:`LIFECYCLE_PRECEDENCE`
 (lost > sleeping > rescheduler > churn_risk > high_value > new > stable).
 """
+
 from __future__ import annotations
 
 import math
@@ -68,11 +69,11 @@ def high_value_flags(monetary: pd.Series, *, top_share: float) -> pd.Series:
     return (ranks <= cut).fillna(False).astype(bool)
 
 
-def churn_risk_flags(window_days: pd.Series, days_overdue: pd.Series, *,
-                     params: LifecycleParams) -> pd.Series:
+def churn_risk_flags(window_days: pd.Series, days_overdue: pd.Series, *, params: LifecycleParams) -> pd.Series:
     """``days_overdue > max(churn_tolerance_days, churn_tolerance_ratio × window_days)``."""
-    tolerance = np.maximum(float(params.churn_tolerance_days),
-                           params.churn_tolerance_ratio * window_days.astype(float).to_numpy())
+    tolerance = np.maximum(
+        float(params.churn_tolerance_days), params.churn_tolerance_ratio * window_days.astype(float).to_numpy()
+    )
     flags = days_overdue.astype(float).to_numpy() > tolerance
     return pd.Series(flags, index=window_days.index)
 
@@ -130,8 +131,9 @@ def lifecycle_segments(
 
     ids = pd.Index(np.union1d(rfm["customer_id"].to_numpy(), np.unique(cust)), name="customer_id")
     m = moves.reindex(ids).fillna(0)
-    return _finish_lifecycle(ids, rfm, windows, n_visit_days.reindex(ids).fillna(0),
-                             m["sum"].to_numpy(), m["size"].to_numpy(), params=params)
+    return _finish_lifecycle(
+        ids, rfm, windows, n_visit_days.reindex(ids).fillna(0), m["sum"].to_numpy(), m["size"].to_numpy(), params=params
+    )
 
 
 def lifecycle_from_aggregates(
@@ -150,19 +152,30 @@ def lifecycle_from_aggregates(
     params = params or LifecycleParams()
     require_columns(rfm, LIFECYCLE_RFM_COLUMNS, what="rfm")
     require_columns(windows, LIFECYCLE_WINDOW_COLUMNS, what="windows")
-    require_columns(aggregates, ("customer_id", "n_visits", "n_bookings_recent",
-                                 "n_moved_recent"), what="aggregates")
-    ids = pd.Index(np.union1d(rfm["customer_id"].to_numpy(),
-                              aggregates["customer_id"].to_numpy()), name="customer_id")
+    require_columns(aggregates, ("customer_id", "n_visits", "n_bookings_recent", "n_moved_recent"), what="aggregates")
+    ids = pd.Index(np.union1d(rfm["customer_id"].to_numpy(), aggregates["customer_id"].to_numpy()), name="customer_id")
     a = aggregates.set_index("customer_id").reindex(ids)
-    return _finish_lifecycle(ids, rfm, windows, a["n_visits"].fillna(0),
-                             a["n_moved_recent"].fillna(0).to_numpy(),
-                             a["n_bookings_recent"].fillna(0).to_numpy(), params=params)
+    return _finish_lifecycle(
+        ids,
+        rfm,
+        windows,
+        a["n_visits"].fillna(0),
+        a["n_moved_recent"].fillna(0).to_numpy(),
+        a["n_bookings_recent"].fillna(0).to_numpy(),
+        params=params,
+    )
 
 
-def _finish_lifecycle(ids: pd.Index, rfm: pd.DataFrame, windows: pd.DataFrame,
-                      n_visit_days: pd.Series, moved: np.ndarray, booked: np.ndarray, *,
-                      params: LifecycleParams) -> pd.DataFrame:
+def _finish_lifecycle(
+    ids: pd.Index,
+    rfm: pd.DataFrame,
+    windows: pd.DataFrame,
+    n_visit_days: pd.Series,
+    moved: np.ndarray,
+    booked: np.ndarray,
+    *,
+    params: LifecycleParams,
+) -> pd.DataFrame:
     """The rule flags and the label, per customer of ``ids``."""
     out = pd.DataFrame(index=ids)
     r = rfm.set_index("customer_id").reindex(ids)
@@ -180,14 +193,14 @@ def _finish_lifecycle(ids: pd.Index, rfm: pd.DataFrame, windows: pd.DataFrame,
     per_customer = w.groupby("customer_id")["flag"].any()
     out["is_churn_risk"] = per_customer.reindex(ids).fillna(False).astype(bool).to_numpy()
 
-    out["is_high_value"] = high_value_flags(r["monetary"].astype(float),
-                                            top_share=params.high_value_top_share).to_numpy()
+    out["is_high_value"] = high_value_flags(
+        r["monetary"].astype(float), top_share=params.high_value_top_share
+    ).to_numpy()
     visits_n = n_visit_days.astype(np.int64)
     out["is_new"] = (visits_n <= params.new_max_visits).to_numpy()
     out["n_visit_days"] = visits_n.to_numpy()
 
     conditions = [out[f"is_{label}"].to_numpy(dtype=bool) for label in LIFECYCLE_PRECEDENCE[:-1]]
-    out["lifecycle_segment"] = np.select(conditions, list(LIFECYCLE_PRECEDENCE[:-1]),
-                                         default=STABLE).astype(object)
+    out["lifecycle_segment"] = np.select(conditions, list(LIFECYCLE_PRECEDENCE[:-1]), default=STABLE).astype(object)
     out = out.reset_index()
     return out.loc[:, list(LIFECYCLE_COLUMNS)]

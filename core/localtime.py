@@ -10,6 +10,7 @@ conversion goes through this module so the rules are the same everywhere:
   read as standard time, and one the change skips is moved forward, so no row turns into NaT
   (the scalar functions follow ``zoneinfo``: ``fold=0``, the earlier reading).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -133,5 +134,6 @@ def to_utc_per_row(local_values: pd.Series, tzs: pd.Series) -> list[datetime | N
 
 
 def _localize(values: pd.Series, tz: str) -> pd.Series:
-    return values.dt.tz_localize(tz, ambiguous=np.zeros(len(values), dtype=bool),
-                                 nonexistent="shift_forward").dt.tz_convert("UTC")
+    return values.dt.tz_localize(
+        tz, ambiguous=np.zeros(len(values), dtype=bool), nonexistent="shift_forward"
+    ).dt.tz_convert("UTC")

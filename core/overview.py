@@ -1,4 +1,5 @@
 """Headline figures and the monthly trend of the Overview page."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,7 @@ def monthly_trend(bookings: pd.DataFrame, *, as_of: date, months: int = 24) -> p
     start = (pd.Timestamp(as_of) - pd.DateOffset(months=months - 1)).to_period("M").to_timestamp()
     visits = _visits_between(bookings, start.date() - timedelta(days=1), as_of)
     grouped = (
-        visits.assign(month=visits["scheduled_at"].dt.to_period("M").dt.to_timestamp(),
-                      revenue=visit_spend(visits))
+        visits.assign(month=visits["scheduled_at"].dt.to_period("M").dt.to_timestamp(), revenue=visit_spend(visits))
         .groupby("month")
         .agg(visits=("status", "size"), revenue=("revenue", "sum"))
     )

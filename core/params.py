@@ -9,6 +9,7 @@ ignored, so a result as of a past date is the same whether or not later bookings
 Day counts ("recency", "days overdue", intervals) are whole calendar days between the *dates*
 of the store-local timestamps.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,8 +34,10 @@ class RfmParams:
 
     lookback_days: int = field(
         default=365,
-        metadata={"help": "Days before as-of counted for frequency (F) and monetary (M); "
-                          "recency (R) always uses the last visit ever."},
+        metadata={
+            "help": "Days before as-of counted for frequency (F) and monetary (M); "
+            "recency (R) always uses the last visit ever."
+        },
     )
 
 
@@ -44,36 +47,45 @@ class CadenceParams:
 
     prior_strength: float = field(
         default=1.0,
-        metadata={"help": "Pseudo-count of intervals given to the service/store prior: the own "
-                          "median gets weight n/(n+prior_strength) for n own intervals. 1.0 predicted "
-                          "the next interval better than 1.5-3 in backtests on the demo chain."},
+        metadata={
+            "help": "Pseudo-count of intervals given to the service/store prior: the own "
+            "median gets weight n/(n+prior_strength) for n own intervals. 1.0 predicted "
+            "the next interval better than 1.5-3 in backtests on the demo chain."
+        },
     )
     min_window_days: int = field(
-        default=7, metadata={"help": "Smallest revisit window, in days (windows are clipped)."})
+        default=7, metadata={"help": "Smallest revisit window, in days (windows are clipped)."}
+    )
     max_window_days: int = field(
-        default=365, metadata={"help": "Largest revisit window, in days (windows are clipped)."})
+        default=365, metadata={"help": "Largest revisit window, in days (windows are clipped)."}
+    )
     default_window_days: int = field(
         default=35,
-        metadata={"help": "Window used when neither the service category nor the store has "
-                          "enough intervals to form a prior."},
+        metadata={
+            "help": "Window used when neither the service category nor the store has enough intervals to form a prior."
+        },
     )
     min_prior_intervals: int = field(
         default=5,
-        metadata={"help": "Intervals a service category (or store) needs before its median is "
-                          "used as the prior; otherwise the next fallback is used."},
+        metadata={
+            "help": "Intervals a service category (or store) needs before its median is "
+            "used as the prior; otherwise the next fallback is used."
+        },
     )
     default_spread_ratio: float = field(
         default=0.25,
-        metadata={"help": "Prior spread (robust standard deviation) as a share of the prior "
-                          "window when the category/store has too few intervals to measure it."},
+        metadata={
+            "help": "Prior spread (robust standard deviation) as a share of the prior "
+            "window when the category/store has too few intervals to measure it."
+        },
     )
     band_z: float = field(
         default=1.0,
-        metadata={"help": "Half-width of the window band in robust standard deviations, before "
-                          "the 1/sqrt(visits) narrowing."},
+        metadata={
+            "help": "Half-width of the window band in robust standard deviations, before the 1/sqrt(visits) narrowing."
+        },
     )
-    min_band_days: float = field(
-        default=2.0, metadata={"help": "Smallest half-width of the window band, in days."})
+    min_band_days: float = field(default=2.0, metadata={"help": "Smallest half-width of the window band, in days."})
 
 
 @dataclass(frozen=True)
@@ -81,33 +93,35 @@ class LifecycleParams:
     """Settings of the lifecycle segments (:func:`core.lifecycle.lifecycle_segments`)."""
 
     sleeping_days: int = field(
-        default=180, metadata={"help": "Days without a visit after which a customer is sleeping."})
-    lost_days: int = field(
-        default=365, metadata={"help": "Days without a visit after which a customer is lost."})
+        default=180, metadata={"help": "Days without a visit after which a customer is sleeping."}
+    )
+    lost_days: int = field(default=365, metadata={"help": "Days without a visit after which a customer is lost."})
     churn_tolerance_ratio: float = field(
         default=0.25,
-        metadata={"help": "Churn risk when days overdue exceed this share of the revisit window "
-                          "(or churn_tolerance_days, whichever is larger)."},
+        metadata={
+            "help": "Churn risk when days overdue exceed this share of the revisit window "
+            "(or churn_tolerance_days, whichever is larger)."
+        },
     )
     churn_tolerance_days: int = field(
         default=7,
-        metadata={"help": "Churn risk when days overdue exceed this many days (or the ratio "
-                          "tolerance, whichever is larger)."},
+        metadata={
+            "help": "Churn risk when days overdue exceed this many days (or the ratio tolerance, whichever is larger)."
+        },
     )
     new_max_visits: int = field(
         default=1,
-        metadata={"help": "Customers with at most this many visit days (ever, up to as-of) "
-                          "are new."},
+        metadata={"help": "Customers with at most this many visit days (ever, up to as-of) are new."},
     )
     high_value_top_share: float = field(
         default=0.2,
-        metadata={"help": "Share of spending customers (by monetary, ties included) that are "
-                          "high value."},
+        metadata={"help": "Share of spending customers (by monetary, ties included) that are high value."},
     )
     rescheduler_min_share: float = field(
         default=0.3,
-        metadata={"help": "Share of a customer's bookings that must be cancelled/rescheduled "
-                          "to be a frequent rescheduler."},
+        metadata={
+            "help": "Share of a customer's bookings that must be cancelled/rescheduled to be a frequent rescheduler."
+        },
     )
     rescheduler_min_count: int = field(
         default=3,
@@ -115,8 +129,7 @@ class LifecycleParams:
     )
     rescheduler_lookback_days: int = field(
         default=365,
-        metadata={"help": "Days before as-of whose bookings are counted for the rescheduler "
-                          "rule."},
+        metadata={"help": "Days before as-of whose bookings are counted for the rescheduler rule."},
     )
     rescheduler_statuses: tuple[str, ...] = field(
         default=("cancelled", "rescheduled"),
@@ -130,18 +143,17 @@ class KpiParams:
 
     wake_window_days: int = field(
         default=30,
-        metadata={"help": "A contacted sleeping customer is woken up by a visit within this "
-                          "many days after the message."},
+        metadata={
+            "help": "A contacted sleeping customer is woken up by a visit within this many days after the message."
+        },
     )
     push_window_days: int = field(
         default=7,
-        metadata={"help": "A delivered message converts when the customer books within this "
-                          "many days after it."},
+        metadata={"help": "A delivered message converts when the customer books within this many days after it."},
     )
     high_value_window_days: int = field(
         default=30,
-        metadata={"help": "High-value customers repurchase when they visit within this many "
-                          "days."},
+        metadata={"help": "High-value customers repurchase when they visit within this many days."},
     )
     revisit_n_days: tuple[int, ...] = field(
         default=(30, 60, 90),
@@ -164,13 +176,15 @@ def describe_params() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for cls in PARAM_CLASSES:
         for f in dataclasses.fields(cls):
-            rows.append({
-                "group": cls.__name__,
-                "name": f.name,
-                "type": str(f.type),
-                "default": f.default,
-                "help": f.metadata.get("help", ""),
-            })
+            rows.append(
+                {
+                    "group": cls.__name__,
+                    "name": f.name,
+                    "type": str(f.type),
+                    "default": f.default,
+                    "help": f.metadata.get("help", ""),
+                }
+            )
     return rows
 
 
@@ -210,8 +224,7 @@ def _select(frame: pd.DataFrame, mask: np.ndarray, columns: Any) -> pd.DataFrame
     return frame.loc[mask, list(dict.fromkeys(columns))]
 
 
-def bookings_as_of(bookings: pd.DataFrame, as_of: AsOf, *, what: str = "bookings",
-                   columns: Any = None) -> pd.DataFrame:
+def bookings_as_of(bookings: pd.DataFrame, as_of: AsOf, *, what: str = "bookings", columns: Any = None) -> pd.DataFrame:
     """Bookings scheduled up to the end of the as-of day (never later ones).
 
     ``columns`` keeps only those columns (cheaper on wide frames).
@@ -221,13 +234,11 @@ def bookings_as_of(bookings: pd.DataFrame, as_of: AsOf, *, what: str = "bookings
     return _select(bookings, scheduled.lt(as_of_cutoff(as_of)).to_numpy(), columns)
 
 
-def visits_as_of(bookings: pd.DataFrame, as_of: AsOf, *, what: str = "bookings",
-                 columns: Any = None) -> pd.DataFrame:
+def visits_as_of(bookings: pd.DataFrame, as_of: AsOf, *, what: str = "bookings", columns: Any = None) -> pd.DataFrame:
     """Completed bookings (visits) scheduled up to the end of the as-of day."""
     require_columns(bookings, AS_OF_BOOKING_COLUMNS, what=what)
     scheduled = pd.to_datetime(bookings["scheduled_at"])
-    mask = (scheduled.lt(as_of_cutoff(as_of)).to_numpy()
-            & bookings["status"].eq(VISIT_STATUS).to_numpy())
+    mask = scheduled.lt(as_of_cutoff(as_of)).to_numpy() & bookings["status"].eq(VISIT_STATUS).to_numpy()
     return _select(bookings, mask, columns)
 
 

@@ -9,6 +9,7 @@ overdue, then by ``customer_id``. Each row carries a ``reason_key`` and ``reason
 so pages can render e.g. ``"12 days past her usual 28-day cycle"`` in any language
 (:data:`REASON_TEMPLATES_EN` shows the English wording).
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -109,14 +110,20 @@ def priority_list(
     keep &= overdue.ge(0) | segment.isin(["sleeping", "churn_risk", "lost"])
 
     extra = [c for c in ("name", "home_store_id") if c in scores.columns]
-    cols = ["customer_id", *extra, "lifecycle_segment", "monetary", "churn_risk",
-            "days_overdue", "revisit_window_days", "recency_days"]
+    cols = [
+        "customer_id",
+        *extra,
+        "lifecycle_segment",
+        "monetary",
+        "churn_risk",
+        "days_overdue",
+        "revisit_window_days",
+        "recency_days",
+    ]
     out = scores.loc[keep.to_numpy(), cols].copy()
-    out["expected_value"] = (out["monetary"].astype(float).fillna(0.0)
-                             * out["churn_risk"].astype(float).fillna(0.0))
+    out["expected_value"] = out["monetary"].astype(float).fillna(0.0) * out["churn_risk"].astype(float).fillna(0.0)
     out["_overdue"] = out["days_overdue"].astype(float).fillna(-np.inf)
-    out = out.sort_values(["expected_value", "_overdue", "customer_id"],
-                          ascending=[False, False, True], kind="stable")
+    out = out.sort_values(["expected_value", "_overdue", "customer_id"], ascending=[False, False, True], kind="stable")
     if limit is not None:
         out = out.iloc[:limit]
     out["rank"] = np.arange(1, len(out) + 1)
@@ -128,19 +135,24 @@ def priority_list(
         [REASON_SLEEPING, REASON_OVERDUE, REASON_DUE_TODAY],
         default=REASON_CHURN_RISK,
     ).astype(object)
-    params_frame = pd.DataFrame({
-        "days_since_visit": out["recency_days"].astype(float).round().astype("Int64"),
-        "days_overdue": out["days_overdue"].astype(float).round().astype("Int64"),
-        "window": out["revisit_window_days"].astype(float).round().astype("Int64"),
-        "churn_risk_pct": (out["churn_risk"].astype(float) * 100).round().astype("Int64"),
-    }, index=out.index).astype(object)
+    params_frame = pd.DataFrame(
+        {
+            "days_since_visit": out["recency_days"].astype(float).round().astype("Int64"),
+            "days_overdue": out["days_overdue"].astype(float).round().astype("Int64"),
+            "window": out["revisit_window_days"].astype(float).round().astype("Int64"),
+            "churn_risk_pct": (out["churn_risk"].astype(float) * 100).round().astype("Int64"),
+        },
+        index=out.index,
+    ).astype(object)
     params_frame = params_frame.where(params_frame.notna(), None)
     reason_params = pd.Series([None] * len(out), index=out.index, dtype=object)
     for key, names in REASON_PARAM_KEYS.items():  # one vectorised pass per reason, not per row
         mask = out["reason_key"].eq(key).to_numpy()
         if mask.any():
-            records = [{k: (None if v is None else int(v)) for k, v in r.items()}
-                       for r in params_frame.loc[mask, list(names)].to_dict("records")]
+            records = [
+                {k: (None if v is None else int(v)) for k, v in r.items()}
+                for r in params_frame.loc[mask, list(names)].to_dict("records")
+            ]
             reason_params.loc[mask] = pd.Series(records, index=out.index[mask], dtype=object)
     out["reason_params"] = reason_params
     columns = ["rank", "customer_id", *extra, *PRIORITY_COLUMNS[2:]]

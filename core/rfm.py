@@ -4,6 +4,7 @@ Definitions (DESIGN.md "Metric dictionary"): R = days since the last visit; F = 
 lookback (default 365 d); M = spend (``amount + addon_amount``) of those visits. A visit is a
 booking with status ``completed``. Scores 1–5 by quintile rank.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -49,8 +50,17 @@ HIBERNATING: Final = "Hibernating"
 LOST: Final = "Lost"
 
 RFM11_SEGMENTS: Final = (
-    CHAMPIONS, LOYAL, POTENTIAL_LOYALIST, NEW_CUSTOMERS, PROMISING, NEED_ATTENTION,
-    ABOUT_TO_SLEEP, AT_RISK, CANNOT_LOSE_THEM, HIBERNATING, LOST,
+    CHAMPIONS,
+    LOYAL,
+    POTENTIAL_LOYALIST,
+    NEW_CUSTOMERS,
+    PROMISING,
+    NEED_ATTENTION,
+    ABOUT_TO_SLEEP,
+    AT_RISK,
+    CANNOT_LOSE_THEM,
+    HIBERNATING,
+    LOST,
 )
 
 #: The standard R/F score grid: ``RF_SEGMENT_GRID[r - 1][f - 1]``. It is the widely used
@@ -60,11 +70,11 @@ RFM11_SEGMENTS: Final = (
 #: corner split off as Lost: R1 F1–2 (the oldest fifth with the fewest visits).
 RF_SEGMENT_GRID: Final = (
     # f=1          f=2             f=3                 f=4               f=5
-    (LOST,           LOST,           AT_RISK,            AT_RISK,          CANNOT_LOSE_THEM),  # r=1
-    (HIBERNATING,    HIBERNATING,    AT_RISK,            AT_RISK,          CANNOT_LOSE_THEM),  # r=2
-    (ABOUT_TO_SLEEP, ABOUT_TO_SLEEP, NEED_ATTENTION,     LOYAL,            LOYAL),             # r=3
-    (PROMISING,      POTENTIAL_LOYALIST, POTENTIAL_LOYALIST, LOYAL,        LOYAL),             # r=4
-    (NEW_CUSTOMERS,  POTENTIAL_LOYALIST, POTENTIAL_LOYALIST, CHAMPIONS,    CHAMPIONS),         # r=5
+    (LOST, LOST, AT_RISK, AT_RISK, CANNOT_LOSE_THEM),  # r=1
+    (HIBERNATING, HIBERNATING, AT_RISK, AT_RISK, CANNOT_LOSE_THEM),  # r=2
+    (ABOUT_TO_SLEEP, ABOUT_TO_SLEEP, NEED_ATTENTION, LOYAL, LOYAL),  # r=3
+    (PROMISING, POTENTIAL_LOYALIST, POTENTIAL_LOYALIST, LOYAL, LOYAL),  # r=4
+    (NEW_CUSTOMERS, POTENTIAL_LOYALIST, POTENTIAL_LOYALIST, CHAMPIONS, CHAMPIONS),  # r=5
 )
 
 # ------------------------------------------------------------------------ 8-class scheme
@@ -94,44 +104,45 @@ class SegmentAction:
 
 #: Segment name (either scheme) → stable keys and the English action text.
 SEGMENT_ACTIONS: Final[Mapping[str, SegmentAction]] = {
-    CHAMPIONS: SegmentAction("champions", "reward_and_refer",
-                             "Reward them; ask for referrals; offer early access"),
-    LOYAL: SegmentAction("loyal", "upsell_membership",
-                         "Upsell higher-value services or a membership; ask for reviews"),
-    POTENTIAL_LOYALIST: SegmentAction("potential_loyalist", "offer_membership",
-                                      "Offer a membership or loyalty plan; recommend a next service"),
-    NEW_CUSTOMERS: SegmentAction("new_customers", "onboard",
-                                 "Welcome them; book the second visit before they leave"),
-    PROMISING: SegmentAction("promising", "build_habit",
-                             "Give a reason to come back soon: a small return-visit offer"),
-    NEED_ATTENTION: SegmentAction("need_attention", "limited_offer",
-                                  "Send a time-limited offer based on past services"),
-    ABOUT_TO_SLEEP: SegmentAction("about_to_sleep", "reconnect",
-                                  "Reconnect with a reminder and a popular service"),
-    AT_RISK: SegmentAction("at_risk", "personal_winback",
-                           "Send a personal message; offer something they valued before"),
-    CANNOT_LOSE_THEM: SegmentAction("cannot_lose_them", "call_personally",
-                                    "Call them personally; win them back with their favourite staff"),
-    HIBERNATING: SegmentAction("hibernating", "reactivation_offer",
-                               "Send a reactivation offer; otherwise keep costs low"),
-    LOST: SegmentAction("lost", "low_cost_winback",
-                        "Try one low-cost win-back campaign, then stop messaging"),
-    "重要价值客户": SegmentAction("important_value", "vip_care",
-                            "Keep them delighted: VIP care, priority booking, exclusive perks"),
-    "重要发展客户": SegmentAction("important_develop", "raise_frequency",
-                            "Raise visit frequency: package or membership, next-visit booking"),
-    "重要保持客户": SegmentAction("important_retain", "recall_now",
-                            "Recall now: they used to come often; personal reminder or call"),
-    "重要挽留客户": SegmentAction("important_winback", "winback_high_value",
-                            "Win back with a strong personal offer before they are lost"),
-    "一般价值客户": SegmentAction("general_value", "upsell",
-                            "Raise spend: add-ons, premium services, bundles"),
-    "一般发展客户": SegmentAction("general_develop", "nurture",
-                            "Nurture: welcome series and a return-visit coupon"),
-    "一般保持客户": SegmentAction("general_retain", "reactivate",
-                            "Reactivate with a reminder and a modest offer"),
-    "一般挽留客户": SegmentAction("general_winback", "low_priority",
-                            "Low priority: include only in low-cost mass campaigns"),
+    CHAMPIONS: SegmentAction("champions", "reward_and_refer", "Reward them; ask for referrals; offer early access"),
+    LOYAL: SegmentAction("loyal", "upsell_membership", "Upsell higher-value services or a membership; ask for reviews"),
+    POTENTIAL_LOYALIST: SegmentAction(
+        "potential_loyalist", "offer_membership", "Offer a membership or loyalty plan; recommend a next service"
+    ),
+    NEW_CUSTOMERS: SegmentAction("new_customers", "onboard", "Welcome them; book the second visit before they leave"),
+    PROMISING: SegmentAction("promising", "build_habit", "Give a reason to come back soon: a small return-visit offer"),
+    NEED_ATTENTION: SegmentAction(
+        "need_attention", "limited_offer", "Send a time-limited offer based on past services"
+    ),
+    ABOUT_TO_SLEEP: SegmentAction("about_to_sleep", "reconnect", "Reconnect with a reminder and a popular service"),
+    AT_RISK: SegmentAction(
+        "at_risk", "personal_winback", "Send a personal message; offer something they valued before"
+    ),
+    CANNOT_LOSE_THEM: SegmentAction(
+        "cannot_lose_them", "call_personally", "Call them personally; win them back with their favourite staff"
+    ),
+    HIBERNATING: SegmentAction(
+        "hibernating", "reactivation_offer", "Send a reactivation offer; otherwise keep costs low"
+    ),
+    LOST: SegmentAction("lost", "low_cost_winback", "Try one low-cost win-back campaign, then stop messaging"),
+    "重要价值客户": SegmentAction(
+        "important_value", "vip_care", "Keep them delighted: VIP care, priority booking, exclusive perks"
+    ),
+    "重要发展客户": SegmentAction(
+        "important_develop", "raise_frequency", "Raise visit frequency: package or membership, next-visit booking"
+    ),
+    "重要保持客户": SegmentAction(
+        "important_retain", "recall_now", "Recall now: they used to come often; personal reminder or call"
+    ),
+    "重要挽留客户": SegmentAction(
+        "important_winback", "winback_high_value", "Win back with a strong personal offer before they are lost"
+    ),
+    "一般价值客户": SegmentAction("general_value", "upsell", "Raise spend: add-ons, premium services, bundles"),
+    "一般发展客户": SegmentAction("general_develop", "nurture", "Nurture: welcome series and a return-visit coupon"),
+    "一般保持客户": SegmentAction("general_retain", "reactivate", "Reactivate with a reminder and a modest offer"),
+    "一般挽留客户": SegmentAction(
+        "general_winback", "low_priority", "Low priority: include only in low-cost mass campaigns"
+    ),
 }
 
 
@@ -192,8 +203,7 @@ def rfm8_segment(rfm: pd.DataFrame, *, store: pd.Series | None = None) -> pd.Ser
     values = rfm[cols].astype(float)
     overall = values.mean()
     if store is None:
-        means = pd.DataFrame(np.broadcast_to(overall.to_numpy(), values.shape),
-                             index=values.index, columns=cols)
+        means = pd.DataFrame(np.broadcast_to(overall.to_numpy(), values.shape), index=values.index, columns=cols)
     else:
         key = pd.Series(store, index=rfm.index)
         means = values.groupby(key.to_numpy(), dropna=False).transform("mean")
@@ -247,8 +257,11 @@ def rfm_table(
     if ts.dtype != "datetime64[ns]":
         ts = pd.to_datetime(ts).astype("datetime64[ns]")
     ns = ts.to_numpy().view(np.int64)
-    visit = ((ns < as_of_cutoff(as_of).value) & ~np.isnat(ts.to_numpy())
-             & bookings["status"].eq(VISIT_STATUS).to_numpy(dtype=bool, na_value=False))
+    visit = (
+        (ns < as_of_cutoff(as_of).value)
+        & ~np.isnat(ts.to_numpy())
+        & bookings["status"].eq(VISIT_STATUS).to_numpy(dtype=bool, na_value=False)
+    )
     day = ns[visit] // 86_400_000_000_000
     spend = visit_spend(bookings).to_numpy()[visit]
     code, ids = codes_for(bookings["customer_id"].to_numpy()[visit])
@@ -256,14 +269,15 @@ def rfm_table(
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, code, day)
     in_lookback = day > today - params.lookback_days
-    out = pd.DataFrame({
-        "customer_id": ids,
-        "recency_days": (today - last).astype(np.int64),
-        "frequency": np.bincount(code[in_lookback], minlength=n).astype(np.int64),
-        "monetary": np.bincount(code[in_lookback], weights=spend[in_lookback], minlength=n).astype(float),
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "recency_days": (today - last).astype(np.int64),
+            "frequency": np.bincount(code[in_lookback], minlength=n).astype(np.int64),
+            "monetary": np.bincount(code[in_lookback], weights=spend[in_lookback], minlength=n).astype(float),
+        }
+    )
     return _finish_rfm(out, store_of)
-
 
 
 def rfm_from_aggregates(
@@ -278,16 +292,19 @@ def rfm_from_aggregates(
     ``monetary`` computed with the same ``as_of`` and lookback; the result equals
     ``rfm_table(bookings, as_of=as_of, store_of=store_of)`` on the bookings they came from.
     """
-    require_columns(aggregates, ("customer_id", "n_visits", "last_visit_day", "frequency",
-                                 "monetary"), what="aggregates")
+    require_columns(
+        aggregates, ("customer_id", "n_visits", "last_visit_day", "frequency", "monetary"), what="aggregates"
+    )
     visited = aggregates.loc[aggregates["n_visits"].to_numpy() > 0]
     visited = visited.sort_values("customer_id", kind="stable")
-    out = pd.DataFrame({
-        "customer_id": visited["customer_id"].to_numpy(),
-        "recency_days": (day_number(as_of) - visited["last_visit_day"].to_numpy()).astype(np.int64),
-        "frequency": visited["frequency"].to_numpy().astype(np.int64),
-        "monetary": visited["monetary"].to_numpy().astype(float),
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": visited["customer_id"].to_numpy(),
+            "recency_days": (day_number(as_of) - visited["last_visit_day"].to_numpy()).astype(np.int64),
+            "frequency": visited["frequency"].to_numpy().astype(np.int64),
+            "monetary": visited["monetary"].to_numpy().astype(float),
+        }
+    )
     return _finish_rfm(out, store_of)
 
 
@@ -337,14 +354,17 @@ def segment_summary(scores: pd.DataFrame, *, column: str = "rfm_segment") -> pd.
         :data:`SEGMENT_ACTIONS`; the segment name itself when unknown).
     """
     require_columns(scores, (column, "monetary", "recency_days"), what="scores")
-    named = scores.loc[scores[column].notna().to_numpy()
-                       & ~scores[column].astype(str).isin(["nan", "None", "<NA>", ""]).to_numpy()]
+    named = scores.loc[
+        scores[column].notna().to_numpy() & ~scores[column].astype(str).isin(["nan", "None", "<NA>", ""]).to_numpy()
+    ]
     grouped = named.groupby(named[column].astype(str))
-    out = pd.DataFrame({
-        "customers": grouped.size(),
-        "monetary": grouped["monetary"].sum().astype(float),
-        "avg_recency_days": grouped["recency_days"].apply(lambda s: s.astype(float).mean()),
-    })
+    out = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "monetary": grouped["monetary"].sum().astype(float),
+            "avg_recency_days": grouped["recency_days"].apply(lambda s: s.astype(float).mean()),
+        }
+    )
     out.index.name = "segment"
     out = out.reset_index()
     total = out["customers"].sum()
@@ -353,8 +373,10 @@ def segment_summary(scores: pd.DataFrame, *, column: str = "rfm_segment") -> pd.
     out["segment_key"] = [SEGMENT_ACTIONS[s].segment_key if s in SEGMENT_ACTIONS else s for s in out["segment"]]
     out["action_key"] = [SEGMENT_ACTIONS[s].action_key if s in SEGMENT_ACTIONS else s for s in out["segment"]]
     out = out.sort_values(["customers", "segment"], ascending=[False, True], kind="stable")
-    return out.loc[:, ["segment", "customers", "share", "monetary", "avg_monetary", "avg_recency_days",
-                       "segment_key", "action_key"]].reset_index(drop=True)
+    return out.loc[
+        :,
+        ["segment", "customers", "share", "monetary", "avg_monetary", "avg_recency_days", "segment_key", "action_key"],
+    ].reset_index(drop=True)
 
 
 def default_migration_span(dates: list[date], *, min_days: int = 28) -> tuple[date, date] | None:
@@ -368,8 +390,9 @@ def default_migration_span(dates: list[date], *, min_days: int = 28) -> tuple[da
     return (month_before[-1] if month_before else dates[-2]), end
 
 
-def segment_migration(snapshots: pd.DataFrame, *, from_date: object, to_date: object,
-                      column: str = "rfm_segment") -> pd.DataFrame:
+def segment_migration(
+    snapshots: pd.DataFrame, *, from_date: object, to_date: object, column: str = "rfm_segment"
+) -> pd.DataFrame:
     """Customers moving between segments from one snapshot day to another.
 
     Customers present on both days only; a missing segment (no visit yet) reads ``"none"``.
@@ -389,5 +412,6 @@ def segment_migration(snapshots: pd.DataFrame, *, from_date: object, to_date: ob
         pairs[column + side] = values.where(values.notna(), "none").astype(str)
     flows = pairs.groupby([column + "_from", column + "_to"]).size().rename("customers").reset_index()
     flows.columns = ["source", "target", "customers"]
-    return flows.sort_values(["customers", "source", "target"], ascending=[False, True, True],
-                             kind="stable").reset_index(drop=True)
+    return flows.sort_values(
+        ["customers", "source", "target"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)

@@ -3,6 +3,7 @@
 Repository functions take a :class:`Scope` and filter by it, so authorization holds wherever
 data is read, whatever page or command asks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,18 +14,53 @@ ROLES: Final = ("chain_admin", "store_manager", "marketer", "front_desk")
 # What each role may do; pages and repository writes check these.
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "chain_admin": frozenset(
-        {"view", "import", "edit_rules", "manage_users", "export", "campaign_edit", "campaign_approve",
-         "view_pii", "read_audit", "tasks", "chain_rules", "anonymise", "manage_sources"}
+        {
+            "view",
+            "import",
+            "edit_rules",
+            "manage_users",
+            "export",
+            "campaign_edit",
+            "campaign_approve",
+            "view_pii",
+            "read_audit",
+            "tasks",
+            "chain_rules",
+            "anonymise",
+            "manage_sources",
+        }
     ),
     "store_manager": frozenset(
-        {"view", "import", "edit_rules", "export", "campaign_edit", "campaign_approve", "view_pii", "tasks",
-         "anonymise"}
+        {
+            "view",
+            "import",
+            "edit_rules",
+            "export",
+            "campaign_edit",
+            "campaign_approve",
+            "view_pii",
+            "tasks",
+            "anonymise",
+        }
     ),
     "marketer": frozenset({"view", "export", "campaign_edit"}),
     "front_desk": frozenset({"tasks", "view_customer", "view_pii"}),
     "system": frozenset(
-        {"view", "import", "edit_rules", "manage_users", "export", "campaign_edit", "campaign_approve",
-         "view_pii", "read_audit", "tasks", "chain_rules", "anonymise", "manage_sources"}
+        {
+            "view",
+            "import",
+            "edit_rules",
+            "manage_users",
+            "export",
+            "campaign_edit",
+            "campaign_approve",
+            "view_pii",
+            "read_audit",
+            "tasks",
+            "chain_rules",
+            "anonymise",
+            "manage_sources",
+        }
     ),
 }
 

@@ -5,6 +5,7 @@ The output is the ``score`` command's contract (:data:`core.columns.SCORE_COLUMN
 ``(features: DataFrame) -> DataFrame[p_alive, churn_risk, expected_visits]`` receiving
 :data:`FEATURE_COLUMNS`. Without one, :func:`cadence_churn_rule` is used.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,7 +33,12 @@ ChurnModel = Callable[[pd.DataFrame], pd.DataFrame]
 
 SCORING_CUSTOMER_COLUMNS: Final = ("customer_id", "home_store_id")
 SCORING_BOOKING_COLUMNS: Final = (
-    "customer_id", "store_id", "service_category", "scheduled_at", "status", "amount",
+    "customer_id",
+    "store_id",
+    "service_category",
+    "scheduled_at",
+    "status",
+    "amount",
     "addon_amount",
 )
 
@@ -44,8 +50,8 @@ SCORE_EXTRA_COLUMNS: Final = (
     "band_high",
     "home_store_id",
     "name",
-    "opted_out_at",    # NaT unless the customer had opted out by the end of the as-of day
-    "n_visits",        # distinct visit days up to as-of
+    "opted_out_at",  # NaT unless the customer had opted out by the end of the as-of day
+    "n_visits",  # distinct visit days up to as-of
     "is_high_value",
     "is_churn_risk",
 )
@@ -53,12 +59,12 @@ SCORE_EXTRA_COLUMNS: Final = (
 #: Columns of the frame passed to a churn model.
 FEATURE_COLUMNS: Final = (
     "customer_id",
-    "recency_days",     # float, NaN without a visit
+    "recency_days",  # float, NaN without a visit
     "frequency",
     "monetary",
     "n_visits",
-    "window_days",      # the revisit window; the default window without a visit
-    "days_since_ref",   # days since the last visit, or since joining without a visit
+    "window_days",  # the revisit window; the default window without a visit
+    "days_since_ref",  # days since the last visit, or since joining without a visit
     "horizon_days",
 )
 
@@ -96,11 +102,14 @@ def cadence_churn_rule(features: pd.DataFrame) -> pd.DataFrame:
     excess = np.maximum(0.0, since - window) / window
     p_alive = np.power(0.5, excess / HALF_LIFE_WINDOWS)
     lam = horizon / window
-    return pd.DataFrame({
-        "p_alive": p_alive,
-        "churn_risk": 1.0 - p_alive * (1.0 - np.exp(-lam)),
-        "expected_visits": p_alive * lam,
-    }, index=features.index)
+    return pd.DataFrame(
+        {
+            "p_alive": p_alive,
+            "churn_risk": 1.0 - p_alive * (1.0 - np.exp(-lam)),
+            "expected_visits": p_alive * lam,
+        },
+        index=features.index,
+    )
 
 
 def _apply_model(model: ChurnModel, features: pd.DataFrame) -> pd.DataFrame:
@@ -156,13 +165,23 @@ def score_customers(
     rfm_params = rfm_params or RfmParams()
     lifecycle_params = lifecycle_params or LifecycleParams()
     aggregates = aggregate_bookings(
-        bookings, as_of=as_of, lookback_days=rfm_params.lookback_days,
+        bookings,
+        as_of=as_of,
+        lookback_days=rfm_params.lookback_days,
         rescheduler_lookback_days=lifecycle_params.rescheduler_lookback_days,
-        rescheduler_statuses=tuple(lifecycle_params.rescheduler_statuses))
+        rescheduler_statuses=tuple(lifecycle_params.rescheduler_statuses),
+    )
     return score_from_aggregates(
-        aggregates.customers, aggregates.priors, customers, as_of=as_of,
-        horizon_days=horizon_days, rfm_params=rfm_params, cadence_params=cadence_params,
-        lifecycle_params=lifecycle_params, churn_model=churn_model)
+        aggregates.customers,
+        aggregates.priors,
+        customers,
+        as_of=as_of,
+        horizon_days=horizon_days,
+        rfm_params=rfm_params,
+        cadence_params=cadence_params,
+        lifecycle_params=lifecycle_params,
+        churn_model=churn_model,
+    )
 
 
 def score_from_aggregates(
@@ -227,19 +246,21 @@ def score_from_aggregates(
     today = day_number(as_of)
     has_visit = out["recency_days"].notna().to_numpy()
     joined_days = today - day_numbers(pd.to_datetime(c["joined_on"]))
-    since = np.where(has_visit, out["recency_days"].astype(float).to_numpy(),
-                     np.nan_to_num(joined_days, nan=0.0))
-    features = pd.DataFrame({
-        "customer_id": ids,
-        "recency_days": out["recency_days"].astype(float).to_numpy(),
-        "frequency": out["frequency"].to_numpy(),
-        "monetary": out["monetary"].to_numpy(),
-        "n_visits": w["n_visits"].fillna(0).to_numpy(dtype=np.int64),
-        "window_days": np.where(has_visit, w["window_days"].to_numpy(dtype=float),
-                                float(cadence_params.default_window_days)),
-        "days_since_ref": np.maximum(since, 0.0),
-        "horizon_days": float(horizon_days),
-    })
+    since = np.where(has_visit, out["recency_days"].astype(float).to_numpy(), np.nan_to_num(joined_days, nan=0.0))
+    features = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "recency_days": out["recency_days"].astype(float).to_numpy(),
+            "frequency": out["frequency"].to_numpy(),
+            "monetary": out["monetary"].to_numpy(),
+            "n_visits": w["n_visits"].fillna(0).to_numpy(dtype=np.int64),
+            "window_days": np.where(
+                has_visit, w["window_days"].to_numpy(dtype=float), float(cadence_params.default_window_days)
+            ),
+            "days_since_ref": np.maximum(since, 0.0),
+            "horizon_days": float(horizon_days),
+        }
+    )
     model = churn_model or cadence_churn_rule
     figures = _apply_model(model, features)
     for column in MODEL_OUTPUT_COLUMNS:

@@ -11,6 +11,7 @@ This is one layer of several: the source is also opened read-only, with a statem
 row cap and a bound parameter (a second statement is a syntax error in the extended protocol);
 the real guarantee is the read-only database user (docs/SQL_SOURCES.md).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,25 +25,73 @@ from sqlglot.errors import SqlglotError
 
 #: Functions that read or write files, reach other servers, touch large objects, change the
 #: session or run SQL given as text. Compared lower-case with the function's name.
-DENIED_FUNCTIONS: Final = frozenset({
-    "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "sqlite_compileoption_get",
-    "load_file", "sys_exec", "sys_eval", "sleep", "benchmark", "get_lock", "release_lock",
-    "dblink", "set_config", "current_setting", "query_to_xml", "query_to_xml_and_xmlschema",
-    "query_to_xmlschema", "cursor_to_xml", "cursor_to_xmlschema", "table_to_xml", "database_to_xml",
-    "schema_to_xml", "txid_current", "nextval", "setval", "currval", "lastval", "copy",
-})
+DENIED_FUNCTIONS: Final = frozenset(
+    {
+        "load_extension",
+        "readfile",
+        "writefile",
+        "edit",
+        "fts3_tokenizer",
+        "sqlite_compileoption_get",
+        "load_file",
+        "sys_exec",
+        "sys_eval",
+        "sleep",
+        "benchmark",
+        "get_lock",
+        "release_lock",
+        "dblink",
+        "set_config",
+        "current_setting",
+        "query_to_xml",
+        "query_to_xml_and_xmlschema",
+        "query_to_xmlschema",
+        "cursor_to_xml",
+        "cursor_to_xmlschema",
+        "table_to_xml",
+        "database_to_xml",
+        "schema_to_xml",
+        "txid_current",
+        "nextval",
+        "setval",
+        "currval",
+        "lastval",
+        "copy",
+    }
+)
 #: Prefixes of denied function families (PostgreSQL admin and file functions, large objects,
 #: dblink variants, SQL Server's extended procedures).
 DENIED_FUNCTION_PREFIXES: Final = ("pg_", "lo_", "dblink", "xp_", "sp_", "utl_", "dbms_")
 #: Schemas and table-name prefixes of system catalogs (users, roles, settings, files).
-SYSTEM_SCHEMAS: Final = frozenset({"pg_catalog", "information_schema", "mysql", "performance_schema", "sys",
-                                   "pg_toast"})
+SYSTEM_SCHEMAS: Final = frozenset(
+    {"pg_catalog", "information_schema", "mysql", "performance_schema", "sys", "pg_toast"}
+)
 SYSTEM_TABLE_PREFIXES: Final = ("pg_", "sqlite_")
 #: Nodes that write, change the session or the transaction, or lock rows.
 WRITING_NODES: Final = (
-    exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.Command, exp.Copy,
-    exp.Set, exp.Transaction, exp.Commit, exp.Rollback, exp.Pragma, exp.Lock, exp.Into, exp.Use,
-    exp.TruncateTable, exp.LoadData, exp.Grant, exp.Revoke, exp.Describe, exp.Analyze,
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Command,
+    exp.Copy,
+    exp.Set,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Pragma,
+    exp.Lock,
+    exp.Into,
+    exp.Use,
+    exp.TruncateTable,
+    exp.LoadData,
+    exp.Grant,
+    exp.Revoke,
+    exp.Describe,
+    exp.Analyze,
 )
 SQLGLOT_DIALECTS: Final = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
 _IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
@@ -114,7 +163,9 @@ def table_allowed(schema: str | None, table: str, allowed: Iterable[str]) -> boo
     return False
 
 
-def check_select(query: str, *, dialect: str = "postgresql", allowed_tables: Iterable[str] | None = None) -> CheckedQuery:
+def check_select(
+    query: str, *, dialect: str = "postgresql", allowed_tables: Iterable[str] | None = None
+) -> CheckedQuery:
     """Return the query if it is exactly one SELECT that only reads; else raise.
 
     Parameters

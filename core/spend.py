@@ -4,6 +4,7 @@ The metric dictionary's revenue, spend and monetary value all mean this sum. A m
 unreadable add-on (or amount) counts as 0, so a visit without add-ons keeps its amount.
 ``db.aggregates.visit_spend_sql`` is the same sum for SQL aggregations.
 """
+
 from __future__ import annotations
 
 import pandas as pd

@@ -5,6 +5,7 @@ data version (which changes on each import), so one store's figures are never se
 and an import shows at once. Writes (tags, reviews, targets) go straight to ``db/`` and clear the
 caches they affect.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -48,14 +49,16 @@ def _review_version(_engine: Engine, url: str) -> tuple[int, int]:
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
-def _scores(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-            version: Version) -> pd.DataFrame:
+def _scores(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         frame = score_customers_for(_engine, scope, as_of=as_of, store_ids=list(store_ids))
         return frame.drop(columns=["name"], errors="ignore")
 
-    kept = remembered(_engine, scope, "scores", store_ids, {"as_of": as_of}, version, compute,
-                      revision=1)  # 1: the churn model columns (services.scoring)
+    kept = remembered(
+        _engine, scope, "scores", store_ids, {"as_of": as_of}, version, compute, revision=1
+    )  # 1: the churn model columns (services.scoring)
     # Names are never kept with the scores: read now, so an anonymised customer drops out at once.
     with session_scope(_engine) as session:
         names = repo.customer_names(session, scope=scope, store_ids=list(store_ids))
@@ -72,8 +75,9 @@ def scores(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
-def _kpi_inputs(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-                version: Version) -> dict[str, pd.DataFrame]:
+def _kpi_inputs(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> dict[str, pd.DataFrame]:
     return kpis.kpi_frames(_engine, scope, store_ids, as_of)
 
 
@@ -84,12 +88,26 @@ def kpi_inputs(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: 
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _board(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-           period_days: int, version: Version) -> pd.DataFrame:
-    return remembered(_engine, scope, "kpi_board", store_ids, {"as_of": as_of, "period_days": period_days}, version,
-                      lambda: kpis.board(_engine, scope, store_ids, as_of, period_days=period_days,
-                                         frames=kpi_inputs(_engine, scope, store_ids, as_of)),
-                      revision=KPI_REVISION)
+def _board(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, period_days: int, version: Version
+) -> pd.DataFrame:
+    return remembered(
+        _engine,
+        scope,
+        "kpi_board",
+        store_ids,
+        {"as_of": as_of, "period_days": period_days},
+        version,
+        lambda: kpis.board(
+            _engine,
+            scope,
+            store_ids,
+            as_of,
+            period_days=period_days,
+            frames=kpi_inputs(_engine, scope, store_ids, as_of),
+        ),
+        revision=KPI_REVISION,
+    )
 
 
 def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, period_days: int = 30) -> pd.DataFrame:
@@ -98,12 +116,21 @@ def board(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _trend(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int,
-           version: Version) -> pd.DataFrame:
-    return remembered(_engine, scope, "kpi_trend", store_ids, {"as_of": as_of, "periods": periods}, version,
-                      lambda: kpis.trend(_engine, scope, store_ids, as_of, periods=periods,
-                                         frames=kpi_inputs(_engine, scope, store_ids, as_of)),
-                      revision=KPI_REVISION)
+def _trend(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int, version: Version
+) -> pd.DataFrame:
+    return remembered(
+        _engine,
+        scope,
+        "kpi_trend",
+        store_ids,
+        {"as_of": as_of, "periods": periods},
+        version,
+        lambda: kpis.trend(
+            _engine, scope, store_ids, as_of, periods=periods, frames=kpi_inputs(_engine, scope, store_ids, as_of)
+        ),
+        revision=KPI_REVISION,
+    )
 
 
 def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, periods: int = 12) -> pd.DataFrame:
@@ -112,12 +139,19 @@ def trend(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _by_store(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-              version: Version) -> pd.DataFrame:
-    return remembered(_engine, scope, "kpi_by_store", store_ids, {"as_of": as_of}, version,
-                      lambda: kpis.by_store(_engine, scope, store_ids, as_of,
-                                            frames=kpi_inputs(_engine, scope, store_ids, as_of)),
-                      revision=KPI_REVISION)
+def _by_store(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> pd.DataFrame:
+    return remembered(
+        _engine,
+        scope,
+        "kpi_by_store",
+        store_ids,
+        {"as_of": as_of},
+        version,
+        lambda: kpis.by_store(_engine, scope, store_ids, as_of, frames=kpi_inputs(_engine, scope, store_ids, as_of)),
+        revision=KPI_REVISION,
+    )
 
 
 def by_store(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
@@ -126,8 +160,9 @@ def by_store(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _cohorts(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, months: int,
-             version: Version) -> pd.DataFrame:
+def _cohorts(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, months: int, version: Version
+) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         bookings = kpi_inputs(_engine, scope, store_ids, as_of)["bookings"]
         return cohort_retention(bookings, as_of=as_of, months=months, store_ids=list(store_ids))
@@ -156,16 +191,27 @@ def _snapshot_version(engine: Engine) -> tuple[int, str]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _snapshots(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...],
-               version: tuple[int, str]) -> pd.DataFrame:
+def _snapshots(
+    _engine: Engine,
+    url: str,
+    scope: Scope,
+    store_ids: tuple[int, ...],
+    dates: tuple[date, ...],
+    version: tuple[int, str],
+) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         with session_scope(_engine) as session:
-            return score_repo.load_snapshots(session, scope=scope, store_ids=list(store_ids), dates=list(dates),
-                                             columns=("as_of", "customer_id", "store_id", "rfm_segment",
-                                                      "rfm8_segment", "lifecycle_segment"))
+            return score_repo.load_snapshots(
+                session,
+                scope=scope,
+                store_ids=list(store_ids),
+                dates=list(dates),
+                columns=("as_of", "customer_id", "store_id", "rfm_segment", "rfm8_segment", "lifecycle_segment"),
+            )
 
-    return remembered(_engine, scope, "snapshots", store_ids, {"dates": ",".join(d.isoformat() for d in dates)},
-                      version, compute)
+    return remembered(
+        _engine, scope, "snapshots", store_ids, {"dates": ",".join(d.isoformat() for d in dates)}, version, compute
+    )
 
 
 def snapshots(engine: Engine, scope: Scope, store_ids: tuple[int, ...], dates: tuple[date, ...]) -> pd.DataFrame:
@@ -176,49 +222,72 @@ def snapshots(engine: Engine, scope: Scope, store_ids: tuple[int, ...], dates: t
 # The page's R × F grid, segment table, drill-down and migration are small results of large
 # frames: computed once per data version (or snapshot set) instead of on every rerun.
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def _segment_tables(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str,
-                    version: Version) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _segment_tables(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str, version: Version
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = _scores(_engine, url, scope, store_ids, as_of, version)
     return segment_summary(frame, column=column), rfm_grid(frame)
 
 
-def segment_tables(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-                   column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def segment_tables(
+    engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(:func:`core.rfm.segment_summary` by ``column``, :func:`core.rfm.rfm_grid`) of the picked stores' scores."""
     return _segment_tables(engine, str(engine.url), scope, store_ids, as_of, column, data_version(engine))
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def _segment_members(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str,
-                     segment: str, limit: int, version: Version) -> pd.DataFrame:
+def _segment_members(
+    _engine: Engine,
+    url: str,
+    scope: Scope,
+    store_ids: tuple[int, ...],
+    as_of: date,
+    column: str,
+    segment: str,
+    limit: int,
+    version: Version,
+) -> pd.DataFrame:
     frame = _scores(_engine, url, scope, store_ids, as_of, version)
     members = frame.loc[frame[column].astype(str).eq(segment).to_numpy()]
     return members.sort_values(["monetary", "customer_id"], ascending=[False, True]).head(limit).reset_index(drop=True)
 
 
-def segment_members(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str,
-                    segment: str, limit: int = 500) -> pd.DataFrame:
+def segment_members(
+    engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, column: str, segment: str, limit: int = 500
+) -> pd.DataFrame:
     """The ``limit`` highest-spending customers of one segment (score rows, names included)."""
-    return _segment_members(engine, str(engine.url), scope, store_ids, as_of, column, segment, limit,
-                            data_version(engine))
+    return _segment_members(
+        engine, str(engine.url), scope, store_ids, as_of, column, segment, limit, data_version(engine)
+    )
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def _migration(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], start: date, end: date,
-               column: str, version: tuple[int, str]) -> pd.DataFrame:
+def _migration(
+    _engine: Engine,
+    url: str,
+    scope: Scope,
+    store_ids: tuple[int, ...],
+    start: date,
+    end: date,
+    column: str,
+    version: tuple[int, str],
+) -> pd.DataFrame:
     snaps = _snapshots(_engine, url, scope, store_ids, (start, end), version)
     return segment_migration(snaps, from_date=start, to_date=end, column=column)
 
 
-def migration(engine: Engine, scope: Scope, store_ids: tuple[int, ...], start: date, end: date,
-              column: str) -> pd.DataFrame:
+def migration(
+    engine: Engine, scope: Scope, store_ids: tuple[int, ...], start: date, end: date, column: str
+) -> pd.DataFrame:
     """Customers moving between segments of ``column`` from ``start`` to ``end`` (daily snapshots)."""
     return _migration(engine, str(engine.url), scope, store_ids, start, end, column, _snapshot_version(engine))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _priority(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, limit: int,
-              version: Version) -> pd.DataFrame:
+def _priority(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, limit: int, version: Version
+) -> pd.DataFrame:
     from dashboard import data
 
     def compute() -> pd.DataFrame:
@@ -282,11 +351,18 @@ def save_tags(engine: Engine, scope: Scope, customer_id: int, tags: list[str]) -
         return customer_repo.save_customer_tags(session, scope=scope, customer_id=customer_id, tags=tags)
 
 
-def record_review(engine: Engine, scope: Scope, customer_id: int, as_of: date, model_label: str,
-                  manual_label: str) -> None:
+def record_review(
+    engine: Engine, scope: Scope, customer_id: int, as_of: date, model_label: str, manual_label: str
+) -> None:
     with session_scope(engine) as session:
-        customer_repo.record_model_review(session, scope=scope, customer_id=customer_id, as_of=as_of,
-                                          model_label=model_label, manual_label=manual_label)
+        customer_repo.record_model_review(
+            session,
+            scope=scope,
+            customer_id=customer_id,
+            as_of=as_of,
+            model_label=model_label,
+            manual_label=manual_label,
+        )
 
 
 # ------------------------------------------------------------------ rendering helpers (pure text)
@@ -318,6 +394,7 @@ def format_kpi_cell(key: str, value: float | None, low: float | None, high: floa
     text = format_kpi(key, value)
     ends = None if text == "—" else format_kpi_range(key, low, high)
     return text if ends is None else f"{text} ({ends[0]} – {ends[1]})"
+
 
 def format_kpi_delta(key: str, delta: float | None) -> str | None:
     """A change of a KPI for ``st.metric`` (percentage points for shares)."""

@@ -3,6 +3,7 @@
 Run with ``streamlit run dashboard/app.py``. With ``st.navigation`` Streamlit's auto-discovery of
 the ``pages/`` folder is off, so a page not registered for a role does not exist for it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -78,9 +79,14 @@ def _first_run(settings, engine, username: str, scope, locale: str) -> None:  # 
         logout(settings, engine, username)
         st.rerun()
     pages = [
-        st.Page(str(PROJECT_ROOT / spec.path), title=translate(f"page.{spec.key}", locale), icon=spec.icon,
-                url_path=spec.key)
-        for spec in pages_for(scope.role) if spec.key == "data_import"
+        st.Page(
+            str(PROJECT_ROOT / spec.path),
+            title=translate(f"page.{spec.key}", locale),
+            icon=spec.icon,
+            url_path=spec.key,
+        )
+        for spec in pages_for(scope.role)
+        if spec.key == "data_import"
     ]
     st.navigation(pages).run()
 
@@ -92,8 +98,9 @@ def run() -> None:
     locale = _language_switch()
     user = signed_in_user(settings, engine, locale)
     if user is None:
-        st.navigation([st.Page(lambda: None, title=translate("login.title", locale), url_path="login")],
-                      position="hidden")
+        st.navigation(
+            [st.Page(lambda: None, title=translate("login.title", locale), url_path="login")], position="hidden"
+        )
         return
     scope = user.scope
     stores = data.stores(engine, scope)
@@ -115,8 +122,19 @@ def run() -> None:
     last_day = data.latest_visit_day(engine, scope)
     default_day = min(date.today(), last_day) if last_day else date.today()
     as_of = st.sidebar.date_input(translate("app.as_of", locale), value=default_day, key="ui.as_of")
-    set_context(PageContext(settings, engine, scope, locale, store_ids, as_of, currency, picked_ids,
-                            today=_local_today(stores, picked_ids)))
+    set_context(
+        PageContext(
+            settings,
+            engine,
+            scope,
+            locale,
+            store_ids,
+            as_of,
+            currency,
+            picked_ids,
+            today=_local_today(stores, picked_ids),
+        )
+    )
     st.sidebar.caption(
         translate("app.signed_in_as", locale, name=user.username, role=translate(f"role.{scope.role}", locale))
     )
@@ -124,8 +142,12 @@ def run() -> None:
         logout(settings, engine, user.username)
         st.rerun()
     pages = [
-        st.Page(str(PROJECT_ROOT / spec.path), title=translate(f"page.{spec.key}", locale), icon=spec.icon,
-                url_path=spec.key)
+        st.Page(
+            str(PROJECT_ROOT / spec.path),
+            title=translate(f"page.{spec.key}", locale),
+            icon=spec.icon,
+            url_path=spec.key,
+        )
         for spec in pages_for(scope.role)
     ]
     # Expanded: a chain admin's dozen pages all stay visible instead of behind "View more".

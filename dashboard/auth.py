@@ -5,6 +5,7 @@ expiry); passwords are bcrypt hashes in the database. On top of the library this
 what a shared chain database needs: lockout after repeated failures, disabled users, and
 cookies that stop working after logout or a password change (``sessions_valid_after``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -199,11 +200,11 @@ def signed_in_user(settings: Settings, engine: Engine, locale: str) -> SignedIn 
 def _issue_cookie(settings: Settings, username: str) -> None:
     """Sign the re-login cookie (the library's JWT format) and remember it for :func:`_sync_cookie`."""
     expires = datetime.now(UTC) + timedelta(days=settings.cookie_expiry_days)
-    token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, cookie_key(settings),
-                       algorithm="HS256")
+    token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, cookie_key(settings), algorithm="HS256")
     st.session_state[STATE_COOKIE] = (token, expires)
-    st.session_state[STATE_ISSUED] = cookie_issued_at({"exp_date": expires.timestamp()},
-                                                      expiry_days=settings.cookie_expiry_days)
+    st.session_state[STATE_ISSUED] = cookie_issued_at(
+        {"exp_date": expires.timestamp()}, expiry_days=settings.cookie_expiry_days
+    )
     st.session_state.pop(STATE_FORGET, None)
 
 
@@ -222,8 +223,9 @@ def _sync_cookie(settings: Settings) -> None:
             manager = _authenticator(settings).cookie_controller.cookie_model.cookie_manager
             if cookie is not None:
                 token, expires = cookie
-                manager.set(COOKIE_NAME, token, key="auth.cookie_set",
-                            expires_at=expires.astimezone().replace(tzinfo=None))
+                manager.set(
+                    COOKIE_NAME, token, key="auth.cookie_set", expires_at=expires.astimezone().replace(tzinfo=None)
+                )
             else:
                 manager.delete(COOKIE_NAME, key="auth.cookie_delete")
     except Exception:  # noqa: BLE001 - no browser (AppTest) or no cookie to delete: the server side decides

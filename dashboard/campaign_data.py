@@ -5,6 +5,7 @@ bookings/customers version plus the outbox/tasks/campaign-audit version), so a s
 update or an approval shows up at once and one store's data is never served to another.
 Writes go through ``db.campaign_repo`` (which checks permissions) and clear these caches.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -45,18 +46,55 @@ def version(engine: Engine) -> Version:
 
 
 def _campaign_rows(campaigns: list[Any]) -> pd.DataFrame:
-    rows = [{
-        "campaign_id": c.id, "name": c.name, "store_id": c.store_id, "status": c.status, "channel": c.channel,
-        "timing": trigger_label(c.trigger), "trigger": c.trigger, "audience": c.audience, "templates": c.templates,
-        "holdout_pct": c.holdout_pct, "frequency_cap_days": c.frequency_cap_days, "send_hour": c.send_hour,
-        "quiet_start": c.quiet_start, "quiet_end": c.quiet_end, "cost_per_message": c.cost_per_message,
-        "benefit_budget": c.benefit_budget, "benefit_spent": c.benefit_spent, "paused_reason": c.paused_reason,
-        "created_by": c.created_by, "approved_by": c.approved_by,
-        "segment": _PLAYBOOK_SEGMENTS.get((c.description or "").removeprefix(PLAYBOOK_PREFIX), ""),
-    } for c in campaigns]
-    columns = ["campaign_id", "name", "store_id", "status", "channel", "timing", "trigger", "audience", "templates",
-               "holdout_pct", "frequency_cap_days", "send_hour", "quiet_start", "quiet_end", "cost_per_message",
-               "benefit_budget", "benefit_spent", "paused_reason", "created_by", "approved_by", "segment"]
+    rows = [
+        {
+            "campaign_id": c.id,
+            "name": c.name,
+            "store_id": c.store_id,
+            "status": c.status,
+            "channel": c.channel,
+            "timing": trigger_label(c.trigger),
+            "trigger": c.trigger,
+            "audience": c.audience,
+            "templates": c.templates,
+            "holdout_pct": c.holdout_pct,
+            "frequency_cap_days": c.frequency_cap_days,
+            "send_hour": c.send_hour,
+            "quiet_start": c.quiet_start,
+            "quiet_end": c.quiet_end,
+            "cost_per_message": c.cost_per_message,
+            "benefit_budget": c.benefit_budget,
+            "benefit_spent": c.benefit_spent,
+            "paused_reason": c.paused_reason,
+            "created_by": c.created_by,
+            "approved_by": c.approved_by,
+            "segment": _PLAYBOOK_SEGMENTS.get((c.description or "").removeprefix(PLAYBOOK_PREFIX), ""),
+        }
+        for c in campaigns
+    ]
+    columns = [
+        "campaign_id",
+        "name",
+        "store_id",
+        "status",
+        "channel",
+        "timing",
+        "trigger",
+        "audience",
+        "templates",
+        "holdout_pct",
+        "frequency_cap_days",
+        "send_hour",
+        "quiet_start",
+        "quiet_end",
+        "cost_per_message",
+        "benefit_budget",
+        "benefit_spent",
+        "paused_reason",
+        "created_by",
+        "approved_by",
+        "segment",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -77,20 +115,28 @@ def campaigns(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Da
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def _audience(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-              ver: Version) -> pd.DataFrame:
+def _audience(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, ver: Version
+) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         with session_scope(_engine) as session:
             accounts = loyalty_repo.load_accounts(session, scope=scope, store_ids=list(store_ids))
             pets = campaign_repo.load_pets(session, scope=scope, store_ids=list(store_ids))
             staff = campaign_repo.staff_names(session)
         scores = analytics_data.scores(_engine, scope, store_ids, as_of)
-        frame = audience_frame(scores, data.customers(_engine, scope, store_ids), accounts=accounts, pets=pets,
-                               bookings=data.bookings(_engine, scope, store_ids), staff_names=staff)
+        frame = audience_frame(
+            scores,
+            data.customers(_engine, scope, store_ids),
+            accounts=accounts,
+            pets=pets,
+            bookings=data.bookings(_engine, scope, store_ids),
+            staff_names=staff,
+        )
         return audience_facts(frame)
 
-    facts = remembered(_engine, scope, "audience_facts", store_ids, {"as_of": as_of}, ver, compute,
-                       revision=1)  # 1: churn_risk and p_alive
+    facts = remembered(
+        _engine, scope, "audience_facts", store_ids, {"as_of": as_of}, ver, compute, revision=1
+    )  # 1: churn_risk and p_alive
     # Names, contact details and consent are read now, never kept: a campaign is built on current consent.
     return with_person_columns(facts, data.customers(_engine, scope, store_ids))
 
@@ -103,8 +149,9 @@ def audience(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-             window_days: int, ver: Version) -> dict[str, pd.DataFrame]:
+def _results(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, window_days: int, ver: Version
+) -> dict[str, pd.DataFrame]:
     def compute() -> dict[str, pd.DataFrame]:
         with session_scope(_engine) as session:
             messages = campaign_repo.load_messages(session, scope=scope, store_ids=list(store_ids))
@@ -113,8 +160,13 @@ def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...]
         meta = frame.loc[:, ["campaign_id", "name", "timing", "segment", "status", "channel"]]
         if messages.empty:
             empty = pd.DataFrame()
-            return {"by_campaign": empty, "by_variant": empty, "timing": empty, "verdicts": ab_verdicts(empty),
-                    "meta": meta}
+            return {
+                "by_campaign": empty,
+                "by_variant": empty,
+                "timing": empty,
+                "verdicts": ab_verdicts(empty),
+                "meta": meta,
+            }
         messages = messages.merge(meta[["campaign_id", "timing", "segment"]], on="campaign_id", how="left")
         # One attribution over every message, shared by both tables: each booking goes to one message.
         outcomes = message_outcomes(messages, bookings, as_of=as_of, window_days=window_days)
@@ -124,19 +176,34 @@ def _results(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...]
         by_campaign["wake_up_rate"] = by_campaign["campaign_id"].map(wake)
         by_campaign = meta.merge(by_campaign, on="campaign_id", how="inner")
         comparable = comparable_variant_messages(messages, as_of=as_of, window_days=window_days)
-        by_variant = campaign_results(comparable, bookings, by=("campaign_id", "timing", "segment", "variant"),
-                                      **judged)
+        by_variant = campaign_results(
+            comparable, bookings, by=("campaign_id", "timing", "segment", "variant"), **judged
+        )
         timing = timing_script_table(by_variant) if len(by_variant) else pd.DataFrame()
         # Judged here, so the page never loads scipy's statistics just to show a kept verdict.
-        return {"by_campaign": by_campaign, "by_variant": by_variant, "timing": timing,
-                "verdicts": ab_verdicts(by_variant), "meta": meta}
+        return {
+            "by_campaign": by_campaign,
+            "by_variant": by_variant,
+            "timing": timing,
+            "verdicts": ab_verdicts(by_variant),
+            "meta": meta,
+        }
 
-    return remembered(_engine, scope, "campaign_results", store_ids, {"as_of": as_of, "window_days": window_days},
-                      ver, compute, revision=2)  # 1: verdicts added; 2: incremental ROI columns
+    return remembered(
+        _engine,
+        scope,
+        "campaign_results",
+        store_ids,
+        {"as_of": as_of, "window_days": window_days},
+        ver,
+        compute,
+        revision=2,
+    )  # 1: verdicts added; 2: incremental ROI columns
 
 
-def results(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-            window_days: int = 7) -> dict[str, pd.DataFrame]:
+def results(
+    engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, window_days: int = 7
+) -> dict[str, pd.DataFrame]:
     """Results per campaign, per variant and the timing × script table, over the messages whose
     ``window_days`` window closed by as-of (the rest are counted as pending)."""
     return _results(engine, str(engine.url), scope, store_ids, as_of, window_days, version(engine))
@@ -154,15 +221,19 @@ def tasks(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFr
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def _task_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-                  ver: Version) -> dict[str, Any]:
+def _task_summary(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, ver: Version
+) -> dict[str, Any]:
     def compute() -> dict[str, Any]:
         frame = tasks(_engine, scope, store_ids)
         frame = frame.assign(created_at=pd.to_datetime(frame["created_at"]))
         rate = task_completion_rate(frame, as_of=as_of, period_days=30)
         complaints = frame.loc[frame["kind"].eq("complaint_recovery")]
-        recovery = (recovery_comparison(complaints, data.bookings(_engine, scope, store_ids), as_of=as_of)
-                    if len(complaints) else pd.DataFrame())
+        recovery = (
+            recovery_comparison(complaints, data.bookings(_engine, scope, store_ids), as_of=as_of)
+            if len(complaints)
+            else pd.DataFrame()
+        )
         return {"completion": rate, "recovery": recovery}
 
     return remembered(_engine, scope, "task_summary", store_ids, {"as_of": as_of}, ver, compute)

@@ -1,4 +1,5 @@
 """Campaign editor widgets drawn from the trigger registry (one place knows each kind's settings)."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,12 @@ from dashboard.context import PageContext
 
 def _param_widget(ctx: PageContext, param: TriggerParam, column: Any, *, key: str) -> object:
     if param.choices:
-        return column.selectbox(ctx.t(param.label_key), param.choices, key=key,
-                                format_func=lambda choice: ctx.t(f"{param.label_key}_{choice}"))
+        return column.selectbox(
+            ctx.t(param.label_key),
+            param.choices,
+            key=key,
+            format_func=lambda choice: ctx.t(f"{param.label_key}_{choice}"),
+        )
     if isinstance(param.default, int):
         return int(column.number_input(ctx.t(param.label_key), param.minimum, param.maximum, param.default, key=key))
     default = param.default
@@ -30,9 +35,11 @@ def trigger_settings(ctx: PageContext, kind: str, columns: Sequence[Any], *, key
         column = slots[min(position, len(slots) - 1)]
         trigger[param.name] = _param_widget(ctx, param, column, key=f"{key_prefix}{kind}.{param.name}")
     if spec.uses_tolerance:
-        trigger["tolerance_days"] = int(slots[-1].number_input(ctx.t("campaigns.tolerance_days"), 0, 14,
-                                                               spec.default_tolerance,
-                                                               key=f"{key_prefix}{kind}.tolerance"))
+        trigger["tolerance_days"] = int(
+            slots[-1].number_input(
+                ctx.t("campaigns.tolerance_days"), 0, 14, spec.default_tolerance, key=f"{key_prefix}{kind}.tolerance"
+            )
+        )
     return trigger
 
 
@@ -77,7 +84,8 @@ def timing_text(code: object, t: Callable[..., str]) -> str:
         if shape == "plan":
             return t("campaigns.timing.plan", days=int(found.group(1)))
         if shape == "festival":
-            return t("campaigns.timing.festival", what=t(f"campaigns.festival_{found.group(1)}"),
-                     days=int(found.group(2)))
+            return t(
+                "campaigns.timing.festival", what=t(f"campaigns.festival_{found.group(1)}"), days=int(found.group(2))
+            )
         return t(f"campaigns.kind_{found.group(1)}")
     return t("campaigns.timing.other")

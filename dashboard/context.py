@@ -1,4 +1,5 @@
 """What every page needs to know about this browser session, set once per run by the entrypoint."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

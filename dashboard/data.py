@@ -10,6 +10,7 @@ hit, which cost seconds per page run at 1–2 M bookings. Callers get :func:`sha
 with pandas' copy-on-write a shallow copy shares the data but any change to it copies first —
 so no page can change what another session reads.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -107,13 +108,17 @@ def data_version(engine: Engine) -> tuple[int, int, int]:
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def _bookings(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]) -> pd.DataFrame:
+def _bookings(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]
+) -> pd.DataFrame:
     with session_scope(_engine) as session:
         return repo.load_bookings(session, scope=scope, store_ids=list(store_ids))
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def _customers(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]) -> pd.DataFrame:
+def _customers(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]
+) -> pd.DataFrame:
     with session_scope(_engine) as session:
         return repo.load_customers(session, scope=scope, store_ids=list(store_ids))
 
@@ -129,8 +134,9 @@ def customers(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.Da
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def _overview(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-              version: tuple[int, int, int]) -> dict[str, Any]:
+def _overview(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: tuple[int, int, int]
+) -> dict[str, Any]:
     from dashboard.precomputed import remembered
 
     def compute() -> dict[str, Any]:

@@ -5,6 +5,7 @@ anyone sign an admin cookie. This key comes from :mod:`secrets`, is written once
 ``<data dir>/.demo_cookie_key`` with owner-only permissions (0600) and read back on every later
 start, so cookies survive a restart while two installations never share a key.
 """
+
 from __future__ import annotations
 
 import os

@@ -11,6 +11,7 @@ and :func:`display_frame` before showing a table that may hold personal data::
 Passing a callable as ``data`` builds the file (and writes the audit entry) only when the user
 clicks, not on every rerun.
 """
+
 from __future__ import annotations
 
 from typing import Final
@@ -68,7 +69,13 @@ def export_frame(frame: pd.DataFrame, *, scope: Scope, kind: str, fmt: str = "cs
             action="export",
             entity=kind[:48],
             store_id=stores[0] if stores is not None and len(stores) == 1 else None,
-            after={"kind": kind, "format": fmt, "rows": int(len(safe)), "columns": [str(c) for c in safe.columns],
-                   "masked": scope.masks_pii, "stores": stores},
+            after={
+                "kind": kind,
+                "format": fmt,
+                "rows": int(len(safe)),
+                "columns": [str(c) for c in safe.columns],
+                "masked": scope.masks_pii,
+                "stores": stores,
+            },
         )
     return payload

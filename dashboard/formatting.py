@@ -1,4 +1,5 @@
 """Numbers, money and percentages formatted for the reader's locale and the store's currency."""
+
 from __future__ import annotations
 
 CURRENCY_SYMBOLS = {"TWD": "NT$", "CNY": "¥", "USD": "$"}

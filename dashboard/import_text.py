@@ -3,6 +3,7 @@
 Reasons come from :mod:`core.importing` as English sentences; :func:`core.importing.reason_code`
 turns each into a stable code that is translated here (``data_import.reason.<code>``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,22 +29,26 @@ def reason_text(t: Translate, reason: object) -> str:
 def reason_groups(t: Translate, rejects: pd.DataFrame | None) -> pd.DataFrame:
     """Rows per reason, most frequent first, with translated headers and cells."""
     groups = group_reasons(rejects)
-    return pd.DataFrame({
-        t("data_import.reason_text"): [t(f"data_import.reason.{c}") for c in groups["code"]],
-        t("data_import.reason_field"): [field_label(t, f) for f in groups["field"]],
-        t("data_import.reason_rows"): groups["rows"].astype("int64").to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            t("data_import.reason_text"): [t(f"data_import.reason.{c}") for c in groups["code"]],
+            t("data_import.reason_field"): [field_label(t, f) for f in groups["field"]],
+            t("data_import.reason_rows"): groups["rows"].astype("int64").to_numpy(),
+        }
+    )
 
 
 def localised_rejects(t: Translate, rejects: pd.DataFrame | None) -> pd.DataFrame:
     """The reject report with headers, field names and reasons in the user's language."""
     frame = rejects if rejects is not None else pd.DataFrame(columns=["row_number", "field", "value", "reason"])
-    return pd.DataFrame({
-        t("data_import.reject_row"): frame["row_number"].to_numpy(),
-        t("data_import.reason_field"): [field_label(t, str(f)) for f in frame["field"]],
-        t("data_import.reject_value"): frame["value"].astype(object).to_numpy(),
-        t("data_import.reason_text"): [reason_text(t, r) for r in frame["reason"]],
-    })
+    return pd.DataFrame(
+        {
+            t("data_import.reject_row"): frame["row_number"].to_numpy(),
+            t("data_import.reason_field"): [field_label(t, str(f)) for f in frame["field"]],
+            t("data_import.reject_value"): frame["value"].astype(object).to_numpy(),
+            t("data_import.reason_text"): [reason_text(t, r) for r in frame["reason"]],
+        }
+    )
 
 
 def reject_report_bytes(t: Translate, rejects: pd.DataFrame | None) -> bytes:

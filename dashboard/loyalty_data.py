@@ -4,6 +4,7 @@ Cache keys hold the caller's scope, the picked stores and a version that changes
 booking import and every loyalty write (ledger rows, audited rule / catalog / tier changes);
 :func:`clear` is called after a page writes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -21,8 +22,18 @@ from db import loyalty_repo, repo
 from db.engine import session_scope
 
 Version = tuple[tuple[int, int, int], tuple[int, int, int]]
-TIER_EDITOR_COLUMNS = ("name", "rank", "min_spend_12m", "min_stored_value", "min_plan_months", "discount_pct",
-                       "booking_window_days", "prime_time_access", "designated_staff", "points_multiplier")
+TIER_EDITOR_COLUMNS = (
+    "name",
+    "rank",
+    "min_spend_12m",
+    "min_stored_value",
+    "min_plan_months",
+    "discount_pct",
+    "booking_window_days",
+    "prime_time_access",
+    "designated_staff",
+    "points_multiplier",
+)
 
 
 def version(engine: Engine) -> Version:
@@ -31,7 +42,9 @@ def version(engine: Engine) -> Version:
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def _frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> dict[str, pd.DataFrame]:
+def _frames(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version
+) -> dict[str, pd.DataFrame]:
     stores = list(store_ids)
     with session_scope(_engine) as session:
         return {
@@ -40,8 +53,7 @@ def _frames(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...],
             "plans": loyalty_repo.load_plans(session, scope=scope, store_ids=stores),
             "stored_value": loyalty_repo.load_stored_value(session, scope=scope, store_ids=stores),
             "referrals": loyalty_repo.load_referrals(session, scope=scope, store_ids=stores),
-            "items": loyalty_repo.list_redemption_items(session, scope=scope, store_ids=stores,
-                                                        include_inactive=True),
+            "items": loyalty_repo.list_redemption_items(session, scope=scope, store_ids=stores, include_inactive=True),
         }
 
 
@@ -51,8 +63,9 @@ def frames(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def _page_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
-                  as_of: date) -> dict[str, object]:
+def _page_summary(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date
+) -> dict[str, object]:
     def compute() -> dict[str, object]:
         stores = list(store_ids)
         with session_scope(_engine) as session:
@@ -64,13 +77,15 @@ def _page_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int,
         return {
             # Tier and balance per member (no names): the tier chart and the liability by home store.
             "accounts": accounts[["customer_id", "home_store_id", "tier", "balance"]],
-            "stored_value_total": None if stored.empty
+            "stored_value_total": None
+            if stored.empty
             else float(loyalty.stored_value_balances(stored, as_of=as_of)["balance"].sum()),
             "plans": len(plans),
             "active_plans": status[status["is_active"]] if len(status) else status,
             "renewals_due": loyalty.renewals_due(plans, as_of=as_of, within_days=30) if len(plans) else pd.DataFrame(),
             "plan_churn": loyalty.plan_churn_rate(plans, start=as_of - timedelta(days=365), end=as_of)
-            if len(plans) else None,
+            if len(plans)
+            else None,
             "referrals": referral_count,
         }
 
@@ -85,27 +100,34 @@ def page_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def _ledger_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
-                    as_of: date) -> dict[str, pd.DataFrame]:
+def _ledger_summary(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date
+) -> dict[str, pd.DataFrame]:
     def compute() -> dict[str, pd.DataFrame]:
         frames = data.shallow(_frames(_engine, url, scope, store_ids, ver))
         ledger = frames["ledger"]
         # Replaying every lot (FIFO) is the slow part of the page: once per data version and day;
         # the other ledger scans (recent redemptions, top items) are kept with it, so the page
         # never loads the ledger itself.
-        last_30 = ledger[(ledger["kind"] == "redeem")
-                         & (ledger["occurred_at"] > pd.Timestamp(as_of - timedelta(days=29)))
-                         & (ledger["occurred_at"] < pd.Timestamp(as_of + timedelta(days=1)))]
-        return {"expiring": expiring_lots(ledger, as_of=as_of, days=30), "flows": monthly_points(ledger, as_of=as_of),
-                "redeemed_30": pd.DataFrame({"points": [int(-last_30["points"].sum())], "count": [len(last_30)]}),
-                "top_items": top_items(ledger, frames["items"])}
+        last_30 = ledger[
+            (ledger["kind"] == "redeem")
+            & (ledger["occurred_at"] > pd.Timestamp(as_of - timedelta(days=29)))
+            & (ledger["occurred_at"] < pd.Timestamp(as_of + timedelta(days=1)))
+        ]
+        return {
+            "expiring": expiring_lots(ledger, as_of=as_of, days=30),
+            "flows": monthly_points(ledger, as_of=as_of),
+            "redeemed_30": pd.DataFrame({"points": [int(-last_30["points"].sum())], "count": [len(last_30)]}),
+            "top_items": top_items(ledger, frames["items"]),
+        }
 
     return remembered(_engine, scope, "loyalty_ledger", store_ids, {"as_of": as_of}, ver, compute)
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def _referral_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version,
-                      as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _referral_summary(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
         with session_scope(_engine) as session:
             referrals = loyalty_repo.load_referrals(session, scope=scope, store_ids=list(store_ids))
@@ -115,8 +137,9 @@ def _referral_summary(_engine: Engine, url: str, scope: Scope, store_ids: tuple[
     return remembered(_engine, scope, "loyalty_referrals", store_ids, {"as_of": as_of}, ver, compute)
 
 
-def referral_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...],
-                     as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+def referral_summary(
+    engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Referral leaderboard (top 20) and the referral tree, cached per data version and day."""
     return _referral_summary(engine, str(engine.url), scope, store_ids, version(engine), as_of)
 
@@ -128,8 +151,15 @@ def ledger_summary(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner=False)
-def _activity(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version, as_of: date,
-              governed: tuple[int, ...]) -> pd.DataFrame:
+def _activity(
+    _engine: Engine,
+    url: str,
+    scope: Scope,
+    store_ids: tuple[int, ...],
+    ver: Version,
+    as_of: date,
+    governed: tuple[int, ...],
+) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         stores = list(store_ids)
         with session_scope(_engine) as session:
@@ -138,26 +168,38 @@ def _activity(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...
         bookings = data.bookings(_engine, scope, store_ids)
         members = data.customers(_engine, scope, store_ids)
         members = members.loc[members["home_store_id"].isin(governed), "customer_id"]
-        activity = loyalty.activity_from_bookings(bookings[bookings["customer_id"].isin(members)], stored_value,
-                                                  plans, as_of=as_of)
+        activity = loyalty.activity_from_bookings(
+            bookings[bookings["customer_id"].isin(members)], stored_value, plans, as_of=as_of
+        )
         return activity[activity["customer_id"].isin(members)]
 
-    return remembered(_engine, scope, "loyalty_activity", store_ids,
-                      {"as_of": as_of, "governed": ",".join(map(str, governed))}, ver, compute)
+    return remembered(
+        _engine,
+        scope,
+        "loyalty_activity",
+        store_ids,
+        {"as_of": as_of, "governed": ",".join(map(str, governed))},
+        ver,
+        compute,
+    )
 
 
-def activity(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-             governed: tuple[int, ...]) -> pd.DataFrame:
+def activity(
+    engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, governed: tuple[int, ...]
+) -> pd.DataFrame:
     """``core.loyalty.activity_from_bookings`` of the customers whose home store is in ``governed``
     (the tier editor's impact preview), cached per data/loyalty version and day."""
-    return data.shallow(_activity(engine, str(engine.url), scope, store_ids, version(engine), as_of,
-                                  tuple(sorted(governed))))
+    return data.shallow(
+        _activity(engine, str(engine.url), scope, store_ids, version(engine), as_of, tuple(sorted(governed)))
+    )
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
 def _items(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], ver: Version) -> pd.DataFrame:
     with session_scope(_engine) as session:
-        return loyalty_repo.list_redemption_items(session, scope=scope, store_ids=list(store_ids), include_inactive=True)
+        return loyalty_repo.list_redemption_items(
+            session, scope=scope, store_ids=list(store_ids), include_inactive=True
+        )
 
 
 def items(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> pd.DataFrame:
@@ -171,14 +213,17 @@ def _rules(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], 
         targets: list[int | None] = [None, *store_ids]
         return {
             "own_tiers": {s: loyalty_repo.active_tier_rules(session, scope=scope, store_id=s) for s in targets},
-            "effective_tiers": {s: loyalty_repo.effective_tier_rules(session, scope=scope, store_id=s)
-                                for s in targets},
+            "effective_tiers": {
+                s: loyalty_repo.effective_tier_rules(session, scope=scope, store_id=s) for s in targets
+            },
             "own_points": {s: loyalty_repo.active_points_rule(session, scope=scope, store_id=s) for s in targets},
-            "effective_points": {s: loyalty_repo.effective_points_rule(session, scope=scope, store_id=s)
-                                 for s in targets},
+            "effective_points": {
+                s: loyalty_repo.effective_points_rule(session, scope=scope, store_id=s) for s in targets
+            },
             "tier_versions": {s: loyalty_repo.tier_rule_versions(session, scope=scope, store_id=s) for s in targets},
-            "points_versions": {s: loyalty_repo.points_rule_versions(session, scope=scope, store_id=s)
-                                for s in targets},
+            "points_versions": {
+                s: loyalty_repo.points_rule_versions(session, scope=scope, store_id=s) for s in targets
+            },
             "kinds": loyalty_repo.store_kinds(session, scope=scope),
         }
 
@@ -189,11 +234,19 @@ def rules(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str,
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def simulate(visits: pd.DataFrame, rule: loyalty.PointsRule, tier_rules: tuple[loyalty.TierRule, ...],
-             as_of: date, ledger: pd.DataFrame, activity: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+def simulate(
+    visits: pd.DataFrame,
+    rule: loyalty.PointsRule,
+    tier_rules: tuple[loyalty.TierRule, ...],
+    as_of: date,
+    ledger: pd.DataFrame,
+    activity: pd.DataFrame,
+    scope: Scope,
+) -> pd.DataFrame:
     """:func:`core.loyalty.simulate_program`, cached on its inputs (and the caller's scope)."""
-    return loyalty.simulate_program(visits, rule=rule, tier_rules=list(tier_rules), as_of=as_of, ledger=ledger,
-                                    activity=activity, months=12, seed=0)
+    return loyalty.simulate_program(
+        visits, rule=rule, tier_rules=list(tier_rules), as_of=as_of, ledger=ledger, activity=activity, months=12, seed=0
+    )
 
 
 def clear() -> None:
@@ -213,11 +266,21 @@ def clear() -> None:
 
 def rules_to_frame(rules: list[loyalty.TierRule] | tuple[loyalty.TierRule, ...]) -> pd.DataFrame:
     """Tier rules as an editable table (``TIER_EDITOR_COLUMNS``)."""
-    rows = [{"name": r.name, "rank": r.rank, "min_spend_12m": r.min_spend_12m, "min_stored_value": r.min_stored_value,
-             "min_plan_months": r.min_plan_months, "discount_pct": r.benefits.discount_pct,
-             "booking_window_days": r.benefits.booking_window_days,
-             "prime_time_access": r.benefits.prime_time_access, "designated_staff": r.benefits.designated_staff,
-             "points_multiplier": r.benefits.points_multiplier} for r in sorted(rules, key=lambda r: r.rank)]
+    rows = [
+        {
+            "name": r.name,
+            "rank": r.rank,
+            "min_spend_12m": r.min_spend_12m,
+            "min_stored_value": r.min_stored_value,
+            "min_plan_months": r.min_plan_months,
+            "discount_pct": r.benefits.discount_pct,
+            "booking_window_days": r.benefits.booking_window_days,
+            "prime_time_access": r.benefits.prime_time_access,
+            "designated_staff": r.benefits.designated_staff,
+            "points_multiplier": r.benefits.points_multiplier,
+        }
+        for r in sorted(rules, key=lambda r: r.rank)
+    ]
     frame = pd.DataFrame(rows, columns=list(TIER_EDITOR_COLUMNS))
     for column in ("min_spend_12m", "min_stored_value", "discount_pct", "points_multiplier"):
         frame[column] = frame[column].astype(float)
@@ -238,19 +301,25 @@ def rules_from_frame(frame: pd.DataFrame) -> list[loyalty.TierRule]:
         name = str(row.get("name") or "").strip()
         if not name:
             raise ValueError("every tier needs a name")
-        out.append(loyalty.TierRule(
-            name=name, rank=int(row["rank"]), min_spend_12m=_optional(row.get("min_spend_12m"), float),
-            min_stored_value=_optional(row.get("min_stored_value"), float),
-            min_plan_months=_optional(row.get("min_plan_months"), int),  # type: ignore[arg-type]
-            benefits=loyalty.TierBenefits(
-                discount_pct=float(_optional(row.get("discount_pct"), float) or 0.0),
-                booking_window_days=int(_optional(row.get("booking_window_days"), int) or 14),
-                prime_time_access=bool(row.get("prime_time_access") or False),
-                designated_staff=bool(row.get("designated_staff") or False),
-                points_multiplier=float(_optional(row.get("points_multiplier"), float) or 1.0)),
-        ))
-    loyalty.qualify_tiers(pd.DataFrame(columns=["customer_id", "spend_12m", "stored_value_topups_12m",
-                                                "plan_months"]), out)
+        out.append(
+            loyalty.TierRule(
+                name=name,
+                rank=int(row["rank"]),
+                min_spend_12m=_optional(row.get("min_spend_12m"), float),
+                min_stored_value=_optional(row.get("min_stored_value"), float),
+                min_plan_months=_optional(row.get("min_plan_months"), int),  # type: ignore[arg-type]
+                benefits=loyalty.TierBenefits(
+                    discount_pct=float(_optional(row.get("discount_pct"), float) or 0.0),
+                    booking_window_days=int(_optional(row.get("booking_window_days"), int) or 14),
+                    prime_time_access=bool(row.get("prime_time_access") or False),
+                    designated_staff=bool(row.get("designated_staff") or False),
+                    points_multiplier=float(_optional(row.get("points_multiplier"), float) or 1.0),
+                ),
+            )
+        )
+    loyalty.qualify_tiers(
+        pd.DataFrame(columns=["customer_id", "spend_12m", "stored_value_topups_12m", "plan_months"]), out
+    )
     return out
 
 
@@ -260,7 +329,9 @@ def tier_distribution(accounts: pd.DataFrame, *, none_label: str, order: Sequenc
     tiers = accounts["tier"].astype("string").fillna(none_label)
     counts = tiers.value_counts().rename_axis("tier").reset_index(name="customers")
     rank = {name: position for position, name in enumerate(dict.fromkeys(order))}
-    counts["_rank"] = counts["tier"].map(lambda name: len(rank) + 1 if name == none_label else rank.get(name, len(rank)))
+    counts["_rank"] = counts["tier"].map(
+        lambda name: len(rank) + 1 if name == none_label else rank.get(name, len(rank))
+    )
     counts = counts.sort_values(["_rank", "customers"], ascending=[True, False], kind="stable")
     counts = counts.drop(columns="_rank").reset_index(drop=True)
     counts["share"] = counts["customers"] / counts["customers"].sum() if len(counts) else 0.0
@@ -300,12 +371,14 @@ def monthly_points(ledger: pd.DataFrame, *, as_of: date, months: int = 12) -> pd
     start = (end - pd.DateOffset(months=months)).to_period("M").to_timestamp()
     part = ledger[(ledger["occurred_at"] >= start) & (ledger["occurred_at"] < end)]
     month = part["occurred_at"].dt.to_period("M").dt.to_timestamp()
-    frame = pd.DataFrame({
-        "month": month,
-        "issued": part["points"].where(part["points"] > 0, 0),
-        "redeemed": -part["points"].where(part["kind"] == "redeem", 0),
-        "expired": -part["points"].where(part["kind"] == "expire", 0),
-    })
+    frame = pd.DataFrame(
+        {
+            "month": month,
+            "issued": part["points"].where(part["points"] > 0, 0),
+            "redeemed": -part["points"].where(part["kind"] == "redeem", 0),
+            "expired": -part["points"].where(part["kind"] == "expire", 0),
+        }
+    )
     return frame.groupby("month", as_index=False)[["issued", "redeemed", "expired"]].sum()
 
 
@@ -316,8 +389,12 @@ def top_items(ledger: pd.DataFrame, items: pd.DataFrame, *, top: int = 10) -> pd
     if redeems.empty:
         return pd.DataFrame(columns=columns)
     item_id = redeems["note"].str.extract(r"^item:(\d+)")[0].astype(int)
-    grouped = pd.DataFrame({"item_id": item_id, "points": -redeems["points"]}).groupby("item_id") \
-        .agg(redemptions=("points", "size"), points=("points", "sum")).reset_index()
+    grouped = (
+        pd.DataFrame({"item_id": item_id, "points": -redeems["points"]})
+        .groupby("item_id")
+        .agg(redemptions=("points", "size"), points=("points", "sum"))
+        .reset_index()
+    )
     names = items.set_index("item_id")["name"] if len(items) else pd.Series(dtype=str)
     grouped["name"] = grouped["item_id"].map(names).fillna("?")
     return grouped.sort_values(["redemptions", "points"], ascending=False).head(top)[columns].reset_index(drop=True)

@@ -1,5 +1,6 @@
 """The duplicate-members page's data: candidates and merges from :mod:`services.members`, cached
 by scope, picked stores and data version (a merge or undo changes the version and clears)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -16,8 +17,9 @@ __all__ = ["MergeError", "candidates", "evidence_words", "merge", "merges", "und
 
 
 @st.cache_data(ttl=300, max_entries=16, show_spinner=False)
-def _candidates(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...],
-                version: tuple[int, int, int]) -> pd.DataFrame:
+def _candidates(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], version: tuple[int, int, int]
+) -> pd.DataFrame:
     return members.find_duplicates(_engine, scope, store_ids=store_ids)
 
 

@@ -6,6 +6,7 @@ store's models are never served to another). Fitted reports hold sklearn models,
 ``st.cache_resource`` (never mutated by callers); frames in ``st.cache_data``. The page calls
 the stages in order inside ``st.status`` so users see progress on the first, slow run.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,8 +40,9 @@ def inputs(engine: Engine, scope: Scope, store_ids: tuple[int, ...]) -> dict[str
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
-def _churn(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-           version: Version) -> Any | None:
+def _churn(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> Any | None:
     f = shallow(_inputs(_engine, url, scope, store_ids, version))
     return ms.fit_churn(f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"], stores=f["stores"])
 
@@ -51,8 +53,9 @@ def churn(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date)
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
-def _noshow(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-            version: Version) -> Any | None:
+def _noshow(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> Any | None:
     f = shallow(_inputs(_engine, url, scope, store_ids, version))
     return ms.fit_noshow(f["bookings"], as_of=as_of)
 
@@ -63,8 +66,9 @@ def noshow(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
-def _forecast(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-              version: Version) -> ms.ForecastResult | None:
+def _forecast(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> ms.ForecastResult | None:
     f = shallow(_inputs(_engine, url, scope, store_ids, version))
     return ms.forecast_demand(f["bookings"], f["stores"], as_of=as_of)
 
@@ -75,14 +79,16 @@ def forecast(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: da
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
-def _confidence(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-                version: Version) -> pd.DataFrame:
+def _confidence(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> pd.DataFrame:
     report = _churn(_engine, url, scope, store_ids, as_of, version)
     f = shallow(_inputs(_engine, url, scope, store_ids, version))
     if report is None:
         return pd.DataFrame()
-    return ms.churn_confidence_by_store(report, f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"],
-                                        stores=f["stores"])
+    return ms.churn_confidence_by_store(
+        report, f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"], stores=f["stores"]
+    )
 
 
 def confidence(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
@@ -91,14 +97,16 @@ def confidence(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: 
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
-def _reasons(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-             version: Version) -> pd.DataFrame:
+def _reasons(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> pd.DataFrame:
     report = _churn(_engine, url, scope, store_ids, as_of, version)
     f = shallow(_inputs(_engine, url, scope, store_ids, version))
     if report is None:
         return pd.DataFrame(columns=["customer_id", "churn_risk", "reasons"])
-    return ms.reasons_by_customer(report, f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"],
-                                  stores=f["stores"])
+    return ms.reasons_by_customer(
+        report, f["bookings"], f["customers"], as_of=as_of, feedback=f["feedback"], stores=f["stores"]
+    )
 
 
 def reasons(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date) -> pd.DataFrame:
@@ -107,8 +115,9 @@ def reasons(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: dat
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
-def _upcoming(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-              version: Version) -> pd.DataFrame | None:
+def _upcoming(
+    _engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version
+) -> pd.DataFrame | None:
     report = _noshow(_engine, url, scope, store_ids, as_of, version)
     if report is None:
         return None
@@ -128,8 +137,15 @@ PERSONAL_COLUMNS = ("external_id", "name", "phone")
 # A resource, not data: the figures of a chain run to megabytes, and st.cache_data would unpickle
 # them on every rerun (a quarter of the page's time). Callers get a shallow copy.
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
-def _page(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], as_of: date, version: Version,
-          _on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+def _page(
+    _engine: Engine,
+    url: str,
+    scope: Scope,
+    store_ids: tuple[int, ...],
+    as_of: date,
+    version: Version,
+    _on_step: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     def step(key: str) -> None:
         if _on_step is not None:
             _on_step(key)
@@ -147,7 +163,8 @@ def _page(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], a
         step("models.step_forecast")
         forecast_result = _forecast(_engine, url, scope, store_ids, as_of, version)
         summary, reliability = ms.evaluation_tables(
-            churn_report, noshow_report, forecast_result.evaluation if forecast_result is not None else None)
+            churn_report, noshow_report, forecast_result.evaluation if forecast_result is not None else None
+        )
         upcoming_list = _upcoming(_engine, url, scope, store_ids, as_of, version)
         return {
             "empty": False,
@@ -160,22 +177,27 @@ def _page(_engine: Engine, url: str, scope: Scope, store_ids: tuple[int, ...], a
             "summary": summary,
             "reliability": reliability,
             "forecast": forecast_result,
-            "confidence": _confidence(_engine, url, scope, store_ids, as_of, version) if churn_report is not None
+            "confidence": _confidence(_engine, url, scope, store_ids, as_of, version)
+            if churn_report is not None
             else pd.DataFrame(),
-            "reasons": _reasons(_engine, url, scope, store_ids, as_of, version) if churn_report is not None
+            "reasons": _reasons(_engine, url, scope, store_ids, as_of, version)
+            if churn_report is not None
             else pd.DataFrame(columns=["customer_id", "churn_risk", "reasons"]),
-            "upcoming": None if upcoming_list is None
+            "upcoming": None
+            if upcoming_list is None
             else upcoming_list.drop(columns=[c for c in PERSONAL_COLUMNS if c in upcoming_list.columns]),
             # Summed here, so showing the kept page never imports scikit-learn (half a second).
             "noshow_actions": None if upcoming_list is None else summarise_actions(upcoming_list),
         }
 
-    return remembered(_engine, scope, "models_page", store_ids, {"as_of": as_of}, version, compute,
-                      revision=1)  # 1: noshow_actions added
+    return remembered(
+        _engine, scope, "models_page", store_ids, {"as_of": as_of}, version, compute, revision=1
+    )  # 1: noshow_actions added
 
 
-def page(engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date,
-         on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+def page(
+    engine: Engine, scope: Scope, store_ids: tuple[int, ...], as_of: date, on_step: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Everything the model page shows, fitted once per data version and day and kept in the
     database: backtest tables, the chosen churn model and its baseline, per-store confidence,
     reason codes, the upcoming no-show list (without personal columns) and the demand forecast.

@@ -6,6 +6,7 @@ Frames are those of :func:`db.model_repo.load_model_inputs`: ``bookings`` (``db.
 columns, store-local times), ``customers``, ``feedback`` (``booking_id``, ``complaint``, ``rating``)
 and ``stores`` (``store_id``, ``kind``, ``country``, ``daily_capacity``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,14 +36,14 @@ def fit_noshow(bookings: pd.DataFrame, *, as_of: date) -> Any | None:
     if bookings.empty:
         return None
     try:
-        return fit_noshow_model(bookings.loc[:, [*NOSHOW_BOOKING_COLUMNS, "store_id", "service_category"]],
-                                as_of=as_of)
+        return fit_noshow_model(bookings.loc[:, [*NOSHOW_BOOKING_COLUMNS, "store_id", "service_category"]], as_of=as_of)
     except ValueError:
         return None
 
 
-def upcoming_noshows(bookings: pd.DataFrame, customers: pd.DataFrame, report: Any, *, as_of: date,
-                     days: int = 14) -> pd.DataFrame:
+def upcoming_noshows(
+    bookings: pd.DataFrame, customers: pd.DataFrame, report: Any, *, as_of: date, days: int = 14
+) -> pd.DataFrame:
     """Upcoming bookings in the next ``days`` days with risk and action, joined to the customer.
 
     Columns: ``booking_id``, ``scheduled_at``, ``store_id``, ``customer_id``, ``external_id``, ``name``, ``phone``,
@@ -54,24 +55,32 @@ def upcoming_noshows(bookings: pd.DataFrame, customers: pd.DataFrame, report: An
     risks = noshow_risk(bookings, as_of=as_of, report=report, horizon_days=days)
     store = bookings.set_index("booking_id")["store_id"]
     who = customers.set_index("customer_id")
-    out = pd.DataFrame({
-        "booking_id": risks["booking_id"].to_numpy(),
-        "scheduled_at": pd.to_datetime(risks["scheduled_at"]).to_numpy(),
-        "store_id": risks["booking_id"].map(store).to_numpy(),
-        "customer_id": risks["customer_id"].to_numpy(),
-        "external_id": risks["customer_id"].map(who["external_id"]).to_numpy(dtype=object),
-        "name": risks["customer_id"].map(who["name"]).to_numpy(dtype=object),
-        "phone": risks["customer_id"].map(who["phone"]).to_numpy(dtype=object),
-        "noshow_risk": risks["noshow_risk"].to_numpy(float),
-        "suggested_action": risks["suggested_action"].to_numpy(dtype=object),
-        "expected_noshows_avoided": risks["expected_noshows_avoided"].to_numpy(float),
-    })
-    return out.sort_values(["noshow_risk", "scheduled_at"], ascending=[False, True], kind="stable",
-                           ignore_index=True)
+    out = pd.DataFrame(
+        {
+            "booking_id": risks["booking_id"].to_numpy(),
+            "scheduled_at": pd.to_datetime(risks["scheduled_at"]).to_numpy(),
+            "store_id": risks["booking_id"].map(store).to_numpy(),
+            "customer_id": risks["customer_id"].to_numpy(),
+            "external_id": risks["customer_id"].map(who["external_id"]).to_numpy(dtype=object),
+            "name": risks["customer_id"].map(who["name"]).to_numpy(dtype=object),
+            "phone": risks["customer_id"].map(who["phone"]).to_numpy(dtype=object),
+            "noshow_risk": risks["noshow_risk"].to_numpy(float),
+            "suggested_action": risks["suggested_action"].to_numpy(dtype=object),
+            "expected_noshows_avoided": risks["expected_noshows_avoided"].to_numpy(float),
+        }
+    )
+    return out.sort_values(["noshow_risk", "scheduled_at"], ascending=[False, True], kind="stable", ignore_index=True)
 
 
-def forecast_demand(bookings: pd.DataFrame, stores: pd.DataFrame, *, as_of: date, horizon_days: int = 90,
-                    holdout_days: int = 60, max_workers: int = 1) -> ForecastResult | None:
+def forecast_demand(
+    bookings: pd.DataFrame,
+    stores: pd.DataFrame,
+    *,
+    as_of: date,
+    horizon_days: int = 90,
+    holdout_days: int = 60,
+    max_workers: int = 1,
+) -> ForecastResult | None:
     """90-day forecast per store against capacity, and the holdout MAPE vs. seasonal naive."""
     from core.models.forecast import daily_store_demand, evaluate_forecast, forecast_store_demand
 
@@ -86,32 +95,42 @@ def forecast_demand(bookings: pd.DataFrame, stores: pd.DataFrame, *, as_of: date
         return None
     country = dict(zip(stores["store_id"].astype(int), stores["country"].astype(str), strict=True))
     capacity = dict(zip(stores["store_id"].astype(int), stores["daily_capacity"].astype(float), strict=True))
-    forecast = forecast_store_demand(daily, horizon_days=horizon_days, country_by_store=country,
-                                     capacity_by_store=capacity, max_workers=max_workers)
+    forecast = forecast_store_demand(
+        daily, horizon_days=horizon_days, country_by_store=country, capacity_by_store=capacity, max_workers=max_workers
+    )
     try:
-        evaluation = evaluate_forecast(daily, country_by_store=country, holdout_days=holdout_days,
-                                       max_workers=max_workers)
+        evaluation = evaluate_forecast(
+            daily, country_by_store=country, holdout_days=holdout_days, max_workers=max_workers
+        )
     except ValueError:
         evaluation = None
     recent = daily.loc[pd.to_datetime(daily["ds"]).gt(pd.Timestamp(as_of) - pd.Timedelta(days=120)).to_numpy()]
     return ForecastResult(forecast=forecast, history=recent.reset_index(drop=True), evaluation=evaluation)
 
 
-def churn_confidence_by_store(report: Any, bookings: pd.DataFrame, customers: pd.DataFrame, *, as_of: date,
-                              feedback: pd.DataFrame | None = None,
-                              stores: pd.DataFrame | None = None) -> pd.DataFrame:
+def churn_confidence_by_store(
+    report: Any,
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    as_of: date,
+    feedback: pd.DataFrame | None = None,
+    stores: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """How sure the churn scores are, per store: ``store_id``, ``customers``, ``labelled``
     (training rows at the latest labelled date), ``auc_gbm``, ``auc_bgnbd``, ``high``, ``medium``,
     ``low`` (shares of customers by confidence), ``pooled`` (True: under the small-store size)."""
     from core.models.churn import SMALL_STORE_ROWS, predict_churn
     from core.models.features import churn_features, prepare_history
 
-    history = prepare_history(bookings, _model_customers(customers), as_of=as_of, feedback=feedback,
-                              stores=_store_kinds(stores))
+    history = prepare_history(
+        bookings, _model_customers(customers), as_of=as_of, feedback=feedback, stores=_store_kinds(stores)
+    )
     features = churn_features(history, as_of=as_of)
     if features.empty:
-        return pd.DataFrame(columns=["store_id", "customers", "labelled", "auc_gbm", "auc_bgnbd", "high",
-                                     "medium", "low", "pooled"])
+        return pd.DataFrame(
+            columns=["store_id", "customers", "labelled", "auc_gbm", "auc_bgnbd", "high", "medium", "low", "pooled"]
+        )
     pred = predict_churn(report, features)
     pred["store_id"] = features["store_id"].to_numpy(float)
     pred = pred.dropna(subset=["store_id"])
@@ -126,8 +145,7 @@ def churn_confidence_by_store(report: Any, bookings: pd.DataFrame, customers: pd
     out["pooled"] = out["labelled"] < SMALL_STORE_ROWS
     if stores is not None and not stores.empty:
         out = out.loc[out["store_id"].isin(stores["store_id"]).to_numpy()].reset_index(drop=True)
-    return out.loc[:, ["store_id", "customers", "labelled", "auc_gbm", "auc_bgnbd", "high", "medium", "low",
-                       "pooled"]]
+    return out.loc[:, ["store_id", "customers", "labelled", "auc_gbm", "auc_bgnbd", "high", "medium", "low", "pooled"]]
 
 
 def evaluation_tables(churn: Any | None, noshow: Any | None, forecast: Any | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -147,4 +165,7 @@ def ai_accuracy_summary(reviews: pd.DataFrame) -> dict[str, float | int]:
 
     if reviews.empty:
         return {"accuracy": float("nan"), "count": 0}
-    return {"accuracy": ai_accuracy(reviews), "count": int(reviews.dropna(subset=["model_label", "manual_label"]).shape[0])}
+    return {
+        "accuracy": ai_accuracy(reviews),
+        "count": int(reviews.dropna(subset=["model_label", "manual_label"]).shape[0]),
+    }

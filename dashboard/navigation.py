@@ -1,4 +1,5 @@
 """The page registry: which pages exist and which roles may open each."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,8 +11,8 @@ PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class PageSpec:
-    key: str          # url path and i18n key suffix: title is "page.<key>"
-    path: str         # file under pages/
+    key: str  # url path and i18n key suffix: title is "page.<key>"
+    path: str  # file under pages/
     icon: str
     roles: frozenset[str]
 

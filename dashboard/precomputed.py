@@ -9,6 +9,7 @@ visit, nobody waits for a recompute of every booking.
 Anything going wrong with the kept copy (a locked SQLite file, a value the codec refuses) costs
 only speed: the figures are computed as before.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,16 +32,26 @@ T = TypeVar("T")
 KEPT_SHAPE_REVISION = 2
 
 
-def remembered(engine: Engine, scope: Scope, name: str, store_ids: tuple[int, ...], params: dict[str, Any],
-               version: object, compute: Callable[[], T], *, revision: int = 0) -> T:
+def remembered(
+    engine: Engine,
+    scope: Scope,
+    name: str,
+    store_ids: tuple[int, ...],
+    params: dict[str, Any],
+    version: object,
+    compute: Callable[[], T],
+    *,
+    revision: int = 0,
+) -> T:
     """The figures kept for (``name``, stores, ``params``) at ``version``, else ``compute()`` —
     kept for next time. ``version`` is any value whose ``repr`` changes with the data."""
     shape = f"{KEPT_SHAPE_REVISION}.{revision}" if revision else str(KEPT_SHAPE_REVISION)
     version_text = f"r{shape}:{version!r}"
     try:
         with session_scope(engine) as session:
-            kept = page_results.load_result(session, scope=scope, name=name, store_ids=store_ids, params=params,
-                                            version=version_text)
+            kept = page_results.load_result(
+                session, scope=scope, name=name, store_ids=store_ids, params=params, version=version_text
+            )
         if kept is not page_results.NOT_KEPT:
             return kept  # type: ignore[no-any-return]
     except SQLAlchemyError:
@@ -50,8 +61,16 @@ def remembered(engine: Engine, scope: Scope, name: str, store_ids: tuple[int, ..
     seconds = time.perf_counter() - started
     try:
         with session_scope(engine) as session:
-            page_results.save_result(session, scope=scope, name=name, store_ids=store_ids, params=params,
-                                     version=version_text, value=value, compute_seconds=seconds)
+            page_results.save_result(
+                session,
+                scope=scope,
+                name=name,
+                store_ids=store_ids,
+                params=params,
+                version=version_text,
+                value=value,
+                compute_seconds=seconds,
+            )
     except SQLAlchemyError:
         log.warning("keeping %s failed; it stays in memory only", name, exc_info=True)
     return value

@@ -3,6 +3,7 @@
 Every setting has a default and a help text; ``docs/SETTINGS.md`` lists them all and a test
 keeps that list complete. Outside demo mode the settings refuse placeholder secrets.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The value `.streamlit/secrets.toml.example` shows for REVISIT_COOKIE_KEY (a test reads it from there).
 SECRETS_EXAMPLE_COOKIE_KEY = "<64 random hex characters: python -c 'import secrets; print(secrets.token_hex(32))'>"
-PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret", "demo-cookie-key",
-                                 SECRETS_EXAMPLE_COOKIE_KEY.lower()})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changethis", "change-me", "changeme", "secret", "demo-cookie-key", SECRETS_EXAMPLE_COOKIE_KEY.lower()}
+)
 MIN_COOKIE_KEY_LENGTH = 32
 #: Longest a sign-in cookie may stay valid; longer settings are refused.
 MAX_COOKIE_EXPIRY_DAYS = 30.0
@@ -72,9 +74,7 @@ class Settings:
     default_country: str = _setting(
         "TW", "Country used to read phone numbers without a country code (TW or CN).", "REVISIT_DEFAULT_COUNTRY"
     )  # type: ignore[assignment]
-    max_upload_mb: int = _setting(
-        200, "Largest file the import accepts, in megabytes.", "REVISIT_MAX_UPLOAD_MB"
-    )  # type: ignore[assignment]
+    max_upload_mb: int = _setting(200, "Largest file the import accepts, in megabytes.", "REVISIT_MAX_UPLOAD_MB")  # type: ignore[assignment]
     reject_report_dir: str = _setting(
         str(PROJECT_ROOT / "data" / "rejects"),
         "Folder where import reject reports (CSV) are written.",
@@ -124,11 +124,13 @@ class Settings:
         "REVISIT_SOURCE_KEY",
     )  # type: ignore[assignment]
     source_max_rows: int = _setting(
-        500_000, "Most rows one read of a SQL source may return; a larger read is refused whole.",
+        500_000,
+        "Most rows one read of a SQL source may return; a larger read is refused whole.",
         "REVISIT_SOURCE_MAX_ROWS",
     )  # type: ignore[assignment]
     source_timeout_seconds: int = _setting(
-        60, "Seconds one statement against a SQL source may run before the source cancels it.",
+        60,
+        "Seconds one statement against a SQL source may run before the source cancels it.",
         "REVISIT_SOURCE_TIMEOUT",
     )  # type: ignore[assignment]
     channel_config: Mapping[str, str] = field(

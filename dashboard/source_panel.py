@@ -3,6 +3,7 @@
 Nobody but a chain admin types a URL; the URL is never shown back. Everything runs through
 services/sources.py, the same path as ``import sql``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,20 +38,36 @@ def _register_form(ctx: PageContext, store_codes: list[str]) -> None:
             url = st.text_input(ctx.t("sources.url"), type="password", help=ctx.t("sources.url_help"), key=f"{KEY}.url")
             table = st.text_input(ctx.t("sources.table"), key=f"{KEY}.table")
             query = st.text_area(ctx.t("sources.query"), help=ctx.t("sources.query_help"), key=f"{KEY}.query")
-            watermark = st.text_input(ctx.t("sources.watermark"), help=ctx.t("sources.watermark_help"), key=f"{KEY}.watermark")
-            allowed = st.text_input(ctx.t("sources.allowed_tables"), help=ctx.t("sources.allowed_tables_help"), key=f"{KEY}.allowed")
-            stores = st.multiselect(ctx.t("sources.stores"), store_codes, help=ctx.t("sources.stores_help"), key=f"{KEY}.stores")
-            submitted = st.form_submit_button(ctx.t("sources.register_button"), type="primary", key=f"{KEY}.register_submit")
+            watermark = st.text_input(
+                ctx.t("sources.watermark"), help=ctx.t("sources.watermark_help"), key=f"{KEY}.watermark"
+            )
+            allowed = st.text_input(
+                ctx.t("sources.allowed_tables"), help=ctx.t("sources.allowed_tables_help"), key=f"{KEY}.allowed"
+            )
+            stores = st.multiselect(
+                ctx.t("sources.stores"), store_codes, help=ctx.t("sources.stores_help"), key=f"{KEY}.stores"
+            )
+            submitted = st.form_submit_button(
+                ctx.t("sources.register_button"), type="primary", key=f"{KEY}.register_submit"
+            )
         if not submitted:
             return
         if bool(table.strip()) == bool(query.strip()):
             st.error(ctx.t("sources.error.table_or_query"))
             return
         try:
-            register_source(ctx.engine, ctx.scope, name=name.strip(), url=url.strip(), policy=source_policy(ctx.settings),
-                             table=table.strip() or None, query=query.strip() or None,
-                             watermark_column=watermark.strip() or None,
-                             allowed_tables=[t.strip() for t in allowed.split(",") if t.strip()], store_codes=stores)
+            register_source(
+                ctx.engine,
+                ctx.scope,
+                name=name.strip(),
+                url=url.strip(),
+                policy=source_policy(ctx.settings),
+                table=table.strip() or None,
+                query=query.strip() or None,
+                watermark_column=watermark.strip() or None,
+                allowed_tables=[t.strip() for t in allowed.split(",") if t.strip()],
+                store_codes=stores,
+            )
         except SourceError as exc:
             _error(ctx, exc)
             return
@@ -59,13 +76,15 @@ def _register_form(ctx: PageContext, store_codes: list[str]) -> None:
 
 def _listing(ctx: PageContext, rows: list[dict[str, Any]]) -> None:
     all_stores = ctx.t("sources.all_stores")
-    frame = pd.DataFrame({
-        ctx.t("sources.name"): [r["name"] for r in rows],
-        ctx.t("sources.col_address"): [r["url"] for r in rows],
-        ctx.t("sources.col_reads"): [r["table"] or ctx.t("sources.col_query") for r in rows],
-        ctx.t("sources.watermark"): [r["watermark"] or "—" for r in rows],
-        ctx.t("sources.stores"): [", ".join(r["stores"]) or all_stores for r in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            ctx.t("sources.name"): [r["name"] for r in rows],
+            ctx.t("sources.col_address"): [r["url"] for r in rows],
+            ctx.t("sources.col_reads"): [r["table"] or ctx.t("sources.col_query") for r in rows],
+            ctx.t("sources.watermark"): [r["watermark"] or "—" for r in rows],
+            ctx.t("sources.stores"): [", ".join(r["stores"]) or all_stores for r in rows],
+        }
+    )
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
@@ -100,9 +119,17 @@ def render(ctx: PageContext, *, progress: Callable[[], Any], keep_result: Callab
         return
     options = ImportOptions(default_country=ctx.settings.default_country, default_store=store)
     try:
-        synced = import_source(ctx.engine, ctx.scope, name=picked, policy=source_policy(ctx.settings), options=options,
-                               reject_dir=ctx.settings.reject_report_dir, map_args=[line.strip() for line in map_text.splitlines() if line.strip()],
-                               dry_run=check and not sync, progress=progress())
+        synced = import_source(
+            ctx.engine,
+            ctx.scope,
+            name=picked,
+            policy=source_policy(ctx.settings),
+            options=options,
+            reject_dir=ctx.settings.reject_report_dir,
+            map_args=[line.strip() for line in map_text.splitlines() if line.strip()],
+            dry_run=check and not sync,
+            progress=progress(),
+        )
     except SourceError as exc:
         _error(ctx, exc)
         return

@@ -1,4 +1,5 @@
 """The SQL-source policy of this installation, read from the settings (allowed hosts, folders, key)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ change or a send made stale (the rest is read back from the kept copies), so the
 the morning, or anyone after a server restart, gets the pages at once instead of waiting for a
 recompute of every booking.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,8 +78,12 @@ def fingerprint(engine: Engine, views: Sequence[View]) -> tuple[object, ...]:
     from db import campaign_repo, loyalty_repo
 
     with session_scope(engine) as session:
-        return (repo.data_version(session), loyalty_repo.loyalty_version(session),
-                campaign_repo.outbox_version(session), tuple(views))
+        return (
+            repo.data_version(session),
+            loyalty_repo.loyalty_version(session),
+            campaign_repo.outbox_version(session),
+            tuple(views),
+        )
 
 
 def _steps(engine: Engine, view: View) -> list[tuple[str, Callable[[], Any]]]:
@@ -137,8 +142,11 @@ def warm(engine: Engine, views: Sequence[View] | None = None, *, keep_days: int 
     one row per result: view, name, seconds, error."""
     report: list[dict[str, Any]] = []
     try:
-        jobs = [(view, name, step) for view in (views if views is not None else default_views(engine))
-                for name, step in _steps(engine, view)]
+        jobs = [
+            (view, name, step)
+            for view in (views if views is not None else default_views(engine))
+            for name, step in _steps(engine, view)
+        ]
         jobs.sort(key=lambda job: job[1] not in LANDING_STEPS)  # stable: view order kept within each part
         for view, name, step in jobs:
             label = f"{','.join(map(str, view.store_ids))}@{view.as_of.isoformat()}"
@@ -149,8 +157,9 @@ def warm(engine: Engine, views: Sequence[View] | None = None, *, keep_days: int 
             except Exception as exc:  # noqa: BLE001 - one failing figure must not stop the others
                 log.exception("warming %s for %s failed", name, label)
                 error = f"{type(exc).__name__}: {exc}"
-            report.append({"view": label, "name": name, "seconds": round(time.perf_counter() - started, 2),
-                           "error": error})
+            report.append(
+                {"view": label, "name": name, "seconds": round(time.perf_counter() - started, 2), "error": error}
+            )
         with session_scope(engine) as session:
             page_results.prune_results(session, keep_days=keep_days)
     finally:

@@ -4,6 +4,7 @@ Writing stays in :func:`db.repo.record_audit`, inside the caller's transaction. 
 ``read_audit`` (chain admins and the system actor); entries tied to a store are filtered by the
 caller's stores like every other read.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta

@@ -3,6 +3,7 @@
 No per-row ORM objects: a million bookings go in as one stream. Callers pass a connection
 inside their own transaction, so a failure anywhere leaves the database as it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -209,7 +210,8 @@ def _arrow_column(column: pd.Series, kind: str, nullable: bool) -> pa.Array:
         # Arrow's own timestamp-to-text is slow (~2 µs a cell): format distinct instants here.
         codes, formatted = _iso_utc_codes(_as_utc(column), "+00:00")
         return pa.DictionaryArray.from_arrays(
-            pa.array(codes.astype(np.int32)), pa.array(formatted, type=pa.string(), from_pandas=True))
+            pa.array(codes.astype(np.int32)), pa.array(formatted, type=pa.string(), from_pandas=True)
+        )
     if kind == "date":
         dates = pd.to_datetime(column)
         if getattr(dates.dt, "tz", None) is not None:
@@ -275,7 +277,11 @@ def begin_explicitly(connection: Connection) -> None:
 
 
 def bulk_insert(
-    connection: Connection, table: Table, frame: pd.DataFrame, *, chunk_rows: int = 200_000,
+    connection: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    chunk_rows: int = 200_000,
     on_chunk: Callable[[int], None] | None = None,
 ) -> int:
     """Insert every row of ``frame`` into ``table`` and return the number of rows written.
@@ -318,7 +324,12 @@ def bulk_insert(
 
 
 def _copy_frame(
-    connection: Connection, table: Table, frame: pd.DataFrame, kinds: dict[str, str], quoted: str, chunk_rows: int,
+    connection: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    kinds: dict[str, str],
+    quoted: str,
+    chunk_rows: int,
     on_chunk: Callable[[int], None] | None,
 ) -> int:
     """Stream ``frame`` to PostgreSQL in one COPY, formatting chunk N+1 while chunk N is sent.

@@ -7,6 +7,7 @@ Engine, a Connection or a Session, instead of spelling the dialect comparison it
 (``db/sql_source.py`` branches on the backend of a shop's *source* database, which is a
 different question and keeps its own names.)
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 The database URL is always given by the caller (the application shell reads ``DATABASE_URL``
 through ``dashboard/settings.py``); nothing in ``db/`` reads settings.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -66,8 +67,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def make_source_engine(url: Any, *, connect_args: dict[str, Any] | None = None,
-                       creator: Callable[[], Any] | None = None) -> Engine:
+def make_source_engine(
+    url: Any, *, connect_args: dict[str, Any] | None = None, creator: Callable[[], Any] | None = None
+) -> Engine:
     """An engine for a shop's own database (a registered SQL source): no pool kept between reads.
 
     ``db/sql_source.py`` adds the read-only session settings; this is only the one place that

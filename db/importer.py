@@ -25,6 +25,7 @@ module resolves the prepared rows against what the database already holds and wr
 
 Counts always add up: ``read = imported + updated + duplicates + rejected``.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,18 +83,29 @@ from db.repo import record_audit
 
 KINDS: Final = ("bookings", "customers")
 STATUS_VOCABULARY_KEY: Final = "status_vocabulary"
-IN_CHUNK: Final = 5_000          # keys per IN (...) lookup: well under SQLite's variable limit
+IN_CHUNK: Final = 5_000  # keys per IN (...) lookup: well under SQLite's variable limit
 PG_ANY_CHUNK: Final = 100_000  # keys per "= ANY(array)" lookup on PostgreSQL
-WRITE_CHUNK: Final = 100_000     # rows formatted at a time by bulk_insert (progress granularity)
+WRITE_CHUNK: Final = 100_000  # rows formatted at a time by bulk_insert (progress granularity)
 INDEX_REBUILD_ROWS: Final = 50_000  # larger imports into a smaller table rebuild indexes (and PG FKs) after the load
 COUNTRY_DEFAULTS: Final = {
     "TW": {"timezone": "Asia/Taipei", "currency": "TWD", "country": "TW"},
     "CN": {"timezone": "Asia/Shanghai", "currency": "CNY", "country": "CN"},
 }
 # Column lengths (db.models): a longer value rejects the row with the limit named, never cut.
-_COLUMN_LIMITS: Final = {"booking_id": 64, "customer_id": 64, "email": 200, "line_id": 64, "customer_name": 120,
-                         "phone_raw": 40, "pet_name": 80, "pet_breed": 80, "pet_species": 16, "service": 120,
-                         "staff": 120, "channel": 16}
+_COLUMN_LIMITS: Final = {
+    "booking_id": 64,
+    "customer_id": 64,
+    "email": 200,
+    "line_id": 64,
+    "customer_name": 120,
+    "phone_raw": 40,
+    "pet_name": 80,
+    "pet_breed": 80,
+    "pet_species": 16,
+    "service": 120,
+    "staff": 120,
+    "channel": 16,
+}
 STORE_CODE_LIMIT: Final = 32
 #: Code of the store created for the first import into an empty database when no ``--store``
 #: names it; the owner renames the store in the app.
@@ -237,7 +249,9 @@ def resolve_mapping(
     return merge_mapping(mapping, explicit)
 
 
-def prepare(kind: str, raw: RawTable | pd.DataFrame, mapping: Mapping[str, str], options: ImportOptions) -> PreparedImport:
+def prepare(
+    kind: str, raw: RawTable | pd.DataFrame, mapping: Mapping[str, str], options: ImportOptions
+) -> PreparedImport:
     """Run :func:`core.importing.prepare_bookings` or ``prepare_customers`` for ``kind``."""
     if kind == "bookings":
         return prepare_bookings(raw, mapping, options=options)
@@ -293,8 +307,15 @@ def save_status_words(session: Session, *, scope: Scope, words: Mapping[str, str
     row.updated_by = scope.actor
     row.updated_at = utcnow()
     session.add(row)
-    record_audit(session, actor=scope.actor, action="status_vocabulary.save", entity="app_setting",
-                 entity_id=STATUS_VOCABULARY_KEY, before=before, after=cleaned)
+    record_audit(
+        session,
+        actor=scope.actor,
+        action="status_vocabulary.save",
+        entity="app_setting",
+        entity_id=STATUS_VOCABULARY_KEY,
+        before=before,
+        after=cleaned,
+    )
     return cleaned
 
 
@@ -340,17 +361,42 @@ def last_watermark(session: Session, *, source: str) -> str | None:
 def recent_batches(session: Session, *, scope: Scope, limit: int = 20) -> pd.DataFrame:
     """The latest import batches (who, when, counts, status) for the import history table."""
     scope.require("import")
-    statement = select(
-        ImportBatch.id, ImportBatch.kind, ImportBatch.source, ImportBatch.filename, ImportBatch.actor,
-        ImportBatch.status, ImportBatch.read, ImportBatch.imported, ImportBatch.duplicates,
-        ImportBatch.rejected, ImportBatch.started_at, ImportBatch.reject_report,
-    ).order_by(ImportBatch.id.desc()).limit(limit)
+    statement = (
+        select(
+            ImportBatch.id,
+            ImportBatch.kind,
+            ImportBatch.source,
+            ImportBatch.filename,
+            ImportBatch.actor,
+            ImportBatch.status,
+            ImportBatch.read,
+            ImportBatch.imported,
+            ImportBatch.duplicates,
+            ImportBatch.rejected,
+            ImportBatch.started_at,
+            ImportBatch.reject_report,
+        )
+        .order_by(ImportBatch.id.desc())
+        .limit(limit)
+    )
     if scope.store_ids is not None:
         # Store staff see their own imports only: batches carry no store.
         statement = statement.where(ImportBatch.actor == scope.actor)
     rows = session.execute(statement).all()
-    columns = ["id", "kind", "source", "filename", "actor", "status", "read", "imported", "duplicates",
-               "rejected", "started_at", "reject_report"]
+    columns = [
+        "id",
+        "kind",
+        "source",
+        "filename",
+        "actor",
+        "status",
+        "read",
+        "imported",
+        "duplicates",
+        "rejected",
+        "started_at",
+        "reject_report",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -377,12 +423,18 @@ class _Run:
             return
         count = int(mask.sum())
         reason_list = [reasons] * count if isinstance(reasons, str) else list(reasons)
-        self.extra_rejects.append(pd.DataFrame({
-            "row_number": self.rows.loc[mask, "row_number"].to_numpy(),
-            "field": field_name,
-            "value": ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values[mask]],
-            "reason": reason_list,
-        }))
+        self.extra_rejects.append(
+            pd.DataFrame(
+                {
+                    "row_number": self.rows.loc[mask, "row_number"].to_numpy(),
+                    "field": field_name,
+                    "value": [
+                        "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values[mask]
+                    ],
+                    "reason": reason_list,
+                }
+            )
+        )
         self.rows = self.rows.loc[~mask]
 
     def all_rejects(self, prepared: PreparedImport) -> pd.DataFrame:
@@ -468,11 +520,28 @@ def import_bookings(
     """
     scope.require("import")
     return _execute(
-        engine, kind="bookings", batch_kind=batch_kind, prepared=prepared, scope=scope, source=source,
-        filename=filename, dry_run=dry_run, watermark=watermark, reject_dir=reject_dir, progress=progress,
+        engine,
+        kind="bookings",
+        batch_kind=batch_kind,
+        prepared=prepared,
+        scope=scope,
+        source=source,
+        filename=filename,
+        dry_run=dry_run,
+        watermark=watermark,
+        reject_dir=reject_dir,
+        progress=progress,
         write=lambda session, run, batch_id: _write_bookings(
-            session, run, scope=scope, batch_id=batch_id, create_stores=create_stores, country=country,
-            fail_after_rows=fail_after_rows, progress=progress, default_store_name=default_store_name),
+            session,
+            run,
+            scope=scope,
+            batch_id=batch_id,
+            create_stores=create_stores,
+            country=country,
+            fail_after_rows=fail_after_rows,
+            progress=progress,
+            default_store_name=default_store_name,
+        ),
         lock_wait=lock_wait,
     )
 
@@ -503,11 +572,27 @@ def import_customers(
     """
     scope.require("import")
     return _execute(
-        engine, kind="customers", batch_kind="customers", prepared=prepared, scope=scope, source=source,
-        filename=filename, dry_run=dry_run, watermark=None, reject_dir=reject_dir, progress=progress,
+        engine,
+        kind="customers",
+        batch_kind="customers",
+        prepared=prepared,
+        scope=scope,
+        source=source,
+        filename=filename,
+        dry_run=dry_run,
+        watermark=None,
+        reject_dir=reject_dir,
+        progress=progress,
         write=lambda session, run, batch_id: _write_customers(
-            session, run, scope=scope, create_stores=create_stores, country=country,
-            fail_after_rows=fail_after_rows, progress=progress, default_store_name=default_store_name),
+            session,
+            run,
+            scope=scope,
+            create_stores=create_stores,
+            country=country,
+            fail_after_rows=fail_after_rows,
+            progress=progress,
+            default_store_name=default_store_name,
+        ),
         lock_wait=lock_wait,
     )
 
@@ -555,8 +640,13 @@ def _execute(
                 _take_write_lock(session.connection(), lock_wait)
                 batch: ImportBatch | None = None
                 if not dry_run:
-                    batch = ImportBatch(kind=batch_kind, source=source[:200], filename=filename[:300],
-                                        actor=scope.actor[:64], status="running")
+                    batch = ImportBatch(
+                        kind=batch_kind,
+                        source=source[:200],
+                        filename=filename[:300],
+                        actor=scope.actor[:64],
+                        status="running",
+                    )
                     session.add(batch)
                     session.flush()
                     batch_id = batch.id
@@ -574,10 +664,21 @@ def _execute(
                 batch.reject_report = path
                 batch.watermark = watermark
                 batch.finished_at = utcnow()
-                record_audit(session, actor=scope.actor, action=f"import.{kind}", entity="import_batch",
-                             entity_id=batch_id, store_id=_single_store(scope),
-                             after={**figures, "updated": run.updated, "created": run.created,
-                                    "source": source, "filename": filename})
+                record_audit(
+                    session,
+                    actor=scope.actor,
+                    action=f"import.{kind}",
+                    entity="import_batch",
+                    entity_id=batch_id,
+                    store_id=_single_store(scope),
+                    after={
+                        **figures,
+                        "updated": run.updated,
+                        "created": run.created,
+                        "source": source,
+                        "filename": filename,
+                    },
+                )
     except _DryRunDone:
         pass  # the transaction was rolled back: a dry run writes nothing
     except _NothingToAdd:
@@ -585,16 +686,33 @@ def _execute(
         figures = counts(0)
         rejected_id = None
         if not dry_run:
-            rejected_id = _record_failure(engine, kind=batch_kind, source=source, filename=filename, scope=scope,
-                                          figures=figures, report=write_report(), error="every row was rejected",
-                                          status="rejected", lock_wait=lock_wait)
+            rejected_id = _record_failure(
+                engine,
+                kind=batch_kind,
+                source=source,
+                filename=filename,
+                scope=scope,
+                figures=figures,
+                report=write_report(),
+                error="every row was rejected",
+                status="rejected",
+                lock_wait=lock_wait,
+            )
         if progress:
             progress(1.0, "failed")
-        return ImportResult(kind=kind, status="rejected", read=figures["read"], imported=0,
-                            duplicates=figures["duplicates"],
-                            rejected=figures["rejected"], reject_report=write_report(), batch_id=rejected_id,
-                            error="every row was rejected", needs_dayfirst=prepared.needs_dayfirst,
-                            rejects=run.all_rejects(prepared))
+        return ImportResult(
+            kind=kind,
+            status="rejected",
+            read=figures["read"],
+            imported=0,
+            duplicates=figures["duplicates"],
+            rejected=figures["rejected"],
+            reject_report=write_report(),
+            batch_id=rejected_id,
+            error="every row was rejected",
+            needs_dayfirst=prepared.needs_dayfirst,
+            rejects=run.all_rejects(prepared),
+        )
     except Exception as exc:  # noqa: BLE001 - any failure: roll back, record, report
         path = write_report()
         figures = counts(0)
@@ -603,19 +721,46 @@ def _execute(
             progress(1.0, "failed")
         failed_id = None
         if not dry_run:
-            failed_id = _record_failure(engine, kind=batch_kind, source=source, filename=filename, scope=scope,
-                                        figures=figures, report=path, error=error, lock_wait=lock_wait)
-        return ImportResult(kind=kind, status="failed", read=figures["read"], imported=0,
-                            duplicates=prepared.duplicates_in_file, rejected=figures["rejected"],
-                            reject_report=path, batch_id=failed_id, error=error,
-                            needs_dayfirst=prepared.needs_dayfirst, rejects=run.all_rejects(prepared))
+            failed_id = _record_failure(
+                engine,
+                kind=batch_kind,
+                source=source,
+                filename=filename,
+                scope=scope,
+                figures=figures,
+                report=path,
+                error=error,
+                lock_wait=lock_wait,
+            )
+        return ImportResult(
+            kind=kind,
+            status="failed",
+            read=figures["read"],
+            imported=0,
+            duplicates=prepared.duplicates_in_file,
+            rejected=figures["rejected"],
+            reject_report=path,
+            batch_id=failed_id,
+            error=error,
+            needs_dayfirst=prepared.needs_dayfirst,
+            rejects=run.all_rejects(prepared),
+        )
     if progress:
         progress(1.0, "done")
     return ImportResult(
-        kind=kind, status="dry_run" if dry_run else "done", read=figures["read"], imported=figures["imported"],
-        duplicates=figures["duplicates"], rejected=figures["rejected"], updated=run.updated,
-        reject_report=path, batch_id=None if dry_run else batch_id, created=dict(run.created),
-        needs_dayfirst=prepared.needs_dayfirst, watermark=watermark, created_store=run.created_store,
+        kind=kind,
+        status="dry_run" if dry_run else "done",
+        read=figures["read"],
+        imported=figures["imported"],
+        duplicates=figures["duplicates"],
+        rejected=figures["rejected"],
+        updated=run.updated,
+        reject_report=path,
+        batch_id=None if dry_run else batch_id,
+        created=dict(run.created),
+        needs_dayfirst=prepared.needs_dayfirst,
+        watermark=watermark,
+        created_store=run.created_store,
         rejects=run.all_rejects(prepared),
     )
 
@@ -659,8 +804,17 @@ def _is_busy(exc: BaseException) -> bool:
 
 
 def _record_failure(
-    engine: Engine, *, kind: str, source: str, filename: str, scope: Scope, figures: dict[str, int],
-    report: str | None, error: str, status: str = "failed", lock_wait: float = LOCK_WAIT_SECONDS,
+    engine: Engine,
+    *,
+    kind: str,
+    source: str,
+    filename: str,
+    scope: Scope,
+    figures: dict[str, int],
+    report: str | None,
+    error: str,
+    status: str = "failed",
+    lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> int | None:
     """After the rollback: record the batch (failed or rejected) and an audit entry in their own transaction.
 
@@ -670,14 +824,31 @@ def _record_failure(
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             _take_write_lock(session.connection(), lock_wait)
-            batch = ImportBatch(kind=kind, source=source[:200], filename=filename[:300],
-                                actor=scope.actor[:64], status=status, read=figures["read"], imported=0,
-                                duplicates=figures["duplicates"], rejected=figures["rejected"],
-                                reject_report=report, error=error, finished_at=utcnow())
+            batch = ImportBatch(
+                kind=kind,
+                source=source[:200],
+                filename=filename[:300],
+                actor=scope.actor[:64],
+                status=status,
+                read=figures["read"],
+                imported=0,
+                duplicates=figures["duplicates"],
+                rejected=figures["rejected"],
+                reject_report=report,
+                error=error,
+                finished_at=utcnow(),
+            )
             session.add(batch)
             session.flush()
-            record_audit(session, actor=scope.actor, action=f"import.{kind}.{status}", entity="import_batch",
-                         entity_id=batch.id, store_id=_single_store(scope), after={**figures, "error": error})
+            record_audit(
+                session,
+                actor=scope.actor,
+                action=f"import.{kind}.{status}",
+                entity="import_batch",
+                entity_id=batch.id,
+                store_id=_single_store(scope),
+                after={**figures, "error": error},
+            )
             batch_id = batch.id
         return batch_id
     except Exception as exc:  # noqa: BLE001 - the import already failed; do not bury that under a second error
@@ -777,11 +948,19 @@ def _reject_long_values(run: _Run) -> None:
         if name in run.rows.columns:
             values = run.rows[name]
             field_name = "phone" if name == "phone_raw" else name
-            run.reject(_longer_than(values, limit), field_name, values, f"{field_name} is longer than {limit} characters")
+            run.reject(
+                _longer_than(values, limit), field_name, values, f"{field_name} is longer than {limit} characters"
+            )
 
 
 def _resolve_stores(
-    connection: Connection, run: _Run, *, scope: Scope, create_stores: bool, country: str, required: bool,
+    connection: Connection,
+    run: _Run,
+    *,
+    scope: Scope,
+    create_stores: bool,
+    country: str,
+    required: bool,
     default_store_name: str = DEFAULT_STORE_NAME,
 ) -> pd.Series:
     """Attach ``store_id`` (Int64) to ``run.rows``; reject unknown or out-of-scope stores.
@@ -789,8 +968,9 @@ def _resolve_stores(
     On a database without stores (a new installation), rows without a store, and rows naming
     the chosen default store, go to one store created for them (see :func:`import_bookings`).
     """
-    stores = pd.DataFrame(connection.execute(select(Store.id, Store.code, Store.name)).all(),
-                          columns=["id", "code", "name"])
+    stores = pd.DataFrame(
+        connection.execute(select(Store.id, Store.code, Store.name)).all(), columns=["id", "code", "name"]
+    )
     too_long = _longer_than(run.rows["store"], STORE_CODE_LIMIT)
     run.reject(too_long, "store", run.rows["store"], f"store is longer than {STORE_CODE_LIMIT} characters")
     if stores.empty and scope.store_ids is None and len(run.rows):
@@ -830,20 +1010,28 @@ def _resolve_stores(
         if fallback is not None:
             ids = ids.where(~missing_code, fallback)
         elif required:
-            reason = ("several stores: choose the store (--store CODE) or map a store column" if len(stores) > 1
-                      else "no store for this row: choose the store (--store CODE) or map a store column")
+            reason = (
+                "several stores: choose the store (--store CODE) or map a store column"
+                if len(stores) > 1
+                else "no store for this row: choose the store (--store CODE) or map a store column"
+            )
             run.reject(missing_code, "store", codes, reason)
             ids = ids.loc[run.rows.index]
             codes = codes.loc[run.rows.index]
     unknown = codes.notna() & ids.isna()
-    run.reject(unknown, "store", codes,
-               [f"unknown store '{c}': create it first or allow creating stores" for c in codes[unknown]])
+    run.reject(
+        unknown,
+        "store",
+        codes,
+        [f"unknown store '{c}': create it first or allow creating stores" for c in codes[unknown]],
+    )
     ids = ids.loc[run.rows.index]
     if scope.store_ids is not None:
         outside = ids.notna() & ~ids.map(lambda s: s is not None and not pd.isna(s) and int(s) in scope.store_ids)
         labels = run.rows["store"].loc[outside]
-        run.reject(outside, "store", run.rows["store"],
-                   [f"store '{c}' is not one of your stores" for c in labels.fillna("?")])
+        run.reject(
+            outside, "store", run.rows["store"], [f"store '{c}' is not one of your stores" for c in labels.fillna("?")]
+        )
         ids = ids.loc[run.rows.index]
     return ids.astype("Int64")
 
@@ -871,8 +1059,9 @@ def _first_store(connection: Connection, run: _Run, *, country: str, required: b
     run.created["stores"] = 1
     run.created_store = {"code": code, "name": label[:120]}
     run.rows["store"] = codes.where(codes.notna(), code)
-    return pd.DataFrame(connection.execute(select(Store.id, Store.code, Store.name)).all(),
-                        columns=["id", "code", "name"])
+    return pd.DataFrame(
+        connection.execute(select(Store.id, Store.code, Store.name)).all(), columns=["id", "code", "name"]
+    )
 
 
 def _fallback_store(scope: Scope, stores: pd.DataFrame) -> int | None:
@@ -906,7 +1095,9 @@ def _resolve_staff(connection: Connection, run: _Run) -> None:
         return
     stores = [int(s) for s in pairs["store_id"].unique()]
     existing = _in_chunks(connection, [Staff.id, Staff.store_id, Staff.name], Staff.store_id, stores)
-    existing = existing.astype({"store_id": "Int64", "name": object}).sort_values("id").drop_duplicates(["store_id", "name"])
+    existing = (
+        existing.astype({"store_id": "Int64", "name": object}).sort_values("id").drop_duplicates(["store_id", "name"])
+    )
     pairs = pairs.astype({"store_id": "Int64", "name": object})
     merged = pairs.merge(existing, on=["store_id", "name"], how="left")
     missing = merged.loc[merged["id"].isna(), ["store_id", "name"]]
@@ -926,8 +1117,14 @@ _FILLABLE: Final = ("name", "phone", "phone_raw", "email", "line_id", "birthday"
 
 def _customer_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per external id with the first non-empty value of each member field."""
-    columns = {"customer_name": "name", "phone": "phone", "phone_raw": "phone_raw", "email": "email",
-               "line_id": "line_id", "birthday": "birthday"}
+    columns = {
+        "customer_name": "name",
+        "phone": "phone",
+        "phone_raw": "phone_raw",
+        "email": "email",
+        "line_id": "line_id",
+        "birthday": "birthday",
+    }
     frame = rows[["customer_id", *columns, "store_id", "scheduled_at"]].rename(columns=columns)
     grouped = frame.groupby("customer_id", sort=False)
     first = grouped[[*columns.values(), "store_id"]].first()
@@ -950,8 +1147,10 @@ def _resolve_customers(connection: Connection, run: _Run, *, scope: Scope) -> No
         last = connection.execute(select(func.coalesce(func.max(Customer.id), 0))).scalar_one()
         bulk_insert(connection, Customer.__table__, new)  # type: ignore[arg-type]
         run.created["customers"] = len(new)
-        added = _frame(connection.execute(select(Customer.id, Customer.external_id).where(Customer.id > last)).all(),
-                       ["id", "external_id"])
+        added = _frame(
+            connection.execute(select(Customer.id, Customer.external_id).where(Customer.id > last)).all(),
+            ["id", "external_id"],
+        )
         added = added.loc[added["external_id"].isin(new["external_id"])]
         ids = dict(zip(added["external_id"], added["id"], strict=True))
     else:
@@ -1029,17 +1228,26 @@ def _apply_updates(connection: Connection, table: Table, updates: list[tuple[int
     for row_id, values in updates:
         groups.setdefault(tuple(sorted(values)), []).append({"_id": row_id, **{f"_{k}": v for k, v in values.items()}})
     for columns, params in groups.items():
-        statement = update(table).where(table.c.id == bindparam("_id")).values(
-            {c: bindparam(f"_{c}") for c in columns}
-        )
+        statement = update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(f"_{c}") for c in columns})
         connection.execute(statement, params)
 
 
 def _resolve_pets(connection: Connection, run: _Run) -> None:
     names = _cut(run.rows["pet_name"], 80)
-    frame = pd.DataFrame({"customer_id": run.rows["customer_pk"], "name": names,
-                          "species": run.rows["pet_species"], "breed": run.rows["pet_breed"]})
-    pets = frame.dropna(subset=["name"]).groupby(["customer_id", "name"], sort=False)[["species", "breed"]].first().reset_index()
+    frame = pd.DataFrame(
+        {
+            "customer_id": run.rows["customer_pk"],
+            "name": names,
+            "species": run.rows["pet_species"],
+            "breed": run.rows["pet_breed"],
+        }
+    )
+    pets = (
+        frame.dropna(subset=["name"])
+        .groupby(["customer_id", "name"], sort=False)[["species", "breed"]]
+        .first()
+        .reset_index()
+    )
     if pets.empty:
         run.rows["pet_id"] = pd.Series(pd.NA, index=run.rows.index, dtype="Int64")
         return
@@ -1077,8 +1285,13 @@ def _attributes(rows: pd.DataFrame) -> pd.Series:
 
 
 def _write_chunks(
-    connection: Connection, table: Table, frame: pd.DataFrame, *, fail_after_rows: int | None,
-    progress: Progress | None, start: float = 0.3,
+    connection: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    fail_after_rows: int | None,
+    progress: Progress | None,
+    start: float = 0.3,
 ) -> int:
     """Write ``frame`` in one :func:`bulk_insert` call (one pipelined COPY on PostgreSQL)."""
     total = max(len(frame), 1)
@@ -1113,8 +1326,16 @@ def _existing_booking_keys(connection: Connection, rows: pd.DataFrame) -> set[st
 
 
 def _write_bookings(
-    session: Session, run: _Run, *, scope: Scope, batch_id: int | None, create_stores: bool, country: str,
-    fail_after_rows: int | None, progress: Progress | None, default_store_name: str = DEFAULT_STORE_NAME,
+    session: Session,
+    run: _Run,
+    *,
+    scope: Scope,
+    batch_id: int | None,
+    create_stores: bool,
+    country: str,
+    fail_after_rows: int | None,
+    progress: Progress | None,
+    default_store_name: str = DEFAULT_STORE_NAME,
 ) -> int:
     connection = session.connection()
     if is_sqlite(connection):
@@ -1123,8 +1344,15 @@ def _write_bookings(
     if progress:
         progress(0.02, "resolve")
     _reject_long_values(run)
-    run.rows["store_id"] = _resolve_stores(connection, run, scope=scope, create_stores=create_stores,
-                                           country=country, required=True, default_store_name=default_store_name)
+    run.rows["store_id"] = _resolve_stores(
+        connection,
+        run,
+        scope=scope,
+        create_stores=create_stores,
+        country=country,
+        required=True,
+        default_store_name=default_store_name,
+    )
     if run.rows.empty:
         return 0
     # The key is store-qualified: two stores' systems may both number their bookings from 1.
@@ -1150,25 +1378,27 @@ def _write_bookings(
     rows = run.rows
     timezones = dict(connection.execute(select(Store.id, Store.timezone)).all())
     store_ids = rows["store_id"].astype("int64")
-    out = pd.DataFrame({
-        "external_id": rows["booking_id"],
-        "dedupe_key": rows["db_key"],
-        "store_id": store_ids,
-        "customer_id": rows["customer_pk"],
-        "pet_id": rows["pet_id"],
-        "service_id": rows["service_id"],
-        "staff_id": rows["staff_id"],
-        "designated": rows["designated"].astype(bool),
-        "created_at": localtime.to_utc(rows["created_at"], store_ids, timezones),
-        "scheduled_at": localtime.to_utc(rows["scheduled_at"], store_ids, timezones),
-        "status": rows["status"],
-        "amount": rows["amount"].astype(float),
-        "addon_amount": rows["addon_amount"].astype(float),
-        "channel": _fit(rows["channel"], 16),
-        "deposit": 0.0,
-        "import_batch_id": batch_id,
-        "attributes": _attributes(rows),
-    })
+    out = pd.DataFrame(
+        {
+            "external_id": rows["booking_id"],
+            "dedupe_key": rows["db_key"],
+            "store_id": store_ids,
+            "customer_id": rows["customer_pk"],
+            "pet_id": rows["pet_id"],
+            "service_id": rows["service_id"],
+            "staff_id": rows["staff_id"],
+            "designated": rows["designated"].astype(bool),
+            "created_at": localtime.to_utc(rows["created_at"], store_ids, timezones),
+            "scheduled_at": localtime.to_utc(rows["scheduled_at"], store_ids, timezones),
+            "status": rows["status"],
+            "amount": rows["amount"].astype(float),
+            "addon_amount": rows["addon_amount"].astype(float),
+            "channel": _fit(rows["channel"], 16),
+            "deposit": 0.0,
+            "import_batch_id": batch_id,
+            "attributes": _attributes(rows),
+        }
+    )
     with _indexes_set_aside(connection, Booking.__table__, len(out)):  # type: ignore[arg-type]
         return _write_chunks(connection, Booking.__table__, out, fail_after_rows=fail_after_rows, progress=progress)  # type: ignore[arg-type]
 
@@ -1185,36 +1415,60 @@ def _update_known_bookings(connection: Connection, rows: pd.DataFrame) -> int:
     stale export (``booked`` again for a booking whose outcome is known) changes nothing, so
     importing files in any order ends with the latest known outcome. Returns the rows changed.
     """
-    stored = _in_chunks(connection, [Booking.id, Booking.dedupe_key, Booking.status, Booking.scheduled_at,
-                                     Booking.amount, Booking.addon_amount],
-                        Booking.dedupe_key, list(rows["db_key"]))
+    stored = _in_chunks(
+        connection,
+        [Booking.id, Booking.dedupe_key, Booking.status, Booking.scheduled_at, Booking.amount, Booking.addon_amount],
+        Booking.dedupe_key,
+        list(rows["db_key"]),
+    )
     if stored.empty:
         return 0
     timezones = dict(connection.execute(select(Store.id, Store.timezone)).all())
     store_ids = rows["store_id"].astype("int64")
-    incoming = pd.DataFrame({
-        "dedupe_key": rows["db_key"].to_numpy(),
-        "new_status": rows["status"].astype(str).to_numpy(),
-        "new_at": pd.to_datetime(localtime.to_utc(rows["scheduled_at"], store_ids, timezones), utc=True).to_numpy(),
-        "new_amount": rows["amount"].astype(float).to_numpy(),
-        "new_addon": rows["addon_amount"].astype(float).to_numpy(),
-    })
+    incoming = pd.DataFrame(
+        {
+            "dedupe_key": rows["db_key"].to_numpy(),
+            "new_status": rows["status"].astype(str).to_numpy(),
+            "new_at": pd.to_datetime(localtime.to_utc(rows["scheduled_at"], store_ids, timezones), utc=True).to_numpy(),
+            "new_amount": rows["amount"].astype(float).to_numpy(),
+            "new_addon": rows["addon_amount"].astype(float).to_numpy(),
+        }
+    )
     both = stored.merge(incoming, on="dedupe_key")
     old_at = pd.to_datetime(both["scheduled_at"], utc=True, format="mixed")
-    changed = (both["status"].ne(both["new_status"]) | old_at.ne(pd.to_datetime(both["new_at"], utc=True))
-               | ~np.isclose(both["amount"].astype(float), both["new_amount"])
-               | ~np.isclose(both["addon_amount"].astype(float), both["new_addon"]))
+    changed = (
+        both["status"].ne(both["new_status"])
+        | old_at.ne(pd.to_datetime(both["new_at"], utc=True))
+        | ~np.isclose(both["amount"].astype(float), both["new_amount"])
+        | ~np.isclose(both["addon_amount"].astype(float), both["new_addon"])
+    )
     stale = both["new_status"].eq("booked") & both["status"].isin(_RESOLVED_STATUSES)
     update_rows = both.loc[changed & ~stale]
     if update_rows.empty:
         return 0
-    statement = (update(Booking).where(Booking.id == bindparam("booking_pk"))
-                 .values(status=bindparam("new_status"), scheduled_at=bindparam("new_at"),
-                         amount=bindparam("new_amount"), addon_amount=bindparam("new_addon")))
-    connection.execute(statement, [
-        {"booking_pk": int(r.id), "new_status": r.new_status, "new_at": pd.Timestamp(r.new_at).to_pydatetime(),
-         "new_amount": float(r.new_amount), "new_addon": float(r.new_addon)}
-        for r in update_rows.itertuples(index=False)])
+    statement = (
+        update(Booking)
+        .where(Booking.id == bindparam("booking_pk"))
+        .values(
+            status=bindparam("new_status"),
+            scheduled_at=bindparam("new_at"),
+            amount=bindparam("new_amount"),
+            addon_amount=bindparam("new_addon"),
+        )
+    )
+    connection.execute(
+        statement,
+        [
+            {
+                "booking_pk": int(r.id),
+                "new_status": r.new_status,
+                "new_at": pd.Timestamp(r.new_at).to_pydatetime(),
+                "new_amount": float(r.new_amount),
+                "new_addon": float(r.new_addon),
+            }
+            for r in update_rows.itertuples(index=False)
+        ],
+    )
     return len(update_rows)
 
 
@@ -1313,21 +1567,47 @@ def _pg_checks_set_aside(connection: Connection, table: Table) -> Iterator[None]
 
 # ---------------------------------------------------------------------------------- members
 
-_MEMBER_FIELDS: Final = ("name", "phone", "phone_raw", "email", "line_id", "birthday", "joined_on", "home_store_id",
-                         "consent_sms", "consent_line", "consent_email", "consent_wechat", "tags")
+_MEMBER_FIELDS: Final = (
+    "name",
+    "phone",
+    "phone_raw",
+    "email",
+    "line_id",
+    "birthday",
+    "joined_on",
+    "home_store_id",
+    "consent_sms",
+    "consent_line",
+    "consent_email",
+    "consent_wechat",
+    "tags",
+)
 
 
 def _write_customers(
-    session: Session, run: _Run, *, scope: Scope, create_stores: bool, country: str,
-    fail_after_rows: int | None, progress: Progress | None, default_store_name: str = DEFAULT_STORE_NAME,
+    session: Session,
+    run: _Run,
+    *,
+    scope: Scope,
+    create_stores: bool,
+    country: str,
+    fail_after_rows: int | None,
+    progress: Progress | None,
+    default_store_name: str = DEFAULT_STORE_NAME,
 ) -> int:
     connection = session.connection()
     if progress:
         progress(0.02, "resolve")
     _reject_long_values(run)
-    run.rows["home_store_id"] = _resolve_stores(connection, run, scope=scope, create_stores=create_stores,
-                                                country=country, required=scope.store_ids is not None,
-                                                default_store_name=default_store_name)
+    run.rows["home_store_id"] = _resolve_stores(
+        connection,
+        run,
+        scope=scope,
+        create_stores=create_stores,
+        country=country,
+        required=scope.store_ids is not None,
+        default_store_name=default_store_name,
+    )
     if run.rows.empty:
         return 0
     rows = run.rows.rename(columns={"customer_name": "name", "customer_id": "external_id"})
@@ -1344,8 +1624,11 @@ def _write_customers(
     by_id = {r["external_id"]: r for r in existing.to_dict("records")}
     # Another store's member is not ours to overwrite.
     foreign = rows["external_id"].map(
-        lambda e: e in by_id and not _is_empty(by_id[e]["home_store_id"])
-        and not scope.allows_store(int(by_id[e]["home_store_id"]))
+        lambda e: (
+            e in by_id
+            and not _is_empty(by_id[e]["home_store_id"])
+            and not scope.allows_store(int(by_id[e]["home_store_id"]))
+        )
     )
     run.reject(foreign, "customer_id", run.rows["customer_id"], "this member belongs to a store outside your scope")
     rows = rows.loc[run.rows.index]
@@ -1358,8 +1641,18 @@ def _write_customers(
     for flag in ("consent_sms", "consent_line", "consent_email", "consent_wechat"):
         new[flag] = new[flag].astype("boolean").fillna(False).astype(bool)
     new = _model_defaults(Customer, new)
-    imported = _write_chunks(connection, Customer.__table__, new, fail_after_rows=fail_after_rows,  # type: ignore[arg-type]
-                             progress=progress, start=0.3) if len(new) else 0
+    imported = (
+        _write_chunks(
+            connection,
+            Customer.__table__,
+            new,
+            fail_after_rows=fail_after_rows,  # type: ignore[arg-type]
+            progress=progress,
+            start=0.3,
+        )
+        if len(new)
+        else 0
+    )
     if fail_after_rows is not None and not len(new):
         raise InjectedFailure(f"injected failure after {fail_after_rows} rows")
     run.created["customers"] = imported
@@ -1438,7 +1731,9 @@ def read_and_prepare(
     """
     table = read_table(data, filename, max_bytes=max_bytes)
     headers = list(table.frame.columns)
-    final = dict(mapping) if mapping is not None else resolve_mapping(headers, kind=kind, saved=saved, map_args=map_args)
+    final = (
+        dict(mapping) if mapping is not None else resolve_mapping(headers, kind=kind, saved=saved, map_args=map_args)
+    )
     prepared = prepare(kind, table, final, options)
     return FileImport(kind=kind, table=table, mapping=final, prepared=prepared)
 

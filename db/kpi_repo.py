@@ -8,6 +8,7 @@
 
 Like :mod:`db.repo`, a caller asking for another store's rows gets zero rows, never an error.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -39,9 +40,11 @@ def visitor_home_stores(session: Session, *, scope: Scope, store_ids: Sequence[i
     """
     stores = _stores(scope, store_ids)
     visitors = scoped(select(Booking.customer_id), Booking.store_id, stores).distinct()
-    statement = (select(Customer.id, Customer.home_store_id)
-                 .where(Customer.id.in_(visitors.scalar_subquery()), Customer.anonymized_at.is_(None))
-                 .order_by(Customer.id))
+    statement = (
+        select(Customer.id, Customer.home_store_id)
+        .where(Customer.id.in_(visitors.scalar_subquery()), Customer.anonymized_at.is_(None))
+        .order_by(Customer.id)
+    )
     frame = pd.DataFrame(session.execute(statement).all(), columns=list(HOME_COLUMNS))
     frame["home_store_id"] = frame["home_store_id"].astype("Int64")
     return frame
@@ -51,10 +54,17 @@ def load_reviews(session: Session, *, scope: Scope, store_ids: Sequence[int] | N
     """Reviews of model calls on customers homed at the caller's stores (:data:`REVIEW_COLUMNS`;
     ``store_id`` is the customer's home store, ``as_of`` the day of the call reviewed)."""
     stores = _stores(scope, store_ids)
-    statement = (select(ModelReview.customer_id, Customer.home_store_id, ModelReview.as_of, ModelReview.model_label,
-                        ModelReview.manual_label)
-                 .join(Customer, Customer.id == ModelReview.customer_id)
-                 .where(Customer.anonymized_at.is_(None)))
+    statement = (
+        select(
+            ModelReview.customer_id,
+            Customer.home_store_id,
+            ModelReview.as_of,
+            ModelReview.model_label,
+            ModelReview.manual_label,
+        )
+        .join(Customer, Customer.id == ModelReview.customer_id)
+        .where(Customer.anonymized_at.is_(None))
+    )
     statement = scoped(statement, Customer.home_store_id, stores)
     frame = pd.DataFrame(session.execute(statement.order_by(ModelReview.id)).all(), columns=list(REVIEW_COLUMNS))
     frame["as_of"] = pd.to_datetime(frame["as_of"])

@@ -18,6 +18,7 @@ Ledger times are stored in UTC and handed to ``core`` as the customer's home-sto
 chain-wide): a save writes a new version, deactivates the previous one and writes an audit entry
 with the before/after rule sets.  A store without its own active set uses the chain-wide one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -123,7 +124,7 @@ class RedemptionResult:
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _now() -> datetime:
@@ -163,17 +164,28 @@ def _allocations_tuple(value: Any) -> tuple[tuple[str, int], ...]:
 
 
 def _tier_set_from_rows(rows: Sequence[TierRuleRow]) -> TierRuleSet:
-    rules = tuple(sorted(
-        (loyalty.TierRule(
-            name=r.name, rank=r.rank, min_spend_12m=r.min_spend_12m, min_stored_value=r.min_stored_value,
-            min_plan_months=r.min_plan_months,
-            benefits=loyalty.TierBenefits(
-                discount_pct=float(r.discount_pct), booking_window_days=int(r.booking_window_days),
-                prime_time_access=bool(r.prime_time_access), designated_staff=bool(r.designated_staff),
-                points_multiplier=float(r.points_multiplier)),
-        ) for r in rows),
-        key=lambda rule: rule.rank,
-    ))
+    rules = tuple(
+        sorted(
+            (
+                loyalty.TierRule(
+                    name=r.name,
+                    rank=r.rank,
+                    min_spend_12m=r.min_spend_12m,
+                    min_stored_value=r.min_stored_value,
+                    min_plan_months=r.min_plan_months,
+                    benefits=loyalty.TierBenefits(
+                        discount_pct=float(r.discount_pct),
+                        booking_window_days=int(r.booking_window_days),
+                        prime_time_access=bool(r.prime_time_access),
+                        designated_staff=bool(r.designated_staff),
+                        points_multiplier=float(r.points_multiplier),
+                    ),
+                )
+                for r in rows
+            ),
+            key=lambda rule: rule.rank,
+        )
+    )
     first = rows[0]
     policy = loyalty.TierPolicy(downgrade=first.downgrade_policy, grace_days=int(first.grace_days))  # type: ignore[arg-type]
     return TierRuleSet(store_id=first.store_id, version=int(first.version), rules=rules, policy=policy)
@@ -184,19 +196,25 @@ def tier_set_to_dict(rule_set: TierRuleSet | None) -> dict[str, Any] | None:
     if rule_set is None:
         return None
     return {
-        "store_id": rule_set.store_id, "version": rule_set.version,
+        "store_id": rule_set.store_id,
+        "version": rule_set.version,
         "policy": {"downgrade": rule_set.policy.downgrade, "grace_days": rule_set.policy.grace_days},
-        "tiers": [{**{k: v for k, v in asdict(r).items() if k != "benefits"}, **asdict(r.benefits)}
-                  for r in rule_set.rules],
+        "tiers": [
+            {**{k: v for k, v in asdict(r).items() if k != "benefits"}, **asdict(r.benefits)} for r in rule_set.rules
+        ],
     }
 
 
 def _points_rule_from_row(row: PointsRuleRow) -> loyalty.PointsRule:
     return loyalty.PointsRule(
-        earn_per_currency_unit=float(row.earn_per_currency_unit), birthday_multiplier=float(row.birthday_multiplier),
-        referral_bonus_referrer=int(row.referral_bonus_referrer), referral_bonus_referee=int(row.referral_bonus_referee),
+        earn_per_currency_unit=float(row.earn_per_currency_unit),
+        birthday_multiplier=float(row.birthday_multiplier),
+        referral_bonus_referrer=int(row.referral_bonus_referrer),
+        referral_bonus_referee=int(row.referral_bonus_referee),
         expiry_months=int(row.expiry_months) if row.expiry_months and row.expiry_months > 0 else None,
-        min_redemption=int(row.min_redemption), point_cash_value=float(row.point_cash_value), version=int(row.version),
+        min_redemption=int(row.min_redemption),
+        point_cash_value=float(row.point_cash_value),
+        version=int(row.version),
     )
 
 
@@ -233,10 +251,13 @@ def active_tier_rules(session: Session, *, scope: Scope, store_id: int | None) -
     """
     if store_id is not None and not scope.allows_store(store_id):
         return None
-    rows = list(session.scalars(
-        select(TierRuleRow).where(_same_store(TierRuleRow.store_id, store_id), TierRuleRow.active.is_(True))
-        .order_by(TierRuleRow.version.desc(), TierRuleRow.rank)
-    ))
+    rows = list(
+        session.scalars(
+            select(TierRuleRow)
+            .where(_same_store(TierRuleRow.store_id, store_id), TierRuleRow.active.is_(True))
+            .order_by(TierRuleRow.version.desc(), TierRuleRow.rank)
+        )
+    )
     if not rows:
         return None
     latest = rows[0].version
@@ -261,14 +282,26 @@ def tier_rule_versions(session: Session, *, scope: Scope, store_id: int | None) 
     columns = ["version", "active", "tiers", "downgrade_policy", "created_by", "created_at"]
     if store_id is not None and not scope.allows_store(store_id):
         return pd.DataFrame(columns=columns)
-    rows = list(session.scalars(select(TierRuleRow).where(_same_store(TierRuleRow.store_id, store_id))
-                                .order_by(TierRuleRow.version.desc(), TierRuleRow.rank)))
+    rows = list(
+        session.scalars(
+            select(TierRuleRow)
+            .where(_same_store(TierRuleRow.store_id, store_id))
+            .order_by(TierRuleRow.version.desc(), TierRuleRow.rank)
+        )
+    )
     out = []
     for version in sorted({r.version for r in rows}, reverse=True):
         part = [r for r in rows if r.version == version]
-        out.append({"version": version, "active": any(r.active for r in part),
-                    "tiers": ", ".join(r.name for r in part), "downgrade_policy": part[0].downgrade_policy,
-                    "created_by": part[0].created_by, "created_at": part[0].created_at})
+        out.append(
+            {
+                "version": version,
+                "active": any(r.active for r in part),
+                "tiers": ", ".join(r.name for r in part),
+                "downgrade_policy": part[0].downgrade_policy,
+                "created_by": part[0].created_by,
+                "created_at": part[0].created_at,
+            }
+        )
     return pd.DataFrame(out, columns=columns)
 
 
@@ -277,7 +310,8 @@ def active_points_rule(session: Session, *, scope: Scope, store_id: int | None) 
     if store_id is not None and not scope.allows_store(store_id):
         return None
     row = session.scalars(
-        select(PointsRuleRow).where(_same_store(PointsRuleRow.store_id, store_id), PointsRuleRow.active.is_(True))
+        select(PointsRuleRow)
+        .where(_same_store(PointsRuleRow.store_id, store_id), PointsRuleRow.active.is_(True))
         .order_by(PointsRuleRow.version.desc())
     ).first()
     return None if row is None else PointsRuleSet(store_id=row.store_id, rule=_points_rule_from_row(row))
@@ -292,13 +326,26 @@ def effective_points_rule(session: Session, *, scope: Scope, store_id: int | Non
 
 def points_rule_versions(session: Session, *, scope: Scope, store_id: int | None) -> pd.DataFrame:
     """Version history of a points rule: one row per version with its settings, newest first."""
-    columns = ["version", "active", "earn_per_currency_unit", "birthday_multiplier", "referral_bonus_referrer",
-               "referral_bonus_referee", "expiry_months", "min_redemption", "point_cash_value", "created_by",
-               "created_at"]
+    columns = [
+        "version",
+        "active",
+        "earn_per_currency_unit",
+        "birthday_multiplier",
+        "referral_bonus_referrer",
+        "referral_bonus_referee",
+        "expiry_months",
+        "min_redemption",
+        "point_cash_value",
+        "created_by",
+        "created_at",
+    ]
     if store_id is not None and not scope.allows_store(store_id):
         return pd.DataFrame(columns=columns)
-    rows = session.scalars(select(PointsRuleRow).where(_same_store(PointsRuleRow.store_id, store_id))
-                           .order_by(PointsRuleRow.version.desc()))
+    rows = session.scalars(
+        select(PointsRuleRow)
+        .where(_same_store(PointsRuleRow.store_id, store_id))
+        .order_by(PointsRuleRow.version.desc())
+    )
     return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=columns)
 
 
@@ -349,30 +396,54 @@ def save_tier_rules(
         The new version number.
     """
     _check_rule_edit(scope, store_id)
-    loyalty.qualify_tiers(pd.DataFrame(columns=["customer_id", "spend_12m", "stored_value_topups_12m",
-                                                "plan_months"]), rules)  # validates names/ranks
+    loyalty.qualify_tiers(
+        pd.DataFrame(columns=["customer_id", "spend_12m", "stored_value_topups_12m", "plan_months"]), rules
+    )  # validates names/ranks
     _serialise_rule_saves(session, family="tier_rules", store_id=store_id)
     before = active_tier_rules(session, scope=scope, store_id=store_id)
     latest = session.scalar(select(func.max(TierRuleRow.version)).where(_same_store(TierRuleRow.store_id, store_id)))
     version = int(latest or 0) + 1
-    session.execute(update(TierRuleRow).where(_same_store(TierRuleRow.store_id, store_id), TierRuleRow.active.is_(True))
-                    .values(active=False))
+    session.execute(
+        update(TierRuleRow)
+        .where(_same_store(TierRuleRow.store_id, store_id), TierRuleRow.active.is_(True))
+        .values(active=False)
+    )
     now = _now()
     for rule in sorted(rules, key=lambda r: r.rank):
-        session.add(TierRuleRow(
-            store_id=store_id, version=version, name=rule.name, rank=rule.rank,
-            min_spend_12m=rule.min_spend_12m, min_stored_value=rule.min_stored_value,
-            min_plan_months=rule.min_plan_months, discount_pct=rule.benefits.discount_pct,
-            booking_window_days=rule.benefits.booking_window_days,
-            prime_time_access=rule.benefits.prime_time_access, designated_staff=rule.benefits.designated_staff,
-            points_multiplier=rule.benefits.points_multiplier, downgrade_policy=policy.downgrade,
-            grace_days=policy.grace_days, active=True, created_by=scope.actor, created_at=now,
-        ))
-    after = TierRuleSet(store_id=store_id, version=version, rules=tuple(sorted(rules, key=lambda r: r.rank)),
-                        policy=policy)
-    repo.record_audit(session, actor=scope.actor, action="tier_rules_saved", entity="tier_rules",
-                      entity_id=version, store_id=store_id, before=tier_set_to_dict(before),
-                      after=tier_set_to_dict(after))
+        session.add(
+            TierRuleRow(
+                store_id=store_id,
+                version=version,
+                name=rule.name,
+                rank=rule.rank,
+                min_spend_12m=rule.min_spend_12m,
+                min_stored_value=rule.min_stored_value,
+                min_plan_months=rule.min_plan_months,
+                discount_pct=rule.benefits.discount_pct,
+                booking_window_days=rule.benefits.booking_window_days,
+                prime_time_access=rule.benefits.prime_time_access,
+                designated_staff=rule.benefits.designated_staff,
+                points_multiplier=rule.benefits.points_multiplier,
+                downgrade_policy=policy.downgrade,
+                grace_days=policy.grace_days,
+                active=True,
+                created_by=scope.actor,
+                created_at=now,
+            )
+        )
+    after = TierRuleSet(
+        store_id=store_id, version=version, rules=tuple(sorted(rules, key=lambda r: r.rank)), policy=policy
+    )
+    repo.record_audit(
+        session,
+        actor=scope.actor,
+        action="tier_rules_saved",
+        entity="tier_rules",
+        entity_id=version,
+        store_id=store_id,
+        before=tier_set_to_dict(before),
+        after=tier_set_to_dict(after),
+    )
     session.flush()
     return version
 
@@ -391,23 +462,41 @@ def save_points_rule(session: Session, *, scope: Scope, store_id: int | None, ru
     _check_rule_edit(scope, store_id)
     _serialise_rule_saves(session, family="points_rule", store_id=store_id)
     before = active_points_rule(session, scope=scope, store_id=store_id)
-    latest = session.scalar(select(func.max(PointsRuleRow.version))
-                            .where(_same_store(PointsRuleRow.store_id, store_id)))
+    latest = session.scalar(
+        select(func.max(PointsRuleRow.version)).where(_same_store(PointsRuleRow.store_id, store_id))
+    )
     version = int(latest or 0) + 1
-    session.execute(update(PointsRuleRow)
-                    .where(_same_store(PointsRuleRow.store_id, store_id), PointsRuleRow.active.is_(True))
-                    .values(active=False))
-    session.add(PointsRuleRow(
-        store_id=store_id, version=version, earn_per_currency_unit=rule.earn_per_currency_unit,
-        birthday_multiplier=rule.birthday_multiplier, referral_bonus_referrer=rule.referral_bonus_referrer,
-        referral_bonus_referee=rule.referral_bonus_referee, expiry_months=rule.expiry_months or 0,
-        min_redemption=rule.min_redemption, point_cash_value=rule.point_cash_value, active=True,
-        created_by=scope.actor,
-    ))
+    session.execute(
+        update(PointsRuleRow)
+        .where(_same_store(PointsRuleRow.store_id, store_id), PointsRuleRow.active.is_(True))
+        .values(active=False)
+    )
+    session.add(
+        PointsRuleRow(
+            store_id=store_id,
+            version=version,
+            earn_per_currency_unit=rule.earn_per_currency_unit,
+            birthday_multiplier=rule.birthday_multiplier,
+            referral_bonus_referrer=rule.referral_bonus_referrer,
+            referral_bonus_referee=rule.referral_bonus_referee,
+            expiry_months=rule.expiry_months or 0,
+            min_redemption=rule.min_redemption,
+            point_cash_value=rule.point_cash_value,
+            active=True,
+            created_by=scope.actor,
+        )
+    )
     saved = PointsRuleSet(store_id=store_id, rule=loyalty.PointsRule(**{**asdict(rule), "version": version}))
-    repo.record_audit(session, actor=scope.actor, action="points_rule_saved", entity="points_rule",
-                      entity_id=version, store_id=store_id, before=points_rule_to_dict(before),
-                      after=points_rule_to_dict(saved))
+    repo.record_audit(
+        session,
+        actor=scope.actor,
+        action="points_rule_saved",
+        entity="points_rule",
+        entity_id=version,
+        store_id=store_id,
+        before=points_rule_to_dict(before),
+        after=points_rule_to_dict(saved),
+    )
     session.flush()
     return version
 
@@ -416,7 +505,11 @@ def save_points_rule(session: Session, *, scope: Scope, store_id: int | None, ru
 
 
 def list_redemption_items(
-    session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None, include_inactive: bool = False,
+    session: Session,
+    *,
+    scope: Scope,
+    store_ids: Sequence[int] | None = None,
+    include_inactive: bool = False,
 ) -> pd.DataFrame:
     """Catalog items the caller may see: chain-wide items plus those of the (picked) stores.
 
@@ -426,9 +519,16 @@ def list_redemption_items(
         ``ITEM_COLUMNS`` (``stock`` ``<NA>`` = unlimited), by store then name.
     """
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    statement = select(RedemptionItem.id, RedemptionItem.store_id, RedemptionItem.name, RedemptionItem.kind,
-                       RedemptionItem.points_cost, RedemptionItem.cash_cost, RedemptionItem.stock,
-                       RedemptionItem.active)
+    statement = select(
+        RedemptionItem.id,
+        RedemptionItem.store_id,
+        RedemptionItem.name,
+        RedemptionItem.kind,
+        RedemptionItem.points_cost,
+        RedemptionItem.cash_cost,
+        RedemptionItem.stock,
+        RedemptionItem.active,
+    )
     statement = scoped(statement, RedemptionItem.store_id, stores, chain_wide=True)
     if not include_inactive:
         statement = statement.where(RedemptionItem.active.is_(True))
@@ -467,10 +567,22 @@ def upsert_redemption_item(
         The item id.
     """
     _check_rule_edit(scope, store_id)
-    loyalty.RedemptionItem(name=name, kind=kind, points_cost=int(points_cost), cash_cost=float(cash_cost),  # type: ignore[arg-type]
-                           stock=None if stock is None else int(stock))
-    values = {"store_id": store_id, "name": name, "kind": kind, "points_cost": int(points_cost),
-              "cash_cost": float(cash_cost), "stock": None if stock is None else int(stock), "active": bool(active)}
+    loyalty.RedemptionItem(
+        name=name,
+        kind=kind,
+        points_cost=int(points_cost),
+        cash_cost=float(cash_cost),  # type: ignore[arg-type]
+        stock=None if stock is None else int(stock),
+    )
+    values = {
+        "store_id": store_id,
+        "name": name,
+        "kind": kind,
+        "points_cost": int(points_cost),
+        "cash_cost": float(cash_cost),
+        "stock": None if stock is None else int(stock),
+        "active": bool(active),
+    }
     before = None
     if item_id is not None:
         item = session.get(RedemptionItem, item_id)
@@ -486,8 +598,16 @@ def upsert_redemption_item(
         item = RedemptionItem(**values)
         session.add(item)
     session.flush()
-    repo.record_audit(session, actor=scope.actor, action="redemption_item_saved", entity="redemption_item",
-                      entity_id=item.id, store_id=store_id, before=before, after=values)
+    repo.record_audit(
+        session,
+        actor=scope.actor,
+        action="redemption_item_saved",
+        entity="redemption_item",
+        entity_id=item.id,
+        store_id=store_id,
+        before=before,
+        after=values,
+    )
     return int(item.id)  # type: ignore[arg-type]
 
 
@@ -515,8 +635,14 @@ def load_ledger(
         naive; ``allocations`` as tuples of ``(lot_key, points)``; ordered by entry id.
     """
     statement = select(
-        PointsLedger.customer_id, PointsLedger.kind, PointsLedger.points, PointsLedger.occurred_at,
-        PointsLedger.expires_at, PointsLedger.idempotency_key, PointsLedger.allocations, PointsLedger.note,
+        PointsLedger.customer_id,
+        PointsLedger.kind,
+        PointsLedger.points,
+        PointsLedger.occurred_at,
+        PointsLedger.expires_at,
+        PointsLedger.idempotency_key,
+        PointsLedger.allocations,
+        PointsLedger.note,
         Customer.home_store_id,
     ).join(Customer, Customer.id == PointsLedger.customer_id)
     statement = _scoped_customer_filter(statement, scope, store_ids)
@@ -524,8 +650,9 @@ def load_ledger(
     if customer_ids is not None:
         ids = sorted({int(c) for c in customer_ids})
         for chunk in _chunks(ids):
-            rows += session.execute(statement.where(PointsLedger.customer_id.in_(chunk))
-                                    .order_by(PointsLedger.id)).all()
+            rows += session.execute(
+                statement.where(PointsLedger.customer_id.in_(chunk)).order_by(PointsLedger.id)
+            ).all()
     else:
         rows = list(session.execute(statement.order_by(PointsLedger.id)).all())
     frame = pd.DataFrame(rows, columns=[*LEDGER_COLUMNS, "home_store_id"])
@@ -533,8 +660,9 @@ def load_ledger(
     homes = frame["home_store_id"].astype("Int64")
     frame["occurred_at"] = localtime.to_local(frame["occurred_at"], homes, timezones)
     frame["expires_at"] = localtime.to_local(frame["expires_at"], homes, timezones)
-    frame["allocations"] = pd.Series([_allocations_tuple(a) for a in frame["allocations"]], index=frame.index,
-                                     dtype=object)
+    frame["allocations"] = pd.Series(
+        [_allocations_tuple(a) for a in frame["allocations"]], index=frame.index, dtype=object
+    )
     frame["customer_id"] = frame["customer_id"].astype("int64")
     frame["points"] = frame["points"].astype("int64")
     frame["note"] = frame["note"].fillna("").astype(str)
@@ -544,12 +672,17 @@ def load_ledger(
 
 def load_accounts(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Points accounts (balance, tier) of customers the caller may see: ``ACCOUNT_COLUMNS``."""
-    statement = select(PointsAccount.customer_id, Customer.home_store_id, PointsAccount.balance,
-                       PointsAccount.tier, PointsAccount.tier_since).join(Customer,
-                                                                           Customer.id == PointsAccount.customer_id)
+    statement = select(
+        PointsAccount.customer_id,
+        Customer.home_store_id,
+        PointsAccount.balance,
+        PointsAccount.tier,
+        PointsAccount.tier_since,
+    ).join(Customer, Customer.id == PointsAccount.customer_id)
     statement = _scoped_customer_filter(statement, scope, store_ids)
-    frame = pd.DataFrame(session.execute(statement.order_by(PointsAccount.customer_id)).all(),
-                         columns=list(ACCOUNT_COLUMNS))
+    frame = pd.DataFrame(
+        session.execute(statement.order_by(PointsAccount.customer_id)).all(), columns=list(ACCOUNT_COLUMNS)
+    )
     frame["customer_id"] = frame["customer_id"].astype("int64")
     frame["home_store_id"] = frame["home_store_id"].astype("Int64")
     frame["balance"] = frame["balance"].astype("int64")
@@ -564,11 +697,22 @@ def load_stored_value(session: Session, *, scope: Scope, store_ids: Sequence[int
     ``plan_debit`` is read as ``debit`` and ``renewal`` (money paid in) as ``topup``.
     """
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    statement = scoped(select(StoredValueEntry.id, StoredValueEntry.customer_id, StoredValueEntry.store_id,
-                                    StoredValueEntry.kind, StoredValueEntry.amount, StoredValueEntry.occurred_at),
-                             StoredValueEntry.store_id, stores)
-    frame = pd.DataFrame(session.execute(statement.order_by(StoredValueEntry.id)).all(),
-                         columns=["entry_id", "customer_id", "store_id", "kind", "amount", "occurred_at"])
+    statement = scoped(
+        select(
+            StoredValueEntry.id,
+            StoredValueEntry.customer_id,
+            StoredValueEntry.store_id,
+            StoredValueEntry.kind,
+            StoredValueEntry.amount,
+            StoredValueEntry.occurred_at,
+        ),
+        StoredValueEntry.store_id,
+        stores,
+    )
+    frame = pd.DataFrame(
+        session.execute(statement.order_by(StoredValueEntry.id)).all(),
+        columns=["entry_id", "customer_id", "store_id", "kind", "amount", "occurred_at"],
+    )
     frame["kind"] = frame["kind"].replace({"plan_debit": "debit", "renewal": "topup"})
     frame["amount"] = frame["amount"].astype(float)
     frame["occurred_at"] = localtime.to_local(frame["occurred_at"], frame["store_id"], repo.store_timezones(session))
@@ -578,13 +722,37 @@ def load_stored_value(session: Session, *, scope: Scope, store_ids: Sequence[int
 def load_plans(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Monthly plans of the caller's stores, in the ``core.loyalty.plans`` frame shape (plus ``name``)."""
     stores = repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
-    statement = scoped(select(MonthlyPlan.id, MonthlyPlan.customer_id, MonthlyPlan.store_id, MonthlyPlan.name,
-                                    MonthlyPlan.monthly_fee, MonthlyPlan.periods_total, MonthlyPlan.periods_paid,
-                                    MonthlyPlan.started_on, MonthlyPlan.ends_on, MonthlyPlan.status),
-                             MonthlyPlan.store_id, stores)
-    frame = pd.DataFrame(session.execute(statement.order_by(MonthlyPlan.id)).all(),
-                         columns=["plan_id", "customer_id", "store_id", "name", "monthly_fee", "periods_total",
-                                  "periods_paid", "started_on", "ends_on", "status"])
+    statement = scoped(
+        select(
+            MonthlyPlan.id,
+            MonthlyPlan.customer_id,
+            MonthlyPlan.store_id,
+            MonthlyPlan.name,
+            MonthlyPlan.monthly_fee,
+            MonthlyPlan.periods_total,
+            MonthlyPlan.periods_paid,
+            MonthlyPlan.started_on,
+            MonthlyPlan.ends_on,
+            MonthlyPlan.status,
+        ),
+        MonthlyPlan.store_id,
+        stores,
+    )
+    frame = pd.DataFrame(
+        session.execute(statement.order_by(MonthlyPlan.id)).all(),
+        columns=[
+            "plan_id",
+            "customer_id",
+            "store_id",
+            "name",
+            "monthly_fee",
+            "periods_total",
+            "periods_paid",
+            "started_on",
+            "ends_on",
+            "status",
+        ],
+    )
     for column in ("started_on", "ends_on"):
         frame[column] = pd.to_datetime(frame[column])
     frame["monthly_fee"] = frame["monthly_fee"].astype(float)
@@ -599,12 +767,15 @@ def _referrals_in_scope(statement: Any, scope: Scope, store_ids: Sequence[int] |
 def load_referrals(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Referrals whose referee's home store the caller may see: ``referrer_id, referee_id, referred_at``."""
     statement = _referrals_in_scope(
-        select(Referral.referrer_id, Referral.referee_id, Referral.created_at, Customer.home_store_id),
-        scope, store_ids)
-    frame = pd.DataFrame(session.execute(statement.order_by(Referral.id)).all(),
-                         columns=["referrer_id", "referee_id", "referred_at", "home_store_id"])
-    frame["referred_at"] = localtime.to_local(frame["referred_at"], frame["home_store_id"].astype("Int64"),
-                                         repo.store_timezones(session))
+        select(Referral.referrer_id, Referral.referee_id, Referral.created_at, Customer.home_store_id), scope, store_ids
+    )
+    frame = pd.DataFrame(
+        session.execute(statement.order_by(Referral.id)).all(),
+        columns=["referrer_id", "referee_id", "referred_at", "home_store_id"],
+    )
+    frame["referred_at"] = localtime.to_local(
+        frame["referred_at"], frame["home_store_id"].astype("Int64"), repo.store_timezones(session)
+    )
     for column in ("referrer_id", "referee_id"):
         frame[column] = frame[column].astype("int64")
     return frame.drop(columns=["home_store_id"])
@@ -628,8 +799,12 @@ def loyalty_version(session: Session) -> tuple[int, int, int]:
     ledger = session.scalar(select(func.coalesce(func.max(PointsLedger.id), 0))) or 0
     # Only loyalty writes: a sign-in or a campaign edit is audited too and must not throw away
     # every loyalty figure computed so far.
-    audit = session.scalar(select(func.coalesce(func.max(AuditLog.id), 0))
-                           .where(AuditLog.action.in_(LOYALTY_AUDIT_ACTIONS))) or 0
+    audit = (
+        session.scalar(
+            select(func.coalesce(func.max(AuditLog.id), 0)).where(AuditLog.action.in_(LOYALTY_AUDIT_ACTIONS))
+        )
+        or 0
+    )
     return int(ledger), int(ledger), int(audit)
 
 
@@ -646,14 +821,20 @@ def _lock_accounts(session: Session, customer_ids: Iterable[int]) -> list[int]:
     now = _now()
     table = PointsAccount.__table__  # type: ignore[attr-defined]
     for chunk in _chunks(ids):
-        statement = dialect_insert(session, table).values(
-            [{"customer_id": cid, "balance": 0, "updated_at": now} for cid in chunk]
-        ).on_conflict_do_nothing(index_elements=["customer_id"])
+        statement = (
+            dialect_insert(session, table)
+            .values([{"customer_id": cid, "balance": 0, "updated_at": now} for cid in chunk])
+            .on_conflict_do_nothing(index_elements=["customer_id"])
+        )
         session.execute(statement)
     if is_postgres(session):
         for chunk in _chunks(ids):
-            session.execute(select(table.c.customer_id).where(table.c.customer_id.in_(chunk))
-                            .order_by(table.c.customer_id).with_for_update())
+            session.execute(
+                select(table.c.customer_id)
+                .where(table.c.customer_id.in_(chunk))
+                .order_by(table.c.customer_id)
+                .with_for_update()
+            )
     return ids
 
 
@@ -661,8 +842,9 @@ def _existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
     unique = sorted(set(keys))
     for chunk in _chunks(unique):
-        found |= set(session.scalars(select(PointsLedger.idempotency_key)
-                                     .where(PointsLedger.idempotency_key.in_(chunk))))
+        found |= set(
+            session.scalars(select(PointsLedger.idempotency_key).where(PointsLedger.idempotency_key.in_(chunk)))
+        )
     return found
 
 
@@ -680,9 +862,17 @@ def _insert_entries(session: Session, entries: Sequence[loyalty.LedgerEntry], *,
     occurred = localtime.to_utc_per_row(pd.Series([e.occurred_at for e in todo]), tzs)
     expires = localtime.to_utc_per_row(pd.Series([e.expires_at for e in todo]), tzs)
     rows = [
-        {"customer_id": int(e.customer_id), "kind": e.kind, "points": int(e.points), "occurred_at": occurred[i],
-         "expires_at": expires[i], "idempotency_key": e.idempotency_key,
-         "allocations": [list(a) for a in e.allocations] or None, "source": source, "note": e.note}
+        {
+            "customer_id": int(e.customer_id),
+            "kind": e.kind,
+            "points": int(e.points),
+            "occurred_at": occurred[i],
+            "expires_at": expires[i],
+            "idempotency_key": e.idempotency_key,
+            "allocations": [list(a) for a in e.allocations] or None,
+            "source": source,
+            "note": e.note,
+        }
         for i, e in enumerate(todo)
     ]
     table = PointsLedger.__table__  # type: ignore[attr-defined]
@@ -695,12 +885,16 @@ def _insert_entries(session: Session, entries: Sequence[loyalty.LedgerEntry], *,
 def _refresh_balances(session: Session, customer_ids: Iterable[int]) -> None:
     """Set each account's balance to its ledger sum (in the caller's transaction, under its locks)."""
     table = PointsAccount.__table__  # type: ignore[attr-defined]
-    ledger_sum = (select(func.coalesce(func.sum(PointsLedger.points), 0))
-                  .where(PointsLedger.customer_id == table.c.customer_id).scalar_subquery())
+    ledger_sum = (
+        select(func.coalesce(func.sum(PointsLedger.points), 0))
+        .where(PointsLedger.customer_id == table.c.customer_id)
+        .scalar_subquery()
+    )
     ids = sorted({int(c) for c in customer_ids})
     for chunk in _chunks(ids):
-        session.execute(update(table).where(table.c.customer_id.in_(chunk))
-                        .values(balance=ledger_sum, updated_at=_now()))
+        session.execute(
+            update(table).where(table.c.customer_id.in_(chunk)).values(balance=ledger_sum, updated_at=_now())
+        )
 
 
 def append_entries(session: Session, *, entries: Sequence[loyalty.LedgerEntry], source: str) -> int:
@@ -784,8 +978,9 @@ def redeem(
     _lock_accounts(session, [customer_id])
     session.execute(select(accounts.c.balance).where(accounts.c.customer_id == customer_id).with_for_update())
 
-    previous = session.execute(select(PointsLedger.customer_id, PointsLedger.idempotency_key)
-                               .where(PointsLedger.idempotency_key == key)).first()
+    previous = session.execute(
+        select(PointsLedger.customer_id, PointsLedger.idempotency_key).where(PointsLedger.idempotency_key == key)
+    ).first()
     if previous is not None:
         if int(previous.customer_id) != int(customer_id):
             raise ValueError(f"idempotency key {key!r} belongs to another customer")
@@ -812,14 +1007,18 @@ def redeem(
     when = at or _now()
     local = pd.Timestamp(localtime.local_time(when, tz)) if pd.Timestamp(when).tzinfo else pd.Timestamp(when)
     ledger = loyalty.entries_from_frame(load_ledger(session, scope=Scope.system(), customer_ids=[customer_id]))
-    entry = loyalty.plan_redemption(ledger, customer_id=int(customer_id), points=int(points), as_of=local, key=key,
-                                    rule=rule, note=note)
+    entry = loyalty.plan_redemption(
+        ledger, customer_id=int(customer_id), points=int(points), as_of=local, key=key, rule=rule, note=note
+    )
     validate_ledger([*ledger, entry])
     _insert_entries(session, [entry], source=f"redeem:{scope.actor}"[:64])
     if item is not None and item.stock is not None:
-        changed = session.execute(update(RedemptionItem).where(RedemptionItem.id == item.id, RedemptionItem.stock > 0)
-                                  .values(stock=RedemptionItem.stock - 1)
-                                  .execution_options(synchronize_session=False))
+        changed = session.execute(
+            update(RedemptionItem)
+            .where(RedemptionItem.id == item.id, RedemptionItem.stock > 0)
+            .values(stock=RedemptionItem.stock - 1)
+            .execution_options(synchronize_session=False)
+        )
         if changed.rowcount == 0:
             raise loyalty.RedemptionRefused("out_of_stock")
     _refresh_balances(session, [customer_id])
@@ -877,8 +1076,9 @@ def earn_from_bookings(engine: Engine, *, as_of: date, scope: Scope | None = Non
         bookings = bookings[~bookings["booking_id"].map(lambda b: f"earn:booking:{b}" in existing)]
         accounts = load_accounts(session, scope=Scope.system())
         multipliers = _home_multipliers(session, accounts)
-        birthdays = pd.Series(dict(session.execute(select(Customer.id, Customer.birthday)
-                                                   .where(Customer.birthday.is_not(None))).all()))
+        birthdays = pd.Series(
+            dict(session.execute(select(Customer.id, Customer.birthday).where(Customer.birthday.is_not(None))).all())
+        )
         birthdays = pd.to_datetime(birthdays) if len(birthdays) else None
         entries: list[loyalty.LedgerEntry] = []
         for store_id, part in bookings.groupby("store_id"):
@@ -904,9 +1104,12 @@ def run_expiry(engine: Engine, *, as_of: date, scope: Scope | None = None) -> di
     scope = scope or Scope.system("loyalty-job")
     cutoff = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     with session_scope(engine) as session:
-        statement = (select(PointsLedger.customer_id).join(Customer, Customer.id == PointsLedger.customer_id)
-                     .where(PointsLedger.points > 0, PointsLedger.expires_at.is_not(None),
-                            PointsLedger.expires_at <= cutoff).distinct())
+        statement = (
+            select(PointsLedger.customer_id)
+            .join(Customer, Customer.id == PointsLedger.customer_id)
+            .where(PointsLedger.points > 0, PointsLedger.expires_at.is_not(None), PointsLedger.expires_at <= cutoff)
+            .distinct()
+        )
         candidates = sorted(int(c) for c in session.scalars(_scoped_customer_filter(statement, scope, None)))
     written = points = 0
     for chunk in _chunks(candidates, 5000):
@@ -936,8 +1139,9 @@ def award_referrals(engine: Engine, *, as_of: date, scope: Scope | None = None) 
         referrals = load_referrals(session, scope=scope)
         if referrals.empty:
             return {"candidates": 0, "written": 0}
-        visits = _completed_until(repo.load_bookings(session, scope=Scope.system(),
-                                                     customer_ids=sorted(set(referrals["referee_id"]))), as_of)
+        visits = _completed_until(
+            repo.load_bookings(session, scope=Scope.system(), customer_ids=sorted(set(referrals["referee_id"]))), as_of
+        )
         firsts = visits.groupby("customer_id")["scheduled_at"].min()
         homes = _customer_homes(session, referrals["referee_id"].tolist())
         referrals = referrals.assign(home=referrals["referee_id"].map(lambda c: homes.get(int(c))))
@@ -956,7 +1160,11 @@ def award_referrals(engine: Engine, *, as_of: date, scope: Scope | None = None) 
 
 
 def tag_ambassadors(
-    engine: Engine, *, as_of: date, min_referrals: int = 3, scope: Scope | None = None,
+    engine: Engine,
+    *,
+    as_of: date,
+    min_referrals: int = 3,
+    scope: Scope | None = None,
 ) -> list[int]:
     """Add :data:`AMBASSADOR_TAG` to the tags of referrers with ``min_referrals`` visiting referees.
 
@@ -973,8 +1181,7 @@ def tag_ambassadors(
         referrals = load_referrals(session, scope=scope)
         if referrals.empty:
             return []
-        visits = repo.load_bookings(session, scope=Scope.system(),
-                                    customer_ids=sorted(set(referrals["referee_id"])))
+        visits = repo.load_bookings(session, scope=Scope.system(), customer_ids=sorted(set(referrals["referee_id"])))
         board = loyalty.leaderboard(referrals, visits, as_of=as_of, top=None)
         top = loyalty.ambassadors(board, min_referrals=min_referrals)
         tagged: list[int] = []
@@ -985,16 +1192,30 @@ def tag_ambassadors(
                     continue
                 before = list(customer.tags or [])
                 customer.tags = [*before, AMBASSADOR_TAG]
-                repo.record_audit(session, actor=scope.actor, action="tag_added", entity="customer",
-                                  entity_id=customer.id, store_id=customer.home_store_id,
-                                  before={"tags": before}, after={"tags": customer.tags})
+                repo.record_audit(
+                    session,
+                    actor=scope.actor,
+                    action="tag_added",
+                    entity="customer",
+                    entity_id=customer.id,
+                    store_id=customer.home_store_id,
+                    before={"tags": before},
+                    after={"tags": customer.tags},
+                )
                 tagged.append(int(customer.id))  # type: ignore[arg-type]
         return sorted(tagged)
 
 
 def _last_qualified(
-    bookings: pd.DataFrame, stored_value: pd.DataFrame, plans: pd.DataFrame, *, customers: list[int],
-    rules: Sequence[loyalty.TierRule], previous: pd.Series, as_of: date, grace_days: int,
+    bookings: pd.DataFrame,
+    stored_value: pd.DataFrame,
+    plans: pd.DataFrame,
+    *,
+    customers: list[int],
+    rules: Sequence[loyalty.TierRule],
+    previous: pd.Series,
+    as_of: date,
+    grace_days: int,
 ) -> pd.Series:
     """Latest day in ``[as_of - grace_days, as_of]`` each customer still qualified for their previous tier."""
     ranks = {r.name: r.rank for r in rules}
@@ -1019,7 +1240,11 @@ def _last_qualified(
 
 
 def recalculate_tiers(
-    engine: Engine, *, as_of: date, scope: Scope | None = None, include_new: bool = True,
+    engine: Engine,
+    *,
+    as_of: date,
+    scope: Scope | None = None,
+    include_new: bool = True,
 ) -> pd.DataFrame:
     """Daily tier recalculation: qualify, apply the downgrade policy, store, audit the changes.
 
@@ -1089,12 +1314,31 @@ def recalculate_tiers(
             period_end = since + pd.DateOffset(months=MEMBERSHIP_PERIOD_MONTHS)
         elif rule_set.policy.downgrade == "grace":
             ranks = {r.name: r.rank for r in rules}
-            drop = [c for c in ids if not pd.isna(known_prev.get(c)) and
-                    ranks.get(str(qualified.get(c)), -1) < ranks[str(known_prev.get(c))]]
-            last_q = _last_qualified(bookings, stored_value, plans, customers=drop, rules=rules,
-                                     previous=known_prev, as_of=as_of, grace_days=rule_set.policy.grace_days)
-        held = loyalty.apply_downgrade_policy(known_prev, qualified, rules=rules, policy=rule_set.policy,
-                                              as_of=as_of, period_end=period_end, last_qualified_on=last_q)
+            drop = [
+                c
+                for c in ids
+                if not pd.isna(known_prev.get(c))
+                and ranks.get(str(qualified.get(c)), -1) < ranks[str(known_prev.get(c))]
+            ]
+            last_q = _last_qualified(
+                bookings,
+                stored_value,
+                plans,
+                customers=drop,
+                rules=rules,
+                previous=known_prev,
+                as_of=as_of,
+                grace_days=rule_set.policy.grace_days,
+            )
+        held = loyalty.apply_downgrade_policy(
+            known_prev,
+            qualified,
+            rules=rules,
+            policy=rule_set.policy,
+            as_of=as_of,
+            period_end=period_end,
+            last_qualified_on=last_q,
+        )
         changes = loyalty.tier_changes(known_prev, held, rules=rules, include_new=include_new)
         if len(changes):
             changes = changes.assign(from_tier=stored.reindex(changes["customer_id"]).to_numpy())
@@ -1107,8 +1351,11 @@ def recalculate_tiers(
             if new != old:
                 updates.append({"b_cid": cid, "b_tier": new, "b_since": as_of if new is not None else None})
     table = PointsAccount.__table__  # type: ignore[attr-defined]
-    event_frame = (pd.concat(events, ignore_index=True) if events
-                   else pd.DataFrame(columns=["customer_id", "from_tier", "to_tier", "direction"]))
+    event_frame = (
+        pd.concat(events, ignore_index=True)
+        if events
+        else pd.DataFrame(columns=["customer_id", "from_tier", "to_tier", "direction"])
+    )
     event_frame["store_id"] = event_frame["customer_id"].map(homes).astype("Int64")
     event_frame["as_of"] = pd.Timestamp(as_of)
     event_frame = event_frame[list(TIER_EVENT_COLUMNS)].sort_values("customer_id", kind="stable")
@@ -1116,17 +1363,27 @@ def recalculate_tiers(
     if updates:
         with session_scope(engine) as session:
             _lock_accounts(session, [u["b_cid"] for u in updates])
-            statement = (update(table).where(table.c.customer_id == bindparam("b_cid"))
-                         .values(tier=bindparam("b_tier"), tier_since=bindparam("b_since"), updated_at=_now()))
+            statement = (
+                update(table)
+                .where(table.c.customer_id == bindparam("b_cid"))
+                .values(tier=bindparam("b_tier"), tier_since=bindparam("b_since"), updated_at=_now())
+            )
             for chunk in _chunks(updates):
                 session.connection().execute(statement, list(chunk))
             for row in event_frame.itertuples(index=False):
                 repo.record_audit(
-                    session, actor=scope.actor, action=TIER_CHANGE_ACTION, entity="customer",
-                    entity_id=int(row.customer_id), store_id=None if pd.isna(row.store_id) else int(row.store_id),
+                    session,
+                    actor=scope.actor,
+                    action=TIER_CHANGE_ACTION,
+                    entity="customer",
+                    entity_id=int(row.customer_id),
+                    store_id=None if pd.isna(row.store_id) else int(row.store_id),
                     before={"tier": None if pd.isna(row.from_tier) else str(row.from_tier)},
-                    after={"tier": None if pd.isna(row.to_tier) else str(row.to_tier),
-                           "direction": row.direction, "as_of": as_of.isoformat()},
+                    after={
+                        "tier": None if pd.isna(row.to_tier) else str(row.to_tier),
+                        "direction": row.direction,
+                        "as_of": as_of.isoformat(),
+                    },
                 )
     return event_frame
 
@@ -1146,8 +1403,10 @@ def run_daily(engine: Engine, *, as_of: date, scope: Scope | None = None, includ
     events = recalculate_tiers(engine, as_of=as_of, scope=scope, include_new=include_new)
     tagged = tag_ambassadors(engine, as_of=as_of, scope=scope)
     return {
-        "earned": earned["written"], "referral_credits": referrals["written"],
-        "expired_entries": expired["written"], "expired_points": expired["points"],
+        "earned": earned["written"],
+        "referral_credits": referrals["written"],
+        "expired_entries": expired["written"],
+        "expired_points": expired["points"],
         "tier_upgrades": int((events["direction"] == "up").sum()),
         "tier_downgrades": int((events["direction"] == "down").sum()),
         "ambassadors_tagged": len(tagged),
@@ -1183,12 +1442,42 @@ def default_tier_rules(kind: str) -> list[loyalty.TierRule]:
 
 
 __all__ = [
-    "ACCOUNT_COLUMNS", "AMBASSADOR_TAG", "ITEM_COLUMNS", "MEMBERSHIP_PERIOD_MONTHS", "TIER_CHANGE_ACTION",
-    "TIER_EVENT_COLUMNS", "PointsRuleSet", "RedemptionResult", "TierRuleSet", "active_points_rule",
-    "active_tier_rules", "append_entries", "award_referrals", "default_tier_rules", "earn_from_bookings",
-    "effective_points_rule", "effective_tier_rules", "list_redemption_items", "load_accounts", "load_ledger",
-    "load_plans", "load_referrals", "load_stored_value", "loyalty_version", "points_rule_to_dict",
-    "points_rule_versions", "recalculate_tiers", "reconcile", "redeem", "run_daily", "run_expiry",
-    "save_points_rule", "save_tier_rules", "store_kinds", "tag_ambassadors", "tier_rule_versions",
-    "tier_set_to_dict", "upsert_redemption_item",
+    "ACCOUNT_COLUMNS",
+    "AMBASSADOR_TAG",
+    "ITEM_COLUMNS",
+    "MEMBERSHIP_PERIOD_MONTHS",
+    "TIER_CHANGE_ACTION",
+    "TIER_EVENT_COLUMNS",
+    "PointsRuleSet",
+    "RedemptionResult",
+    "TierRuleSet",
+    "active_points_rule",
+    "active_tier_rules",
+    "append_entries",
+    "award_referrals",
+    "default_tier_rules",
+    "earn_from_bookings",
+    "effective_points_rule",
+    "effective_tier_rules",
+    "list_redemption_items",
+    "load_accounts",
+    "load_ledger",
+    "load_plans",
+    "load_referrals",
+    "load_stored_value",
+    "loyalty_version",
+    "points_rule_to_dict",
+    "points_rule_versions",
+    "recalculate_tiers",
+    "reconcile",
+    "redeem",
+    "run_daily",
+    "run_expiry",
+    "save_points_rule",
+    "save_tier_rules",
+    "store_kinds",
+    "tag_ambassadors",
+    "tier_rule_versions",
+    "tier_set_to_dict",
+    "upsert_redemption_item",
 ]

@@ -21,6 +21,7 @@ merged cards is removed (it would be a self-referral) and restored by undo. An a
 whose name the kept member already has is folded into that pet: its bookings and plans point to
 the kept member's pet.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,9 +75,23 @@ MOVED_TABLES: Final = {
 FILLED_FIELDS: Final = ("phone", "phone_raw", "line_id", "wechat_openid", "email", "birthday", "gender")
 
 #: Columns of :func:`list_merges`.
-MERGE_COLUMNS: Final = ("merge_id", "keep_id", "absorb_id", "keep_external_id", "absorb_external_id",
-                        "keep_name", "absorb_name", "keep_home_store_id", "absorb_home_store_id", "actor",
-                        "score", "evidence", "merged_at", "undone_at", "undone_by")
+MERGE_COLUMNS: Final = (
+    "merge_id",
+    "keep_id",
+    "absorb_id",
+    "keep_external_id",
+    "absorb_external_id",
+    "keep_name",
+    "absorb_name",
+    "keep_home_store_id",
+    "absorb_home_store_id",
+    "actor",
+    "score",
+    "evidence",
+    "merged_at",
+    "undone_at",
+    "undone_by",
+)
 
 _CHUNK: Final = 5000
 
@@ -141,11 +156,18 @@ def _ids(session: Session, statement: Any) -> list[int]:
 def _repoint(session: Session, column: Any, ids: list[int], *, to: int) -> None:
     table = column.table
     for start in range(0, len(ids), _CHUNK):
-        session.execute(update(table).where(table.c.id.in_(ids[start:start + _CHUNK])).values({column.key: to}))
+        session.execute(update(table).where(table.c.id.in_(ids[start : start + _CHUNK])).values({column.key: to}))
 
 
-def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: int,
-                  score: float | None = None, evidence: tuple[str, ...] | list[str] = ()) -> MergeOutcome:
+def merge_members(
+    session: Session,
+    *,
+    scope: Scope,
+    keep_id: int,
+    absorb_id: int,
+    score: float | None = None,
+    evidence: tuple[str, ...] | list[str] = (),
+) -> MergeOutcome:
     """Merge member ``absorb_id`` into member ``keep_id`` in the caller's transaction; audited.
 
     Parameters
@@ -183,8 +205,9 @@ def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: in
     session.refresh(absorb)
     for member in (keep, absorb):
         if member.merged_into_id is not None:
-            raise MergeError(f"member {member.external_id} is already merged into another member",
-                             code="already_merged")
+            raise MergeError(
+                f"member {member.external_id} is already merged into another member", code="already_merged"
+            )
     k, a = int(keep.id), int(absorb.id)  # type: ignore[arg-type]
     moved: dict[str, Any] = {}
 
@@ -195,10 +218,12 @@ def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: in
         if name in keeper_pets:
             folded[str(pid)] = int(keeper_pets[name])
     if folded:
-        booking_pets = session.execute(select(Booking.id, Booking.pet_id)
-                                       .where(Booking.pet_id.in_([int(p) for p in folded]))).all()
-        plan_pets = session.execute(select(MonthlyPlan.id, MonthlyPlan.pet_id)
-                                    .where(MonthlyPlan.pet_id.in_([int(p) for p in folded]))).all()
+        booking_pets = session.execute(
+            select(Booking.id, Booking.pet_id).where(Booking.pet_id.in_([int(p) for p in folded]))
+        ).all()
+        plan_pets = session.execute(
+            select(MonthlyPlan.id, MonthlyPlan.pet_id).where(MonthlyPlan.pet_id.in_([int(p) for p in folded]))
+        ).all()
         for model, rows in ((Booking, booking_pets), (MonthlyPlan, plan_pets)):
             for row_id, old in rows:
                 session.execute(update(model).where(model.id == row_id).values(pet_id=folded[str(old)]))
@@ -215,22 +240,34 @@ def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: in
         moved[key] = ids
 
     # Referrals: one between the two cards would become a self-referral, so it goes (undo restores it).
-    between = session.scalars(select(Referral).where(
-        ((Referral.referrer_id == a) & (Referral.referee_id == k))
-        | ((Referral.referrer_id == k) & (Referral.referee_id == a)))).all()
+    between = session.scalars(
+        select(Referral).where(
+            ((Referral.referrer_id == a) & (Referral.referee_id == k))
+            | ((Referral.referrer_id == k) & (Referral.referee_id == a))
+        )
+    ).all()
     moved["referral_deleted"] = [
-        {"id": r.id, "referrer_id": r.referrer_id, "referee_id": r.referee_id, "code": r.code,
-         "created_at": r.created_at.isoformat()} for r in between]
+        {
+            "id": r.id,
+            "referrer_id": r.referrer_id,
+            "referee_id": r.referee_id,
+            "code": r.code,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in between
+    ]
     for r in between:
         session.execute(delete(Referral).where(Referral.id == r.id))
     moved["referral_referrer"] = _ids(session, select(Referral.id).where(Referral.referrer_id == a))
     _repoint(session, Referral.__table__.c.referrer_id, moved["referral_referrer"], to=k)
     keeper_referred = session.scalar(select(func.count(Referral.id)).where(Referral.referee_id == k)) or 0
-    moved["referral_referee"] = [] if keeper_referred else _ids(
-        session, select(Referral.id).where(Referral.referee_id == a))
+    moved["referral_referee"] = (
+        [] if keeper_referred else _ids(session, select(Referral.id).where(Referral.referee_id == a))
+    )
     _repoint(session, Referral.__table__.c.referee_id, moved["referral_referee"], to=k)
-    moved["customer_referred_by"] = _ids(session, select(Customer.id).where(
-        Customer.referred_by == a, Customer.id != k))
+    moved["customer_referred_by"] = _ids(
+        session, select(Customer.id).where(Customer.referred_by == a, Customer.id != k)
+    )
     _repoint(session, Customer.__table__.c.referred_by, moved["customer_referred_by"], to=k)
 
     # The kept member's own fields: empty contacts filled, tags united, the earlier join date, an
@@ -264,23 +301,39 @@ def merge_members(session: Session, *, scope: Scope, keep_id: int, absorb_id: in
     session.flush()
     _refresh_balances(session, [k, a])
 
-    record = MemberMerge(keep_id=k, absorb_id=a, actor=scope.actor[:64], score=score, evidence=list(evidence),
-                         moved=moved, keep_before=before)
+    record = MemberMerge(
+        keep_id=k,
+        absorb_id=a,
+        actor=scope.actor[:64],
+        score=score,
+        evidence=list(evidence),
+        moved=moved,
+        keep_before=before,
+    )
     session.add(record)
     session.flush()
     counts = _counts(moved)
     # The audit entry names the members by internal id only (member numbers may be phone numbers).
-    repo.record_audit(session, actor=scope.actor, action="member.merge", entity="member_merge",
-                      entity_id=record.id, store_id=keep.home_store_id,
-                      before={"keep_id": k, "absorb_id": a, "absorb_home_store_id": absorb.home_store_id},
-                      after={"counts": counts, "score": score, "evidence": list(evidence)})
+    repo.record_audit(
+        session,
+        actor=scope.actor,
+        action="member.merge",
+        entity="member_merge",
+        entity_id=record.id,
+        store_id=keep.home_store_id,
+        before={"keep_id": k, "absorb_id": a, "absorb_home_store_id": absorb.home_store_id},
+        after={"counts": counts, "score": score, "evidence": list(evidence)},
+    )
     return MergeOutcome(int(record.id), k, a, counts)  # type: ignore[arg-type]
 
 
 def _counts(moved: dict[str, Any]) -> dict[str, int]:
     counts = {key: len(moved.get(key, [])) for key in MOVED_TABLES}
-    counts["referrals"] = (len(moved.get("referral_referrer", [])) + len(moved.get("referral_referee", []))
-                           + len(moved.get("referral_deleted", [])))
+    counts["referrals"] = (
+        len(moved.get("referral_referrer", []))
+        + len(moved.get("referral_referee", []))
+        + len(moved.get("referral_deleted", []))
+    )
     counts["referred_customers"] = len(moved.get("customer_referred_by", []))
     counts["pets_folded"] = len(moved.get("pet_folded", {}))
     return counts
@@ -289,8 +342,9 @@ def _counts(moved: dict[str, Any]) -> dict[str, int]:
 def _move_back(session: Session, column: Any, ids: list[int], *, frm: int, to: int) -> None:
     table = column.table
     for start in range(0, len(ids), _CHUNK):
-        session.execute(update(table).where(table.c.id.in_(ids[start:start + _CHUNK]), column == frm)
-                        .values({column.key: to}))
+        session.execute(
+            update(table).where(table.c.id.in_(ids[start : start + _CHUNK]), column == frm).values({column.key: to})
+        )
 
 
 def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome:
@@ -314,11 +368,13 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     if record.undone_at is not None:
         raise MergeError(f"merge {merge_id} was already undone", code="already_undone")
     if keep.merged_into_id is not None:
-        raise MergeError(f"member {keep.external_id} was merged again since; undo that merge first",
-                         code="merged_again")
+        raise MergeError(
+            f"member {keep.external_id} was merged again since; undo that merge first", code="merged_again"
+        )
     if absorb.merged_into_id != keep.id:
-        raise MergeError(f"member {absorb.external_id} is no longer merged into {keep.external_id}",
-                         code="merged_again")
+        raise MergeError(
+            f"member {absorb.external_id} is no longer merged into {keep.external_id}", code="merged_again"
+        )
     k, a = record.keep_id, record.absorb_id
     moved = record.moved or {}
 
@@ -327,8 +383,11 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     # Points earned since the merge for the bookings that go back follow them.
     earn_keys = [f"earn:booking:{b}" for b in moved.get("booking", [])]
     for start in range(0, len(earn_keys), _CHUNK):
-        session.execute(update(PointsLedger).where(PointsLedger.idempotency_key.in_(earn_keys[start:start + _CHUNK]),
-                                                   PointsLedger.customer_id == k).values(customer_id=a))
+        session.execute(
+            update(PointsLedger)
+            .where(PointsLedger.idempotency_key.in_(earn_keys[start : start + _CHUNK]), PointsLedger.customer_id == k)
+            .values(customer_id=a)
+        )
     for row_id, pet_id in moved.get("booking_pet", []):
         session.execute(update(Booking).where(Booking.id == int(row_id)).values(pet_id=int(pet_id)))
     for row_id, pet_id in moved.get("plan_pet", []):
@@ -338,9 +397,15 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     for row in moved.get("referral_deleted", []):
         taken = session.scalar(select(func.count(Referral.id)).where(Referral.referee_id == row["referee_id"]))
         if not taken:
-            session.execute(insert(Referral).values(
-                id=row["id"], referrer_id=row["referrer_id"], referee_id=row["referee_id"], code=row["code"],
-                created_at=datetime.fromisoformat(row["created_at"])))
+            session.execute(
+                insert(Referral).values(
+                    id=row["id"],
+                    referrer_id=row["referrer_id"],
+                    referee_id=row["referee_id"],
+                    code=row["code"],
+                    created_at=datetime.fromisoformat(row["created_at"]),
+                )
+            )
     _move_back(session, Customer.__table__.c.referred_by, moved.get("customer_referred_by", []), frm=k, to=a)
 
     after = moved.get("keep_after", {})
@@ -356,24 +421,34 @@ def undo_merge(session: Session, *, scope: Scope, merge_id: int) -> MergeOutcome
     try:
         validate_ledger(loyalty.entries_from_frame(ledger))
     except loyalty.LedgerError as exc:
-        raise MergeError("points from the merged card were redeemed since the merge; "
-                         "the merge cannot be undone", code="points_redeemed") from exc
+        raise MergeError(
+            "points from the merged card were redeemed since the merge; the merge cannot be undone",
+            code="points_redeemed",
+        ) from exc
     _refresh_balances(session, [k, a])
     record.undone_at = utcnow()
     record.undone_by = scope.actor[:64]
     session.add(record)
     counts = _counts(moved)
-    repo.record_audit(session, actor=scope.actor, action="member.merge_undo", entity="member_merge",
-                      entity_id=record.id, store_id=keep.home_store_id,
-                      before={"keep_id": k, "absorb_id": a}, after={"counts": counts})
+    repo.record_audit(
+        session,
+        actor=scope.actor,
+        action="member.merge_undo",
+        entity="member_merge",
+        entity_id=record.id,
+        store_id=keep.home_store_id,
+        before={"keep_id": k, "absorb_id": a},
+        after={"counts": counts},
+    )
     return MergeOutcome(int(record.id), k, a, counts)  # type: ignore[arg-type]
 
 
 def forget_merge_values(session: Session, *, customer_id: int) -> None:
     """Drop the field values the merge records of ``customer_id`` kept for an undo (contacts,
     tags): called when the customer is anonymised. An undo then leaves those fields as they are."""
-    for record in session.scalars(select(MemberMerge).where(
-            (MemberMerge.keep_id == customer_id) | (MemberMerge.absorb_id == customer_id))):
+    for record in session.scalars(
+        select(MemberMerge).where((MemberMerge.keep_id == customer_id) | (MemberMerge.absorb_id == customer_id))
+    ):
         record.keep_before = {}
         record.moved = {**(record.moved or {}), "keep_after": {}}
         session.add(record)
@@ -385,8 +460,12 @@ def redirect_merged(connection: Connection | Session, ids: dict[str, int]) -> di
 
     Reads only the merged cards (few: merges are made by hand), not the whole member table.
     """
-    merged = {int(c): int(m) for c, m in connection.execute(
-        select(Customer.id, Customer.merged_into_id).where(Customer.merged_into_id.is_not(None))).all()}
+    merged = {
+        int(c): int(m)
+        for c, m in connection.execute(
+            select(Customer.id, Customer.merged_into_id).where(Customer.merged_into_id.is_not(None))
+        ).all()
+    }
     if not merged:
         return ids
 
@@ -402,19 +481,29 @@ def redirect_merged(connection: Connection | Session, ids: dict[str, int]) -> di
 
 def identity_rows(session: Session, *, scope: Scope, customer_ids: list[int]) -> pd.DataFrame:
     """``core.identity.IDENTITY_COLUMNS`` of the given listed members the caller may see."""
-    statement = (select(Customer.id, Customer.external_id, Customer.name, Customer.phone, Customer.line_id,
-                        Customer.email, Customer.home_store_id)
-                 .where(Customer.id.in_(sorted({int(c) for c in customer_ids})), repo.listed_customer()))
+    statement = select(
+        Customer.id,
+        Customer.external_id,
+        Customer.name,
+        Customer.phone,
+        Customer.line_id,
+        Customer.email,
+        Customer.home_store_id,
+    ).where(Customer.id.in_(sorted({int(c) for c in customer_ids})), repo.listed_customer())
     rows = [r for r in session.execute(statement).all() if scope.allows_store(r[6])]
-    return pd.DataFrame(rows, columns=["customer_id", "external_id", "name", "phone", "line_id", "email",
-                                       "home_store_id"])
+    return pd.DataFrame(
+        rows, columns=["customer_id", "external_id", "name", "phone", "line_id", "email", "home_store_id"]
+    )
 
 
 def member_id(session: Session, *, scope: Scope, external_id: str) -> int | None:
     """The internal id of the member with ``external_id`` whose home store the caller may see
     (merged cards included: they are what an undo names); ``None`` otherwise."""
-    row = session.execute(select(Customer.id, Customer.home_store_id, Customer.anonymized_at)
-                          .where(Customer.external_id == str(external_id))).first()
+    row = session.execute(
+        select(Customer.id, Customer.home_store_id, Customer.anonymized_at).where(
+            Customer.external_id == str(external_id)
+        )
+    ).first()
     if row is None or row[2] is not None or not scope.allows_store(row[1]):
         return None
     return int(row[0])
@@ -426,9 +515,11 @@ def visit_counts(session: Session, *, scope: Scope, customer_ids: list[int]) -> 
     out: dict[int, int] = {}
     stores = scope.store_ids
     for start in range(0, len(ids), _CHUNK):
-        statement = (select(Booking.customer_id, func.count(Booking.id))
-                     .where(Booking.customer_id.in_(ids[start:start + _CHUNK]), Booking.status == "completed")
-                     .group_by(Booking.customer_id))
+        statement = (
+            select(Booking.customer_id, func.count(Booking.id))
+            .where(Booking.customer_id.in_(ids[start : start + _CHUNK]), Booking.status == "completed")
+            .group_by(Booking.customer_id)
+        )
         statement = scoped(statement, Booking.store_id, stores)
         out.update({int(c): int(n) for c, n in session.execute(statement)})
     return {c: out.get(c, 0) for c in ids}
@@ -439,13 +530,28 @@ def list_merges(session: Session, *, scope: Scope, limit: int = 200) -> pd.DataF
     require_merge(scope)
     keep = Customer.__table__.alias("keep")
     absorb = Customer.__table__.alias("absorb")
-    statement = (select(MemberMerge.id, MemberMerge.keep_id, MemberMerge.absorb_id, keep.c.external_id,
-                        absorb.c.external_id, keep.c.name, absorb.c.name, keep.c.home_store_id,
-                        absorb.c.home_store_id, MemberMerge.actor, MemberMerge.score, MemberMerge.evidence,
-                        MemberMerge.merged_at, MemberMerge.undone_at, MemberMerge.undone_by)
-                 .join(keep, keep.c.id == MemberMerge.keep_id)
-                 .join(absorb, absorb.c.id == MemberMerge.absorb_id)
-                 .where(keep.c.anonymized_at.is_(None), absorb.c.anonymized_at.is_(None)))
+    statement = (
+        select(
+            MemberMerge.id,
+            MemberMerge.keep_id,
+            MemberMerge.absorb_id,
+            keep.c.external_id,
+            absorb.c.external_id,
+            keep.c.name,
+            absorb.c.name,
+            keep.c.home_store_id,
+            absorb.c.home_store_id,
+            MemberMerge.actor,
+            MemberMerge.score,
+            MemberMerge.evidence,
+            MemberMerge.merged_at,
+            MemberMerge.undone_at,
+            MemberMerge.undone_by,
+        )
+        .join(keep, keep.c.id == MemberMerge.keep_id)
+        .join(absorb, absorb.c.id == MemberMerge.absorb_id)
+        .where(keep.c.anonymized_at.is_(None), absorb.c.anonymized_at.is_(None))
+    )
     if scope.store_ids is not None:
         stores = sorted(scope.store_ids) or [-1]
         statement = statement.where(keep.c.home_store_id.in_(stores), absorb.c.home_store_id.in_(stores))
@@ -459,5 +565,6 @@ def list_merges(session: Session, *, scope: Scope, limit: int = 200) -> pd.DataF
 def require_merge(scope: Scope) -> None:
     """Raise :class:`PermissionDenied` unless the caller may merge members."""
     if not scope.can(MERGE_PERMISSION):
-        raise PermissionDenied(f"{scope.actor} ({scope.role}) may not merge members "
-                               f"(needs the {MERGE_PERMISSION!r} permission)")
+        raise PermissionDenied(
+            f"{scope.actor} ({scope.role}) may not merge members (needs the {MERGE_PERMISSION!r} permission)"
+        )

@@ -1,4 +1,5 @@
 """Apply Alembic migrations programmatically (used by the CLI, the app and the tests)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,7 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     bool
         False for a reflected table named ``demo_*`` that no model describes, else True.
     """
-    return not (type_ == "table" and reflected and compare_to is None
-                and (name or "").startswith(FOREIGN_TABLE_PREFIX))
+    return not (type_ == "table" and reflected and compare_to is None and (name or "").startswith(FOREIGN_TABLE_PREFIX))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -7,6 +7,7 @@
 
 Like :mod:`db.repo`, a caller asking for another store's rows gets zero rows, never an error.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -35,8 +36,9 @@ def _stores(scope: Scope, store_ids: Sequence[int] | None) -> frozenset[int] | N
     return repo.allowed_store_ids(scope=scope, store_ids=list(store_ids) if store_ids is not None else None)
 
 
-def load_feedback(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None,
-                  until: date | None = None) -> pd.DataFrame:
+def load_feedback(
+    session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None, until: date | None = None
+) -> pd.DataFrame:
     """Feedback on bookings at the caller's (picked) stores: ``booking_id``, ``complaint``, ``rating``.
 
     ``until`` keeps feedback on bookings scheduled up to that day (with the same day of slack as
@@ -44,7 +46,8 @@ def load_feedback(session: Session, *, scope: Scope, store_ids: Sequence[int] | 
     """
     stores = _stores(scope, store_ids)
     statement = select(Feedback.booking_id, Feedback.complaint, Feedback.rating).join(
-        Booking, Booking.id == Feedback.booking_id)
+        Booking, Booking.id == Feedback.booking_id
+    )
     statement = scoped(statement, Booking.store_id, stores)
     if until is not None:
         cutoff = datetime.combine(until + timedelta(days=2), time.min, tzinfo=ZoneInfo("UTC"))
@@ -60,9 +63,14 @@ def load_feedback(session: Session, *, scope: Scope, store_ids: Sequence[int] | 
 def load_model_reviews(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Managers' manual reviews of customers whose home store the caller may see."""
     stores = _stores(scope, store_ids)
-    statement = select(ModelReview.customer_id, ModelReview.reviewer, ModelReview.as_of, ModelReview.model_label,
-                       ModelReview.manual_label, ModelReview.created_at).join(
-        Customer, Customer.id == ModelReview.customer_id)
+    statement = select(
+        ModelReview.customer_id,
+        ModelReview.reviewer,
+        ModelReview.as_of,
+        ModelReview.model_label,
+        ModelReview.manual_label,
+        ModelReview.created_at,
+    ).join(Customer, Customer.id == ModelReview.customer_id)
     statement = scoped(statement, Customer.home_store_id, stores)
     rows = session.execute(statement.order_by(ModelReview.id)).all()
     return pd.DataFrame(rows, columns=list(REVIEW_COLUMNS))
@@ -71,13 +79,17 @@ def load_model_reviews(session: Session, *, scope: Scope, store_ids: Sequence[in
 def load_store_frame(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """The caller's (picked) stores with kind, country and daily capacity."""
     stores = _stores(scope, store_ids)
-    rows = [(s.id, s.code, s.name, s.kind, s.country, s.daily_capacity)
-            for s in repo.list_stores(session, scope=scope) if stores is None or s.id in stores]
+    rows = [
+        (s.id, s.code, s.name, s.kind, s.country, s.daily_capacity)
+        for s in repo.list_stores(session, scope=scope)
+        if stores is None or s.id in stores
+    ]
     return pd.DataFrame(rows, columns=list(STORE_COLUMNS))
 
 
-def load_model_inputs(session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None,
-                      until: date | None = None) -> dict[str, Any]:
+def load_model_inputs(
+    session: Session, *, scope: Scope, store_ids: Sequence[int] | None = None, until: date | None = None
+) -> dict[str, Any]:
     """Raw frames for the models: ``bookings``, ``customers``, ``feedback``, ``stores``.
 
     ``until=None`` loads every booking (the no-show list needs upcoming bookings); core functions

@@ -5,6 +5,7 @@ SQLite); the `db/` loaders convert to store-local naive time for `core/`.
 Every table that holds shop data carries ``store_id`` (directly or through its customer) so
 repository queries can scope by the caller's stores.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

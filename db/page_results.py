@@ -11,6 +11,7 @@ pickled, so a row in this table cannot run code when read. Only the value types 
 :func:`encode` are accepted; anything else raises :class:`UnstorableResult` and the caller keeps
 the value in memory only.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -68,7 +69,9 @@ def _frame_bytes(frame: pd.DataFrame) -> tuple[bytes, list[str]]:
         if values.dtype == object:
             sample = values.dropna()
             if len(sample) and sample.map(lambda v: isinstance(v, dict | list | tuple)).any():
-                frame.isetitem(position, values.map(lambda v: None if v is None else json.dumps(_tree(v), ensure_ascii=False)))
+                frame.isetitem(
+                    position, values.map(lambda v: None if v is None else json.dumps(_tree(v), ensure_ascii=False))
+                )
                 json_columns.append(str(column))
     try:
         table = pa.Table.from_pandas(frame, preserve_index=True)
@@ -85,8 +88,12 @@ def _frame_from(data: bytes, json_columns: list[str]) -> pd.DataFrame:
     frame = table.to_pandas()
     for position, column in enumerate(frame.columns):
         if str(column) in json_columns:
-            frame.isetitem(position, frame.iloc[:, position].astype(object).map(
-                lambda v: _untree(json.loads(v)) if isinstance(v, str) else None))
+            frame.isetitem(
+                position,
+                frame.iloc[:, position]
+                .astype(object)
+                .map(lambda v: _untree(json.loads(v)) if isinstance(v, str) else None),
+            )
     return frame
 
 
@@ -120,13 +127,20 @@ def _tree(value: Any, blobs: list[bytes] | None = None) -> Any:
         frame = value.to_frame(name="__series__" if value.name is None else value.name) if is_series else value
         data, json_columns = _frame_bytes(frame)
         blobs.append(data)
-        return {"$df": len(blobs) - 1, "json": json_columns, "series": is_series,
-                "name": None if not is_series or value.name is None else _tree(value.name)}
+        return {
+            "$df": len(blobs) - 1,
+            "json": json_columns,
+            "series": is_series,
+            "name": None if not is_series or value.name is None else _tree(value.name),
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         name = f"{type(value).__module__}.{type(value).__qualname__}"
         if name not in _DATACLASSES:
             raise UnstorableResult(f"{name} is not registered with db.page_results.storable")
-        return {"$dc": name, "fields": {f.name: _tree(getattr(value, f.name), blobs) for f in dataclasses.fields(value)}}
+        return {
+            "$dc": name,
+            "fields": {f.name: _tree(getattr(value, f.name), blobs) for f in dataclasses.fields(value)},
+        }
     raise UnstorableResult(f"cannot store a {type(value).__name__}")
 
 
@@ -167,8 +181,7 @@ def encode(value: Any) -> bytes:
     """Bytes of a page result: None, bools, numbers, strings, dates, timestamps, lists, tuples,
     sets, dicts, DataFrames, Series and :func:`storable` dataclasses, nested freely."""
     blobs: list[bytes] = []
-    header = json.dumps({"value": _tree(value, blobs), "blobs": [len(b) for b in blobs]},
-                        ensure_ascii=False).encode()
+    header = json.dumps({"value": _tree(value, blobs), "blobs": [len(b) for b in blobs]}, ensure_ascii=False).encode()
     return b"".join([FORMAT, struct.pack(">I", len(header)), header, *blobs])
 
 
@@ -177,13 +190,13 @@ def decode(payload: bytes) -> Any:
     if not payload.startswith(FORMAT):
         raise ValueError("not a page result payload")
     offset = len(FORMAT)
-    (length,) = struct.unpack(">I", payload[offset:offset + 4])
+    (length,) = struct.unpack(">I", payload[offset : offset + 4])
     offset += 4
-    header = json.loads(payload[offset:offset + length])
+    header = json.loads(payload[offset : offset + length])
     offset += length
     blobs = []
     for size in header["blobs"]:
-        blobs.append(payload[offset:offset + size])
+        blobs.append(payload[offset : offset + size])
         offset += size
     return _untree(header["value"], blobs)
 
@@ -205,8 +218,9 @@ def params_key(params: dict[str, Any]) -> str:
     return "|".join(f"{k}={v.isoformat() if isinstance(v, date) else v}" for k, v in sorted(params.items()))
 
 
-def load_result(session: Session, *, scope: Scope, name: str, store_ids: Iterable[int], params: dict[str, Any],
-                version: str) -> Any:
+def load_result(
+    session: Session, *, scope: Scope, name: str, store_ids: Iterable[int], params: dict[str, Any], version: str
+) -> Any:
     """The stored result for these stores (narrowed to the caller's) and parameters if it was
     computed at ``version``; :data:`NOT_KEPT` otherwise (or when it cannot be read back)."""
     stores = store_key(scope, store_ids)
@@ -214,7 +228,8 @@ def load_result(session: Session, *, scope: Scope, name: str, store_ids: Iterabl
         return NOT_KEPT
     row = session.execute(
         select(PageResult.payload, PageResult.version).where(
-            PageResult.name == name, PageResult.stores == stores, PageResult.params == params_key(params))
+            PageResult.name == name, PageResult.stores == stores, PageResult.params == params_key(params)
+        )
     ).first()
     if row is None or row.version != version:
         return NOT_KEPT
@@ -224,8 +239,17 @@ def load_result(session: Session, *, scope: Scope, name: str, store_ids: Iterabl
         return NOT_KEPT  # written by another release of the codec: recompute
 
 
-def save_result(session: Session, *, scope: Scope, name: str, store_ids: Iterable[int], params: dict[str, Any],
-                version: str, value: Any, compute_seconds: float = 0.0) -> bool:
+def save_result(
+    session: Session,
+    *,
+    scope: Scope,
+    name: str,
+    store_ids: Iterable[int],
+    params: dict[str, Any],
+    version: str,
+    value: Any,
+    compute_seconds: float = 0.0,
+) -> bool:
     """Keep ``value`` for these stores and parameters at ``version`` (replacing an older one).
 
     Returns False (and keeps nothing) when the value holds a type :func:`encode` refuses."""
@@ -236,12 +260,22 @@ def save_result(session: Session, *, scope: Scope, name: str, store_ids: Iterabl
         payload = encode(value)
     except UnstorableResult:
         return False
-    row = {"name": name, "stores": stores, "params": params_key(params), "version": version, "payload": payload,
-           "computed_at": datetime.now(UTC), "compute_seconds": float(compute_seconds)}
+    row = {
+        "name": name,
+        "stores": stores,
+        "params": params_key(params),
+        "version": version,
+        "payload": payload,
+        "computed_at": datetime.now(UTC),
+        "compute_seconds": float(compute_seconds),
+    }
     statement = dialect_insert(session, PageResult).values(**row)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["name", "stores", "params"],
-        set_={key: statement.excluded[key] for key in ("version", "payload", "computed_at", "compute_seconds")}))
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["name", "stores", "params"],
+            set_={key: statement.excluded[key] for key in ("version", "payload", "computed_at", "compute_seconds")},
+        )
+    )
     return True
 
 
@@ -249,14 +283,21 @@ def result_versions(session: Session, *, names: Iterable[str] | None = None) -> 
     """What is kept: name, stores, params, version, computed_at, compute_seconds, size in bytes."""
     from sqlalchemy import func
 
-    statement = select(PageResult.name, PageResult.stores, PageResult.params, PageResult.version,
-                       PageResult.computed_at, PageResult.compute_seconds,
-                       func.length(PageResult.payload).label("bytes"))
+    statement = select(
+        PageResult.name,
+        PageResult.stores,
+        PageResult.params,
+        PageResult.version,
+        PageResult.computed_at,
+        PageResult.compute_seconds,
+        func.length(PageResult.payload).label("bytes"),
+    )
     if names is not None:
         statement = statement.where(PageResult.name.in_(list(names)))
     rows = session.execute(statement.order_by(PageResult.name, PageResult.stores, PageResult.params)).all()
-    return pd.DataFrame(rows, columns=["name", "stores", "params", "version", "computed_at", "compute_seconds",
-                                       "bytes"])
+    return pd.DataFrame(
+        rows, columns=["name", "stores", "params", "version", "computed_at", "compute_seconds", "bytes"]
+    )
 
 
 def prune_results(session: Session, *, keep_days: int = 7, now: datetime | None = None) -> int:

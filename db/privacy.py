@@ -5,6 +5,7 @@ bookings (store, dates, amounts, status), points, plans and messages' statuses s
 rates, revenue and campaign results do not move. The customer disappears from customer lists
 (``db.repo.load_customers`` skips anonymised rows) and can never be contacted again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -103,8 +104,14 @@ def anonymise_customer(session: Session, *, scope: Scope, customer_id: int) -> A
     forget_merge_values(session, customer_id=int(customer.id))  # type: ignore[arg-type]
     # The audit entry names the row by its internal id only: no personal data, not even the old
     # external id (shops often use the phone number as their member number).
-    record_audit(session, actor=scope.actor, action="customer_anonymise", entity="customer",
-                 entity_id=customer.id, store_id=customer.home_store_id,
-                 after={"anonymized_at": now.isoformat()})
+    record_audit(
+        session,
+        actor=scope.actor,
+        action="customer_anonymise",
+        entity="customer",
+        entity_id=customer.id,
+        store_id=customer.home_store_id,
+        after={"anonymized_at": now.isoformat()},
+    )
     session.flush()
     return AnonymiseResult(int(customer.id or 0), customer.external_id, now, False)

@@ -4,6 +4,7 @@ Every function is keyword-only after the session, takes the caller's :class:`cor
 and filters by it: a store-A manager asking for store B gets zero rows, never an error that
 leaks whether the row exists.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -119,19 +120,22 @@ def customer_contacts(session: Session, *, scope: Scope, customer_ids: list[int]
     statement = statement.where(listed_customer())
     rows = []
     for start in range(0, len(wanted), 5000):  # SQLite caps bound parameters per statement
-        rows.extend(session.execute(statement.where(Customer.id.in_(wanted[start:start + 5000]))).all())
+        rows.extend(session.execute(statement.where(Customer.id.in_(wanted[start : start + 5000]))).all())
     frame = pd.DataFrame(rows, columns=columns).set_index("customer_id")
     return frame.reindex([c for c in wanted if c in frame.index]).reset_index()
 
 
-def customer_names(session: Session, *, scope: Scope, store_ids: list[int] | tuple[int, ...] | None = None) -> pd.Series:
+def customer_names(
+    session: Session, *, scope: Scope, store_ids: list[int] | tuple[int, ...] | None = None
+) -> pd.Series:
     """Names of the customers whose home store the caller may see (anonymised ones left out),
     indexed by customer id: joined to kept page results, which never hold names."""
     statement = select(Customer.id, Customer.name)
     statement = scoped(statement, Customer.home_store_id, allowed_store_ids(scope=scope, store_ids=store_ids))
     rows = session.execute(statement.where(listed_customer())).all()
-    return pd.Series([r[1] for r in rows], index=pd.Index([int(r[0]) for r in rows], name="customer_id"),
-                     name="name", dtype=object)
+    return pd.Series(
+        [r[1] for r in rows], index=pd.Index([int(r[0]) for r in rows], name="customer_id"), name="name", dtype=object
+    )
 
 
 def load_customers(
@@ -200,7 +204,8 @@ def latest_booking_day(session: Session, *, scope: Scope) -> date | None:
     timezones = store_timezones(session)
     days = [
         local_day(pd.Timestamp(latest).to_pydatetime(), timezones.get(store_id, "UTC"))
-        if pd.Timestamp(latest).tzinfo else pd.Timestamp(latest).date()
+        if pd.Timestamp(latest).tzinfo
+        else pd.Timestamp(latest).date()
         for store_id, latest in rows
     ]
     return max(days)

@@ -5,6 +5,7 @@ a query may touch: ``None`` means every store (chain admin, system jobs), an emp
 and otherwise only those stores. Every ``db/`` read applies that with :func:`scoped`, so the three
 cases behave the same everywhere (RELIABILITY: a scoped user never sees another store's rows).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,8 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 Statement = TypeVar("Statement")
 
 
-def in_scope(column: Any, stores: Iterable[int] | None, *,
-             chain_wide: bool = False) -> ColumnElement[bool] | None:
+def in_scope(column: Any, stores: Iterable[int] | None, *, chain_wide: bool = False) -> ColumnElement[bool] | None:
     """The condition "``column`` is one of ``stores``", or ``None`` when there is nothing to filter.
 
     Parameters
@@ -43,8 +43,7 @@ def in_scope(column: Any, stores: Iterable[int] | None, *,
     return or_(column.is_(None), condition) if chain_wide else condition
 
 
-def scoped(statement: Statement, column: Any, stores: Iterable[int] | None, *,
-           chain_wide: bool = False) -> Statement:
+def scoped(statement: Statement, column: Any, stores: Iterable[int] | None, *, chain_wide: bool = False) -> Statement:
     """``statement`` restricted to rows whose ``column`` is in ``stores`` (see :func:`in_scope`).
 
     Parameters

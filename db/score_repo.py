@@ -8,6 +8,7 @@ worker); this module only reads and writes what it keeps.
 - :func:`load_kpi_targets` / :func:`save_kpi_targets`: per-store KPI targets kept in
   ``AppSetting`` under the key ``"kpi_targets"`` (store 0 = chain-wide).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -32,9 +33,23 @@ KPI_TARGETS_KEY = "kpi_targets"
 
 #: Columns of :func:`load_snapshots`.
 SNAPSHOT_COLUMNS = (
-    "as_of", "customer_id", "store_id", "recency_days", "frequency", "monetary", "r_score",
-    "f_score", "m_score", "rfm_segment", "rfm8_segment", "lifecycle_segment",
-    "revisit_window_days", "next_due_date", "churn_risk", "p_alive", "expected_visits",
+    "as_of",
+    "customer_id",
+    "store_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "rfm8_segment",
+    "lifecycle_segment",
+    "revisit_window_days",
+    "next_due_date",
+    "churn_risk",
+    "p_alive",
+    "expected_visits",
 )
 
 
@@ -50,25 +65,27 @@ def _snapshot_rows(scores: pd.DataFrame, as_of: date) -> pd.DataFrame:
         return scores[column].astype("Int64")
 
     due = pd.to_datetime(scores["next_due_date"])
-    return pd.DataFrame({
-        "as_of": pd.Timestamp(as_of),
-        "customer_id": scores["customer_id"].astype(np.int64).to_numpy(),
-        "store_id": ints("home_store_id").to_numpy(dtype=object),
-        "recency_days": scores["recency_days"].astype(float).to_numpy(),
-        "frequency": scores["frequency"].astype(np.int64).to_numpy(),
-        "monetary": scores["monetary"].astype(float).to_numpy(),
-        "r_score": ints("r_score").to_numpy(dtype=object),
-        "f_score": ints("f_score").to_numpy(dtype=object),
-        "m_score": ints("m_score").to_numpy(dtype=object),
-        "rfm_segment": _text(scores["rfm_segment"]),
-        "rfm8_segment": _text(scores["rfm8_segment"]),
-        "lifecycle_segment": _text(scores["lifecycle_segment"]),
-        "revisit_window_days": scores["revisit_window_days"].astype(float).to_numpy(),
-        "next_due_date": due,
-        "churn_risk": scores["churn_risk"].astype(float).to_numpy(),
-        "p_alive": scores["p_alive"].astype(float).to_numpy(),
-        "expected_visits": scores["expected_visits"].astype(float).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "as_of": pd.Timestamp(as_of),
+            "customer_id": scores["customer_id"].astype(np.int64).to_numpy(),
+            "store_id": ints("home_store_id").to_numpy(dtype=object),
+            "recency_days": scores["recency_days"].astype(float).to_numpy(),
+            "frequency": scores["frequency"].astype(np.int64).to_numpy(),
+            "monetary": scores["monetary"].astype(float).to_numpy(),
+            "r_score": ints("r_score").to_numpy(dtype=object),
+            "f_score": ints("f_score").to_numpy(dtype=object),
+            "m_score": ints("m_score").to_numpy(dtype=object),
+            "rfm_segment": _text(scores["rfm_segment"]),
+            "rfm8_segment": _text(scores["rfm8_segment"]),
+            "lifecycle_segment": _text(scores["lifecycle_segment"]),
+            "revisit_window_days": scores["revisit_window_days"].astype(float).to_numpy(),
+            "next_due_date": due,
+            "churn_risk": scores["churn_risk"].astype(float).to_numpy(),
+            "p_alive": scores["p_alive"].astype(float).to_numpy(),
+            "expected_visits": scores["expected_visits"].astype(float).to_numpy(),
+        }
+    )
 
 
 def _text(values: pd.Series) -> np.ndarray:
@@ -77,8 +94,7 @@ def _text(values: pd.Series) -> np.ndarray:
     return np.where(missing, None, raw)
 
 
-def write_snapshot(engine: Engine, *, scores: pd.DataFrame, as_of: date,
-                   store_ids: Iterable[int] | None = None) -> int:
+def write_snapshot(engine: Engine, *, scores: pd.DataFrame, as_of: date, store_ids: Iterable[int] | None = None) -> int:
     """Replace the snapshot of ``as_of`` with ``scores`` in one transaction; return rows written.
 
     Parameters
@@ -158,8 +174,7 @@ def load_kpi_targets(session: Session, *, scope: Scope, store_id: int | None) ->
     return targets
 
 
-def save_kpi_targets(session: Session, *, scope: Scope, store_id: int | None,
-                     targets: dict[str, float]) -> None:
+def save_kpi_targets(session: Session, *, scope: Scope, store_id: int | None, targets: dict[str, float]) -> None:
     """Save targets of a store (or chain-wide with ``store_id=None``, chain roles only); audited."""
     scope.require("edit_rules")
     if store_id is None:
@@ -174,8 +189,16 @@ def save_kpi_targets(session: Session, *, scope: Scope, store_id: int | None,
     setting.value = {k: float(v) for k, v in targets.items()}
     setting.updated_by = scope.actor
     session.add(setting)
-    repo.record_audit(session, actor=scope.actor, action="kpi_targets.save", entity="app_setting",
-                      entity_id=KPI_TARGETS_KEY, store_id=store_id, before=before, after=setting.value)
+    repo.record_audit(
+        session,
+        actor=scope.actor,
+        action="kpi_targets.save",
+        entity="app_setting",
+        entity_id=KPI_TARGETS_KEY,
+        store_id=store_id,
+        before=before,
+        after=setting.value,
+    )
 
 
 def repo_permission(scope: Scope) -> Exception:
@@ -212,19 +235,34 @@ def load_kpi_inputs(
     # A holdout row is never sent: its scheduled time is when it would have gone out, the moment
     # the holdout arm of the uplift is measured from.
     contacted_at = case((Message.status == "holdout", Message.scheduled_for), else_=Message.sent_at)
-    rows = session.execute(scoped(select(Message.id, Message.campaign_id, Message.customer_id,
-                                         Message.store_id, Message.status, contacted_at,
-                                         Message.cost), Message.store_id)).all()
+    rows = session.execute(
+        scoped(
+            select(
+                Message.id,
+                Message.campaign_id,
+                Message.customer_id,
+                Message.store_id,
+                Message.status,
+                contacted_at,
+                Message.cost,
+            ),
+            Message.store_id,
+        )
+    ).all()
     messages = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
     messages["sent_at"] = localtime.to_local(messages["sent_at"], messages["store_id"], timezones)
     messages["cost"] = messages["cost"].astype(float)
-    rows = session.execute(scoped(select(Task.id, Task.store_id, Task.customer_id, Task.status,
-                                         Task.created_at), Task.store_id)).all()
+    rows = session.execute(
+        scoped(select(Task.id, Task.store_id, Task.customer_id, Task.status, Task.created_at), Task.store_id)
+    ).all()
     tasks = pd.DataFrame(rows, columns=list(TASK_COLUMNS))
     tasks["created_at"] = localtime.to_local(tasks["created_at"], tasks["store_id"], timezones)
-    rows = session.execute(scoped(select(Feedback.booking_id, Feedback.complaint)
-                                  .join(Booking, Booking.id == Feedback.booking_id), Booking.store_id)).all()
+    rows = session.execute(
+        scoped(
+            select(Feedback.booking_id, Feedback.complaint).join(Booking, Booking.id == Feedback.booking_id),
+            Booking.store_id,
+        )
+    ).all()
     feedback = pd.DataFrame(rows, columns=list(FEEDBACK_COLUMNS))
     feedback["complaint"] = feedback["complaint"].astype(bool)
-    return {"bookings": bookings, "customers": customers, "messages": messages, "tasks": tasks,
-            "feedback": feedback}
+    return {"bookings": bookings, "customers": customers, "messages": messages, "tasks": tasks, "feedback": feedback}

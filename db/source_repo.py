@@ -1,4 +1,5 @@
 """Registered SQL sources: the rows only; who may register or read them is decided in services."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -24,8 +25,18 @@ def save_source(session: Session, *, source: SqlSource) -> SqlSource:
         session.add(source)
         session.flush()
         return source
-    for field in ("backend", "shown_url", "secret", "table_name", "query", "watermark_column", "kind",
-                  "allowed_tables", "store_ids", "created_by"):
+    for field in (
+        "backend",
+        "shown_url",
+        "secret",
+        "table_name",
+        "query",
+        "watermark_column",
+        "kind",
+        "allowed_tables",
+        "store_ids",
+        "created_by",
+    ):
         setattr(existing, field, getattr(source, field))
     existing.updated_at = utcnow()
     session.add(existing)

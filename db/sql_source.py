@@ -15,6 +15,7 @@ source and which URLs are acceptable). Here the read itself is made safe in dept
 
 The real guarantee is still the read-only database user (docs/SQL_SOURCES.md).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,9 +44,14 @@ SUPPORTED_BACKENDS: Final = ("postgresql", "mysql", "mariadb", "sqlite")
 REVISIT_MARKER_TABLES: Final = ("app_user", "alembic_version")
 FETCH_BATCH: Final = 2_000
 # SQLite authorizer actions a read needs; everything else (writes, ATTACH, PRAGMA, …) is denied.
-_SQLITE_READ_ACTIONS: Final = frozenset({
-    sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE,
-})
+_SQLITE_READ_ACTIONS: Final = frozenset(
+    {
+        sqlite3.SQLITE_SELECT,
+        sqlite3.SQLITE_READ,
+        sqlite3.SQLITE_FUNCTION,
+        sqlite3.SQLITE_RECURSIVE,
+    }
+)
 _SQLITE_DENIED_FUNCTIONS: Final = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
 
 
@@ -105,19 +111,28 @@ def open_read_only(url: URL, limits: ReadLimits) -> Engine:
     backend = url.get_backend_name()
     timeout_ms = int(limits.timeout_seconds * 1000)
     if backend == "postgresql":
-        options = (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} "
-                   f"-c lock_timeout={min(timeout_ms, 10_000)} -c idle_in_transaction_session_timeout={timeout_ms}")
+        options = (
+            f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} "
+            f"-c lock_timeout={min(timeout_ms, 10_000)} -c idle_in_transaction_session_timeout={timeout_ms}"
+        )
         return make_source_engine(url, connect_args={"options": options, "connect_timeout": 10})
     if backend in ("mysql", "mariadb"):
-        engine = make_source_engine(url, connect_args={
-            "connect_timeout": 10, "read_timeout": limits.timeout_seconds + 5,
-            "init_command": "SET SESSION TRANSACTION READ ONLY"})
+        engine = make_source_engine(
+            url,
+            connect_args={
+                "connect_timeout": 10,
+                "read_timeout": limits.timeout_seconds + 5,
+                "init_command": "SET SESSION TRANSACTION READ ONLY",
+            },
+        )
 
         @event.listens_for(engine, "connect")
         def _mysql_limits(dbapi_connection, _record):  # type: ignore[no-untyped-def]
             cursor = dbapi_connection.cursor()
-            for statement in (f"SET SESSION max_execution_time = {timeout_ms}",      # MySQL
-                              f"SET SESSION max_statement_time = {limits.timeout_seconds}"):  # MariaDB
+            for statement in (
+                f"SET SESSION max_execution_time = {timeout_ms}",  # MySQL
+                f"SET SESSION max_statement_time = {limits.timeout_seconds}",
+            ):  # MariaDB
                 try:
                     cursor.execute(statement)
                 except Exception:  # noqa: BLE001 - each server knows only one of the two names
@@ -129,8 +144,9 @@ def open_read_only(url: URL, limits: ReadLimits) -> Engine:
     if not path.is_file():
         raise SqlSourceError(f"the SQLite source file {path.name} does not exist")
     uri = f"file:{quote(str(path))}?mode=ro"
-    engine = make_source_engine(url, creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False,
-                                                                   timeout=limits.timeout_seconds))
+    engine = make_source_engine(
+        url, creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=limits.timeout_seconds)
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_read_only(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -188,8 +204,13 @@ def _quote(backend: str, name: str) -> str:
 
 
 def build_read_statement(
-    *, backend: str, table: str | None, query: CheckedQuery | None, watermark_column: str | None,
-    since: str | None, row_cap: int,
+    *,
+    backend: str,
+    table: str | None,
+    query: CheckedQuery | None,
+    watermark_column: str | None,
+    since: str | None,
+    row_cap: int,
 ) -> Any:
     """``SELECT * FROM (<table or query>) AS revisit_src [WHERE mark >= :since] [ORDER BY mark] LIMIT :cap``.
 
@@ -256,8 +277,9 @@ def read_rows(
     """
     backend = url.get_backend_name()
     row_cap = preview_rows if preview_rows is not None else limits.max_rows + 1
-    statement = build_read_statement(backend=backend, table=table, query=query, watermark_column=watermark_column,
-                                     since=since, row_cap=row_cap)
+    statement = build_read_statement(
+        backend=backend, table=table, query=query, watermark_column=watermark_column, since=since, row_cap=row_cap
+    )
     names: list[str] = []
     cells: list[list[str]] = []
     marks: list[Any] = []
@@ -281,11 +303,13 @@ def read_rows(
                 if preview_rows is None and len(cells) > limits.max_rows:
                     raise SqlSourceError(
                         f"the source returned more than {limits.max_rows:,} rows: narrow the query or read "
-                        "in steps with a watermark column")
+                        "in steps with a watermark column"
+                    )
                 if size > limits.max_bytes:
                     raise SqlSourceError(
                         f"the source returned more than {limits.max_bytes // (1024 * 1024):,} MB of text: "
-                        "narrow the query")
+                        "narrow the query"
+                    )
             result.close()
     except (SqlSourceError, SourceQueryError):
         raise
@@ -293,8 +317,11 @@ def read_rows(
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()
         message = detail[0] if detail else type(exc).__name__
         raise SqlSourceError(f"the database refused the read: {message}") from exc
-    frame = pd.DataFrame(cells, columns=names, dtype=object) if cells else \
-        pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    frame = (
+        pd.DataFrame(cells, columns=names, dtype=object)
+        if cells
+        else pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    )
     watermark = since
     if marks:
         watermark = _cell(max(marks))[:64]

@@ -5,6 +5,7 @@ caller's :class:`core.scope.Scope` and require ``manage_users``, whatever page o
 them; a refused call raises :class:`core.scope.PermissionDenied` before anything is written.
 The audit entry's ``actor`` is ``scope.actor``.
 """
+
 from __future__ import annotations
 
 import re
@@ -161,8 +162,14 @@ def create_user(
     session.flush()
     for store_id in stores:
         session.add(UserStore(user_id=user.id, store_id=store_id))
-    record_audit(session, actor=scope.actor, action="user_create", entity="user", entity_id=username,
-                 after={"role": role, "stores": stores})
+    record_audit(
+        session,
+        actor=scope.actor,
+        action="user_create",
+        entity="user",
+        entity_id=username,
+        after={"role": role, "stores": stores},
+    )
     return user
 
 
@@ -175,8 +182,15 @@ def set_user_stores(session: Session, *, scope: Scope, username: str, store_ids:
     session.execute(delete(UserStore).where(UserStore.user_id == user.id))
     for store_id in stores:
         session.add(UserStore(user_id=user.id, store_id=store_id))
-    record_audit(session, actor=scope.actor, action="user_stores", entity="user", entity_id=username,
-                 before={"stores": before}, after={"stores": stores})
+    record_audit(
+        session,
+        actor=scope.actor,
+        action="user_stores",
+        entity="user",
+        entity_id=username,
+        before={"stores": before},
+        after={"stores": stores},
+    )
 
 
 def set_password(session: Session, *, scope: Scope, username: str, password: str) -> None:
@@ -206,8 +220,15 @@ def set_disabled(session: Session, *, scope: Scope, username: str, disabled: boo
     if not disabled:
         user.failed_logins = 0
         user.locked_until = None
-    record_audit(session, actor=scope.actor, action="user_disable" if disabled else "user_enable",
-                 entity="user", entity_id=username, before={"disabled": before}, after={"disabled": disabled})
+    record_audit(
+        session,
+        actor=scope.actor,
+        action="user_disable" if disabled else "user_enable",
+        entity="user",
+        entity_id=username,
+        before={"disabled": before},
+        after={"disabled": disabled},
+    )
 
 
 def invalidate_sessions(session: Session, *, username: str) -> None:
@@ -238,8 +259,14 @@ def attempt_login(
     now = now or utcnow()
     user = get_user(session, username=username)
     if user is None:
-        return _attempt_unknown(session, username=username[:64], password=password, max_attempts=max_attempts,
-                                lockout_minutes=lockout_minutes, now=now)
+        return _attempt_unknown(
+            session,
+            username=username[:64],
+            password=password,
+            max_attempts=max_attempts,
+            lockout_minutes=lockout_minutes,
+            now=now,
+        )
     locked_until = _aware(user.locked_until)
     if locked_until is not None and locked_until > now:
         record_audit(session, actor=username, action="login_locked", entity="user", entity_id=username)
@@ -260,15 +287,26 @@ def attempt_login(
     return LoginResult(True, "ok")
 
 
-def _attempt_unknown(session: Session, *, username: str, password: str, max_attempts: int, lockout_minutes: int,
-                     now: datetime) -> LoginResult:
+def _attempt_unknown(
+    session: Session, *, username: str, password: str, max_attempts: int, lockout_minutes: int, now: datetime
+) -> LoginResult:
     """A sign-in with a username nobody has: always refused, counted and locked like a real user."""
     window = timedelta(minutes=lockout_minutes)
 
     def failures() -> list[datetime]:
-        return [_aware(at) for at in session.scalars(  # type: ignore[misc]
-            select(AuditLog.at).where(AuditLog.action == "login_failed", AuditLog.actor == username,
-                                      AuditLog.at > now - window, AuditLog.at <= now).order_by(AuditLog.at))]
+        return [
+            _aware(at)
+            for at in session.scalars(  # type: ignore[misc]
+                select(AuditLog.at)
+                .where(
+                    AuditLog.action == "login_failed",
+                    AuditLog.actor == username,
+                    AuditLog.at > now - window,
+                    AuditLog.at <= now,
+                )
+                .order_by(AuditLog.at)
+            )
+        ]
 
     recent = failures()
     if len(recent) >= max_attempts:

@@ -1,4 +1,5 @@
 """Demo accounts (one per role) and starter settings for a freshly generated demo chain."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -27,7 +28,14 @@ def seed_demo_accounts(session: Session, *, password: str) -> dict[str, int]:
         store_ids = [codes[c] for c in store_codes or () if c in codes]
         if store_codes and not store_ids:
             store_ids = [min(codes.values())] if codes else []
-        create_user(session, scope=Scope.system("demo"), username=username, password=password, role=role,
-                    store_ids=store_ids, display_name=display_name)
+        create_user(
+            session,
+            scope=Scope.system("demo"),
+            username=username,
+            password=password,
+            role=role,
+            store_ids=store_ids,
+            display_name=display_name,
+        )
         added += 1
     return {"users": added}

@@ -1,5 +1,6 @@
 """How the demo's customers behave: cadences, archetypes and their churn hazards, booking
 statuses and channels, the Lunar New Year rush and the reminder history's true effect."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,9 +9,17 @@ import numpy as np
 
 # Lunar New Year's day; the three weeks before it are the busiest of the year.
 LUNAR_NEW_YEAR: tuple[date, ...] = (
-    date(2020, 1, 25), date(2021, 2, 12), date(2022, 2, 1), date(2023, 1, 22),
-    date(2024, 2, 10), date(2025, 1, 29), date(2026, 2, 17), date(2027, 2, 6),
-    date(2028, 1, 26), date(2029, 2, 13), date(2030, 2, 3),
+    date(2020, 1, 25),
+    date(2021, 2, 12),
+    date(2022, 2, 1),
+    date(2023, 1, 22),
+    date(2024, 2, 10),
+    date(2025, 1, 29),
+    date(2026, 2, 17),
+    date(2027, 2, 6),
+    date(2028, 1, 26),
+    date(2029, 2, 13),
+    date(2030, 2, 3),
 )
 
 BOOKED_HORIZON_DAYS = 21
@@ -35,12 +44,14 @@ CHANNEL_MIX = np.array([[0.45, 0.22, 0.10, 0.23, 0.00], [0.00, 0.18, 0.10, 0.12,
 LEAD_MEAN_DAYS = np.array([5.0, 3.0, 0.0, 9.0, 5.0])  # by channel, for customers who book ad hoc
 
 # Cadence mix (over CADENCES) per store kind.
-CADENCE_MIX = np.array([
-    [0.03, 0.15, 0.27, 0.25, 0.20, 0.10],   # salon
-    [0.03, 0.07, 0.25, 0.20, 0.25, 0.20],   # groomer
-    [0.00, 0.00, 0.80, 0.20, 0.00, 0.00],   # adoption: monthly pickups
-    [0.05, 0.30, 0.30, 0.20, 0.10, 0.05],   # nails
-])
+CADENCE_MIX = np.array(
+    [
+        [0.03, 0.15, 0.27, 0.25, 0.20, 0.10],  # salon
+        [0.03, 0.07, 0.25, 0.20, 0.25, 0.20],  # groomer
+        [0.00, 0.00, 0.80, 0.20, 0.00, 0.00],  # adoption: monthly pickups
+        [0.05, 0.30, 0.30, 0.20, 0.10, 0.05],  # nails
+    ]
+)
 ARCHETYPE_MIX = np.array([0.50, 0.10, 0.20, 0.20])
 # Per-visit churn hazard by archetype; complaints and no-shows add to it (the learnable signal).
 BASE_HAZARD = np.array([0.0005, 0.0, 0.0, 0.001])

@@ -1,4 +1,5 @@
 """Small vectorised numpy helpers of the demo generator (ragged segments, codes, timestamps)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,7 @@ def _codes(prefix: str, values: np.ndarray, width: int, alphabet: str = "0123456
     table = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
     chars = np.empty((len(values), len(prefix) + width), dtype=np.uint8)
     chars[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    chars[:, len(prefix):] = table[digits]
+    chars[:, len(prefix) :] = table[digits]
     return chars.view(f"S{chars.shape[1]}").ravel().astype(str).astype(object)
 
 
@@ -39,7 +40,7 @@ def _random_codes(rng: np.random.Generator, prefix: str, n: int, width: int, alp
     table = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
     chars = np.empty((n, len(prefix) + width), dtype=np.uint8)
     chars[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    chars[:, len(prefix):] = table[rng.integers(0, len(table), size=(n, width))]
+    chars[:, len(prefix) :] = table[rng.integers(0, len(table), size=(n, width))]
     return chars.view(f"S{chars.shape[1]}").ravel().astype(str).astype(object)
 
 

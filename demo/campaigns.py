@@ -3,6 +3,7 @@
 ``seed_playbook_campaigns(engine)`` is idempotent (a playbook campaign that exists is skipped),
 so the demo command may call it on every build.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -35,8 +36,9 @@ def playbook_templates(key: str, templates: dict[str, str]) -> dict[str, Any]:
     return {"variants": variants}
 
 
-def seed_playbook_campaigns(engine: Engine, *, channel: str = "task", holdout_pct: float = 10.0,
-                            cost_per_message: float = 0.2) -> dict[str, int]:
+def seed_playbook_campaigns(
+    engine: Engine, *, channel: str = "task", holdout_pct: float = 10.0, cost_per_message: float = 0.2
+) -> dict[str, int]:
     """Create the nine playbook campaigns chain-wide, approved by the demo chain admin, active.
 
     ``channel`` defaults to ``task`` (front-desk phone follow-ups with the playbook words), which
@@ -51,23 +53,42 @@ def seed_playbook_campaigns(engine: Engine, *, channel: str = "task", holdout_pc
     created = 0
     now = datetime.now(UTC)
     with session_scope(engine) as session:
-        existing = set(session.scalars(select(Campaign.description).where(
-            Campaign.description.like(PLAYBOOK_PREFIX + "%"))))
+        existing = set(
+            session.scalars(select(Campaign.description).where(Campaign.description.like(PLAYBOOK_PREFIX + "%")))
+        )
         for entry in PLAYBOOK:
             description = PLAYBOOK_PREFIX + entry.key
             if description in existing:
                 continue
             campaign = Campaign(
-                store_id=None, name=entry.names["zh-TW"], description=description, audience=dict(entry.audience),
-                trigger=dict(entry.trigger), templates=playbook_templates(entry.key, entry.templates),
-                channel=channel, send_hour=11, holdout_pct=holdout_pct, frequency_cap_days=3, quiet_start=21,
-                quiet_end=9, cost_per_message=cost_per_message, status="active", created_by="demo",
-                approved_by="admin", approved_at=now,
+                store_id=None,
+                name=entry.names["zh-TW"],
+                description=description,
+                audience=dict(entry.audience),
+                trigger=dict(entry.trigger),
+                templates=playbook_templates(entry.key, entry.templates),
+                channel=channel,
+                send_hour=11,
+                holdout_pct=holdout_pct,
+                frequency_cap_days=3,
+                quiet_start=21,
+                quiet_end=9,
+                cost_per_message=cost_per_message,
+                status="active",
+                created_by="demo",
+                approved_by="admin",
+                approved_at=now,
             )
             session.add(campaign)
             session.flush()
-            repo.record_audit(session, actor="demo", action="campaign_approve", entity="campaign",
-                              entity_id=campaign.id, after={"status": "active", "playbook": entry.key})
+            repo.record_audit(
+                session,
+                actor="demo",
+                action="campaign_approve",
+                entity="campaign",
+                entity_id=campaign.id,
+                after={"status": "active", "playbook": entry.key},
+            )
             created += 1
     return {"campaigns": created}
 

@@ -1,5 +1,6 @@
 """The demo chain's static tables: stores, staff and services, plus the lookups the
 per-chunk simulation needs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,14 +35,14 @@ class _Chain:
     stores: pd.DataFrame
     staff: pd.DataFrame
     services: pd.DataFrame
-    store_kind: np.ndarray        # by store index
-    store_country: np.ndarray     # 0 TW, 1 CN
+    store_kind: np.ndarray  # by store index
+    store_country: np.ndarray  # 0 TW, 1 CN
     store_weight: np.ndarray
-    staff_table: np.ndarray       # [store index, k] service staff ids, padded
+    staff_table: np.ndarray  # [store index, k] service staff ids, padded
     staff_count: np.ndarray
-    service_ids: dict[tuple[int, int], np.ndarray]      # (kind, country) -> service ids
+    service_ids: dict[tuple[int, int], np.ndarray]  # (kind, country) -> service ids
     service_weights: dict[tuple[int, int], np.ndarray]
-    service_price: np.ndarray     # indexed by service_id
+    service_price: np.ndarray  # indexed by service_id
     service_category: np.ndarray  # indexed by service_id
     cross_candidates: list[np.ndarray]  # per store index: store indices for cross-store visits
     treat_candidates: list[np.ndarray]  # per pet store index: beauty stores for owners' own visits
@@ -62,9 +63,19 @@ def _build_chain(rng: np.random.Generator, n_stores: int, n_customers: int) -> _
             nth = (i - 4) // len(_MORE_CITIES)
             name = f"{brand}{zh_city}{'' if nth == 0 else nth + 1}店"
         prefix_count[prefix] = prefix_count.get(prefix, 0) + 1
-        rows.append({"store_id": i + 1, "code": f"{prefix}{prefix_count[prefix]:02d}", "name": name,
-                     "city": city, "timezone": tz, "kind": KINDS[kind],
-                     "currency": "CNY" if country == "CN" else "TWD", "country": country, "_kind": kind})
+        rows.append(
+            {
+                "store_id": i + 1,
+                "code": f"{prefix}{prefix_count[prefix]:02d}",
+                "name": name,
+                "city": city,
+                "timezone": tz,
+                "kind": KINDS[kind],
+                "currency": "CNY" if country == "CN" else "TWD",
+                "country": country,
+                "_kind": kind,
+            }
+        )
     stores = pd.DataFrame(rows)
     store_kind = stores["_kind"].to_numpy()
     store_country = (stores["country"] == "CN").to_numpy().astype(int)
@@ -101,10 +112,17 @@ def _build_chain(rng: np.random.Generator, n_stores: int, n_customers: int) -> _
             if k != kind:
                 continue
             local = price if country == 0 else max(5 * round(price * CNY_PER_TWD / 5), 5)
-            service_rows.append({"service_id": len(service_rows) + 1, "kind": KINDS[kind],
-                                 "name": simp if country else trad, "category": category,
-                                 "price": float(local), "duration_min": minutes,
-                                 "typical_cycle_days": cycle})
+            service_rows.append(
+                {
+                    "service_id": len(service_rows) + 1,
+                    "kind": KINDS[kind],
+                    "name": simp if country else trad,
+                    "category": category,
+                    "price": float(local),
+                    "duration_min": minutes,
+                    "typical_cycle_days": cycle,
+                }
+            )
             ids.append(len(service_rows))
             ws.append(w)
         service_ids[(kind, country)] = np.array(ids)
@@ -122,13 +140,26 @@ def _build_chain(rng: np.random.Generator, n_stores: int, n_customers: int) -> _
         same = others[store_kind[others] == store_kind[s]]
         fam = others[(family[others] == family[s]) & (family[others] < 2)]
         cross.append(same if same.size else (fam if family[s] < 2 else np.array([], dtype=int)))
-    treat = [np.flatnonzero((store_country == store_country[s]) & (family == 0)) if family[s] > 0
-             else np.array([], dtype=int) for s in range(n_stores)]
+    treat = [
+        np.flatnonzero((store_country == store_country[s]) & (family == 0))
+        if family[s] > 0
+        else np.array([], dtype=int)
+        for s in range(n_stores)
+    ]
 
     return _Chain(
-        stores=stores[list(STORE_COLUMNS)], staff=staff, services=services, store_kind=store_kind,
-        store_country=store_country, store_weight=weight, staff_table=staff_table,
-        staff_count=n_service, service_ids=service_ids, service_weights=service_weights,
-        service_price=price, service_category=category, cross_candidates=cross,
+        stores=stores[list(STORE_COLUMNS)],
+        staff=staff,
+        services=services,
+        store_kind=store_kind,
+        store_country=store_country,
+        store_weight=weight,
+        staff_table=staff_table,
+        staff_count=n_service,
+        service_ids=service_ids,
+        service_weights=service_weights,
+        service_price=price,
+        service_category=category,
+        cross_candidates=cross,
         treat_candidates=treat,
     )

@@ -1,4 +1,5 @@
 """Write a generated demo world (demo.world) into the database with bulk loads."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -49,8 +50,9 @@ _TABLES: tuple[tuple[str, Table, dict[str, str]], ...] = (
 )
 
 
-def _frame_for_table(name: str, frame: pd.DataFrame, table: Table, renames: dict[str, str],
-                     timezones: dict[int, str]) -> pd.DataFrame:
+def _frame_for_table(
+    name: str, frame: pd.DataFrame, table: Table, renames: dict[str, str], timezones: dict[int, str]
+) -> pd.DataFrame:
     frame = frame.rename(columns=renames)
     columns = set(table.c.keys())
     if name == "customers":
@@ -73,37 +75,48 @@ def _frame_for_table(name: str, frame: pd.DataFrame, table: Table, renames: dict
     return frame[[c for c in frame.columns if c in columns]]
 
 
-def _reminder_messages(frame: pd.DataFrame, *, campaign_id: int, channel: str, body: str, cost: float,
-                       templates: dict[str, Any], timezones: dict[int, str],
-                       countries: dict[int, str]) -> pd.DataFrame:
+def _reminder_messages(
+    frame: pd.DataFrame,
+    *,
+    campaign_id: int,
+    channel: str,
+    body: str,
+    cost: float,
+    templates: dict[str, Any],
+    timezones: dict[int, str],
+    countries: dict[int, str],
+) -> pd.DataFrame:
     """The demo's past reminders as outbox rows of one campaign (a holdout row keeps its
     would-be send time in ``scheduled_for`` and no ``sent_at``, as the worker writes it)."""
     variants = CampaignPlan.variants_from_json(templates)
-    variant = assign_variants(frame["customer_id"].to_numpy(), campaign_id=campaign_id,
-                              variants=[(v.key, v.weight) for v in variants])
+    variant = assign_variants(
+        frame["customer_id"].to_numpy(), campaign_id=campaign_id, variants=[(v.key, v.weight) for v in variants]
+    )
     local = pd.to_datetime(frame["sent_at"])
     when = to_utc(local, frame["store_id"], timezones)
     sent = frame["status"].eq("sent").to_numpy()
     occurrences = ("demo-history:" + frame["reminder_id"].astype(str)).tolist()
     keys = [dedupe_key(campaign_id, int(c), o) for c, o in zip(frame["customer_id"], occurrences, strict=True)]
-    return pd.DataFrame({
-        "campaign_id": campaign_id,
-        "customer_id": frame["customer_id"].to_numpy(),
-        "store_id": frame["store_id"].to_numpy(),
-        "channel": channel,
-        "variant": variant,
-        "locale": [locale_for_country(countries.get(int(s))) for s in frame["store_id"]],
-        "dedupe_key": keys,
-        "tracking_code": [tracking_code(k) for k in keys],
-        "status": frame["status"].to_numpy(dtype=object),
-        "reason": frame["reason"].to_numpy(dtype=object),
-        "body": body,
-        "scheduled_for": when,
-        "attempts": sent.astype(int),
-        "sent_at": when.where(sent),
-        "cost": pd.Series(sent.astype(float) * cost),
-        "created_at": when,
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": campaign_id,
+            "customer_id": frame["customer_id"].to_numpy(),
+            "store_id": frame["store_id"].to_numpy(),
+            "channel": channel,
+            "variant": variant,
+            "locale": [locale_for_country(countries.get(int(s))) for s in frame["store_id"]],
+            "dedupe_key": keys,
+            "tracking_code": [tracking_code(k) for k in keys],
+            "status": frame["status"].to_numpy(dtype=object),
+            "reason": frame["reason"].to_numpy(dtype=object),
+            "body": body,
+            "scheduled_for": when,
+            "attempts": sent.astype(int),
+            "sent_at": when.where(sent),
+            "cost": pd.Series(sent.astype(float) * cost),
+            "created_at": when,
+        }
+    )
 
 
 def database_is_empty(session: Session) -> bool:
@@ -117,10 +130,16 @@ def _without_secondary_indexes(connection: Connection) -> Iterator[None]:
     The demo only loads into an empty database, so no reader waits on the rebuild; building an
     index once is far cheaper than updating it for each of millions of rows.
     """
-    present = {name: {ix["name"] for ix in inspect(connection).get_indexes(name)}
-               for name in inspect(connection).get_table_names()}
-    aside = [index for _, table, _ in _TABLES for index in table.indexes
-             if not index.unique and index.name in present.get(index.table.name, set())]
+    present = {
+        name: {ix["name"] for ix in inspect(connection).get_indexes(name)}
+        for name in inspect(connection).get_table_names()
+    }
+    aside = [
+        index
+        for _, table, _ in _TABLES
+        for index in table.indexes
+        if not index.unique and index.name in present.get(index.table.name, set())
+    ]
     begin_explicitly(connection)  # a failed load must keep its indexes
     for index in aside:
         index.drop(connection)
@@ -129,7 +148,9 @@ def _without_secondary_indexes(connection: Connection) -> Iterator[None]:
         index.create(connection)
 
 
-def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: Campaign | None = None) -> dict[str, int]:
+def load_world(
+    engine: Engine, chunks: Iterable[object], *, reminder_campaign: Campaign | None = None
+) -> dict[str, int]:
     """Insert every chunk of a demo world in one transaction; return rows written per table.
 
     The world's past reminders become messages of ``reminder_campaign`` (skipped without one).
@@ -149,12 +170,18 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
                 if name == "reminders":
                     if reminder_campaign is not None:
                         messages = _reminder_messages(
-                            frame, campaign_id=int(reminder_campaign.id), channel=reminder_campaign.channel,
-                            body=reminder_campaign.name, cost=float(reminder_campaign.cost_per_message),
-                            templates=dict(reminder_campaign.templates or {}), timezones=timezones,
-                            countries=countries)
+                            frame,
+                            campaign_id=int(reminder_campaign.id),
+                            channel=reminder_campaign.channel,
+                            body=reminder_campaign.name,
+                            cost=float(reminder_campaign.cost_per_message),
+                            templates=dict(reminder_campaign.templates or {}),
+                            timezones=timezones,
+                            countries=countries,
+                        )
                         counts["messages"] = counts.get("messages", 0) + bulk_insert(
-                            connection, Message.__table__, messages)  # type: ignore[attr-defined]
+                            connection, Message.__table__, messages
+                        )  # type: ignore[attr-defined]
                     continue
                 if name == "referrals":
                     # A referrer may sit in a later chunk: referrals go in once every customer is there.
@@ -168,8 +195,13 @@ def load_world(engine: Engine, chunks: Iterable[object], *, reminder_campaign: C
                 prepared = _frame_for_table(name, frame.copy(), table, renames, timezones)
                 counts[name] = counts.get(name, 0) + bulk_insert(connection, table, prepared)
         if referrals:
-            frame = _frame_for_table("referrals", pd.concat(referrals, ignore_index=True), Referral.__table__,  # type: ignore[attr-defined]
-                                     {"referral_id": "id"}, timezones)
+            frame = _frame_for_table(
+                "referrals",
+                pd.concat(referrals, ignore_index=True),
+                Referral.__table__,  # type: ignore[attr-defined]
+                {"referral_id": "id"},
+                timezones,
+            )
             counts["referrals"] = bulk_insert(connection, Referral.__table__, frame)  # type: ignore[attr-defined]
             referrer = select(Referral.referrer_id).where(Referral.referee_id == Customer.id).scalar_subquery()
             connection.execute(

@@ -1,4 +1,5 @@
 """Starter loyalty programme for a fresh (demo) chain: rules, a small catalog, and the first job run."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -69,38 +70,81 @@ def seed_loyalty(engine: Engine, *, as_of: date | None = None, run_jobs: bool = 
     with session_scope(engine) as session:
         stores = list(session.scalars(select(Store).order_by(Store.id)))
         if not session.scalar(select(func.count(TierRule.id))):
-            loyalty_repo.save_tier_rules(session, scope=scope, store_id=None, rules=loyalty.salon_tier_rules(scale=_money_scale(stores)),
-                                         policy=loyalty.TierPolicy(downgrade="period_end"))
+            loyalty_repo.save_tier_rules(
+                session,
+                scope=scope,
+                store_id=None,
+                rules=loyalty.salon_tier_rules(scale=_money_scale(stores)),
+                policy=loyalty.TierPolicy(downgrade="period_end"),
+            )
             counts["tier_rule_sets"] += 1
             for store in stores:
                 if store.kind == "pet_adoption":
-                    loyalty_repo.save_tier_rules(session, scope=scope, store_id=store.id,
-                                                 rules=loyalty.monthly_plan_tier_rules(),
-                                                 policy=loyalty.TierPolicy(downgrade="grace", grace_days=30))
+                    loyalty_repo.save_tier_rules(
+                        session,
+                        scope=scope,
+                        store_id=store.id,
+                        rules=loyalty.monthly_plan_tier_rules(),
+                        policy=loyalty.TierPolicy(downgrade="grace", grace_days=30),
+                    )
                     counts["tier_rule_sets"] += 1
         if not session.scalar(select(func.count(PointsRule.id))):
-            loyalty_repo.save_points_rule(session, scope=scope, store_id=None, rule=loyalty.PointsRule(
-                earn_per_currency_unit=1.0 / _money_scale(stores), birthday_multiplier=2.0, referral_bonus_referrer=200,
-                referral_bonus_referee=100, expiry_months=12, min_redemption=100, point_cash_value=0.2))
+            loyalty_repo.save_points_rule(
+                session,
+                scope=scope,
+                store_id=None,
+                rule=loyalty.PointsRule(
+                    earn_per_currency_unit=1.0 / _money_scale(stores),
+                    birthday_multiplier=2.0,
+                    referral_bonus_referrer=200,
+                    referral_bonus_referee=100,
+                    expiry_months=12,
+                    min_redemption=100,
+                    point_cash_value=0.2,
+                ),
+            )
             counts["points_rules"] += 1
         if not session.scalar(select(func.count(RedemptionItem.id))):
             for name, kind, cost, cash, stock in CHAIN_CATALOG:
-                loyalty_repo.upsert_redemption_item(session, scope=scope, item_id=None, store_id=None, name=name,
-                                                    kind=kind, points_cost=cost, cash_cost=cash, stock=stock)
+                loyalty_repo.upsert_redemption_item(
+                    session,
+                    scope=scope,
+                    item_id=None,
+                    store_id=None,
+                    name=name,
+                    kind=kind,
+                    points_cost=cost,
+                    cash_cost=cash,
+                    stock=stock,
+                )
                 counts["items"] += 1
             for store in stores:
                 if store.kind in ("pet_groomer", "pet_adoption"):
                     for name, kind, cost, cash, stock in PET_CATALOG:
-                        loyalty_repo.upsert_redemption_item(session, scope=scope, item_id=None, store_id=store.id,
-                                                            name=name, kind=kind, points_cost=cost,
-                                                            cash_cost=cash, stock=stock)
+                        loyalty_repo.upsert_redemption_item(
+                            session,
+                            scope=scope,
+                            item_id=None,
+                            store_id=store.id,
+                            name=name,
+                            kind=kind,
+                            points_cost=cost,
+                            cash_cost=cash,
+                            stock=stock,
+                        )
                         counts["items"] += 1
-        last_by_store = session.execute(select(Booking.store_id, func.max(Booking.scheduled_at))
-                                        .where(Booking.status == "completed").group_by(Booking.store_id)).all()
+        last_by_store = session.execute(
+            select(Booking.store_id, func.max(Booking.scheduled_at))
+            .where(Booking.status == "completed")
+            .group_by(Booking.store_id)
+        ).all()
         zones = {s.id: s.timezone for s in stores}
     # The last day with a completed visit on the store's own clock.
-    local_days = [local_day(pd.to_datetime(when, utc=True).to_pydatetime(), zones.get(store_id, "UTC"))
-                  for store_id, when in last_by_store if when is not None]
+    local_days = [
+        local_day(pd.to_datetime(when, utc=True).to_pydatetime(), zones.get(store_id, "UTC"))
+        for store_id, when in last_by_store
+        if when is not None
+    ]
     day = as_of or (max(local_days) if local_days else date.today())
     if not run_jobs:
         return counts

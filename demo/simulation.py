@@ -1,5 +1,6 @@
 """The per-chunk simulation of the demo world: customers, pets, bookings, feedback, plans, stored
 value, referrals, reminders and the ground truth that generated them (see `demo.world`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,8 +75,9 @@ def _lny_days(origin: date) -> np.ndarray:
     return np.array([(d - origin).days for d in LUNAR_NEW_YEAR], dtype=float)
 
 
-def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origin: date,
-           end_date: date) -> dict[str, pd.DataFrame]:
+def _chunk(
+    rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origin: date, end_date: date
+) -> dict[str, pd.DataFrame]:
     """Customer-dependent tables for ``n`` customers with ids after the offsets in ``off``."""
     o64 = np.datetime64(origin, "D")
     cutoff = float((end_date - origin).days + 1)  # midnight after end_date: the "now" of the world
@@ -90,11 +92,10 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     female = rng.random(n) < np.where(is_pet_store, 0.65, 0.88)
     pre_window = rng.random(n) < 0.22
     joined_t = np.where(pre_window, -rng.uniform(1, 730, n), rng.uniform(0, cutoff, n))
-    propensity = rng.beta(1.5, 23.5, n)   # mean 6% no-show propensity
+    propensity = rng.beta(1.5, 23.5, n)  # mean 6% no-show propensity
     wants_staff = rng.random(n) < 0.40
     evening_pref = rng.random(n) < 0.20
-    pref_hour = np.where(evening_pref, rng.choice([18.0, 18.5, 19.0], n),
-                         10.0 + 0.5 * rng.integers(0, 16, n))
+    pref_hour = np.where(evening_pref, rng.choice([18.0, 18.5, 19.0], n), 10.0 + 0.5 * rng.integers(0, 16, n))
     pref_channel = np.empty(n, dtype=np.int64)
     for c in (0, 1):
         m = country == c
@@ -112,7 +113,7 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     # ---- subjects: the customer, or each pet of a pet-store household ------------------------
     n_pets = np.where(is_pet_store, rng.choice([1, 2, 3], size=n, p=[0.62, 0.27, 0.11]), 0)
     n_sub = np.maximum(n_pets, 1)
-    sc, spos, _ = _ragged(n_sub)           # subject -> customer index, pet rank in household
+    sc, spos, _ = _ragged(n_sub)  # subject -> customer index, pet rank in household
     m_sub = len(sc)
     s_kind = kind[sc]
     s_is_pet = is_pet_store[sc]
@@ -124,8 +125,9 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
         cadence[m] = rng.choice(CADENCES, size=int(m.sum()), p=CADENCE_MIX[k])
     arche = rng.choice(4, size=m_sub, p=ARCHETYPE_MIX)
     sigma = rng.uniform(0.05, 0.10, m_sub)
-    t0 = np.where(pre_window[sc], rng.uniform(0, cadence),
-                  joined_t[sc] + np.where(spos > 0, rng.uniform(0, 120, m_sub), 0.0))
+    t0 = np.where(
+        pre_window[sc], rng.uniform(0, cadence), joined_t[sc] + np.where(spos > 0, rng.uniform(0, 120, m_sub), 0.0)
+    )
     monthly_fee = rng.choice([199.0, 299.0, 399.0, 499.0, 599.0], size=m_sub, p=[0.2, 0.35, 0.25, 0.12, 0.08])
     # Pets: size/coat drive grooming prices.
     breed_w = np.array([b[4] for b in _BREEDS])
@@ -143,8 +145,9 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     x[pos == 0] = 0.0
     base_t = t0[own] + _seg_cumsum(x, own, starts)
     # Summer bump for pet grooming: dogs get groomed more often in the heat.
-    month = ((o64 + np.floor(base_t).astype(np.int64).astype("timedelta64[D]")).astype("datetime64[M]")
-             .astype(np.int64) % 12) + 1
+    month = (
+        (o64 + np.floor(base_t).astype(np.int64).astype("timedelta64[D]")).astype("datetime64[M]").astype(np.int64) % 12
+    ) + 1
     summer = (s_kind[own] == GROOMER) & np.isin(month, (6, 7, 8)) & (pos > 0)
     x[summer] *= 0.9
     base_t = t0[own] + _seg_cumsum(x, own, starts)
@@ -198,8 +201,14 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
 
     # No-show: per-customer propensity shifted by lead time, channel, slot and deposit.
     p0 = propensity[cust]
-    logit = (np.log(p0 / (1 - p0)) - 0.2 + 0.55 * (np.log1p(lead) - np.log1p(4.0)) + 0.6 * (channel == WEB)
-             + 0.5 * evening - 1.2 * has_deposit)
+    logit = (
+        np.log(p0 / (1 - p0))
+        - 0.2
+        + 0.55 * (np.log1p(lead) - np.log1p(4.0))
+        + 0.6 * (channel == WEB)
+        + 0.5 * evening
+        - 1.2 * has_deposit
+    )
     p_noshow = np.where(walk_in, 0.0, 1.0 / (1.0 + np.exp(-logit)))
     u = rng.random(n_slot)
     outcome = np.full(n_slot, COMPLETED)
@@ -242,8 +251,13 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     t_nat = t0[own] + _seg_cumsum(x, own, starts)
     prev_nat = np.where(pos > 0, np.roll(t_nat, 1), -np.inf)
     remind_nat = prev_nat + cad - REMINDER_LEAD_DAYS
-    reminded = ((pos >= 1) & (pos <= c_s) & ~prebook & (remind_nat >= cutoff - REMINDER_HISTORY_DAYS)
-                & (remind_nat < cutoff - 1))
+    reminded = (
+        (pos >= 1)
+        & (pos <= c_s)
+        & ~prebook
+        & (remind_nat >= cutoff - REMINDER_HISTORY_DAYS)
+        & (remind_nat < cutoff - 1)
+    )
     held_out = crng.random(n_slot) < REMINDER_HOLDOUT
     natural_booking = np.floor(t_nat) + hour / 24.0 - lead
     too_late = natural_booking > np.floor(remind_nat) + REMINDER_HOUR / 24.0 + REMINDER_LEAD_DAYS
@@ -284,8 +298,10 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     hour2 = np.where(rng.random(n_slot) < 0.7, hour, 10.0 + 0.5 * rng.integers(0, 19, n_slot))
     sched2 = day + delay + hour2 / 24.0
     created2 = np.where(
-        outcome == NO_SHOW, sched + rng.uniform(0.05, 1.5, n_slot),
-        created + (sched - created) * rng.uniform(0.3, 0.9, n_slot))
+        outcome == NO_SHOW,
+        sched + rng.uniform(0.05, 1.5, n_slot),
+        created + (sched - created) * rng.uniform(0.3, 0.9, n_slot),
+    )
     do_rebook = keep & rebook & ~churn_slot & (sched < cutoff)  # future bookings are unresolved
     att = np.flatnonzero(keep)
     reb = np.flatnonzero(do_rebook)
@@ -326,7 +342,8 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     order = np.flatnonzero(keep_b)
     order = order[np.lexsort((b_sched[order], own[slot[order]]))]
     slot, b_sched, b_created, b_status, b_extra, b_store, b_service, b_price, b_deposit = (
-        a[order] for a in (slot, b_sched, b_created, b_status, b_extra, b_store, b_service, b_price, b_deposit))
+        a[order] for a in (slot, b_sched, b_created, b_status, b_extra, b_store, b_service, b_price, b_deposit)
+    )
     b_status = np.where(b_sched >= cutoff, BOOKED, b_status)
     nb = slot.size
     b_own = own[slot]
@@ -349,30 +366,37 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     b_designated = (d_staff > 0) & at_home & (rng.random(nb) < 0.95)
     free_staff = chain.staff_table[b_store, np.floor(rng.random(nb) * chain.staff_count[b_store]).astype(np.int64)]
     b_staff = np.where(b_designated, d_staff, free_staff)
-    b_addon = np.where(completed & (rng.random(nb) < 0.25),
-                       np.where(chain.store_country[b_store] == 1,
-                                rng.choice([30.0, 50.0, 80.0, 120.0], nb),
-                                rng.choice([200.0, 300.0, 500.0, 800.0], nb)), 0.0)
+    b_addon = np.where(
+        completed & (rng.random(nb) < 0.25),
+        np.where(
+            chain.store_country[b_store] == 1,
+            rng.choice([30.0, 50.0, 80.0, 120.0], nb),
+            rng.choice([200.0, 300.0, 500.0, 800.0], nb),
+        ),
+        0.0,
+    )
     b_id = off.booking + 1 + np.arange(nb)
     b_pet = np.where(b_extra, 0, pet_id[b_own])
-    bookings = pd.DataFrame({
-        "booking_id": b_id,
-        "external_id": _codes("B", b_id, 9),
-        "customer_id": cust_id[b_cust],
-        "store_id": b_store + 1,
-        "pet_id": _int64_na(b_pet, b_pet == 0),
-        "service_id": b_service,
-        "service_category": chain.service_category[b_service],
-        "staff_id": b_staff,
-        "designated": b_designated,
-        "created_at": _days_to_ts(o64, b_created),
-        "scheduled_at": _days_to_ts(o64, b_sched),
-        "status": STATUS[b_status],
-        "amount": b_price,
-        "addon_amount": b_addon,
-        "channel": CHANNELS[b_channel],
-        "deposit": b_deposit,
-    })
+    bookings = pd.DataFrame(
+        {
+            "booking_id": b_id,
+            "external_id": _codes("B", b_id, 9),
+            "customer_id": cust_id[b_cust],
+            "store_id": b_store + 1,
+            "pet_id": _int64_na(b_pet, b_pet == 0),
+            "service_id": b_service,
+            "service_category": chain.service_category[b_service],
+            "staff_id": b_staff,
+            "designated": b_designated,
+            "created_at": _days_to_ts(o64, b_created),
+            "scheduled_at": _days_to_ts(o64, b_sched),
+            "status": STATUS[b_status],
+            "amount": b_price,
+            "addon_amount": b_addon,
+            "channel": CHANNELS[b_channel],
+            "deposit": b_deposit,
+        }
+    )
 
     # ---- feedback ----------------------------------------------------------------------------
     b_complaint = completed & complaint[slot] & ~b_extra
@@ -384,37 +408,53 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     rating = np.where(in_drift[fidx] & (rng.random(fidx.size) < 0.35), rating - 1, rating)
     rating = np.where(f_complaint, rng.choice([1, 2], fidx.size, p=[0.6, 0.4]), np.maximum(rating, 1))
     f_cn = chain.store_country[b_store[fidx]] == 1
-    good = np.where(f_cn, _COMMENTS_GOOD[1][rng.integers(0, len(_COMMENTS_GOOD[1]), fidx.size)],
-                    _COMMENTS_GOOD[0][rng.integers(0, len(_COMMENTS_GOOD[0]), fidx.size)])
-    bad = np.where(f_cn, _COMMENTS_BAD[1][rng.integers(0, len(_COMMENTS_BAD[1]), fidx.size)],
-                   _COMMENTS_BAD[0][rng.integers(0, len(_COMMENTS_BAD[0]), fidx.size)])
+    good = np.where(
+        f_cn,
+        _COMMENTS_GOOD[1][rng.integers(0, len(_COMMENTS_GOOD[1]), fidx.size)],
+        _COMMENTS_GOOD[0][rng.integers(0, len(_COMMENTS_GOOD[0]), fidx.size)],
+    )
+    bad = np.where(
+        f_cn,
+        _COMMENTS_BAD[1][rng.integers(0, len(_COMMENTS_BAD[1]), fidx.size)],
+        _COMMENTS_BAD[0][rng.integers(0, len(_COMMENTS_BAD[0]), fidx.size)],
+    )
     comment = np.where(rating <= 2, bad, np.where(rng.random(fidx.size) < 0.5, good, None))
-    feedback = pd.DataFrame({
-        "feedback_id": off.feedback + 1 + np.arange(fidx.size),
-        "booking_id": b_id[fidx],
-        "rating": rating.astype(np.int64),
-        "complaint": f_complaint,
-        "comment": comment,
-    })
+    feedback = pd.DataFrame(
+        {
+            "feedback_id": off.feedback + 1 + np.arange(fidx.size),
+            "booking_id": b_id[fidx],
+            "rating": rating.astype(np.int64),
+            "complaint": f_complaint,
+            "comment": comment,
+        }
+    )
 
     # ---- customers ---------------------------------------------------------------------------
     first_created = np.full(n, np.inf)
     np.minimum.at(first_created, b_cust, b_created)
     joined_final = np.floor(np.minimum(joined_t, first_created))
-    tw_num = (cust_id * 7_919_113) % 100_000_000          # bijective: unique phones per id
+    tw_num = (cust_id * 7_919_113) % 100_000_000  # bijective: unique phones per id
     cn_num = (cust_id * 7_919_113) % 1_000_000_000
-    phone = np.where(country == 1,
-                     _codes("+861", (3 + rng.integers(0, 7, n)) * 1_000_000_000 + cn_num, 10),
-                     _codes("+8869", tw_num, 8))
+    phone = np.where(
+        country == 1,
+        _codes("+861", (3 + rng.integers(0, 7, n)) * 1_000_000_000 + cn_num, 10),
+        _codes("+8869", tw_num, 8),
+    )
     has_email = rng.random(n) < 0.55
-    email = (_EMAIL_HANDLES[rng.integers(0, len(_EMAIL_HANDLES), n)] + cust_id.astype(str).astype(object)
-             + np.where(country == 1, _EMAIL_DOMAINS[1][rng.integers(0, 3, n)], _EMAIL_DOMAINS[0][rng.integers(0, 3, n)]))
+    email = (
+        _EMAIL_HANDLES[rng.integers(0, len(_EMAIL_HANDLES), n)]
+        + cust_id.astype(str).astype(object)
+        + np.where(country == 1, _EMAIL_DOMAINS[1][rng.integers(0, 3, n)], _EMAIL_DOMAINS[0][rng.integers(0, 3, n)])
+    )
     email = np.where(has_email, email, None)
     has_line = (country == 0) & (rng.random(n) < 0.8)
     line_id = np.where(has_line, _random_codes(rng, "U", n, 32, "0123456789abcdef"), None)
     has_wechat = (country == 1) & (rng.random(n) < 0.95)
-    wechat = np.where(has_wechat, _random_codes(rng, "o", n, 27,
-                                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), None)
+    wechat = np.where(
+        has_wechat,
+        _random_codes(rng, "o", n, 27, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        None,
+    )
     age_days = rng.uniform(18, 65, n) * 365.25
     birthday = _days_to_date(o64, cutoff - age_days)
     referral_code = _codes("RV", (cust_id * 2_654_435_761) % 36**7, 7, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -439,8 +479,11 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
         tag2[m] = arr[rng.integers(0, arr.size, int(m.sum()))]
     n_tags = rng.choice([0, 1, 2], size=n, p=[0.55, 0.33, 0.12])
     ev_tag = np.where(country == 1, _EVENING_TAG[1], _EVENING_TAG[0])
-    parts = [np.where(evening_pref, ev_tag, ""), np.where(n_tags >= 1, tag1, ""),
-             np.where((n_tags >= 2) & (tag2 != tag1), tag2, "")]
+    parts = [
+        np.where(evening_pref, ev_tag, ""),
+        np.where(n_tags >= 1, tag1, ""),
+        np.where((n_tags >= 2) & (tag2 != tag1), tag2, ""),
+    ]
     tags = pd.Series(parts[0]).str.cat([pd.Series(parts[1]), pd.Series(parts[2])], sep=",")
     tags = tags.str.replace(r",+", ",", regex=True).str.strip(",")
 
@@ -456,8 +499,16 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
         # Prefer referrers who were referred themselves so chains A->B->C->D form.
         chain_pick = is_ref & (before > 0) & (rng.random(order_s.size) < 0.45)
         pick_rank = np.floor(rng.random(order_s.size) * np.maximum(rank, 1)).astype(np.int64)
-        pick_chain = ref_pos[np.minimum(np.floor(rng.random(order_s.size) * np.maximum(before, 1)).astype(np.int64),
-                                        max(ref_pos.size - 1, 0))] if ref_pos.size else pick_rank
+        pick_chain = (
+            ref_pos[
+                np.minimum(
+                    np.floor(rng.random(order_s.size) * np.maximum(before, 1)).astype(np.int64),
+                    max(ref_pos.size - 1, 0),
+                )
+            ]
+            if ref_pos.size
+            else pick_rank
+        )
         referrer_rank = np.where(chain_pick, pick_chain, pick_rank)
         referee = order_s[is_ref]
         referrer = order_s[referrer_rank[is_ref]]
@@ -470,55 +521,68 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
         referrer = referee = np.array([], dtype=np.int64)
     ordr = np.argsort(cust_id[referee], kind="stable")
     referrer, referee = referrer[ordr], referee[ordr]
-    referrals = pd.DataFrame({
-        "referral_id": off.referral + 1 + np.arange(referee.size),
-        "referrer_id": cust_id[referrer],
-        "referee_id": cust_id[referee],
-        "code": referral_code[referrer],
-        "created_at": _days_to_ts(o64, joined_final[referee] + rng.uniform(0.42, 0.83, referee.size)),
-    })
+    referrals = pd.DataFrame(
+        {
+            "referral_id": off.referral + 1 + np.arange(referee.size),
+            "referrer_id": cust_id[referrer],
+            "referee_id": cust_id[referee],
+            "code": referral_code[referrer],
+            "created_at": _days_to_ts(o64, joined_final[referee] + rng.uniform(0.42, 0.83, referee.size)),
+        }
+    )
 
-    customers = pd.DataFrame({
-        "customer_id": cust_id,
-        "external_id": _codes("C", cust_id, 7),
-        "name": _names(rng, country, female),
-        "phone": phone,
-        "email": email,
-        "line_id": line_id,
-        "wechat_openid": wechat,
-        "birthday": birthday,
-        "gender": np.where(female, "F", "M"),
-        "home_store_id": home + 1,
-        "joined_on": _days_to_date(o64, joined_final),
-        "referred_by": _int64_na(referred_by, referred_by == 0),
-        "referral_code": referral_code,
-        "consent_sms": consent_sms,
-        "consent_line": consent_line,
-        "consent_email": consent_email,
-        "consent_wechat": consent_wechat,
-        "opted_out_at": np.where(opted, _days_to_ts(o64, np.minimum(opt_t, cutoff - 0.01)),
-                                 np.datetime64("NaT", "ns")).astype("datetime64[ns]"),
-        "tags": tags.to_numpy(object),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": cust_id,
+            "external_id": _codes("C", cust_id, 7),
+            "name": _names(rng, country, female),
+            "phone": phone,
+            "email": email,
+            "line_id": line_id,
+            "wechat_openid": wechat,
+            "birthday": birthday,
+            "gender": np.where(female, "F", "M"),
+            "home_store_id": home + 1,
+            "joined_on": _days_to_date(o64, joined_final),
+            "referred_by": _int64_na(referred_by, referred_by == 0),
+            "referral_code": referral_code,
+            "consent_sms": consent_sms,
+            "consent_line": consent_line,
+            "consent_email": consent_email,
+            "consent_wechat": consent_wechat,
+            "opted_out_at": np.where(
+                opted, _days_to_ts(o64, np.minimum(opt_t, cutoff - 0.01)), np.datetime64("NaT", "ns")
+            ).astype("datetime64[ns]"),
+            "tags": tags.to_numpy(object),
+        }
+    )
 
     # ---- pets --------------------------------------------------------------------------------
     pidx = np.flatnonzero(s_is_pet)
     p_cn = country[sc[pidx]] == 1
     species = np.array([b[2] for b in _BREEDS], dtype=object)[breed_idx[pidx]]
-    breed = np.where(p_cn, np.array([b[1] for b in _BREEDS], dtype=object)[breed_idx[pidx]],
-                     np.array([b[0] for b in _BREEDS], dtype=object)[breed_idx[pidx]])
-    pet_names = np.where(p_cn, _PET_NAMES[1][rng.integers(0, len(_PET_NAMES[1]), pidx.size)],
-                         _PET_NAMES[0][rng.integers(0, len(_PET_NAMES[0]), pidx.size)])
-    pets = pd.DataFrame({
-        "pet_id": pet_id[pidx],
-        "customer_id": cust_id[sc[pidx]],
-        "name": pet_names,
-        "species": species,
-        "breed": breed,
-        "coat_length": coat[pidx],
-        "birthday": _days_to_date(o64, cutoff - rng.uniform(0.4, 14, pidx.size) * 365.25),
-        "vaccine_due": _days_to_date(o64, cutoff + rng.uniform(-60, 365, pidx.size)),
-    })
+    breed = np.where(
+        p_cn,
+        np.array([b[1] for b in _BREEDS], dtype=object)[breed_idx[pidx]],
+        np.array([b[0] for b in _BREEDS], dtype=object)[breed_idx[pidx]],
+    )
+    pet_names = np.where(
+        p_cn,
+        _PET_NAMES[1][rng.integers(0, len(_PET_NAMES[1]), pidx.size)],
+        _PET_NAMES[0][rng.integers(0, len(_PET_NAMES[0]), pidx.size)],
+    )
+    pets = pd.DataFrame(
+        {
+            "pet_id": pet_id[pidx],
+            "customer_id": cust_id[sc[pidx]],
+            "name": pet_names,
+            "species": species,
+            "breed": breed,
+            "coat_length": coat[pidx],
+            "birthday": _days_to_date(o64, cutoff - rng.uniform(0.4, 14, pidx.size) * 365.25),
+            "vaccine_due": _days_to_date(o64, cutoff + rng.uniform(-60, 365, pidx.size)),
+        }
+    )
 
     # ---- monthly plans (adoption store): renewed back to back until churn --------------------
     month_days = 30.44
@@ -537,33 +601,43 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     p_status = np.where(~last_plan, "completed", np.where(p_churned, "cancelled", "active"))
     stop = np.where(p_churned, churn_t[plan_sub][powner], cutoff)
     elapsed = np.ceil((stop - ps) / month_days).astype(np.int64)
-    paid = np.where(p_status == "completed", periods[powner],
-                    np.where(p_status == "cancelled", np.clip(elapsed, 1, periods[powner] - 1),
-                             np.clip(elapsed, 1, periods[powner])))
+    paid = np.where(
+        p_status == "completed",
+        periods[powner],
+        np.where(
+            p_status == "cancelled", np.clip(elapsed, 1, periods[powner] - 1), np.clip(elapsed, 1, periods[powner])
+        ),
+    )
     p_sub = plan_sub[powner]
     plan_cn = country[sc[p_sub]] == 1
-    plans = pd.DataFrame({
-        "plan_id": off.plan + 1 + np.arange(p_sub.size),
-        "customer_id": cust_id[sc[p_sub]],
-        "store_id": home[sc[p_sub]] + 1,
-        "pet_id": pet_id[p_sub],
-        "name": np.where(plan_cn, "领养月度计划 ", "領養月度計劃 ").astype(object)
-        + periods[powner].astype(str).astype(object) + "期",
-        "monthly_fee": np.where(plan_cn, monthly_fee[p_sub], np.round(monthly_fee[p_sub] * 4.4, -1)),
-        "periods_total": periods[powner].astype(np.int64),
-        "periods_paid": paid.astype(np.int64),
-        "started_on": _days_to_date(o64, ps),
-        "ends_on": _days_to_date(o64, pe),
-        "status": p_status.astype(object),
-    })
+    plans = pd.DataFrame(
+        {
+            "plan_id": off.plan + 1 + np.arange(p_sub.size),
+            "customer_id": cust_id[sc[p_sub]],
+            "store_id": home[sc[p_sub]] + 1,
+            "pet_id": pet_id[p_sub],
+            "name": np.where(plan_cn, "领养月度计划 ", "領養月度計劃 ").astype(object)
+            + periods[powner].astype(str).astype(object)
+            + "期",
+            "monthly_fee": np.where(plan_cn, monthly_fee[p_sub], np.round(monthly_fee[p_sub] * 4.4, -1)),
+            "periods_total": periods[powner].astype(np.int64),
+            "periods_paid": paid.astype(np.int64),
+            "started_on": _days_to_date(o64, ps),
+            "ends_on": _days_to_date(o64, pe),
+            "status": p_status.astype(object),
+        }
+    )
 
     # ---- stored value (salon / nails): top up whenever the balance would go negative ---------
     sv_holder = (rng.random(n) < 0.3) & np.isin(kind, (SALON, NAILS))
     sv_rows = np.flatnonzero(completed & sv_holder[b_cust] & at_home & (b_sched < cutoff))
     spend = b_price[sv_rows] + b_addon[sv_rows]
     sv_cust = b_cust[sv_rows]
-    unit = np.where(country[sv_cust] == 1, rng.choice([500.0, 1000.0, 2000.0], n)[sv_cust],
-                    rng.choice([3000.0, 5000.0, 10000.0], n)[sv_cust])
+    unit = np.where(
+        country[sv_cust] == 1,
+        rng.choice([500.0, 1000.0, 2000.0], n)[sv_cust],
+        rng.choice([3000.0, 5000.0, 10000.0], n)[sv_cust],
+    )
     o_sv = np.lexsort((b_sched[sv_rows], sv_cust))
     sv_rows, spend, sv_cust, unit = sv_rows[o_sv], spend[o_sv], sv_cust[o_sv], unit[o_sv]
     _, cnt = np.unique(sv_cust, return_counts=True)
@@ -573,27 +647,32 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     prev_units = np.where(np.arange(cum.size) == sv_starts[sv_own], 0.0, np.roll(n_units, 1))
     top = n_units > prev_units
     t_when = b_sched[sv_rows]
-    sv = pd.DataFrame({
-        "customer_id": np.concatenate([cust_id[sv_cust[top]], cust_id[sv_cust]]),
-        "store_id": np.concatenate([b_store[sv_rows[top]], b_store[sv_rows]]) + 1,
-        "kind": np.concatenate([np.full(int(top.sum()), "topup", object), np.full(sv_rows.size, "debit", object)]),
-        "amount": np.concatenate([(n_units - prev_units)[top] * unit[top], spend]),
-        "occurred_at": _days_to_ts(o64, np.concatenate([t_when[top] - 5 / 1440, t_when + 1 / 24])),
-    }).sort_values(["customer_id", "occurred_at"], kind="stable", ignore_index=True)
+    sv = pd.DataFrame(
+        {
+            "customer_id": np.concatenate([cust_id[sv_cust[top]], cust_id[sv_cust]]),
+            "store_id": np.concatenate([b_store[sv_rows[top]], b_store[sv_rows]]) + 1,
+            "kind": np.concatenate([np.full(int(top.sum()), "topup", object), np.full(sv_rows.size, "debit", object)]),
+            "amount": np.concatenate([(n_units - prev_units)[top] * unit[top], spend]),
+            "occurred_at": _days_to_ts(o64, np.concatenate([t_when[top] - 5 / 1440, t_when + 1 / 24])),
+        }
+    ).sort_values(["customer_id", "occurred_at"], kind="stable", ignore_index=True)
     sv.insert(0, "entry_id", off.stored_value + 1 + np.arange(len(sv)))
     sv_entries = sv
 
     # ---- truth -------------------------------------------------------------------------------
-    truth = pd.DataFrame({
-        "customer_id": cust_id[sc],
-        "pet_id": _int64_na(pet_id, pet_id == 0),
-        "true_cadence_days": cadence.astype(np.int64),
-        "churned_at": np.where(realised, _days_to_ts(o64, np.where(realised, churn_t, 0.0)),
-                               np.datetime64("NaT", "ns")).astype("datetime64[ns]"),
-        "noshow_propensity": propensity[sc],
-        "designated_staff_id": _int64_na(designated_staff[sc], designated_staff[sc] == 0),
-        "archetype": ARCHETYPES[arche],
-    })
+    truth = pd.DataFrame(
+        {
+            "customer_id": cust_id[sc],
+            "pet_id": _int64_na(pet_id, pet_id == 0),
+            "true_cadence_days": cadence.astype(np.int64),
+            "churned_at": np.where(
+                realised, _days_to_ts(o64, np.where(realised, churn_t, 0.0)), np.datetime64("NaT", "ns")
+            ).astype("datetime64[ns]"),
+            "noshow_propensity": propensity[sc],
+            "designated_staff_id": _int64_na(designated_staff[sc], designated_staff[sc] == 0),
+            "archetype": ARCHETYPES[arche],
+        }
+    )
 
     # ---- reminder history --------------------------------------------------------------------
     r_slot = np.flatnonzero(reminded & (remind_at < cutoff))
@@ -601,16 +680,18 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     r_pet = pet_id[own[r_slot]]
     r_opted = opted[r_cust] & (remind_at[r_slot] >= opt_t[r_cust])
     r_status = np.where(held_out[r_slot], "holdout", np.where(r_opted, "suppressed", "sent")).astype(object)
-    reminders = pd.DataFrame({
-        "reminder_id": off.reminder + 1 + np.arange(r_slot.size),
-        "customer_id": cust_id[r_cust],
-        "pet_id": _int64_na(r_pet, r_pet == 0),
-        "store_id": home[r_cust] + 1,
-        "sent_at": _days_to_ts(o64, remind_at[r_slot]),
-        "status": r_status,
-        "reason": np.where(r_status == "suppressed", "opted_out", None).astype(object),
-        "pulled": pulled[r_slot],
-    })
+    reminders = pd.DataFrame(
+        {
+            "reminder_id": off.reminder + 1 + np.arange(r_slot.size),
+            "customer_id": cust_id[r_cust],
+            "pet_id": _int64_na(r_pet, r_pet == 0),
+            "store_id": home[r_cust] + 1,
+            "sent_at": _days_to_ts(o64, remind_at[r_slot]),
+            "status": r_status,
+            "reason": np.where(r_status == "suppressed", "opted_out", None).astype(object),
+            "pulled": pulled[r_slot],
+        }
+    )
 
     off.customer += n
     off.reminder += len(reminders)
@@ -620,6 +701,14 @@ def _chunk(rng: np.random.Generator, chain: _Chain, n: int, off: _Offsets, origi
     off.plan += len(plans)
     off.stored_value += len(sv_entries)
     off.referral += len(referrals)
-    return {"customers": customers, "pets": pets, "bookings": bookings, "feedback": feedback,
-            "plans": plans, "stored_value": sv_entries, "referrals": referrals, "truth": truth,
-            "reminders": reminders}
+    return {
+        "customers": customers,
+        "pets": pets,
+        "bookings": bookings,
+        "feedback": feedback,
+        "plans": plans,
+        "stored_value": sv_entries,
+        "referrals": referrals,
+        "truth": truth,
+        "reminders": reminders,
+    }

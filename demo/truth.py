@@ -6,6 +6,7 @@ writes it to ``demo_truth``, a table of this module's own `MetaData`: it is crea
 demo is built, never by the app's models or its Alembic migrations (which leave ``demo_*``
 tables alone), and carries no foreign key into the app's tables.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -19,7 +20,8 @@ __all__ = ["DEMO_METADATA", "create_truth_table", "demo_truth", "read_truth"]
 DEMO_METADATA = MetaData()
 
 demo_truth = Table(
-    "demo_truth", DEMO_METADATA,
+    "demo_truth",
+    DEMO_METADATA,
     Column("id", Integer, primary_key=True),
     Column("customer_id", Integer, nullable=False, index=True),
     Column("pet_id", Integer, nullable=True),

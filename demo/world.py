@@ -21,6 +21,7 @@ The parts: `demo.catalog` (columns and vocabulary), `demo.archetypes` (behaviour
 `demo.chain` (stores, staff, services), `demo.simulation` (one chunk of customers and their
 history), `demo.arrays` (vectorised helpers); this module assembles them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,9 +95,15 @@ class DemoWorld:
 # public API
 
 
-def iter_world_chunks(*, n_stores: int = 4, n_customers: int = 1_000_000, seed: int = 7,
-                      end_date: date = date(2026, 11, 22), years: float = 2.5,
-                      chunk_customers: int = 50_000) -> Iterator[DemoWorld]:
+def iter_world_chunks(
+    *,
+    n_stores: int = 4,
+    n_customers: int = 1_000_000,
+    seed: int = 7,
+    end_date: date = date(2026, 11, 22),
+    years: float = 2.5,
+    chunk_customers: int = 50_000,
+) -> Iterator[DemoWorld]:
     """Yield the demo world in chunks of customers, with bounded memory.
 
     Parameters
@@ -127,8 +134,14 @@ def iter_world_chunks(*, n_stores: int = 4, n_customers: int = 1_000_000, seed: 
         yield DemoWorld(stores=static[0], staff=static[1], services=static[2], **tables)
 
 
-def generate_world(*, n_stores: int = 4, n_customers: int = 5000, seed: int = 7,
-                   end_date: date = date(2026, 11, 22), years: float = 2.5) -> DemoWorld:
+def generate_world(
+    *,
+    n_stores: int = 4,
+    n_customers: int = 5000,
+    seed: int = 7,
+    end_date: date = date(2026, 11, 22),
+    years: float = 2.5,
+) -> DemoWorld:
     """Generate a whole demo chain in memory (the concatenation of `iter_world_chunks`).
 
     Parameters
@@ -150,14 +163,18 @@ def generate_world(*, n_stores: int = 4, n_customers: int = 5000, seed: int = 7,
     DemoWorld
         All tables, with ground truth in ``truth``.
     """
-    chunks = list(iter_world_chunks(n_stores=n_stores, n_customers=n_customers, seed=seed,
-                                    end_date=end_date, years=years))
+    chunks = list(
+        iter_world_chunks(n_stores=n_stores, n_customers=n_customers, seed=seed, end_date=end_date, years=years)
+    )
     merged = {}
     for f in fields(DemoWorld):
         frames = [getattr(ch, f.name) for ch in chunks]
         non_empty = [fr for fr in frames if len(fr)]
-        merged[f.name] = (pd.concat(non_empty, ignore_index=True) if len(non_empty) > 1
-                          else (non_empty[0] if non_empty else frames[0]).reset_index(drop=True))
+        merged[f.name] = (
+            pd.concat(non_empty, ignore_index=True)
+            if len(non_empty) > 1
+            else (non_empty[0] if non_empty else frames[0]).reset_index(drop=True)
+        )
     return DemoWorld(**merged)
 
 
@@ -170,8 +187,9 @@ def _main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     counts: dict[str, int] = {}
-    for world in iter_world_chunks(n_stores=args.stores, n_customers=args.customers, seed=args.seed,
-                                   chunk_customers=args.chunk):
+    for world in iter_world_chunks(
+        n_stores=args.stores, n_customers=args.customers, seed=args.seed, chunk_customers=args.chunk
+    ):
         for f in fields(DemoWorld):
             counts[f.name] = counts.get(f.name, 0) + len(getattr(world, f.name))
     print(f"{args.customers} customers in {time.perf_counter() - started:.1f} s: {counts}")

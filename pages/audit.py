@@ -1,4 +1,5 @@
 """Audit log (chain admins only): who did what and when, filtered by actor, action and date."""
+
 from __future__ import annotations
 
 import json
@@ -21,17 +22,21 @@ known_actions, known_actors = audit_filter_options(ctx.engine, ctx.scope)
 
 today = date.today()
 top = st.columns([2, 3, 2, 2, 1])
-actor = top[0].selectbox(ctx.t("audit.actor"), ["", *known_actors],
-                         format_func=lambda a: a or ctx.t("audit.any_actor"), key="audit.actor")
-actions = top[1].multiselect(ctx.t("audit.actions"), known_actions, help=ctx.t("audit.actions_help"),
-                             key="audit.actions")
+actor = top[0].selectbox(
+    ctx.t("audit.actor"), ["", *known_actors], format_func=lambda a: a or ctx.t("audit.any_actor"), key="audit.actor"
+)
+actions = top[1].multiselect(
+    ctx.t("audit.actions"), known_actions, help=ctx.t("audit.actions_help"), key="audit.actions"
+)
 since = top[2].date_input(ctx.t("audit.since"), value=today - timedelta(days=30), key="audit.since")
 until = top[3].date_input(ctx.t("audit.until"), value=today, key="audit.until")
-limit = int(top[4].number_input(ctx.t("audit.limit"), min_value=10, max_value=5000, value=500, step=100,
-                                key="audit.limit"))
+limit = int(
+    top[4].number_input(ctx.t("audit.limit"), min_value=10, max_value=5000, value=500, step=100, key="audit.limit")
+)
 
-entries = audit_entries(ctx.engine, ctx.scope, actions=actions or None, actor=actor or None, since=since,
-                        until=until, limit=limit)
+entries = audit_entries(
+    ctx.engine, ctx.scope, actions=actions or None, actor=actor or None, since=since, until=until, limit=limit
+)
 
 if entries.empty:
     st.info(ctx.t("audit.empty"))

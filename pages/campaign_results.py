@@ -1,5 +1,6 @@
 """Campaign results: conversion, uplift against the holdout (honest interval), revenue, ROI,
 A/B verdicts and which timing and script works best."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -43,39 +44,56 @@ if int(by_campaign["queued"].sum()):
     st.caption(ctx.t("campaigns.queued_note", count=number(int(by_campaign["queued"].sum()))))
 pending, hold_pending = int(by_campaign["pending"].sum()), int(by_campaign["holdout_pending"].sum())
 if pending or hold_pending:
-    st.caption(ctx.t("campaigns.pending_note", sent=number(pending), holdout=number(hold_pending),
-                     days=number(int(window))))
+    st.caption(
+        ctx.t("campaigns.pending_note", sent=number(pending), holdout=number(hold_pending), days=number(int(window)))
+    )
 
 st.subheader(ctx.t("campaigns.per_campaign"))
-COLUMN_LABELS = {column: ctx.t(f"campaigns.{column}") for column in (
-    "timing", "segment", "variant", "sent", "converted", "conversion", "holdout", "holdout_conversion", "uplift")}
+COLUMN_LABELS = {
+    column: ctx.t(f"campaigns.{column}")
+    for column in (
+        "timing",
+        "segment",
+        "variant",
+        "sent",
+        "converted",
+        "conversion",
+        "holdout",
+        "holdout_conversion",
+        "uplift",
+    )
+}
 
 
 def _pct(value: object) -> str:
     return "—" if value is None or pd.isna(value) else percent(float(value))  # type: ignore[arg-type]
 
 
-table = pd.DataFrame({
-    ctx.t("campaigns.name"): by_campaign["name"],
-    ctx.t("campaigns.timing"): by_campaign["timing"].map(lambda code: timing_text(code, ctx.t)),
-    ctx.t("campaigns.sent"): by_campaign["sent"],
-    ctx.t("campaigns.pending"): by_campaign["pending"],
-    ctx.t("campaigns.converted"): by_campaign["converted"],
-    ctx.t("campaigns.conversion"): by_campaign["conversion"].map(_pct),
-    ctx.t("campaigns.holdout"): by_campaign["holdout"],
-    ctx.t("campaigns.holdout_conversion"): by_campaign["holdout_conversion"].map(_pct),
-    ctx.t("campaigns.uplift"): by_campaign["uplift"].map(_pct),
-    ctx.t("campaigns.uplift_ci"): [
-        "—" if pd.isna(lo) else f"{lo * 100:+.1f} … {hi * 100:+.1f} pp"
-        for lo, hi in zip(by_campaign["uplift_low"], by_campaign["uplift_high"], strict=True)],
-    ctx.t("campaigns.wake_up"): by_campaign["wake_up_rate"].map(_pct),
-    ctx.t("campaigns.revenue"): by_campaign["revenue"].map(lambda v: money(float(v), ctx.currency)),
-    ctx.t("campaigns.roi"): by_campaign["roi"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}×"),
-    ctx.t("campaigns.roi_ci"): [
-        "—" if pd.isna(lo) else f"{lo:,.1f}× … {hi:,.1f}×"
-        for lo, hi in zip(by_campaign["roi_low"], by_campaign["roi_high"], strict=True)],
-    ctx.t("campaigns.gross_roi"): by_campaign["gross_roi"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}×"),
-})
+table = pd.DataFrame(
+    {
+        ctx.t("campaigns.name"): by_campaign["name"],
+        ctx.t("campaigns.timing"): by_campaign["timing"].map(lambda code: timing_text(code, ctx.t)),
+        ctx.t("campaigns.sent"): by_campaign["sent"],
+        ctx.t("campaigns.pending"): by_campaign["pending"],
+        ctx.t("campaigns.converted"): by_campaign["converted"],
+        ctx.t("campaigns.conversion"): by_campaign["conversion"].map(_pct),
+        ctx.t("campaigns.holdout"): by_campaign["holdout"],
+        ctx.t("campaigns.holdout_conversion"): by_campaign["holdout_conversion"].map(_pct),
+        ctx.t("campaigns.uplift"): by_campaign["uplift"].map(_pct),
+        ctx.t("campaigns.uplift_ci"): [
+            "—" if pd.isna(lo) else f"{lo * 100:+.1f} … {hi * 100:+.1f} pp"
+            for lo, hi in zip(by_campaign["uplift_low"], by_campaign["uplift_high"], strict=True)
+        ],
+        ctx.t("campaigns.wake_up"): by_campaign["wake_up_rate"].map(_pct),
+        ctx.t("campaigns.revenue"): by_campaign["revenue"].map(lambda v: money(float(v), ctx.currency)),
+        ctx.t("campaigns.roi"): by_campaign["roi"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}×"),
+        ctx.t("campaigns.roi_ci"): [
+            "—" if pd.isna(lo) else f"{lo:,.1f}× … {hi:,.1f}×"
+            for lo, hi in zip(by_campaign["roi_low"], by_campaign["roi_high"], strict=True)
+        ],
+        ctx.t("campaigns.gross_roi"): by_campaign["gross_roi"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}×"),
+    }
+)
 st.dataframe(table, hide_index=True, width="stretch")
 st.caption(ctx.t("campaigns.ci_note"))
 
@@ -88,10 +106,14 @@ for campaign_id, group in variants.groupby("campaign_id"):
     name = by_campaign.set_index("campaign_id")["name"].get(campaign_id, str(campaign_id))
     verdict = verdicts.loc[campaign_id]
     st.markdown(f"**{name}**")
-    st.dataframe(group[["variant", "sent", "converted", "conversion", "holdout", "holdout_conversion"]]
-                 .assign(conversion=group["conversion"].map(_pct),
-                         holdout_conversion=group["holdout_conversion"].map(_pct)),
-                 hide_index=True, width="stretch", column_config=COLUMN_LABELS)
+    st.dataframe(
+        group[["variant", "sent", "converted", "conversion", "holdout", "holdout_conversion"]].assign(
+            conversion=group["conversion"].map(_pct), holdout_conversion=group["holdout_conversion"].map(_pct)
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config=COLUMN_LABELS,
+    )
     if isinstance(verdict["winner"], str):  # None, or NaN once kept
         st.success(ctx.t("campaigns.ab_winner", variant=verdict["winner"], p=f"{verdict['p_value']:.3f}"))
     else:
@@ -103,8 +125,14 @@ if verdicts.empty:
 st.subheader(ctx.t("campaigns.timing_title"))
 timing = res["timing"]
 if len(timing):
-    st.dataframe(timing.assign(conversion=timing["conversion"].map(_pct), uplift=timing["uplift"].map(_pct),
-                               timing=timing["timing"].map(lambda code: timing_text(code, ctx.t)),
-                               segment=timing["segment"].map(lambda s: segment_label(ctx.t, s)))
-                 [["timing", "segment", "variant", "sent", "converted", "conversion", "holdout", "uplift"]],
-                 hide_index=True, width="stretch", column_config=COLUMN_LABELS)
+    st.dataframe(
+        timing.assign(
+            conversion=timing["conversion"].map(_pct),
+            uplift=timing["uplift"].map(_pct),
+            timing=timing["timing"].map(lambda code: timing_text(code, ctx.t)),
+            segment=timing["segment"].map(lambda s: segment_label(ctx.t, s)),
+        )[["timing", "segment", "variant", "sent", "converted", "conversion", "holdout", "uplift"]],
+        hide_index=True,
+        width="stretch",
+        column_config=COLUMN_LABELS,
+    )

@@ -1,5 +1,6 @@
 """Customer 360: one customer's visits, pets, spend, points, messages, scores with the reason,
 editable tags and the manager's manual review."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -30,12 +31,27 @@ if found is not None:
         st.info(ctx.t("c360.no_match"))
     else:
         shown = display_frame(found, ctx.scope)
-        labels = dict(zip(shown["customer_id"].astype(int).tolist(),
-                          (shown["external_id"].astype(str) + " · " + shown["name"].astype(str) + " · "
-                           + shown["phone"].fillna("").astype(str)).tolist(), strict=True))
+        labels = dict(
+            zip(
+                shown["customer_id"].astype(int).tolist(),
+                (
+                    shown["external_id"].astype(str)
+                    + " · "
+                    + shown["name"].astype(str)
+                    + " · "
+                    + shown["phone"].fillna("").astype(str)
+                ).tolist(),
+                strict=True,
+            )
+        )
         ids = list(labels)
-        picked = st.selectbox(ctx.t("c360.pick"), ids, index=ids.index(current) if current in ids else 0,
-                              format_func=labels.get, key=STATE_PICK)
+        picked = st.selectbox(
+            ctx.t("c360.pick"),
+            ids,
+            index=ids.index(current) if current in ids else 0,
+            format_func=labels.get,
+            key=STATE_PICK,
+        )
         current = int(picked)
         st.session_state[STATE_ID] = current
 if current is None:
@@ -45,11 +61,27 @@ if current is None:
         top = priority_list(ad.scores(ctx.engine, ctx.scope, ctx.store_ids, ctx.as_of), as_of=ctx.as_of, limit=10)
     if not top.empty:
         shown = display_frame(top, ctx.scope)
-        labels = dict(zip(shown["customer_id"].astype(int).tolist(),
-                          (shown["rank"].astype(str) + ". " + shown["name"].astype(str) + " · "
-                           + [ad.segment_label(ctx.t, s) for s in shown["lifecycle_segment"]]).tolist(), strict=True))
-        chosen = st.selectbox(ctx.t("c360.priority_pick"), list(labels), index=None, format_func=labels.get,
-                              placeholder=ctx.t("c360.priority_placeholder"), key="c360.priority_pick")
+        labels = dict(
+            zip(
+                shown["customer_id"].astype(int).tolist(),
+                (
+                    shown["rank"].astype(str)
+                    + ". "
+                    + shown["name"].astype(str)
+                    + " · "
+                    + [ad.segment_label(ctx.t, s) for s in shown["lifecycle_segment"]]
+                ).tolist(),
+                strict=True,
+            )
+        )
+        chosen = st.selectbox(
+            ctx.t("c360.priority_pick"),
+            list(labels),
+            index=None,
+            format_func=labels.get,
+            placeholder=ctx.t("c360.priority_placeholder"),
+            key="c360.priority_pick",
+        )
         if chosen is not None:
             current = int(chosen)
             st.session_state[STATE_ID] = current
@@ -61,14 +93,18 @@ if info is None:
     st.warning(ctx.t("c360.not_found"))
     st.stop()
 profile = info["profile"]
-person = display_frame(pd.DataFrame([{k: profile[k] for k in ("name", "phone", "email", "home_store_id")}]),
-                       ctx.scope).iloc[0]
+person = display_frame(
+    pd.DataFrame([{k: profile[k] for k in ("name", "phone", "email", "home_store_id")}]), ctx.scope
+).iloc[0]
 
 # --- profile and headline figures (user text shown as plain text, never HTML) ----------------
 st.subheader(ctx.t("c360.profile"))
 st.text(f"{person['name']} · {profile['external_id']}")
-st.caption(ctx.t("c360.home_store", store=f"{profile['home_store_code'] or '—'} · {profile['home_store_name'] or ''}")
-           + " · " + ctx.t("c360.joined", day=profile["joined_on"] or "—"))
+st.caption(
+    ctx.t("c360.home_store", store=f"{profile['home_store_code'] or '—'} · {profile['home_store_name'] or ''}")
+    + " · "
+    + ctx.t("c360.joined", day=profile["joined_on"] or "—")
+)
 st.caption(ctx.t("c360.contact", phone=person["phone"] or "—", email=person["email"] or "—"))
 if profile["opted_out_at"] is not None:
     st.warning(ctx.t("c360.opted_out"))
@@ -113,13 +149,25 @@ if not row.empty:
 
 # --- visit timeline --------------------------------------------------------------------------
 if not visits.empty:
-    timeline = visits.assign(category=visits["category"].fillna("other"),
-                             spend=visits["amount"] + visits["addon_amount"])
-    figure = px.scatter(timeline, x="scheduled_at", y="category", color="status", size_max=12,
-                        hover_data={"service": True, "store_code": True, "spend": True},
-                        labels={"scheduled_at": ctx.t("c360.date_axis"), "category": ctx.t("c360.service_axis"),
-                                "status": ctx.t("c360.col.status"), "spend": ctx.t("c360.amount_hover", currency=ctx.currency),
-                                "service": ctx.t("c360.col.service"), "store_code": ctx.t("analytics.col.store")})
+    timeline = visits.assign(
+        category=visits["category"].fillna("other"), spend=visits["amount"] + visits["addon_amount"]
+    )
+    figure = px.scatter(
+        timeline,
+        x="scheduled_at",
+        y="category",
+        color="status",
+        size_max=12,
+        hover_data={"service": True, "store_code": True, "spend": True},
+        labels={
+            "scheduled_at": ctx.t("c360.date_axis"),
+            "category": ctx.t("c360.service_axis"),
+            "status": ctx.t("c360.col.status"),
+            "spend": ctx.t("c360.amount_hover", currency=ctx.currency),
+            "service": ctx.t("c360.col.service"),
+            "store_code": ctx.t("analytics.col.store"),
+        },
+    )
     figure.update_traces(marker={"size": 11})
     figure.update_layout(title=ctx.t("c360.timeline_title"), margin={"t": 60, "b": 20})
     st.plotly_chart(figure, width="stretch")
@@ -132,23 +180,32 @@ with left:
     else:
         st.dataframe(info["pets"].drop(columns=["pet_id"]), hide_index=True, width="stretch")
     st.subheader(ctx.t("c360.ledger"))
-    st.dataframe(info["ledger"], hide_index=True, width="stretch", column_config={
-        "occurred_at": st.column_config.DatetimeColumn(ctx.t("c360.col.date")),
-        "kind": st.column_config.TextColumn(ctx.t("c360.col.kind")),
-        "points": st.column_config.NumberColumn(ctx.t("c360.col.points")),
-    })
+    st.dataframe(
+        info["ledger"],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "occurred_at": st.column_config.DatetimeColumn(ctx.t("c360.col.date")),
+            "kind": st.column_config.TextColumn(ctx.t("c360.col.kind")),
+            "points": st.column_config.NumberColumn(ctx.t("c360.col.points")),
+        },
+    )
 with right:
     st.subheader(ctx.t("c360.messages"))
     if info["messages"].empty:
         st.caption(ctx.t("c360.no_messages"))
     else:
-        st.dataframe(info["messages"].drop(columns=["message_id"]), hide_index=True, width="stretch",
-                     column_config={
-                         "campaign": st.column_config.TextColumn(ctx.t("c360.col.campaign")),
-                         "channel": st.column_config.TextColumn(ctx.t("c360.col.channel")),
-                         "status": st.column_config.TextColumn(ctx.t("c360.col.status")),
-                         "sent_at": st.column_config.DatetimeColumn(ctx.t("c360.col.date")),
-                     })
+        st.dataframe(
+            info["messages"].drop(columns=["message_id"]),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "campaign": st.column_config.TextColumn(ctx.t("c360.col.campaign")),
+                "channel": st.column_config.TextColumn(ctx.t("c360.col.channel")),
+                "status": st.column_config.TextColumn(ctx.t("c360.col.status")),
+                "sent_at": st.column_config.DatetimeColumn(ctx.t("c360.col.date")),
+            },
+        )
 
 # --- tags from the store's dictionary --------------------------------------------------------
 st.subheader(ctx.t("c360.tags"))
@@ -161,8 +218,9 @@ with st.form(f"c360.tags_form.{current}"):
         label = ctx.t(f"c360.tag_category.{category}")
         if label == f"c360.tag_category.{category}":
             label = category
-        chosen += st.multiselect(label, values, default=[v for v in existing if v in values],
-                                 key=f"c360.tag.{current}.{category}")
+        chosen += st.multiselect(
+            label, values, default=[v for v in existing if v in values], key=f"c360.tag.{current}.{category}"
+        )
     others = [t for t in existing if t not in known]
     if others:
         st.caption(ctx.t("c360.other_tags", tags=", ".join(others)))
@@ -175,9 +233,13 @@ if ctx.scope.role in REVIEW_ROLES:
     st.subheader(ctx.t("c360.review"))
     st.caption(ctx.t("c360.review_help", label=ad.segment_label(ctx.t, model_label)))
     labels = list(LIFECYCLE_PRECEDENCE)
-    manual = st.selectbox(ctx.t("c360.review_pick"), labels,
-                          index=labels.index(model_label) if model_label in labels else 0,
-                          format_func=lambda s: ad.segment_label(ctx.t, s), key=f"c360.review.{current}")
+    manual = st.selectbox(
+        ctx.t("c360.review_pick"),
+        labels,
+        index=labels.index(model_label) if model_label in labels else 0,
+        format_func=lambda s: ad.segment_label(ctx.t, s),
+        key=f"c360.review.{current}",
+    )
     if st.button(ctx.t("c360.review_save"), key="c360.review_save"):
         ad.record_review(ctx.engine, ctx.scope, int(current), ctx.as_of, model_label, manual)
         st.success(ctx.t("c360.review_saved"))

@@ -1,4 +1,5 @@
 """Data import (資料匯入): upload a file or connect a database, map columns, import safely."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ from dashboard.commands import importing
 from dashboard.context import get_context
 from dashboard.import_text import field_label, file_error_text, reason_groups, reject_report_bytes
 
-STATE_FILE = "data_import.file"      # {"name": str, "data": bytes}: the upload, kept across reruns
+STATE_FILE = "data_import.file"  # {"name": str, "data": bytes}: the upload, kept across reruns
 STATE_RESULT = "data_import.result"  # the last ImportResult
 STATE_RESULT_FILE = "data_import.result_file"  # fingerprint of the file that result belongs to
 PREVIEW_ROWS = 20
@@ -66,11 +67,21 @@ def _show_result(result: importing.ImportResult) -> None:
         # A table, not a grid: a handful of rows, readable by screen readers and in the page text.
         st.table(reason_groups(ctx.t, result.rejects), hide_index=True)
         name = Path(result.reject_report).name if result.reject_report else "rejects.csv"
-        st.download_button(ctx.t("data_import.download_rejects"), reject_report_bytes(ctx.t, result.rejects),
-                           file_name=name, mime="text/csv", key="data_import.rejects")
+        st.download_button(
+            ctx.t("data_import.download_rejects"),
+            reject_report_bytes(ctx.t, result.rejects),
+            file_name=name,
+            mime="text/csv",
+            key="data_import.rejects",
+        )
     elif result.reject_report and Path(result.reject_report).exists():
-        st.download_button(ctx.t("data_import.download_rejects"), Path(result.reject_report).read_bytes(),
-                           file_name=Path(result.reject_report).name, mime="text/csv", key="data_import.rejects")
+        st.download_button(
+            ctx.t("data_import.download_rejects"),
+            Path(result.reject_report).read_bytes(),
+            file_name=Path(result.reject_report).name,
+            mime="text/csv",
+            key="data_import.rejects",
+        )
 
 
 def _progress_callback() -> importing.Progress:
@@ -87,10 +98,19 @@ def _fingerprint(chosen: dict) -> str:
 
 
 def file_tab() -> None:
-    kind = st.radio(ctx.t("data_import.kind"), importing.KINDS, horizontal=True, key="data_import.kind",
-                    format_func=lambda k: ctx.t(f"data_import.kind_{k}"))
-    upload = st.file_uploader(ctx.t("data_import.upload"), type=["csv", "tsv", "txt", "xlsx", "xls"],
-                              help=ctx.t("data_import.upload_help"), key="data_import.uploader")
+    kind = st.radio(
+        ctx.t("data_import.kind"),
+        importing.KINDS,
+        horizontal=True,
+        key="data_import.kind",
+        format_func=lambda k: ctx.t(f"data_import.kind_{k}"),
+    )
+    upload = st.file_uploader(
+        ctx.t("data_import.upload"),
+        type=["csv", "tsv", "txt", "xlsx", "xls"],
+        help=ctx.t("data_import.upload_help"),
+        key="data_import.uploader",
+    )
     if upload is not None:
         st.session_state[STATE_FILE] = {"name": upload.name, "data": upload.getvalue()}
     chosen = st.session_state.get(STATE_FILE)
@@ -132,21 +152,37 @@ def file_tab() -> None:
         if name in REQUIRED[kind]:
             label = ctx.t("data_import.required", field=label)
         choice = columns[position % 3].selectbox(
-            label, options, index=options.index(default) if default in options else 0,
-            key=f"data_import.{kind}.{picked}.map.{name}", help=ctx.t(f"data_import.field_help.{name}"),
+            label,
+            options,
+            index=options.index(default) if default in options else 0,
+            key=f"data_import.{kind}.{picked}.map.{name}",
+            help=ctx.t(f"data_import.field_help.{name}"),
         )
         if choice != unmapped:
             mapping[name] = choice
 
     settings = st.columns(3)
-    settings[0].selectbox(ctx.t("data_import.country"), ("TW", "CN"), key=f"data_import.{kind}.country",
-                          index=0 if ctx.settings.default_country == "TW" else 1,
-                          format_func=lambda c: ctx.t(f"data_import.country_{c}"))
-    settings[1].radio(ctx.t("data_import.date_order"), ("auto", "dayfirst", "monthfirst"),
-                      key=f"data_import.{kind}.date_order", format_func=lambda o: ctx.t(f"data_import.date_{o}"))
+    settings[0].selectbox(
+        ctx.t("data_import.country"),
+        ("TW", "CN"),
+        key=f"data_import.{kind}.country",
+        index=0 if ctx.settings.default_country == "TW" else 1,
+        format_func=lambda c: ctx.t(f"data_import.country_{c}"),
+    )
+    settings[1].radio(
+        ctx.t("data_import.date_order"),
+        ("auto", "dayfirst", "monthfirst"),
+        key=f"data_import.{kind}.date_order",
+        format_func=lambda o: ctx.t(f"data_import.date_{o}"),
+    )
     for field_name, lookalikes in unmapped_lookalikes(headers, mapping, fields).items():
-        st.warning(ctx.t("data_import.lookalike", field=field_label(ctx.t, field_name),
-                         columns="、".join(f"「{c}」" for c in lookalikes)))
+        st.warning(
+            ctx.t(
+                "data_import.lookalike",
+                field=field_label(ctx.t, field_name),
+                columns="、".join(f"「{c}」" for c in lookalikes),
+            )
+        )
     stores = data.stores(ctx.engine, ctx.scope)
     codes = [s.code for s in stores]
     default_store_name = ctx.t("data_import.default_store_name")
@@ -157,8 +193,12 @@ def file_tab() -> None:
     create_stores = False
     if ctx.scope.store_ids is None:
         create_stores = st.checkbox(ctx.t("data_import.create_stores"), key=f"data_import.{kind}.create_stores")
-    source = st.text_input(ctx.t("data_import.source"), value="" if picked == new_label else picked,
-                           help=ctx.t("data_import.source_help"), key=f"data_import.{kind}.source")
+    source = st.text_input(
+        ctx.t("data_import.source"),
+        value="" if picked == new_label else picked,
+        help=ctx.t("data_import.source_help"),
+        key=f"data_import.{kind}.source",
+    )
     save = st.checkbox(ctx.t("data_import.save_mapping"), value=True, key=f"data_import.{kind}.save")
 
     buttons = st.columns(2)
@@ -177,11 +217,20 @@ def file_tab() -> None:
     # Cached loaders key on repo.data_version (bookings, members, latest import batch), so every
     # page shows the imported rows on its next run without clearing caches here.
     result = importing.write_rows(
-        ctx.engine, ctx.scope, kind=kind, prepared=prepared, source=source.strip(), filename=chosen["name"],
-        create_stores=create_stores, reject_dir=ctx.settings.reject_report_dir,
+        ctx.engine,
+        ctx.scope,
+        kind=kind,
+        prepared=prepared,
+        source=source.strip(),
+        filename=chosen["name"],
+        create_stores=create_stores,
+        reject_dir=ctx.settings.reject_report_dir,
         country=st.session_state.get(f"data_import.{kind}.country", ctx.settings.default_country),
-        dry_run=check and not run, progress=_progress_callback(), save_mapping=mapping if save else None,
-        default_store_name=default_store_name)
+        dry_run=check and not run,
+        progress=_progress_callback(),
+        save_mapping=mapping if save else None,
+        default_store_name=default_store_name,
+    )
     st.session_state[STATE_RESULT] = result
     st.session_state[STATE_RESULT_FILE] = fingerprint
 
@@ -199,10 +248,14 @@ def vocabulary_tab() -> None:
     st.caption(ctx.t("data_import.vocabulary_help"))
     words = importing.status_words(ctx.engine)
     word_label, status_label = ctx.t("data_import.vocabulary_word"), ctx.t("data_import.vocabulary_status")
-    frame = pd.DataFrame({"word": pd.Series(list(words), dtype=object),
-                          "status": pd.Series(list(words.values()), dtype=object)})
+    frame = pd.DataFrame(
+        {"word": pd.Series(list(words), dtype=object), "status": pd.Series(list(words.values()), dtype=object)}
+    )
     edited = st.data_editor(
-        frame, num_rows="dynamic", width="stretch", key="data_import.vocabulary",
+        frame,
+        num_rows="dynamic",
+        width="stretch",
+        key="data_import.vocabulary",
         column_config={
             "word": st.column_config.TextColumn(word_label, required=True),
             "status": st.column_config.SelectboxColumn(status_label, options=list(BOOKING_STATUSES), required=True),
@@ -210,11 +263,14 @@ def vocabulary_tab() -> None:
     )
     if st.button(ctx.t("data_import.vocabulary_save"), key="data_import.vocabulary_save"):
         rows = edited.dropna()
-        saved = importing.save_status_words(ctx.engine, ctx.scope,
-                                            words=dict(zip(rows["word"], rows["status"], strict=True)))
+        saved = importing.save_status_words(
+            ctx.engine, ctx.scope, words=dict(zip(rows["word"], rows["status"], strict=True))
+        )
         st.success(ctx.t("data_import.vocabulary_saved", count=len(saved)))
     with st.expander(ctx.t("data_import.vocabulary_builtin")):
-        builtin = pd.DataFrame({word_label: list(DEFAULT_STATUS_WORDS), status_label: list(DEFAULT_STATUS_WORDS.values())})
+        builtin = pd.DataFrame(
+            {word_label: list(DEFAULT_STATUS_WORDS), status_label: list(DEFAULT_STATUS_WORDS.values())}
+        )
         st.dataframe(builtin, hide_index=True, width="stretch")
 
 
@@ -231,8 +287,14 @@ def history_tab() -> None:
     st.dataframe(shown, hide_index=True, width="stretch")
 
 
-tabs = st.tabs([ctx.t("data_import.tab_file"), ctx.t("data_import.tab_database"),
-                ctx.t("data_import.tab_vocabulary"), ctx.t("data_import.tab_history")])
+tabs = st.tabs(
+    [
+        ctx.t("data_import.tab_file"),
+        ctx.t("data_import.tab_database"),
+        ctx.t("data_import.tab_vocabulary"),
+        ctx.t("data_import.tab_history"),
+    ]
+)
 with tabs[0]:
     file_tab()
 with tabs[1]:

@@ -1,4 +1,5 @@
 """Users (chain admins only): accounts, roles, store assignments, disable/enable, password reset."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -84,19 +85,36 @@ with st.form("users.add_form", clear_on_submit=False):
     new_username = left.text_input(ctx.t("users.username"), help=ctx.t("users.username_help"), key="users.new_username")
     new_display = right.text_input(ctx.t("users.display_name"), key="users.new_display_name")
     new_email = left.text_input(ctx.t("users.email"), key="users.new_email")
-    new_role = right.selectbox(ctx.t("users.role"), ROLES, format_func=lambda r: ctx.t(f"role.{r}"),
-                               key="users.new_role")
-    new_stores = left.multiselect(ctx.t("users.stores"), list(store_labels), format_func=store_labels.get,
-                                  help=ctx.t("users.stores_help"), key="users.new_stores")
+    new_role = right.selectbox(
+        ctx.t("users.role"), ROLES, format_func=lambda r: ctx.t(f"role.{r}"), key="users.new_role"
+    )
+    new_stores = left.multiselect(
+        ctx.t("users.stores"),
+        list(store_labels),
+        format_func=store_labels.get,
+        help=ctx.t("users.stores_help"),
+        key="users.new_stores",
+    )
     new_locale = right.selectbox(ctx.t("users.locale"), LOCALES, format_func=LOCALE_NAMES.get, key="users.new_locale")
-    new_password = left.text_input(ctx.t("users.password"), type="password", key="users.new_password",
-                                   help=ctx.t("users.password_help", length=MIN_PASSWORD_LENGTH))
+    new_password = left.text_input(
+        ctx.t("users.password"),
+        type="password",
+        key="users.new_password",
+        help=ctx.t("users.password_help", length=MIN_PASSWORD_LENGTH),
+    )
     submitted = st.form_submit_button(ctx.t("users.create"), type="primary")
 if submitted:
     _save(
         lambda: create_account(
-            ctx.engine, ctx.scope, username=new_username, password=new_password, role=new_role,
-            store_ids=list(new_stores), display_name=new_display, email=new_email, locale=new_locale,
+            ctx.engine,
+            ctx.scope,
+            username=new_username,
+            password=new_password,
+            role=new_role,
+            store_ids=list(new_stores),
+            display_name=new_display,
+            email=new_email,
+            locale=new_locale,
         ),
         "users.created",
         new_username.strip(),
@@ -110,22 +128,43 @@ if accounts:
     st.caption(f"{ctx.t(f'role.{user.role}')} · {_status(user)}")
     if user.disabled:
         if st.button(ctx.t("users.enable"), key="users.enable"):
-            _save(lambda: set_account_disabled(ctx.engine, ctx.scope, username=picked, disabled=False),
-                  "users.enabled_done", picked)
+            _save(
+                lambda: set_account_disabled(ctx.engine, ctx.scope, username=picked, disabled=False),
+                "users.enabled_done",
+                picked,
+            )
     elif picked != ctx.scope.actor:
         if st.button(ctx.t("users.disable"), key="users.disable"):
-            _save(lambda: set_account_disabled(ctx.engine, ctx.scope, username=picked, disabled=True),
-                  "users.disabled_done", picked)
+            _save(
+                lambda: set_account_disabled(ctx.engine, ctx.scope, username=picked, disabled=True),
+                "users.disabled_done",
+                picked,
+            )
     with st.form("users.password_form", clear_on_submit=True):
-        password = st.text_input(ctx.t("users.new_password"), type="password", key="users.reset_password",
-                                 help=ctx.t("users.password_help", length=MIN_PASSWORD_LENGTH))
+        password = st.text_input(
+            ctx.t("users.new_password"),
+            type="password",
+            key="users.reset_password",
+            help=ctx.t("users.password_help", length=MIN_PASSWORD_LENGTH),
+        )
         if st.form_submit_button(ctx.t("users.reset_password")):
-            _save(lambda: reset_password(ctx.engine, ctx.scope, username=picked, password=password),
-                  "users.password_done", picked)
+            _save(
+                lambda: reset_password(ctx.engine, ctx.scope, username=picked, password=password),
+                "users.password_done",
+                picked,
+            )
     if user.role != "chain_admin":
         with st.form("users.stores_form"):
-            chosen = st.multiselect(ctx.t("users.stores"), list(store_labels), default=[s for s in assigned if s in store_labels],
-                                    format_func=store_labels.get, key=f"users.stores.{picked}")
+            chosen = st.multiselect(
+                ctx.t("users.stores"),
+                list(store_labels),
+                default=[s for s in assigned if s in store_labels],
+                format_func=store_labels.get,
+                key=f"users.stores.{picked}",
+            )
             if st.form_submit_button(ctx.t("users.assign_stores")):
-                _save(lambda: assign_stores(ctx.engine, ctx.scope, username=picked, store_ids=list(chosen)),
-                      "users.stores_done", picked)
+                _save(
+                    lambda: assign_stores(ctx.engine, ctx.scope, username=picked, store_ids=list(chosen)),
+                    "users.stores_done",
+                    picked,
+                )

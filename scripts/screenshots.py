@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from dashboard.cli import DEMO_PASSWORD  # noqa: E402
 from dashboard.navigation import pages_for  # noqa: E402
 from demo.accounts import DEMO_ACCOUNTS  # noqa: E402
-from tests.browser import browser_page, build_demo, run_cli, settle, sign_in, streamlit_server  # noqa: E402
+from tests.support.browser import browser_page, build_demo, run_cli, settle, sign_in, streamlit_server  # noqa: E402
 
 # (file name, demo user, page key)
 SHOTS = (

@@ -2,6 +2,7 @@
 
 Each function is one transaction; the repository checks the permission and audits the change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,18 +28,34 @@ class Accounts:
 def list_accounts(engine: Engine, scope: Scope) -> Accounts:
     """Accounts and assignable stores (raises PermissionDenied without ``manage_users``)."""
     with session_scope(engine) as session:
-        return Accounts(accounts=users.list_users(session, scope=scope),
-                        stores=repo.list_stores(session, scope=scope))
+        return Accounts(accounts=users.list_users(session, scope=scope), stores=repo.list_stores(session, scope=scope))
 
 
 def create_account(
-    engine: Engine, scope: Scope, *, username: str, password: str, role: str, store_ids: list[int],
-    display_name: str = "", email: str = "", locale: str = "zh-TW",
+    engine: Engine,
+    scope: Scope,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    store_ids: list[int],
+    display_name: str = "",
+    email: str = "",
+    locale: str = "zh-TW",
 ) -> None:
     """Create an account (ValueError names what is wrong with a field)."""
     with session_scope(engine) as session:
-        users.create_user(session, scope=scope, username=username, password=password, role=role,
-                          store_ids=store_ids, display_name=display_name, email=email, locale=locale)
+        users.create_user(
+            session,
+            scope=scope,
+            username=username,
+            password=password,
+            role=role,
+            store_ids=store_ids,
+            display_name=display_name,
+            email=email,
+            locale=locale,
+        )
 
 
 def set_account_disabled(engine: Engine, scope: Scope, *, username: str, disabled: bool) -> None:

@@ -1,4 +1,5 @@
 """Reading the audit log (``read_audit``): the filters it offers and the entries, scoped to the reader."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -20,10 +21,17 @@ def audit_filter_options(engine: Engine, scope: Scope) -> tuple[list[str], list[
 
 
 def audit_entries(
-    engine: Engine, scope: Scope, *, actions: list[str] | None, actor: str | None, since: date, until: date,
+    engine: Engine,
+    scope: Scope,
+    *,
+    actions: list[str] | None,
+    actor: str | None,
+    since: date,
+    until: date,
     limit: int,
 ) -> pd.DataFrame:
     """Entries newest first with :data:`AUDIT_COLUMNS` (see :func:`db.audit_repo.list_audit`)."""
     with session_scope(engine) as session:
-        return audit_repo.list_audit(session, scope=scope, actions=actions, actor=actor, since=since, until=until,
-                                     limit=limit)
+        return audit_repo.list_audit(
+            session, scope=scope, actions=actions, actor=actor, since=since, until=until, limit=limit
+        )

@@ -20,6 +20,7 @@
 The channel clients live in the application shell; the caller passes them in as a
 :class:`core.campaigns.delivery.ChannelDirectory`, so this module never imports them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -83,9 +84,17 @@ def require_tick_permission(scope: Scope) -> None:
         raise PermissionDenied(f"{scope.actor} ({scope.role}) may not run the chain-wide campaign tick")
 
 
-def run_tick(engine: Engine, scope: Scope, *, now: datetime, channels: ChannelDirectory,
-             options: TickOptions | None = None, wechat_template_id: str | None = None,
-             task_due: dict[int, date] | None = None, after_send: AfterSend | None = None) -> dict[str, Any]:
+def run_tick(
+    engine: Engine,
+    scope: Scope,
+    *,
+    now: datetime,
+    channels: ChannelDirectory,
+    options: TickOptions | None = None,
+    wechat_template_id: str | None = None,
+    task_due: dict[int, date] | None = None,
+    after_send: AfterSend | None = None,
+) -> dict[str, Any]:
     """One idempotent pass at ``now``: evaluate triggers into the outbox, open complaint tasks, send.
 
     Parameters
@@ -119,9 +128,17 @@ def run_tick(engine: Engine, scope: Scope, *, now: datetime, channels: ChannelDi
     counts = TickCounts()
     evaluate_due(engine, scope, now=now, options=options, counts=counts)
     open_complaint_tasks(engine, scope, now=now, lookback_days=options.complaint_lookback_days, counts=counts)
-    send_due(engine, scope, now=now, channels=channels, options=options, counts=counts,
-             wechat_template_id=wechat_template_id, task_due=task_due if task_due is not None else {},
-             after_send=after_send)
+    send_due(
+        engine,
+        scope,
+        now=now,
+        channels=channels,
+        options=options,
+        counts=counts,
+        wechat_template_id=wechat_template_id,
+        task_due=task_due if task_due is not None else {},
+        after_send=after_send,
+    )
     return counts.as_dict()
 
 
@@ -139,8 +156,17 @@ def evaluate_due(engine: Engine, scope: Scope, *, now: datetime, options: TickOp
     world: dict[Any, Any] = {}
     for campaign in campaigns:
         try:
-            _evaluate_campaign(engine, scope, campaign, now=now, facts=facts, default_tz=default_tz, world=world,
-                               options=options, counts=counts)
+            _evaluate_campaign(
+                engine,
+                scope,
+                campaign,
+                now=now,
+                facts=facts,
+                default_tz=default_tz,
+                world=world,
+                options=options,
+                counts=counts,
+            )
         except Exception:  # noqa: BLE001 - one broken campaign must not stop the others
             log.exception("campaign %s evaluation failed", campaign.id)
             counts.reasons["evaluation_error"] = counts.reasons.get("evaluation_error", 0) + 1
@@ -151,8 +177,7 @@ def occurrence(campaign: Any, now_local: datetime) -> str | None:
     (None: a timed campaign not due now)."""
     kind = campaign.trigger.get("kind")
     if kind == "recurring":
-        lookback = timedelta(days=tolerance(campaign.trigger),
-                             hours=int(campaign.trigger.get("lookback_hours", 23)))
+        lookback = timedelta(days=tolerance(campaign.trigger), hours=int(campaign.trigger.get("lookback_hours", 23)))
         fire = latest_cron_fire(str(campaign.trigger.get("cron", "")), now_local=now_local, lookback=lookback)
         return None if fire is None else "cron@" + fire.isoformat(timespec="minutes")
     if kind == "one_off":
@@ -163,9 +188,18 @@ def occurrence(campaign: Any, now_local: datetime) -> str | None:
     return now_local.date().isoformat()
 
 
-def _evaluate_campaign(engine: Engine, scope: Scope, campaign: Any, *, now: datetime,
-                       facts: dict[int, dict[str, Any]], default_tz: str, world: dict[Any, Any],
-                       options: TickOptions, counts: TickCounts) -> None:
+def _evaluate_campaign(
+    engine: Engine,
+    scope: Scope,
+    campaign: Any,
+    *,
+    now: datetime,
+    facts: dict[int, dict[str, Any]],
+    default_tz: str,
+    world: dict[Any, Any],
+    options: TickOptions,
+    counts: TickCounts,
+) -> None:
     tz = facts[campaign.store_id]["timezone"] if campaign.store_id in facts else default_tz
     now_local = local_time(now, tz)
     today = now_local.date()
@@ -202,37 +236,76 @@ def _evaluate_campaign(engine: Engine, scope: Scope, campaign: Any, *, now: date
         contacts = crepo.recent_contacts(session, customer_ids=ids, start=now - window, end=now + window)
         store_ids = sorted(int(s) for s in members["home_store_id"].dropna().unique())
         day_start = local_midnight_utc(today, tz)
-        booked = crepo.booked_counts(session, store_ids=store_ids, start=day_start,
-                                     end=day_start + timedelta(days=tol + 2))
+        booked = crepo.booked_counts(
+            session, store_ids=store_ids, start=day_start, end=day_start + timedelta(days=tol + 2)
+        )
     if fired.empty:
         with session_scope(engine) as session:
             crepo.finish_run(session, run_id=run_id, audience_size=len(members), at=now)
         return
-    contacts_local = pd.DataFrame({
-        "customer_id": contacts["customer_id"],
-        "day": _local_dates(contacts["at"], contacts["store_id"], facts, default_tz)})
+    contacts_local = pd.DataFrame(
+        {
+            "customer_id": contacts["customer_id"],
+            "day": _local_dates(contacts["at"], contacts["store_id"], facts, default_tz),
+        }
+    )
     booked_local = _local_dates(booked["scheduled_at"], booked["store_id"], facts, default_tz)
-    booked_per_day = {(int(s), d): int(n) for (s, d), n in
-                      pd.DataFrame({"s": booked["store_id"], "d": booked_local}).groupby(["s", "d"]).size().items()}
-    stores = {sid: StoreInfo(code=f["code"], name=f["name"], country=f["country"],
-                             daily_capacity=int(f["daily_capacity"] or 0)) for sid, f in facts.items()}
+    booked_per_day = {
+        (int(s), d): int(n)
+        for (s, d), n in pd.DataFrame({"s": booked["store_id"], "d": booked_local}).groupby(["s", "d"]).size().items()
+    }
+    stores = {
+        sid: StoreInfo(
+            code=f["code"], name=f["name"], country=f["country"], daily_capacity=int(f["daily_capacity"] or 0)
+        )
+        for sid, f in facts.items()
+    }
     plan = CampaignPlan(
-        campaign_id=campaign.id, channel=campaign.channel,
-        variants=CampaignPlan.variants_from_json(campaign.templates), holdout_pct=float(campaign.holdout_pct),
-        frequency_cap_days=cap, send_hour=int(campaign.send_hour), quiet_start=int(campaign.quiet_start),
-        quiet_end=int(campaign.quiet_end), tolerance_days=tol, booking_rate=options.booking_rate,
-        booking_base_url=options.booking_base_url, unsubscribe_base_url=options.unsubscribe_base_url)
+        campaign_id=campaign.id,
+        channel=campaign.channel,
+        variants=CampaignPlan.variants_from_json(campaign.templates),
+        holdout_pct=float(campaign.holdout_pct),
+        frequency_cap_days=cap,
+        send_hour=int(campaign.send_hour),
+        quiet_start=int(campaign.quiet_start),
+        quiet_end=int(campaign.quiet_end),
+        tolerance_days=tol,
+        booking_rate=options.booking_rate,
+        booking_base_url=options.booking_base_url,
+        unsubscribe_base_url=options.unsubscribe_base_url,
+    )
     extra = template_values(world, kind, fired)
-    outbox = plan_outbox(fired, members, plan, today=today, stores=stores, contacts=contacts_local,
-                         booked_per_day=booked_per_day, extra_values=extra)
+    outbox = plan_outbox(
+        fired,
+        members,
+        plan,
+        today=today,
+        stores=stores,
+        contacts=contacts_local,
+        booked_per_day=booked_per_day,
+        extra_values=extra,
+    )
     scheduled_utc = _to_utc(outbox["scheduled_local"], outbox["store_id"], facts, default_tz)
     created = datetime.now(UTC)
     rows = [
-        {"campaign_id": campaign.id, "run_id": run_id, "customer_id": int(r.customer_id),
-         "store_id": None if pd.isna(r.store_id) else int(r.store_id), "channel": r.channel,
-         "variant": str(r.variant), "locale": r.locale, "dedupe_key": r.dedupe_key,
-         "tracking_code": r.tracking_code, "status": r.status, "reason": r.reason, "body": r.body,
-         "scheduled_for": when, "attempts": 0, "cost": 0.0, "created_at": created}
+        {
+            "campaign_id": campaign.id,
+            "run_id": run_id,
+            "customer_id": int(r.customer_id),
+            "store_id": None if pd.isna(r.store_id) else int(r.store_id),
+            "channel": r.channel,
+            "variant": str(r.variant),
+            "locale": r.locale,
+            "dedupe_key": r.dedupe_key,
+            "tracking_code": r.tracking_code,
+            "status": r.status,
+            "reason": r.reason,
+            "body": r.body,
+            "scheduled_for": when,
+            "attempts": 0,
+            "cost": 0.0,
+            "created_at": created,
+        }
         for r, when in zip(outbox.itertuples(index=False), scheduled_utc, strict=True)
     ]
     with session_scope(engine) as session:
@@ -264,10 +337,17 @@ def audience_world(engine: Engine, scope: Scope, world: dict[Any, Any], today: d
                 world["pets"] = crepo.load_pets(session, scope=scope)
                 world["staff"] = crepo.staff_names(session)
         # The one scoring path (services.scoring): the same numbers as the pages and `score`.
-        scores = score_customers_for(engine, scope, as_of=today, customers=world["customers"],
-                                     bookings=world["bookings"])
-        world[key] = audience_frame(scores, world["customers"], accounts=world["accounts"], pets=world["pets"],
-                                    bookings=world["bookings"], staff_names=world["staff"])
+        scores = score_customers_for(
+            engine, scope, as_of=today, customers=world["customers"], bookings=world["bookings"]
+        )
+        world[key] = audience_frame(
+            scores,
+            world["customers"],
+            accounts=world["accounts"],
+            pets=world["pets"],
+            bookings=world["bookings"],
+            staff_names=world["staff"],
+        )
     return world[key]
 
 
@@ -279,10 +359,13 @@ def _points_expiring(engine: Engine, scope: Scope, today: date, now: datetime) -
     if not len(lots):
         return pd.DataFrame(columns=["customer_id", "expires_on", "points"])
     lots = lots.loc[lots["expires_at"].notna() & lots["points_remaining"].gt(0)]
-    return pd.DataFrame({
-        "customer_id": lots["customer_id"].astype(np.int64),
-        "expires_on": pd.to_datetime(lots["expires_at"]).dt.normalize(),
-        "points": lots["points_remaining"].astype(int)})
+    return pd.DataFrame(
+        {
+            "customer_id": lots["customer_id"].astype(np.int64),
+            "expires_on": pd.to_datetime(lots["expires_at"]).dt.normalize(),
+            "points": lots["points_remaining"].astype(int),
+        }
+    )
 
 
 def _tier_events(engine: Engine, scope: Scope, today: date, now: datetime) -> pd.DataFrame:
@@ -305,8 +388,9 @@ INPUT_LOADERS: dict[str, Callable[[Engine, Scope, date, datetime], pd.DataFrame]
 }
 
 
-def trigger_inputs(engine: Engine, scope: Scope, world: dict[Any, Any], kind: str | None, *, today: date,
-                   now: datetime) -> TriggerInputs:
+def trigger_inputs(
+    engine: Engine, scope: Scope, world: dict[Any, Any], kind: str | None, *, today: date, now: datetime
+) -> TriggerInputs:
     """The facts the trigger ``kind`` reads (``TRIGGER_REGISTRY[kind].inputs``), each loaded once
     per tick into ``world``."""
     inputs = TriggerInputs()
@@ -327,23 +411,31 @@ def template_values(world: dict[Any, Any], kind: str | None, fired: pd.DataFrame
     if spec is None or "points_expiring" not in spec.inputs or key not in world:
         return {}
     points = world[key]
-    first = points.sort_values("expires_on").groupby("customer_id").agg(
-        points=("points", "sum"), expiry_date=("expires_on", "min"))
+    first = (
+        points.sort_values("expires_on")
+        .groupby("customer_id")
+        .agg(points=("points", "sum"), expiry_date=("expires_on", "min"))
+    )
     wanted = set(fired["customer_id"].astype(int))
-    return {int(c): {"points": int(r.points), "expiry_date": pd.Timestamp(r.expiry_date).date().isoformat()}
-            for c, r in first.iterrows() if int(c) in wanted}
+    return {
+        int(c): {"points": int(r.points), "expiry_date": pd.Timestamp(r.expiry_date).date().isoformat()}
+        for c, r in first.iterrows()
+        if int(c) in wanted
+    }
 
 
 # ============================================================================ complaints
-def open_complaint_tasks(engine: Engine, scope: Scope, *, now: datetime, lookback_days: int,
-                         counts: TickCounts) -> None:
+def open_complaint_tasks(
+    engine: Engine, scope: Scope, *, now: datetime, lookback_days: int, counts: TickCounts
+) -> None:
     """Open one recovery task per complaint of the last ``lookback_days`` (idempotent)."""
     require_tick_permission(scope)
     with session_scope(engine) as session:
         facts = crepo.store_facts(session)
         today = {sid: local_day(now, f["timezone"]) for sid, f in facts.items()}
         counts.tasks_opened += crepo.open_complaint_tasks(
-            session, since=now - timedelta(days=lookback_days), until=now, today_by_store=today)
+            session, since=now - timedelta(days=lookback_days), until=now, today_by_store=today
+        )
 
 
 def create_message_task(engine: Engine, *, message_id: int, due_on: date) -> int:
@@ -353,9 +445,18 @@ def create_message_task(engine: Engine, *, message_id: int, due_on: date) -> int
 
 
 # ============================================================================ send
-def send_due(engine: Engine, scope: Scope, *, now: datetime, channels: ChannelDirectory, options: TickOptions,
-             counts: TickCounts, wechat_template_id: str | None = None, task_due: dict[int, date] | None = None,
-             after_send: AfterSend | None = None) -> None:
+def send_due(
+    engine: Engine,
+    scope: Scope,
+    *,
+    now: datetime,
+    channels: ChannelDirectory,
+    options: TickOptions,
+    counts: TickCounts,
+    wechat_template_id: str | None = None,
+    task_due: dict[int, date] | None = None,
+    after_send: AfterSend | None = None,
+) -> None:
     """Claim due outbox rows in batches and send them through ``channels``."""
     require_tick_permission(scope)
     task_due = task_due if task_due is not None else {}
@@ -366,13 +467,26 @@ def send_due(engine: Engine, scope: Scope, *, now: datetime, channels: ChannelDi
     if missing:
         with session_scope(engine) as session:
             counts.not_configured += crepo.mark_not_configured(session, channels=missing)
-    sender = _Sender(engine, now=now, channels=channels, options=options, counts=counts,
-                     wechat_template_id=wechat_template_id, task_due=task_due, after_send=after_send)
+    sender = _Sender(
+        engine,
+        now=now,
+        channels=channels,
+        options=options,
+        counts=counts,
+        wechat_template_id=wechat_template_id,
+        task_due=task_due,
+        after_send=after_send,
+    )
     for _ in range(options.max_batches):
         with session_scope(engine) as session:
             token, ids = crepo.claim_messages(
-                session, worker_id=options.worker_id, now=now, limit=options.batch_size,
-                claim_timeout_seconds=int(options.claim_timeout_seconds or 300), channels=ready)
+                session,
+                worker_id=options.worker_id,
+                now=now,
+                limit=options.batch_size,
+                claim_timeout_seconds=int(options.claim_timeout_seconds or 300),
+                channels=ready,
+            )
         if not ids:
             return
         with session_scope(engine) as session:
@@ -424,8 +538,9 @@ class _Sender:
         if in_quiet_hours(local_now, quiet_start=m.quiet_start, quiet_end=m.quiet_end):
             until = defer_quiet_hours(local_now, quiet_start=m.quiet_start, quiet_end=m.quiet_end)
             with session_scope(engine) as session:
-                crepo.defer_message(session, message_id=m.id, token=token,
-                                    until=local_to_utc(until, tz), reason="quiet_hours")
+                crepo.defer_message(
+                    session, message_id=m.id, token=token, until=local_to_utc(until, tz), reason="quiet_hours"
+                )
             counts.deferred += 1
             add_reasons(counts, ["quiet_hours"])
             return "ok"
@@ -439,8 +554,9 @@ class _Sender:
         benefit = m.benefit_per_message
         if benefit > 0:
             with session_scope(engine) as session:
-                ok = crepo.reserve_benefit_for_message(session, message_id=m.id, token=token,
-                                                       campaign_id=m.campaign_id, amount=benefit)
+                ok = crepo.reserve_benefit_for_message(
+                    session, message_id=m.id, token=token, campaign_id=m.campaign_id, amount=benefit
+                )
                 if not ok:
                     crepo.mark_suppressed(session, message_id=m.id, token=token, reason="budget_exhausted")
                     if crepo.pause_campaign_for(session, campaign_id=m.campaign_id, reason="budget_exhausted"):
@@ -456,8 +572,13 @@ class _Sender:
             return "ok"
         self.task_due[m.id] = local_now.date()
         outbound = OutboundMessage(
-            message_id=str(m.id), dedupe_key=m.dedupe_key, channel=m.channel, to=str(m.address.get(m.channel) or ""),
-            body=m.body, locale=m.locale, subject=_subject(m.locale),
+            message_id=str(m.id),
+            dedupe_key=m.dedupe_key,
+            channel=m.channel,
+            to=str(m.address.get(m.channel) or ""),
+            body=m.body,
+            locale=m.locale,
+            subject=_subject(m.locale),
             link=booking_link(self.options.booking_base_url, m.store_code, m.tracking_code),
             unsubscribe_url=unsubscribe_link(self.options.unsubscribe_base_url, m.tracking_code),
             template_id=self.wechat_template_id,
@@ -473,35 +594,56 @@ class _Sender:
         now, counts, options = self.now, self.counts, self.options
         with session_scope(self.engine) as session:
             if result.outcome is SendOutcome.DELIVERED:
-                crepo.mark_sent(session, message_id=m.id, token=token, at=now,
-                                provider_message_id=result.provider_message_id, cost=m.cost_per_message)
+                crepo.mark_sent(
+                    session,
+                    message_id=m.id,
+                    token=token,
+                    at=now,
+                    provider_message_id=result.provider_message_id,
+                    cost=m.cost_per_message,
+                )
                 counts.sent += 1
                 return "ok"
-            crepo.refund_benefit_for_message(session, message_id=m.id, campaign_id=m.campaign_id,
-                                             amount=m.benefit_per_message)
+            crepo.refund_benefit_for_message(
+                session, message_id=m.id, campaign_id=m.campaign_id, amount=m.benefit_per_message
+            )
             if result.opted_out:
                 crepo.record_opt_out(session, customer_id=m.customer_id, channel=m.channel, at=now)
             if result.outcome is SendOutcome.QUOTA_EXHAUSTED:
                 crepo.release_claims(session, token=token, message_ids=[m.id], reason="campaign_paused")
-                if crepo.pause_campaign_for(session, campaign_id=m.campaign_id,
-                                            reason=f"quota_exhausted: {result.error or ''}"[:200]):
+                if crepo.pause_campaign_for(
+                    session, campaign_id=m.campaign_id, reason=f"quota_exhausted: {result.error or ''}"[:200]
+                ):
                     counts.paused += 1
                 return "pause"
             if result.outcome is SendOutcome.RETRY:
                 attempts = m.attempts + 1
                 if attempts >= options.max_attempts:
-                    crepo.mark_failed(session, message_id=m.id, token=token, error=result.error,
-                                      reason="max_attempts")
+                    crepo.mark_failed(session, message_id=m.id, token=token, error=result.error, reason="max_attempts")
                     counts.failed += 1
                     return "ok"
-                delay = backoff_seconds(attempts, base=options.backoff_base_seconds,
-                                        cap=options.backoff_max_seconds, retry_after=result.retry_after_seconds)
-                crepo.mark_retry(session, message_id=m.id, token=token, next_attempt_at=now + timedelta(seconds=delay),
-                                 error=result.error)
+                delay = backoff_seconds(
+                    attempts,
+                    base=options.backoff_base_seconds,
+                    cap=options.backoff_max_seconds,
+                    retry_after=result.retry_after_seconds,
+                )
+                crepo.mark_retry(
+                    session,
+                    message_id=m.id,
+                    token=token,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    error=result.error,
+                )
                 counts.retried += 1
                 return "throttle" if result.status_code == 429 else "ok"
-            crepo.mark_failed(session, message_id=m.id, token=token, error=result.error,
-                              reason="opted_out" if result.opted_out else "provider_error")
+            crepo.mark_failed(
+                session,
+                message_id=m.id,
+                token=token,
+                error=result.error,
+                reason="opted_out" if result.opted_out else "provider_error",
+            )
             counts.failed += 1
             return "ok"
 
@@ -533,8 +675,9 @@ def _majority_timezone(facts: dict[int, dict[str, Any]]) -> str:
     return str(zones.mode().iloc[0]) if len(zones) else "Asia/Taipei"
 
 
-def _local_dates(utc_values: pd.Series, store_ids: pd.Series, facts: dict[int, dict[str, Any]],
-                 default_tz: str) -> pd.Series:
+def _local_dates(
+    utc_values: pd.Series, store_ids: pd.Series, facts: dict[int, dict[str, Any]], default_tz: str
+) -> pd.Series:
     if len(utc_values) == 0:
         return pd.Series([], dtype=object)
     timezones = {sid: f["timezone"] for sid, f in facts.items()}
@@ -543,8 +686,9 @@ def _local_dates(utc_values: pd.Series, store_ids: pd.Series, facts: dict[int, d
     return local.dt.date
 
 
-def _to_utc(local_values: pd.Series, store_ids: pd.Series, facts: dict[int, dict[str, Any]],
-            default_tz: str) -> list[datetime]:
+def _to_utc(
+    local_values: pd.Series, store_ids: pd.Series, facts: dict[int, dict[str, Any]], default_tz: str
+) -> list[datetime]:
     timezones = {sid: f["timezone"] for sid, f in facts.items()}
     filled = store_ids.fillna(-1).astype(int)
     utc = to_utc(local_values, filled, {**timezones, -1: default_tz})

@@ -3,6 +3,7 @@
 The Data page and ``import bookings|customers`` both run through here (``services/sources.py``
 does the same for registered databases), so a file imports the same way from either.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,8 +26,9 @@ Progress = importer.Progress
 fields_for = importer.fields_for
 
 
-def import_options(engine: Engine, *, country: str, dayfirst: bool | None = None,
-                   default_store: str | None = None) -> ImportOptions:
+def import_options(
+    engine: Engine, *, country: str, dayfirst: bool | None = None, default_store: str | None = None
+) -> ImportOptions:
     """How to read the file: the shop's own status words, the phone country, the date order."""
     with session_scope(engine) as session:
         vocabulary = importer.load_status_vocabulary(session)
@@ -45,14 +47,16 @@ def saved_mapping(engine: Engine, *, source: str, kind: str) -> dict[str, str] |
         return importer.saved_mapping(session, source=source, kind=kind)
 
 
-def suggest_mapping(headers: Sequence[str], *, kind: str, saved: Mapping[str, str] | None = None,
-                    map_args: Iterable[str] = ()) -> dict[str, str]:
+def suggest_mapping(
+    headers: Sequence[str], *, kind: str, saved: Mapping[str, str] | None = None, map_args: Iterable[str] = ()
+) -> dict[str, str]:
     """The suggested mapping, overridden by a saved one, then by explicit ``FIELD=COLUMN`` pairs."""
     return importer.resolve_mapping(headers, kind=kind, saved=saved, map_args=map_args)
 
 
-def prepare_rows(kind: str, table: RawTable | pd.DataFrame, mapping: Mapping[str, str],
-                 options: ImportOptions) -> PreparedImport:
+def prepare_rows(
+    kind: str, table: RawTable | pd.DataFrame, mapping: Mapping[str, str], options: ImportOptions
+) -> PreparedImport:
     """Validate and convert the mapped rows (raises ImportFileError when the file cannot be used)."""
     return importer.prepare(kind, table, mapping, options)
 
@@ -78,19 +82,39 @@ def write_rows(
     The reject report goes under ``reject_dir`` (the application passes ``Settings.reject_report_dir``).
     """
     writer = importer.import_bookings if kind == "bookings" else importer.import_customers
-    result = writer(engine, prepared=prepared, scope=scope, source=source, filename=filename, reject_dir=reject_dir,
-                    create_stores=create_stores, country=country, dry_run=dry_run, progress=progress, **options)
+    result = writer(
+        engine,
+        prepared=prepared,
+        scope=scope,
+        source=source,
+        filename=filename,
+        reject_dir=reject_dir,
+        create_stores=create_stores,
+        country=country,
+        dry_run=dry_run,
+        progress=progress,
+        **options,
+    )
     if result.status == "done" and save_mapping is not None and source.strip():
         with session_scope(engine) as session:
             importer.save_mapping(session, scope=scope, source=source.strip(), kind=kind, mapping=save_mapping)
     return result
 
 
-def read_file(data: bytes, filename: str, *, kind: str, options: ImportOptions, max_bytes: int,
-              saved: Mapping[str, str] | None = None, map_args: Iterable[str] = ()) -> FileImport:
+def read_file(
+    data: bytes,
+    filename: str,
+    *,
+    kind: str,
+    options: ImportOptions,
+    max_bytes: int,
+    saved: Mapping[str, str] | None = None,
+    map_args: Iterable[str] = (),
+) -> FileImport:
     """Read, map and prepare a whole file of at most ``max_bytes`` (the command line's path)."""
-    return importer.read_and_prepare(data, filename, kind=kind, options=options, saved=saved, map_args=map_args,
-                                     max_bytes=max_bytes)
+    return importer.read_and_prepare(
+        data, filename, kind=kind, options=options, saved=saved, map_args=map_args, max_bytes=max_bytes
+    )
 
 
 def status_words(engine: Engine) -> dict[str, str]:

@@ -6,6 +6,7 @@ may view figures. The stores' figures are computed from what happened at those s
 (``core.kpi``'s module docstring): a chain admin's Stores board and a store manager's Overview
 agree whatever else each of them may see.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -39,42 +40,80 @@ def kpi_frames(engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: da
         homes = kpi_repo.visitor_home_stores(session, scope=scope, store_ids=stores)
         reviews = kpi_repo.load_reviews(session, scope=scope, store_ids=stores)
     own = frames["customers"].loc[:, ["customer_id", "home_store_id"]]
-    frames["customers"] = (pd.concat([own, homes], ignore_index=True)
-                           .drop_duplicates("customer_id").reset_index(drop=True))
+    frames["customers"] = (
+        pd.concat([own, homes], ignore_index=True).drop_duplicates("customer_id").reset_index(drop=True)
+    )
     frames["reviews"] = reviews
     return frames
 
 
-def _frames(engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: date,
-            frames: dict[str, pd.DataFrame] | None) -> tuple[tuple[pd.DataFrame, ...], pd.DataFrame]:
+def _frames(
+    engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: date, frames: dict[str, pd.DataFrame] | None
+) -> tuple[tuple[pd.DataFrame, ...], pd.DataFrame]:
     scope.require("view")
     f = frames if frames is not None else kpi_frames(engine, scope, store_ids, as_of)
     return (f["bookings"], f["customers"], f["messages"], f["tasks"], f["feedback"]), f["reviews"]
 
 
-def board(engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: date, *, period_days: int = 30,
-          include_previous: bool = True, frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def board(
+    engine: Engine,
+    scope: Scope,
+    store_ids: Sequence[int],
+    as_of: date,
+    *,
+    period_days: int = 30,
+    include_previous: bool = True,
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """``core.kpi.kpi_board`` of the stores taken together (revisits at any of them).
 
     ``frames`` (from :func:`kpi_frames` for the same stores and as-of) skips the read when a
     caller already holds them (the dashboard's cache).
     """
     parts, reviews = _frames(engine, scope, store_ids, as_of, frames)
-    return core_kpi.kpi_board(*parts, reviews=reviews, as_of=as_of, period_days=period_days,
-                              store_ids=list(store_ids), include_previous=include_previous)
+    return core_kpi.kpi_board(
+        *parts,
+        reviews=reviews,
+        as_of=as_of,
+        period_days=period_days,
+        store_ids=list(store_ids),
+        include_previous=include_previous,
+    )
 
 
-def by_store(engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: date, *, period_days: int = 30,
-             include_previous: bool = False, frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def by_store(
+    engine: Engine,
+    scope: Scope,
+    store_ids: Sequence[int],
+    as_of: date,
+    *,
+    period_days: int = 30,
+    include_previous: bool = False,
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """One board per store (``group`` = store id): each store's figures exactly as :func:`board`
     gives them for that store alone."""
     parts, reviews = _frames(engine, scope, store_ids, as_of, frames)
-    return core_kpi.kpi_by(*parts, reviews=reviews, as_of=as_of, by="store", store_ids=list(store_ids),
-                           period_days=period_days, include_previous=include_previous)
+    return core_kpi.kpi_by(
+        *parts,
+        reviews=reviews,
+        as_of=as_of,
+        by="store",
+        store_ids=list(store_ids),
+        period_days=period_days,
+        include_previous=include_previous,
+    )
 
 
-def trend(engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: date, *, periods: int = 12,
-          frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def trend(
+    engine: Engine,
+    scope: Scope,
+    store_ids: Sequence[int],
+    as_of: date,
+    *,
+    periods: int = 12,
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Monthly boards of the stores taken together (``core.kpi.kpi_trend``)."""
     parts, reviews = _frames(engine, scope, store_ids, as_of, frames)
     return core_kpi.kpi_trend(*parts, reviews=reviews, as_of=as_of, periods=periods, store_ids=list(store_ids))
@@ -96,8 +135,11 @@ def save_targets(engine: Engine, scope: Scope, store_id: int, targets: dict[str,
     Returns the store's targets now in force.
     """
     scope.require("edit_rules")
-    known = {key: float(value) for key, value in targets.items()
-             if key in core_kpi.KPI_KEYS and value is not None and value == value}
+    known = {
+        key: float(value)
+        for key, value in targets.items()
+        if key in core_kpi.KPI_KEYS and value is not None and value == value
+    }
     with session_scope(engine) as session:
         save_kpi_targets(session, scope=scope, store_id=store_id, targets=known)
     return targets_of(engine, scope, store_id)
@@ -115,8 +157,9 @@ def _number(value: Any) -> float | None:
     return None if value != value else value
 
 
-def report(engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: date, *,
-           period_days: int = 30) -> dict[str, dict[str, Any]]:
+def report(
+    engine: Engine, scope: Scope, store_ids: Sequence[int], as_of: date, *, period_days: int = 30
+) -> dict[str, dict[str, Any]]:
     """The board as plain values per KPI, each with its 95% interval, target and whether it is
     met (the ``kpis`` object of ``kpi --json``)."""
     frame = board(engine, scope, store_ids, as_of, period_days=period_days)

@@ -3,6 +3,7 @@
 The worker runs :func:`run_nightly` after the daily score snapshot; every job is idempotent, so a
 restart that runs it again writes nothing twice.
 """
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """Saving loyalty rules: tier rules, the points rule and the redemption catalog (versioned, audited)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,8 +31,9 @@ def default_tier_rules(kind: str) -> list[loyalty.TierRule]:
     return loyalty_repo.default_tier_rules(kind)
 
 
-def save_tier_rules(engine: Engine, scope: Scope, *, store_id: int | None, rules: Sequence[loyalty.TierRule],
-                    policy: loyalty.TierPolicy) -> int:
+def save_tier_rules(
+    engine: Engine, scope: Scope, *, store_id: int | None, rules: Sequence[loyalty.TierRule], policy: loyalty.TierPolicy
+) -> int:
     """Save tier rules as a new version (``chain_rules`` chain-wide, ``edit_rules`` for a store)."""
     with session_scope(engine) as session:
         return loyalty_repo.save_tier_rules(session, scope=scope, store_id=store_id, rules=rules, policy=policy)
@@ -48,6 +50,15 @@ def save_catalog(engine: Engine, scope: Scope, *, store_id: int | None, items: S
     with session_scope(engine) as session:
         for item in items:
             loyalty_repo.upsert_redemption_item(
-                session, scope=scope, item_id=item.item_id, store_id=store_id, name=item.name, kind=item.kind,
-                points_cost=item.points_cost, cash_cost=item.cash_cost, stock=item.stock, active=item.active)
+                session,
+                scope=scope,
+                item_id=item.item_id,
+                store_id=store_id,
+                name=item.name,
+                kind=item.kind,
+                points_cost=item.points_cost,
+                cash_cost=item.cash_cost,
+                stock=item.stock,
+                active=item.active,
+            )
     return len(items)

@@ -5,6 +5,7 @@ Permission: ``import`` (store managers and chain admins; see :data:`db.merge_rep
 ones who clean it. A store manager sees and merges only members whose home stores are theirs; a
 chain admin any. Every merge and undo is audited (``member.merge`` / ``member.merge_undo``).
 """
+
 from __future__ import annotations
 
 from typing import Final
@@ -21,12 +22,25 @@ from db.merge_repo import MergeError, MergeOutcome
 #: Columns of :func:`find_duplicates`: the pair, then each member's home store code and visits.
 DUPLICATE_COLUMNS: Final = (*PAIR_COLUMNS, "store_code_a", "store_code_b", "visits_a", "visits_b")
 
-__all__ = ["DUPLICATE_COLUMNS", "MergeError", "MergeOutcome", "find_duplicates", "list_merges", "member_id",
-           "merge_members", "undo_merge"]
+__all__ = [
+    "DUPLICATE_COLUMNS",
+    "MergeError",
+    "MergeOutcome",
+    "find_duplicates",
+    "list_merges",
+    "member_id",
+    "merge_members",
+    "undo_merge",
+]
 
 
-def find_duplicates(engine: Engine, scope: Scope, *, store_ids: list[int] | tuple[int, ...] | None = None,
-                    min_score: float = DEFAULT_MIN_SCORE) -> pd.DataFrame:
+def find_duplicates(
+    engine: Engine,
+    scope: Scope,
+    *,
+    store_ids: list[int] | tuple[int, ...] | None = None,
+    min_score: float = DEFAULT_MIN_SCORE,
+) -> pd.DataFrame:
     """Probable duplicate pairs among the members the caller may see, best first.
 
     Returns :data:`DUPLICATE_COLUMNS` (see :func:`core.identity.find_duplicate_pairs`); visits are
@@ -41,7 +55,8 @@ def find_duplicates(engine: Engine, scope: Scope, *, store_ids: list[int] | tupl
         codes = {s.id: s.code for s in repo.list_stores(session, scope=scope)}
     for side in ("a", "b"):
         pairs[f"store_code_{side}"] = pairs[f"home_store_id_{side}"].map(
-            lambda sid: "" if pd.isna(sid) else codes.get(int(sid), ""))
+            lambda sid: "" if pd.isna(sid) else codes.get(int(sid), "")
+        )
         pairs[f"visits_{side}"] = pairs[f"customer_id_{side}"].map(visits).fillna(0).astype("int64")
     return pairs[list(DUPLICATE_COLUMNS)]
 
@@ -54,8 +69,9 @@ def merge_members(engine: Engine, scope: Scope, keep_id: int, absorb_id: int) ->
         found = find_duplicate_pairs(pair, min_score=0.0)
         score = float(found["score"].iloc[0]) if len(found) else None
         evidence = tuple(found["evidence"].iloc[0]) if len(found) else ()
-        return merge_repo.merge_members(session, scope=scope, keep_id=int(keep_id), absorb_id=int(absorb_id),
-                                        score=score, evidence=evidence)
+        return merge_repo.merge_members(
+            session, scope=scope, keep_id=int(keep_id), absorb_id=int(absorb_id), score=score, evidence=evidence
+        )
 
 
 def undo_merge(engine: Engine, scope: Scope, merge_id: int) -> MergeOutcome:

@@ -18,6 +18,7 @@ by name (``score --model auto``); its rows then name the model in ``churn_model`
 Store scope: customers are read for the caller's (picked) home stores and visits at those stores,
 filtered in the database queries (``db.repo``, ``db.aggregates``), never after loading.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,9 +56,9 @@ REASON_MIN_RISK: Final = 0.5
 class ScoreRun:
     """Scores of one run and the churn model behind them."""
 
-    scores: pd.DataFrame   # core.scoring frame + external_id (2nd column) + MODEL_SCORE_COLUMNS
-    chosen: str            # "cadence_rule", "gbm" or "bgnbd"
-    report: Any | None     # ChurnModelReport when a model was fitted ("auto"), else None
+    scores: pd.DataFrame  # core.scoring frame + external_id (2nd column) + MODEL_SCORE_COLUMNS
+    chosen: str  # "cadence_rule", "gbm" or "bgnbd"
+    report: Any | None  # ChurnModelReport when a model was fitted ("auto"), else None
 
 
 def require_scores_permission(scope: Scope) -> None:
@@ -78,8 +79,15 @@ def store_kinds(stores: pd.DataFrame | None) -> pd.DataFrame | None:
     return stores.loc[:, ["store_id", "kind"]]
 
 
-def fit_churn(bookings: pd.DataFrame, customers: pd.DataFrame, *, as_of: date, horizon_days: int = 90,
-              feedback: pd.DataFrame | None = None, stores: pd.DataFrame | None = None) -> Any | None:
+def fit_churn(
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    as_of: date,
+    horizon_days: int = 90,
+    feedback: pd.DataFrame | None = None,
+    stores: pd.DataFrame | None = None,
+) -> Any | None:
     """:func:`core.models.churn.fit_churn_models` on the frames, or ``None`` when nothing can be
     fitted at all (no bookings; the report itself says when the cadence rule is used)."""
     from core.models.churn import fit_churn_models
@@ -87,26 +95,46 @@ def fit_churn(bookings: pd.DataFrame, customers: pd.DataFrame, *, as_of: date, h
     if bookings.empty:
         return None
     try:
-        return fit_churn_models(bookings, model_customers(customers), as_of=as_of, horizon_days=horizon_days,
-                                feedback=feedback, stores=store_kinds(stores), importance=False)
+        return fit_churn_models(
+            bookings,
+            model_customers(customers),
+            as_of=as_of,
+            horizon_days=horizon_days,
+            feedback=feedback,
+            stores=store_kinds(stores),
+            importance=False,
+        )
     except ValueError:
         return None
 
 
-def reasons_by_customer(report: Any, bookings: pd.DataFrame, customers: pd.DataFrame, *, as_of: date,
-                        feedback: pd.DataFrame | None = None, stores: pd.DataFrame | None = None,
-                        min_risk: float = REASON_MIN_RISK) -> pd.DataFrame:
+def reasons_by_customer(
+    report: Any,
+    bookings: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    as_of: date,
+    feedback: pd.DataFrame | None = None,
+    stores: pd.DataFrame | None = None,
+    min_risk: float = REASON_MIN_RISK,
+) -> pd.DataFrame:
     """``customer_id``, ``churn_risk``, ``reasons`` (list of dicts) for at-risk customers
     (:func:`core.models.reasons.explain_churn`)."""
     from core.models.features import churn_features, prepare_history
     from core.models.reasons import explain_churn
 
-    history = prepare_history(bookings, model_customers(customers), as_of=as_of, feedback=feedback,
-                              stores=store_kinds(stores))
+    history = prepare_history(
+        bookings, model_customers(customers), as_of=as_of, feedback=feedback, stores=store_kinds(stores)
+    )
     features = churn_features(history, as_of=as_of)
     if features.empty:
-        return pd.DataFrame({"customer_id": pd.Series(dtype="int64"), "churn_risk": pd.Series(dtype=float),
-                             "reasons": pd.Series(dtype=object)})
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype="int64"),
+                "churn_risk": pd.Series(dtype=float),
+                "reasons": pd.Series(dtype=object),
+            }
+        )
     return explain_churn(report, features, min_risk=min_risk)
 
 
@@ -166,9 +194,14 @@ def scoring_run(
         if pushdown:
             rfm, life = RfmParams(), LifecycleParams()
             aggregates = load_aggregates(
-                session, scope=scope, as_of=as_of, store_ids=stores, lookback_days=rfm.lookback_days,
+                session,
+                scope=scope,
+                as_of=as_of,
+                store_ids=stores,
+                lookback_days=rfm.lookback_days,
                 rescheduler_lookback_days=life.rescheduler_lookback_days,
-                rescheduler_statuses=life.rescheduler_statuses)
+                rescheduler_statuses=life.rescheduler_statuses,
+            )
         elif bookings is None:
             bookings = repo.load_bookings(session, scope=scope, store_ids=stores, until=as_of)
         if model == "auto":
@@ -177,13 +210,15 @@ def scoring_run(
 
     report = None
     if model == "auto" and bookings is not None:
-        report = fit_churn(bookings, customers, as_of=as_of, horizon_days=horizon_days, feedback=feedback,
-                           stores=store_frame)
+        report = fit_churn(
+            bookings, customers, as_of=as_of, horizon_days=horizon_days, feedback=feedback, stores=store_frame
+        )
     chosen = RULE if report is None else str(report.chosen)
     if chosen == RULE:
         if aggregates is not None:
-            scores = score_from_aggregates(aggregates.customers, aggregates.priors, customers, as_of=as_of,
-                                           horizon_days=horizon_days)
+            scores = score_from_aggregates(
+                aggregates.customers, aggregates.priors, customers, as_of=as_of, horizon_days=horizon_days
+            )
         else:
             scores = score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days)
         scores = _restrict(scores, customers)
@@ -196,8 +231,9 @@ def scoring_run(
     from core.models.churn import churn_model_for_scoring
 
     assert bookings is not None and report is not None  # "auto" with a fitted model
-    adapter = churn_model_for_scoring(report, bookings, model_customers(customers), as_of=as_of,
-                                      feedback=feedback, stores=store_kinds(store_frame))
+    adapter = churn_model_for_scoring(
+        report, bookings, model_customers(customers), as_of=as_of, feedback=feedback, stores=store_kinds(store_frame)
+    )
     seen: dict[str, pd.DataFrame] = {}
 
     def fitted(features: pd.DataFrame) -> pd.DataFrame:
@@ -205,13 +241,16 @@ def scoring_run(
         seen["out"] = out
         return out
 
-    scores = _restrict(score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days,
-                                       churn_model=fitted), customers)
+    scores = _restrict(
+        score_customers(bookings, customers, as_of=as_of, horizon_days=horizon_days, churn_model=fitted), customers
+    )
     extra = seen["out"].drop_duplicates("customer_id").set_index("customer_id")
     scores["churn_model"] = chosen
     scores["confidence"] = scores["customer_id"].map(extra["confidence"]).fillna("low").to_numpy(dtype=object)
     why = reasons_by_customer(report, bookings, customers, as_of=as_of, feedback=feedback, stores=store_frame)
-    keys = {int(c): json.dumps([r["key"] for r in rs]) for c, rs in zip(why["customer_id"], why["reasons"], strict=True)}
+    keys = {
+        int(c): json.dumps([r["key"] for r in rs]) for c, rs in zip(why["customer_id"], why["reasons"], strict=True)
+    }
     scores["reasons"] = [keys.get(int(c), "[]") for c in scores["customer_id"]]
     return ScoreRun(scores=scores, chosen=chosen, report=report)
 
@@ -229,8 +268,17 @@ def score_customers_for(
     bookings: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The scores of :func:`scoring_run` (same parameters), for callers that need no model report."""
-    return scoring_run(engine, scope, as_of=as_of, horizon_days=horizon_days, store_ids=store_ids, model=model,
-                       pushdown=pushdown, customers=customers, bookings=bookings).scores
+    return scoring_run(
+        engine,
+        scope,
+        as_of=as_of,
+        horizon_days=horizon_days,
+        store_ids=store_ids,
+        model=model,
+        pushdown=pushdown,
+        customers=customers,
+        bookings=bookings,
+    ).scores
 
 
 def _restrict(scores: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -268,7 +316,8 @@ def backfill_snapshots(engine: Engine, *, months: int = 6, as_of: date | None = 
         bookings = None if pushdown else repo.load_bookings(session, scope=scope, until=last)
     written: dict[str, int] = {}
     for day in month_ends(last, months):
-        scores = score_customers_for(engine, scope, as_of=day, customers=customers, bookings=bookings,
-                                     pushdown=pushdown)
+        scores = score_customers_for(
+            engine, scope, as_of=day, customers=customers, bookings=bookings, pushdown=pushdown
+        )
         written[day.isoformat()] = write_snapshot(engine, scores=scores, as_of=day)
     return written

@@ -6,6 +6,7 @@ manager may name in a query of their own, and the stores it may feed. Every URL 
 :class:`SourcePolicy` at registration and again at every read: an allowed host (or, for SQLite,
 an existing file in an allowed folder), never the app's own database.
 """
+
 from __future__ import annotations
 
 import base64
@@ -90,16 +91,27 @@ class SourceRead:
 
 def _fernet(secret_key: str) -> Fernet:
     if len(secret_key) < 32:
-        raise SourceError("no_key", "no secret key to encrypt source credentials: set REVISIT_SOURCE_KEY "
-                          "(or REVISIT_COOKIE_KEY) to at least 32 random characters")
+        raise SourceError(
+            "no_key",
+            "no secret key to encrypt source credentials: set REVISIT_SOURCE_KEY "
+            "(or REVISIT_COOKIE_KEY) to at least 32 random characters",
+        )
     digest = hashlib.sha256(("revisit-sql-source:" + secret_key).encode("utf-8")).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def _info(row: SqlSource) -> SourceInfo:
-    return SourceInfo(name=row.name, backend=row.backend, shown_url=row.shown_url, table=row.table_name,
-                      query=row.query, watermark_column=row.watermark_column, kind=row.kind,
-                      allowed_tables=tuple(row.allowed_tables or ()), store_ids=tuple(row.store_ids or ()))
+    return SourceInfo(
+        name=row.name,
+        backend=row.backend,
+        shown_url=row.shown_url,
+        table=row.table_name,
+        query=row.query,
+        watermark_column=row.watermark_column,
+        kind=row.kind,
+        allowed_tables=tuple(row.allowed_tables or ()),
+        store_ids=tuple(row.store_ids or ()),
+    )
 
 
 def _same_server(a: URL, b: URL) -> bool:
@@ -135,13 +147,27 @@ def check_source_url(url: str, policy: SourcePolicy) -> URL:
         if app.get_backend_name() == "sqlite" and app.database and Path(app.database).resolve() == path:
             raise SourceError("app_database", "this is Revisit's own database; register the shop's database instead")
         if not any(path.is_relative_to(folder.resolve()) for folder in policy.allowed_dirs):
-            raise SourceError("local_file", "local database files are not allowed as sources unless they are in a "
-                              "folder listed in REVISIT_SOURCE_DIRS")
+            raise SourceError(
+                "local_file",
+                "local database files are not allowed as sources unless they are in a "
+                "folder listed in REVISIT_SOURCE_DIRS",
+            )
         if not path.is_file():
             raise SourceError("missing_file", f"the SQLite source file {path.name} does not exist")
         return parsed.set(database=str(path))
-    redirecting = {"host", "hostaddr", "unix_socket", "service", "passfile", "sslkey", "sslcert", "sslrootcert",
-                   "read_default_file", "init_command", "options"} & {k.lower() for k in parsed.query}
+    redirecting = {
+        "host",
+        "hostaddr",
+        "unix_socket",
+        "service",
+        "passfile",
+        "sslkey",
+        "sslcert",
+        "sslrootcert",
+        "read_default_file",
+        "init_command",
+        "options",
+    } & {k.lower() for k in parsed.query}
     if redirecting:
         raise SourceError("bad_url", f"connection parameter '{sorted(redirecting)[0]}' is not allowed in a source URL")
     if not parsed.host:
@@ -152,8 +178,11 @@ def check_source_url(url: str, policy: SourcePolicy) -> URL:
     port = parsed.port or DEFAULT_PORTS.get(backend)
     allowed = {entry.strip().lower() for entry in policy.allowed_hosts if entry.strip()}
     if host not in allowed and f"{host}:{port}" not in allowed:
-        raise SourceError("host_not_allowed", f"the host {parsed.host} is not in the allowed source hosts "
-                          "(REVISIT_SOURCE_HOSTS)", host=parsed.host)
+        raise SourceError(
+            "host_not_allowed",
+            f"the host {parsed.host} is not in the allowed source hosts (REVISIT_SOURCE_HOSTS)",
+            host=parsed.host,
+        )
     return parsed
 
 
@@ -229,15 +258,36 @@ def register_source(
             raise SourceError("read_failed", exc.message, detail=exc.message) from exc
     secret = _fernet(policy.secret_key).encrypt(parsed.render_as_string(hide_password=False).encode("utf-8"))
     shown = parsed.set(password=None).render_as_string(hide_password=True)
-    row = SqlSource(name=name, backend=backend, shown_url=shown[:300], secret=secret, table_name=table,
-                    query=checked.sql if checked else None, watermark_column=watermark_column or None, kind=kind,
-                    allowed_tables=[t.strip() for t in allowed_tables if t.strip()],
-                    store_ids=sorted(found.values()), created_by=scope.actor)
+    row = SqlSource(
+        name=name,
+        backend=backend,
+        shown_url=shown[:300],
+        secret=secret,
+        table_name=table,
+        query=checked.sql if checked else None,
+        watermark_column=watermark_column or None,
+        kind=kind,
+        allowed_tables=[t.strip() for t in allowed_tables if t.strip()],
+        store_ids=sorted(found.values()),
+        created_by=scope.actor,
+    )
     with session_scope(engine) as session:
         saved = source_repo.save_source(session, source=row)
-        record_audit(session, actor=scope.actor, action="source_register", entity="sql_source", entity_id=name,
-                     after={"name": name, "url": shown, "table": table, "query": checked.sql if checked else None,
-                            "allowed_tables": list(row.allowed_tables), "stores": list(store_codes)})
+        record_audit(
+            session,
+            actor=scope.actor,
+            action="source_register",
+            entity="sql_source",
+            entity_id=name,
+            after={
+                "name": name,
+                "url": shown,
+                "table": table,
+                "query": checked.sql if checked else None,
+                "allowed_tables": list(row.allowed_tables),
+                "stores": list(store_codes),
+            },
+        )
         return _info(saved)
 
 
@@ -288,16 +338,22 @@ def read_source(
     with session_scope(engine) as session:
         row = source_repo.get_source(session, name=name)
     if row is None or not visible_to(row, scope):
-        raise SourceError("not_registered", f"no registered source named '{name}': a chain admin registers "
-                          "sources (`sources add`)", name=name)
+        raise SourceError(
+            "not_registered",
+            f"no registered source named '{name}': a chain admin registers sources (`sources add`)",
+            name=name,
+        )
     import_scope = _import_scope(row, scope)
     if import_scope.store_ids is not None and not import_scope.store_ids:
         raise SourceError("not_registered", f"no registered source named '{name}'", name=name)
     try:
         plain = _fernet(policy.secret_key).decrypt(row.secret).decode("utf-8")
     except InvalidToken as exc:
-        raise SourceError("key_changed", "the source's credentials cannot be read with this installation's key; "
-                          "a chain admin must register the source again") from exc
+        raise SourceError(
+            "key_changed",
+            "the source's credentials cannot be read with this installation's key; "
+            "a chain admin must register the source again",
+        ) from exc
     parsed = check_source_url(plain, policy)
     override = table is not None or query is not None
     if override and not scope.can("manage_sources") and not row.allowed_tables:
@@ -308,8 +364,9 @@ def read_source(
         if table is not None:
             schema, bare = check_table_name(table)
             if allowed is not None and not table_allowed(schema, bare, allowed):
-                raise SourceQueryError(f"the table '{table}' is not among this source's allowed tables; "
-                                       "ask a chain admin to add it")
+                raise SourceQueryError(
+                    f"the table '{table}' is not among this source's allowed tables; ask a chain admin to add it"
+                )
             read_table: str | None = table
         elif query is not None:
             read_table, checked = None, check_select(query, dialect=row.backend, allowed_tables=allowed)
@@ -317,9 +374,15 @@ def read_source(
             read_table = row.table_name
         else:
             read_table, checked = None, check_select(row.query or "", dialect=row.backend)
-        frame, watermark = read_rows(url=parsed, table=read_table, query=checked,
-                                     watermark_column=watermark_column or row.watermark_column, since=since,
-                                     limits=policy.limits, preview_rows=preview_rows)
+        frame, watermark = read_rows(
+            url=parsed,
+            table=read_table,
+            query=checked,
+            watermark_column=watermark_column or row.watermark_column,
+            since=since,
+            limits=policy.limits,
+            preview_rows=preview_rows,
+        )
     except SourceQueryError as exc:
         raise SourceError("query_refused", exc.message, detail=exc.message) from exc
     except SqlSourceError as exc:
@@ -334,10 +397,17 @@ def looks_like_url(text: str) -> bool:
 
 def describe(info: SourceInfo, store_codes: dict[int, str]) -> dict[str, Any]:
     """A source as plain values for a listing (no credentials)."""
-    return {"name": info.name, "database": info.backend, "url": info.shown_url, "table": info.table,
-            "query": info.query, "watermark": info.watermark_column, "kind": info.kind,
-            "allowed_tables": list(info.allowed_tables),
-            "stores": [store_codes.get(i, str(i)) for i in info.store_ids]}
+    return {
+        "name": info.name,
+        "database": info.backend,
+        "url": info.shown_url,
+        "table": info.table,
+        "query": info.query,
+        "watermark": info.watermark_column,
+        "kind": info.kind,
+        "allowed_tables": list(info.allowed_tables),
+        "stores": [store_codes.get(i, str(i)) for i in info.store_ids],
+    }
 
 
 @dataclass(frozen=True)
@@ -385,8 +455,16 @@ def import_source(
     with session_scope(engine) as session:
         since = None if full else importer.last_watermark(session, source=name)
         vocabulary = importer.load_status_vocabulary(session)
-    read = read_source(engine, scope, name=name, policy=policy, table=table, query=query,
-                       watermark_column=watermark_column, since=since)
+    read = read_source(
+        engine,
+        scope,
+        name=name,
+        policy=policy,
+        table=table,
+        query=query,
+        watermark_column=watermark_column,
+        since=since,
+    )
     what = kind or read.source.kind
     with session_scope(engine) as session:
         saved = importer.saved_mapping(session, source=name, kind=what)
@@ -394,11 +472,20 @@ def import_source(
         return SourceImport(source=name, since=since, mapping=dict(saved or {}), result=None)
     mapping = importer.resolve_mapping(list(read.frame.columns), kind=what, saved=saved, map_args=map_args)
     prepared = importer.prepare(what, read.frame, mapping, replace(options, statuses=vocabulary))
-    common: dict[str, Any] = {"scope": read.import_scope, "source": name, "filename": name,
-                              "create_stores": create_stores, "country": options.default_country,
-                              "dry_run": dry_run, "progress": progress, "reject_dir": reject_dir}
+    common: dict[str, Any] = {
+        "scope": read.import_scope,
+        "source": name,
+        "filename": name,
+        "create_stores": create_stores,
+        "country": options.default_country,
+        "dry_run": dry_run,
+        "progress": progress,
+        "reject_dir": reject_dir,
+    }
     if what == "bookings":
-        result = importer.import_bookings(engine, prepared=prepared, watermark=read.watermark, batch_kind="sql", **common)
+        result = importer.import_bookings(
+            engine, prepared=prepared, watermark=read.watermark, batch_kind="sql", **common
+        )
     else:
         result = importer.import_customers(engine, prepared=prepared, **common)
     if result.status == "done":

@@ -4,6 +4,7 @@ PostgreSQL comes from ``REVISIT_TEST_PG_URL`` (default: the local server's ``pos
 127.0.0.1:5432). Each test session creates its own database, so parallel runs never collide.
 Under CI=true an unreachable PostgreSQL fails the run; elsewhere those tests skip with a reason.
 """
+
 from __future__ import annotations
 
 import os
@@ -117,3 +118,25 @@ def fresh_settings() -> Iterator[None]:
     yield
     settings.load_settings.cache_clear()
     db_engine.get_engine.cache_clear()
+
+
+TIERS = ("unit", "db", "pages", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, the folder it lives in (``-m unit`` runs the fast tier)."""
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        tier = parts[1] if len(parts) > 2 and parts[0] == "tests" else None
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a skipped test is a failure: PostgreSQL, MySQL and Chromium must be there."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if IN_CI and skipped and exitstatus == 0:
+        if reporter is not None:
+            reporter.write_line(f"{skipped} test(s) skipped under CI=true: every tier must run in CI", red=True)
+        session.exitstatus = 1

@@ -4,6 +4,7 @@ A customer's arm is a hash of (salt, campaign, customer): the same on every tick
 worker process and after a restart, and independent between campaigns. Holdout and variant use
 different salts, so the variant mix inside the sent group is the same as inside the holdout.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,16 +25,18 @@ def unit_hash(salt: str, campaign_id: int, customer_ids: Sequence[int] | np.ndar
     return out
 
 
-def holdout_mask(customer_ids: Sequence[int] | np.ndarray | pd.Series, *, campaign_id: int,
-                 holdout_pct: float) -> np.ndarray:
+def holdout_mask(
+    customer_ids: Sequence[int] | np.ndarray | pd.Series, *, campaign_id: int, holdout_pct: float
+) -> np.ndarray:
     """True for customers in the campaign's random holdout (``holdout_pct`` percent of them)."""
     if not 0 <= holdout_pct <= 100:
         raise ValueError("holdout_pct must be between 0 and 100")
     return unit_hash("holdout", campaign_id, customer_ids) < holdout_pct / 100.0
 
 
-def assign_variants(customer_ids: Sequence[int] | np.ndarray | pd.Series, *, campaign_id: int,
-                    variants: Sequence[tuple[str, float]]) -> np.ndarray:
+def assign_variants(
+    customer_ids: Sequence[int] | np.ndarray | pd.Series, *, campaign_id: int, variants: Sequence[tuple[str, float]]
+) -> np.ndarray:
     """The variant key of each customer, split by the (normalised) weights.
 
     Parameters

@@ -5,6 +5,7 @@ service, last staff) into one row per customer (:data:`AUDIENCE_COLUMNS`); :clas
 filters it; :func:`export_frame` masks phones for roles that must not see them and neutralises
 spreadsheet formulas.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,26 +29,75 @@ CHANNEL_CONTACT: Final = {
 }
 
 AUDIENCE_COLUMNS: Final = (
-    "customer_id", "external_id", "name", "home_store_id", "phone", "email", "line_id",
-    "wechat_openid", "birthday", "tags", "opted_out_at", "consent_sms", "consent_line",
-    "consent_email", "consent_wechat", "rfm_segment", "lifecycle_segment", "is_high_value",
-    "recency_days", "revisit_window_days", "next_due_date", "days_overdue", "churn_risk", "p_alive",
-    "monetary", "tier",
-    "last_service", "last_staff", "pet_name", "pet_species", "pet_breed", "pet_birthday",
+    "customer_id",
+    "external_id",
+    "name",
+    "home_store_id",
+    "phone",
+    "email",
+    "line_id",
+    "wechat_openid",
+    "birthday",
+    "tags",
+    "opted_out_at",
+    "consent_sms",
+    "consent_line",
+    "consent_email",
+    "consent_wechat",
+    "rfm_segment",
+    "lifecycle_segment",
+    "is_high_value",
+    "recency_days",
+    "revisit_window_days",
+    "next_due_date",
+    "days_overdue",
+    "churn_risk",
+    "p_alive",
+    "monetary",
+    "tier",
+    "last_service",
+    "last_staff",
+    "pet_name",
+    "pet_species",
+    "pet_breed",
+    "pet_birthday",
     "pet_vaccine_due",
 )
 
 #: Audience columns read from the customer record itself: personal, and (consent, opt-out) required
 #: to be current when a campaign is built, so they are never kept with precomputed facts.
 PERSON_COLUMNS: Final = (
-    "external_id", "name", "phone", "email", "line_id", "wechat_openid", "birthday", "tags", "opted_out_at",
-    "consent_sms", "consent_line", "consent_email", "consent_wechat",
+    "external_id",
+    "name",
+    "phone",
+    "email",
+    "line_id",
+    "wechat_openid",
+    "birthday",
+    "tags",
+    "opted_out_at",
+    "consent_sms",
+    "consent_line",
+    "consent_email",
+    "consent_wechat",
 )
 
 #: Columns shown in a sample / export, in order.
 EXPORT_COLUMNS: Final = (
-    "external_id", "name", "phone", "home_store_id", "lifecycle_segment", "rfm_segment", "tier",
-    "days_overdue", "next_due_date", "last_service", "pet_name", "pet_species", "pet_breed", "tags",
+    "external_id",
+    "name",
+    "phone",
+    "home_store_id",
+    "lifecycle_segment",
+    "rfm_segment",
+    "tier",
+    "days_overdue",
+    "next_due_date",
+    "last_service",
+    "pet_name",
+    "pet_species",
+    "pet_breed",
+    "tags",
 )
 
 
@@ -69,8 +119,7 @@ class AudienceSpec:
     consent_channel: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
-                if v not in ((), None)}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v not in ((), None)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> AudienceSpec:
@@ -94,8 +143,7 @@ def _person_base(customers: pd.DataFrame) -> pd.DataFrame:
     """One row per customer with every :data:`PERSON_COLUMNS` column (missing ones empty,
     consents as booleans, tags as lists, birthdays as datetimes)."""
     base = customers.drop_duplicates("customer_id").copy()
-    for column in ("external_id", "name", "phone", "email", "line_id", "wechat_openid", "birthday",
-                   "opted_out_at"):
+    for column in ("external_id", "name", "phone", "email", "line_id", "wechat_openid", "birthday", "opted_out_at"):
         if column not in base.columns:
             base[column] = None
     for column in ("consent_sms", "consent_line", "consent_email", "consent_wechat"):
@@ -135,11 +183,20 @@ def audience_frame(
         ``last_staff``.
     """
     require_columns(customers, ("customer_id", "home_store_id"), what="customers")
-    require_columns(scores, ("customer_id", "lifecycle_segment", "rfm_segment", "next_due_date"),
-                    what="scores")
+    require_columns(scores, ("customer_id", "lifecycle_segment", "rfm_segment", "next_due_date"), what="scores")
     base = _person_base(customers)
-    score_cols = ["customer_id", "rfm_segment", "lifecycle_segment", "recency_days", "revisit_window_days",
-                  "next_due_date", "days_overdue", "churn_risk", "p_alive", "monetary"]
+    score_cols = [
+        "customer_id",
+        "rfm_segment",
+        "lifecycle_segment",
+        "recency_days",
+        "revisit_window_days",
+        "next_due_date",
+        "days_overdue",
+        "churn_risk",
+        "p_alive",
+        "monetary",
+    ]
     sc = scores.loc[:, [c for c in score_cols if c in scores.columns]].copy()
     if "is_high_value" in scores.columns:
         sc["is_high_value"] = scores["is_high_value"].to_numpy()
@@ -168,8 +225,13 @@ def audience_frame(
         out[target] = None
     if pets is not None and not pets.empty:
         first = pets.drop_duplicates("customer_id").set_index("customer_id")
-        for target, source in (("pet_name", "name"), ("pet_species", "species"), ("pet_breed", "breed"),
-                               ("pet_birthday", "birthday"), ("pet_vaccine_due", "vaccine_due")):
+        for target, source in (
+            ("pet_name", "name"),
+            ("pet_species", "species"),
+            ("pet_breed", "breed"),
+            ("pet_birthday", "birthday"),
+            ("pet_vaccine_due", "vaccine_due"),
+        ):
             if source in first.columns:
                 out[target] = out["customer_id"].map(first[source]).astype(object)
     for column in ("birthday", "pet_birthday", "pet_vaccine_due", "next_due_date"):
@@ -210,8 +272,11 @@ def contactable(frame: pd.DataFrame, channel: str) -> pd.Series:
     if consent_col is not None:
         consent = frame[consent_col].fillna(False).astype(bool) if consent_col in frame.columns else False
         reason[~np.asarray(consent, dtype=bool)] = "no_consent"
-    opted = pd.to_datetime(frame["opted_out_at"], errors="coerce") if "opted_out_at" in frame.columns \
+    opted = (
+        pd.to_datetime(frame["opted_out_at"], errors="coerce")
+        if "opted_out_at" in frame.columns
         else pd.Series(pd.NaT, index=frame.index)
+    )
     reason[opted.notna().to_numpy()] = "opted_out"
     return reason.astype(object).where(reason.notna(), None)
 
@@ -291,5 +356,6 @@ def export_xlsx(frame: pd.DataFrame, *, masks_pii: bool) -> bytes:
     safe = export_frame(frame, masks_pii=masks_pii)
     buffer = io.BytesIO()
     safe.astype(str).replace({"None": "", "nan": "", "NaT": "", "<NA>": ""}).to_excel(
-        buffer, index=False, engine="openpyxl")
+        buffer, index=False, engine="openpyxl"
+    )
     return buffer.getvalue()

@@ -6,6 +6,7 @@ in, so the use case never imports the application shell. Channels never raise fo
 network errors: every such failure is a :class:`SendResult`, so the tick can decide between
 retrying, pausing the campaign or giving up.
 """
+
 from __future__ import annotations
 
 import enum

@@ -4,6 +4,7 @@ The order is deliberate: contactability and the frequency cap are decided *befor
 holdout, so the holdout is drawn from exactly the people who would have been sent to and the
 uplift compares like with like.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -30,8 +31,18 @@ from core.columns import require_columns
 
 #: Columns of :func:`plan_outbox`.
 OUTBOX_COLUMNS: Final = (
-    "customer_id", "store_id", "channel", "variant", "locale", "occurrence", "dedupe_key",
-    "tracking_code", "status", "reason", "body", "scheduled_local",
+    "customer_id",
+    "store_id",
+    "channel",
+    "variant",
+    "locale",
+    "occurrence",
+    "dedupe_key",
+    "tracking_code",
+    "status",
+    "reason",
+    "body",
+    "scheduled_local",
 )
 
 
@@ -73,8 +84,10 @@ class CampaignPlan:
         raw = templates.get("variants") if isinstance(templates, Mapping) else None
         if not raw:
             return (Variant("A", 1.0, {k: v for k, v in dict(templates or {}).items() if isinstance(v, str)}),)
-        return tuple(Variant(str(v.get("key", chr(65 + i))), float(v.get("weight", 1.0)),
-                             dict(v.get("templates", {}))) for i, v in enumerate(raw))
+        return tuple(
+            Variant(str(v.get("key", chr(65 + i))), float(v.get("weight", 1.0)), dict(v.get("templates", {})))
+            for i, v in enumerate(raw)
+        )
 
 
 def dedupe_key(campaign_id: int, customer_id: int, occurrence: str) -> str:
@@ -82,9 +95,16 @@ def dedupe_key(campaign_id: int, customer_id: int, occurrence: str) -> str:
     return f"c{int(campaign_id)}:u{int(customer_id)}:{occurrence}"
 
 
-def message_values(row: Mapping[str, Any], *, store: StoreInfo | None, link: str, unsubscribe: str,
-                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def message_values(
+    row: Mapping[str, Any],
+    *,
+    store: StoreInfo | None,
+    link: str,
+    unsubscribe: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Template variables for one customer row of the audience frame."""
+
     def clean(value: Any) -> Any:
         if value is None:
             return None
@@ -178,8 +198,7 @@ def plan_outbox(
     open_rows = status == "queued"
     hold = holdout_mask(ids, campaign_id=plan.campaign_id, holdout_pct=plan.holdout_pct) & open_rows
     status[hold] = "holdout"
-    variant = assign_variants(ids, campaign_id=plan.campaign_id,
-                              variants=[(v.key, v.weight) for v in plan.variants])
+    variant = assign_variants(ids, campaign_id=plan.campaign_id, variants=[(v.key, v.weight) for v in plan.variants])
 
     # Capacity: spread sends (and holdout, so timing stays comparable) over the tolerance window.
     store_ids = rows["home_store_id"].astype("Int64").to_numpy()
@@ -194,13 +213,15 @@ def plan_outbox(
             members = np.flatnonzero((store_ids == store_id) & np.isin(status, ("queued", "holdout")))
             members = members[np.argsort(order_key[members], kind="stable")]
             free = {d: info.daily_capacity - booked_per_day.get((int(store_id), d), 0) for d in days}
-            day_offset[members] = spread_over_capacity(len(members), days=days, free_slots=free,
-                                                       booking_rate=plan.booking_rate)
+            day_offset[members] = spread_over_capacity(
+                len(members), days=days, free_slots=free, booking_rate=plan.booking_rate
+            )
 
     # Keys, codes and locales (plain Python over arrays: ~1 µs a row).
     occurrences = rows["occurrence"].astype(str).tolist()
-    keys = np.array([dedupe_key(plan.campaign_id, int(c), o) for c, o in zip(ids, occurrences, strict=True)],
-                    dtype=object)
+    keys = np.array(
+        [dedupe_key(plan.campaign_id, int(c), o) for c, o in zip(ids, occurrences, strict=True)], dtype=object
+    )
     codes = np.array([tracking_code(k) for k in keys], dtype=object)
     store_keys = [None if pd.isna(s) else int(s) for s in store_ids]
     infos = [stores.get(s) if s is not None else None for s in store_keys]
@@ -210,10 +231,19 @@ def plan_outbox(
     send_at = pd.to_datetime(rows["send_at"])
     base = pd.Timestamp(today) + pd.to_timedelta(day_offset, unit="D")
     local = (send_at + pd.to_timedelta(day_offset, unit="D")).where(
-        send_at.notna(), base + pd.Timedelta(hours=min(max(plan.send_hour, 0), 23)))
-    unique = {t: send_time(t.date(), send_hour=plan.send_hour, quiet_start=plan.quiet_start,
-                           quiet_end=plan.quiet_end, at=t.to_pydatetime()) for t in pd.unique(local)
-              for t in [pd.Timestamp(t)]}
+        send_at.notna(), base + pd.Timedelta(hours=min(max(plan.send_hour, 0), 23))
+    )
+    unique = {
+        t: send_time(
+            t.date(),
+            send_hour=plan.send_hour,
+            quiet_start=plan.quiet_start,
+            quiet_end=plan.quiet_end,
+            at=t.to_pydatetime(),
+        )
+        for t in pd.unique(local)
+        for t in [pd.Timestamp(t)]
+    }
     scheduled = np.array([unique[pd.Timestamp(t)] for t in local], dtype=object)
 
     # Bodies for the rows that will be sent; templates compiled once per (variant, locale).
@@ -222,9 +252,10 @@ def plan_outbox(
     templates = {v.key: v.templates for v in plan.variants}
     send_rows = np.flatnonzero(status == "queued")
     if len(send_rows):
-        cols = {c: rows[c].to_numpy(dtype=object) if c in rows.columns else np.full(n, None, dtype=object)
-                for c in ("name", "pet_name", "recency_days", "last_staff", "revisit_window_days", "next_due_date",
-                          "tier")}
+        cols = {
+            c: rows[c].to_numpy(dtype=object) if c in rows.columns else np.full(n, None, dtype=object)
+            for c in ("name", "pet_name", "recency_days", "last_staff", "revisit_window_days", "next_due_date", "tier")
+        }
         for i in send_rows:
             info = infos[i]
             key = (str(variant[i]), str(locales[i]))
@@ -232,24 +263,30 @@ def plan_outbox(
                 compiled[key] = compile_template(pick_template(templates.get(variant[i], {}), locales[i]))
             record = {c: cols[c][i] for c in cols}
             link = booking_link(plan.booking_base_url, info.code if info else "", codes[i])
-            values = message_values(record, store=info, link=link,
-                                    unsubscribe=unsubscribe_link(plan.unsubscribe_base_url, codes[i]),
-                                    extra=(extra_values or {}).get(int(ids[i])))
+            values = message_values(
+                record,
+                store=info,
+                link=link,
+                unsubscribe=unsubscribe_link(plan.unsubscribe_base_url, codes[i]),
+                extra=(extra_values or {}).get(int(ids[i])),
+            )
             bodies[i] = render_parts(compiled[key], values)
-    return pd.DataFrame({
-        "customer_id": ids,
-        "store_id": store_ids,
-        "channel": plan.channel,
-        "variant": variant,
-        "locale": locales,
-        "occurrence": rows["occurrence"].to_numpy(dtype=object),
-        "dedupe_key": keys,
-        "tracking_code": codes,
-        "status": status,
-        "reason": reason,
-        "body": bodies,
-        "scheduled_local": pd.to_datetime(pd.Series(scheduled, dtype=object)).to_numpy(),
-    }).loc[:, list(OUTBOX_COLUMNS)]
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "store_id": store_ids,
+            "channel": plan.channel,
+            "variant": variant,
+            "locale": locales,
+            "occurrence": rows["occurrence"].to_numpy(dtype=object),
+            "dedupe_key": keys,
+            "tracking_code": codes,
+            "status": status,
+            "reason": reason,
+            "body": bodies,
+            "scheduled_local": pd.to_datetime(pd.Series(scheduled, dtype=object)).to_numpy(),
+        }
+    ).loc[:, list(OUTBOX_COLUMNS)]
 
 
 @dataclass
@@ -281,5 +318,3 @@ def add_reasons(counts: TickCounts, reasons: Sequence[Any]) -> None:
     for value in reasons:
         if value is not None and not (isinstance(value, float) and np.isnan(value)):
             counts.reasons[str(value)] = counts.reasons.get(str(value), 0) + 1
-
-

@@ -6,6 +6,7 @@ booking is credited to at most one message (the latest before it within the wind
 :func:`message_outcomes` once and pass it to every :func:`campaign_results` call that reads a
 subset of those messages.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
@@ -23,10 +24,28 @@ RESULT_MESSAGE_COLUMNS: Final = (*MESSAGE_COLUMNS, "variant")
 
 #: Columns of :func:`campaign_results` after the group columns.
 RESULT_COLUMNS: Final = (
-    "messages", "queued", "sent", "pending", "failed", "suppressed", "holdout", "holdout_pending",
-    "converted", "conversion",
-    "holdout_converted", "holdout_conversion", "uplift", "uplift_low", "uplift_high",
-    "revenue", "cost", "incremental_revenue", "roi", "roi_low", "roi_high", "gross_roi",
+    "messages",
+    "queued",
+    "sent",
+    "pending",
+    "failed",
+    "suppressed",
+    "holdout",
+    "holdout_pending",
+    "converted",
+    "conversion",
+    "holdout_converted",
+    "holdout_conversion",
+    "uplift",
+    "uplift_low",
+    "uplift_high",
+    "revenue",
+    "cost",
+    "incremental_revenue",
+    "roi",
+    "roi_low",
+    "roi_high",
+    "gross_roi",
 )
 
 
@@ -34,8 +53,9 @@ RESULT_COLUMNS: Final = (
 OUTCOME_COLUMNS: Final = ("message_id", "revenue")
 
 
-def _credited(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any, window_days: int,
-              arm: str) -> pd.DataFrame:
+def _credited(
+    messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any, window_days: int, arm: str
+) -> pd.DataFrame:
     if messages.empty or bookings.empty:
         return pd.DataFrame({"message_id": pd.Series(dtype=np.int64), "revenue": pd.Series(dtype=float)})
     return attribute_bookings(messages, bookings, as_of=as_of, window_days=window_days, arm=arm)  # type: ignore[arg-type]
@@ -48,8 +68,9 @@ def window_closed(sent_at: pd.Series, *, as_of: Any, window_days: int) -> pd.Ser
     return times.notna() & times.lt(as_of_cutoff(as_of) - pd.Timedelta(days=window_days))
 
 
-def message_outcomes(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any,
-                     window_days: int = 7) -> pd.DataFrame:
+def message_outcomes(
+    messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any, window_days: int = 7
+) -> pd.DataFrame:
     """The messages credited a booking, each arm by :func:`core.kpi.attribute_bookings`.
 
     Returns
@@ -60,11 +81,17 @@ def message_outcomes(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: A
         of them (per campaign, per variant) credit every booking to the same one message.
     """
     require_columns(messages, MESSAGE_COLUMNS, what="messages")
-    arms = [_credited(messages, bookings, as_of=as_of, window_days=window_days, arm=arm)
-            .groupby("message_id")["revenue"].sum() for arm in ("sent", "holdout")]
+    arms = [
+        _credited(messages, bookings, as_of=as_of, window_days=window_days, arm=arm)
+        .groupby("message_id")["revenue"]
+        .sum()
+        for arm in ("sent", "holdout")
+    ]
     per_message = pd.concat(arms)
-    return pd.DataFrame({"message_id": per_message.index.to_numpy(dtype=np.int64),
-                         "revenue": per_message.to_numpy(dtype=float)}, columns=list(OUTCOME_COLUMNS))
+    return pd.DataFrame(
+        {"message_id": per_message.index.to_numpy(dtype=np.int64), "revenue": per_message.to_numpy(dtype=float)},
+        columns=list(OUTCOME_COLUMNS),
+    )
 
 
 def campaign_results(
@@ -117,8 +144,11 @@ def campaign_results(
     if outcomes is None:
         outcomes = message_outcomes(m, bookings, as_of=as_of, window_days=window_days)
     revenue_by_msg = outcomes.groupby("message_id")["revenue"].sum()
-    closed = (window_closed(m["sent_at"], as_of=as_of, window_days=window_days) if judged_only
-              else pd.Series(True, index=m.index))
+    closed = (
+        window_closed(m["sent_at"], as_of=as_of, window_days=window_days)
+        if judged_only
+        else pd.Series(True, index=m.index)
+    )
     credited = m["message_id"].isin(revenue_by_msg.index)
     is_sent = m["status"].eq("sent")
     is_hold = m["status"].eq("holdout")
@@ -144,31 +174,33 @@ def campaign_results(
         revenue = float(g["rev"].sum())
         cost = float(g["sent_cost"].sum())
         roi = incremental_roi(g.loc[g["is_sent"], "rev"].to_numpy(), g.loc[g["is_hold"], "hrev"].to_numpy(), cost)
-        rows.append({
-            **dict(zip(by, key, strict=True)),
-            "messages": len(g),
-            "queued": int(status.get("queued", 0)),
-            "sent": sent,
-            "pending": int(g["pend"].sum()),
-            "failed": int(status.get("failed", 0)),
-            "suppressed": int(status.get("suppressed", 0)),
-            "holdout": hold,
-            "holdout_pending": int(g["hpend"].sum()),
-            "converted": conv,
-            "conversion": conv / sent if sent else np.nan,
-            "holdout_converted": hconv,
-            "holdout_conversion": hconv / hold if hold else np.nan,
-            "uplift": np.nan if diff.estimate is None else diff.estimate,
-            "uplift_low": np.nan if diff.low is None else diff.low,
-            "uplift_high": np.nan if diff.high is None else diff.high,
-            "revenue": revenue,
-            "cost": cost,
-            "incremental_revenue": np.nan if roi.numerator is None else roi.numerator,
-            "roi": np.nan if roi.value is None else roi.value,
-            "roi_low": np.nan if roi.low is None else roi.low,
-            "roi_high": np.nan if roi.high is None else roi.high,
-            "gross_roi": revenue / cost if cost > 0 else np.nan,
-        })
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "messages": len(g),
+                "queued": int(status.get("queued", 0)),
+                "sent": sent,
+                "pending": int(g["pend"].sum()),
+                "failed": int(status.get("failed", 0)),
+                "suppressed": int(status.get("suppressed", 0)),
+                "holdout": hold,
+                "holdout_pending": int(g["hpend"].sum()),
+                "converted": conv,
+                "conversion": conv / sent if sent else np.nan,
+                "holdout_converted": hconv,
+                "holdout_conversion": hconv / hold if hold else np.nan,
+                "uplift": np.nan if diff.estimate is None else diff.estimate,
+                "uplift_low": np.nan if diff.low is None else diff.low,
+                "uplift_high": np.nan if diff.high is None else diff.high,
+                "revenue": revenue,
+                "cost": cost,
+                "incremental_revenue": np.nan if roi.numerator is None else roi.numerator,
+                "roi": np.nan if roi.value is None else roi.value,
+                "roi_low": np.nan if roi.low is None else roi.low,
+                "roi_high": np.nan if roi.high is None else roi.high,
+                "gross_roi": revenue / cost if cost > 0 else np.nan,
+            }
+        )
     columns = [*by, *RESULT_COLUMNS]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -203,24 +235,52 @@ def ab_verdict(results: pd.DataFrame, *, alpha: float = 0.05) -> dict[str, Any]:
     require_columns(results, ("variant", "sent", "converted"), what="results")
     r = results.loc[results["sent"] > 0].copy()
     if len(r) < 2:
-        return {"a": None, "b": None, "p_value": None, "significant": False, "winner": None,
-                "difference": None, "low": None, "high": None}
+        return {
+            "a": None,
+            "b": None,
+            "p_value": None,
+            "significant": False,
+            "winner": None,
+            "difference": None,
+            "low": None,
+            "high": None,
+        }
     r["rate"] = r["converted"] / r["sent"]
     top = r.sort_values(["rate", "sent"], ascending=[False, False]).head(2)
     a, b = top.iloc[0], top.iloc[1]
-    cmp = fisher_compare(str(a["variant"]), int(a["converted"]), int(a["sent"]),
-                         str(b["variant"]), int(b["converted"]), int(b["sent"]), alpha=alpha)
-    return {"a": str(a["variant"]), "b": str(b["variant"]), "p_value": cmp.p_value,
-            "significant": cmp.significant, "winner": cmp.winner, "difference": cmp.difference.estimate,
-            "low": cmp.difference.low, "high": cmp.difference.high}
+    cmp = fisher_compare(
+        str(a["variant"]),
+        int(a["converted"]),
+        int(a["sent"]),
+        str(b["variant"]),
+        int(b["converted"]),
+        int(b["sent"]),
+        alpha=alpha,
+    )
+    return {
+        "a": str(a["variant"]),
+        "b": str(b["variant"]),
+        "p_value": cmp.p_value,
+        "significant": cmp.significant,
+        "winner": cmp.winner,
+        "difference": cmp.difference.estimate,
+        "low": cmp.difference.low,
+        "high": cmp.difference.high,
+    }
 
 
 def ab_verdicts(by_variant: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """:func:`ab_verdict` of every campaign with two or more variants, one row per campaign
     (``campaign_id``, ``winner`` or None, ``p_value`` or NaN), in campaign order."""
-    rows = [{"campaign_id": campaign_id, **ab_verdict(group, alpha=alpha)}
+    rows = (
+        [
+            {"campaign_id": campaign_id, **ab_verdict(group, alpha=alpha)}
             for campaign_id, group in by_variant.groupby("campaign_id", sort=True)
-            if group["variant"].nunique() >= 2] if len(by_variant) else []
+            if group["variant"].nunique() >= 2
+        ]
+        if len(by_variant)
+        else []
+    )
     columns = ["campaign_id", "a", "b", "p_value", "significant", "winner", "difference", "low", "high"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["p_value"] = pd.to_numeric(frame["p_value"], errors="coerce")
@@ -228,19 +288,27 @@ def ab_verdicts(by_variant: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFram
 
 
 def timing_script_table(results: pd.DataFrame) -> pd.DataFrame:
-    """"Which timing and script works best": rows of :func:`campaign_results` grouped by
+    """ "Which timing and script works best": rows of :func:`campaign_results` grouped by
     (``timing``, ``segment``, ``variant``) re-aggregated, best conversion first."""
-    require_columns(results, ("timing", "variant", "sent", "converted", "holdout", "holdout_converted"),
-                    what="results")
+    require_columns(results, ("timing", "variant", "sent", "converted", "holdout", "holdout_converted"), what="results")
     keys = [c for c in ("timing", "segment", "variant") if c in results.columns]
-    agg = results.groupby(keys, dropna=False).agg(
-        sent=("sent", "sum"), converted=("converted", "sum"), holdout=("holdout", "sum"),
-        holdout_converted=("holdout_converted", "sum"), revenue=("revenue", "sum"), cost=("cost", "sum"),
-    ).reset_index()
+    agg = (
+        results.groupby(keys, dropna=False)
+        .agg(
+            sent=("sent", "sum"),
+            converted=("converted", "sum"),
+            holdout=("holdout", "sum"),
+            holdout_converted=("holdout_converted", "sum"),
+            revenue=("revenue", "sum"),
+            cost=("cost", "sum"),
+        )
+        .reset_index()
+    )
     out = []
     for row in agg.to_dict("records"):
-        diff = newcombe_difference(int(row["converted"]), int(row["sent"]), int(row["holdout_converted"]),
-                                   int(row["holdout"]))
+        diff = newcombe_difference(
+            int(row["converted"]), int(row["sent"]), int(row["holdout_converted"]), int(row["holdout"])
+        )
         row["conversion"] = row["converted"] / row["sent"] if row["sent"] else np.nan
         row["holdout_conversion"] = row["holdout_converted"] / row["holdout"] if row["holdout"] else np.nan
         row["uplift"] = np.nan if diff.estimate is None else diff.estimate
@@ -250,28 +318,45 @@ def timing_script_table(results: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(out)
     if table.empty:
         return table
-    return table.sort_values(["conversion", "sent"], ascending=[False, False], na_position="last") \
-        .reset_index(drop=True)
+    return table.sort_values(["conversion", "sent"], ascending=[False, False], na_position="last").reset_index(
+        drop=True
+    )
 
 
-def campaign_wake_up(messages: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any,
-                     campaign_ids: Collection[int] | None = None, window_days: int = 30,
-                     period_days: int = 3650, sleeping_days: int = 180,
-                     judged_only: bool = False) -> dict[int, float | None]:
+def campaign_wake_up(
+    messages: pd.DataFrame,
+    bookings: pd.DataFrame,
+    *,
+    as_of: Any,
+    campaign_ids: Collection[int] | None = None,
+    window_days: int = 30,
+    period_days: int = 3650,
+    sleeping_days: int = 180,
+    judged_only: bool = False,
+) -> dict[int, float | None]:
     """Wake-up rate per campaign (:func:`core.kpi.wake_up_rate` over that campaign's messages;
     with ``judged_only`` only contacts whose wake-up window closed by as-of, as on the board)."""
     out: dict[int, float | None] = {}
     ids = campaign_ids if campaign_ids is not None else pd.unique(messages["campaign_id"])
     for campaign_id in ids:  # one KPI call per campaign (a few dozen)
         subset = messages.loc[messages["campaign_id"].eq(campaign_id)]
-        value = wake_up_rate(subset, bookings, None, as_of=as_of, window_days=window_days,
-                             period_days=period_days, sleeping_days=sleeping_days, judged_only=judged_only)
+        value = wake_up_rate(
+            subset,
+            bookings,
+            None,
+            as_of=as_of,
+            window_days=window_days,
+            period_days=period_days,
+            sleeping_days=sleeping_days,
+            judged_only=judged_only,
+        )
         out[int(campaign_id)] = value.value
     return out
 
 
-def recovery_comparison(tasks: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any,
-                        window_days: int = 60) -> pd.DataFrame:
+def recovery_comparison(
+    tasks: pd.DataFrame, bookings: pd.DataFrame, *, as_of: Any, window_days: int = 60
+) -> pd.DataFrame:
     """How complainers return: recovered (task done/booked) vs not, visit within ``window_days``.
 
     ``tasks``: complaint-recovery tasks with ``customer_id``, ``status``, ``created_at`` (local).
@@ -285,8 +370,10 @@ def recovery_comparison(tasks: pd.DataFrame, bookings: pd.DataFrame, *, as_of: A
     rows = []
     visits = bookings.loc[bookings["status"].eq("completed"), ["customer_id", "scheduled_at"]]
     cutoff = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    for group, mask in (("recovered", tasks["status"].isin(["done", "booked"])),
-                        ("not_recovered", ~tasks["status"].isin(["done", "booked"]))):
+    for group, mask in (
+        ("recovered", tasks["status"].isin(["done", "booked"])),
+        ("not_recovered", ~tasks["status"].isin(["done", "booked"])),
+    ):
         t = tasks.loc[mask.to_numpy(), ["customer_id", "created_at"]].copy()
         t["created_at"] = pd.to_datetime(t["created_at"])
         joined = t.merge(visits, on="customer_id", how="left")
@@ -294,6 +381,7 @@ def recovery_comparison(tasks: pd.DataFrame, bookings: pd.DataFrame, *, as_of: A
         back = gap.gt(pd.Timedelta(0)) & gap.le(pd.Timedelta(days=window_days)) & joined["scheduled_at"].lt(cutoff)
         returned = joined.loc[back.to_numpy(), "customer_id"].nunique()
         n = t["customer_id"].nunique()
-        rows.append({"group": group, "customers": n, "returned": returned,
-                     "return_rate": returned / n if n else np.nan})
+        rows.append(
+            {"group": group, "customers": n, "returned": returned, "return_rate": returned / n if n else np.nan}
+        )
     return pd.DataFrame(rows)

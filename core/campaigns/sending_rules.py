@@ -3,6 +3,7 @@
 All times here are store-local naive datetimes / dates; the worker converts to and from UTC
 with the store's time zone, so "23:30" means 23:30 on the shop's clock (RELIABILITY 16).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -32,8 +33,7 @@ def defer_quiet_hours(local: datetime, *, quiet_start: int, quiet_end: int) -> d
     return end_today
 
 
-def send_time(day: date, *, send_hour: int, quiet_start: int, quiet_end: int,
-              at: datetime | None = None) -> datetime:
+def send_time(day: date, *, send_hour: int, quiet_start: int, quiet_end: int, at: datetime | None = None) -> datetime:
     """The local send time for a day: ``at`` (one-off / cron) or ``send_hour``, out of quiet hours."""
     local = at if at is not None else datetime.combine(day, time(min(max(send_hour, 0), 23)))
     return defer_quiet_hours(local, quiet_start=quiet_start, quiet_end=quiet_end)
@@ -56,8 +56,12 @@ def frequency_capped(
     if cap_days <= 0 or len(ids) == 0 or contacts.empty:
         return np.zeros(len(ids), dtype=bool)
     planned = pd.to_datetime(pd.Series(list(planned_days))).dt.normalize().to_numpy()
-    c = pd.DataFrame({"customer_id": contacts["customer_id"].to_numpy().astype(np.int64),
-                      "day": pd.to_datetime(contacts["day"]).dt.normalize().to_numpy()})
+    c = pd.DataFrame(
+        {
+            "customer_id": contacts["customer_id"].to_numpy().astype(np.int64),
+            "day": pd.to_datetime(contacts["day"]).dt.normalize().to_numpy(),
+        }
+    )
     left = pd.DataFrame({"row": np.arange(len(ids)), "customer_id": ids, "planned": planned})
     joined = left.merge(c, on="customer_id", how="inner")
     gap = (joined["day"] - joined["planned"]).abs() / pd.Timedelta(days=1)
@@ -92,7 +96,7 @@ def spread_over_capacity(
     position = 0
     for index, slots in enumerate(room):
         take = int(min(slots, n - position))
-        out[position:position + take] = index
+        out[position : position + take] = index
         position += take
         if position == n:
             return out
@@ -100,8 +104,9 @@ def spread_over_capacity(
     return out
 
 
-def backoff_seconds(attempts: int, *, base: float = 60.0, cap: float = 6 * 3600.0,
-                    retry_after: float | None = None) -> float:
+def backoff_seconds(
+    attempts: int, *, base: float = 60.0, cap: float = 6 * 3600.0, retry_after: float | None = None
+) -> float:
     """Exponential backoff after the ``attempts``-th failed try: base·2^(attempts−1), capped; a
     provider's Retry-After wins when it asks for longer."""
     delay = min(cap, base * (2 ** max(attempts - 1, 0)))

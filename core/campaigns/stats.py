@@ -3,6 +3,7 @@
 A shop of 40 contacted customers is the normal case, so nothing here uses the normal
 approximation of a difference of proportions ("Wald"), which under-covers badly at that size.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,14 @@ class Comparison:
 
 
 def fisher_compare(
-    label_a: str, successes_a: int, n_a: int, label_b: str, successes_b: int, n_b: int,
-    *, alpha: float = 0.05,
+    label_a: str,
+    successes_a: int,
+    n_a: int,
+    label_b: str,
+    successes_b: int,
+    n_b: int,
+    *,
+    alpha: float = 0.05,
 ) -> Comparison:
     """Fisher's exact test (two-sided) of two conversion rates; a winner only when p < alpha."""
     diff = newcombe_difference(successes_a, n_a, successes_b, n_b, confidence=1 - alpha)

@@ -4,6 +4,7 @@ Rendering only ever substitutes plain names from :data:`VARIABLES`: attribute or
 (``{name.__class__}``) and unknown names are left as literal text, so a marketer's template can
 never reach into Python objects.
 """
+
 from __future__ import annotations
 
 import base64
@@ -120,4 +121,5 @@ def pick_template(templates: Mapping[str, str], locale: str) -> str:
 def locale_for_country(country: str | None) -> str:
     """Message locale of a store: Traditional Chinese in Taiwan, Simplified in China, else English."""
     return {"TW": "zh-TW", "HK": "zh-TW", "MO": "zh-TW", "CN": "zh-CN", "SG": "zh-CN"}.get(
-        (country or "").upper(), "en")
+        (country or "").upper(), "en"
+    )

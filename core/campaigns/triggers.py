@@ -23,6 +23,7 @@ Kinds (:data:`TRIGGER_KINDS`):
 
 Every kind fires while ``target_date <= today <= target_date + tolerance_days``.
 """
+
 from __future__ import annotations
 
 import re
@@ -157,21 +158,30 @@ def _fire(ids: pd.Series, target: pd.Series, *, today: date, tol: int, prefix: s
     ok = t.notna() & t.le(day) & t.ge(day - pd.Timedelta(days=tol))
     ok = ok.to_numpy()
     fired_t = t[ok]
-    return pd.DataFrame({
-        "customer_id": ids[ok].to_numpy().astype(np.int64),
-        "occurrence": (prefix + "@" + fired_t.dt.strftime("%Y-%m-%d")).to_numpy(dtype=object),
-        "target_date": fired_t.dt.date.to_numpy(),
-        "send_at": pd.NaT,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ids[ok].to_numpy().astype(np.int64),
+            "occurrence": (prefix + "@" + fired_t.dt.strftime("%Y-%m-%d")).to_numpy(dtype=object),
+            "target_date": fired_t.dt.date.to_numpy(),
+            "send_at": pd.NaT,
+        }
+    )
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({"customer_id": pd.Series(dtype=np.int64), "occurrence": pd.Series(dtype=object),
-                         "target_date": pd.Series(dtype=object), "send_at": pd.Series(dtype="datetime64[ns]")})
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype=np.int64),
+            "occurrence": pd.Series(dtype=object),
+            "target_date": pd.Series(dtype=object),
+            "send_at": pd.Series(dtype="datetime64[ns]"),
+        }
+    )
 
 
-def _yearly(frame: pd.DataFrame, column: str, *, today: date, offset: int, tol: int, prefix: str,
-            lunar: bool = False) -> pd.DataFrame:
+def _yearly(
+    frame: pd.DataFrame, column: str, *, today: date, offset: int, tol: int, prefix: str, lunar: bool = False
+) -> pd.DataFrame:
     """Fire around this year's (or the neighbouring years') anniversary of a date column."""
     parts = []
     has = frame.loc[frame[column].notna()]
@@ -204,8 +214,9 @@ def cron_trigger(expr: str) -> CronTrigger:
         dow = "*"
     else:
         dow = re.sub(r"\d+", lambda m: _DOW_NAMES[int(m.group())] if int(m.group()) <= 7 else m.group(), dow)
-    return CronTrigger(minute=fields_[0], hour=fields_[1], day=fields_[2], month=fields_[3], day_of_week=dow,
-                       timezone="UTC")
+    return CronTrigger(
+        minute=fields_[0], hour=fields_[1], day=fields_[2], month=fields_[3], day_of_week=dow, timezone="UTC"
+    )
 
 
 def latest_cron_fire(cron: str, *, now_local: datetime, lookback: timedelta) -> datetime | None:
@@ -294,11 +305,19 @@ def _fire_sleeping(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireCont
     return _fire(frame["customer_id"], target, today=at.today, tol=at.tolerance, prefix=trigger_label(trigger))
 
 
-def _yearly_kind(column: str, *, lunar: bool = False) -> Callable[[Mapping[str, Any], pd.DataFrame, FireContext],
-                                                                   pd.DataFrame]:
+def _yearly_kind(
+    column: str, *, lunar: bool = False
+) -> Callable[[Mapping[str, Any], pd.DataFrame, FireContext], pd.DataFrame]:
     def fire(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
-        return _yearly(frame, column, today=at.today, offset=_offset(trigger), tol=at.tolerance,
-                       prefix=trigger_label(trigger), lunar=lunar)
+        return _yearly(
+            frame,
+            column,
+            today=at.today,
+            offset=_offset(trigger),
+            tol=at.tolerance,
+            prefix=trigger_label(trigger),
+            lunar=lunar,
+        )
 
     return fire
 
@@ -319,12 +338,14 @@ def _fire_points(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContex
     soon = lots.loc[(expires > day) & (expires <= day + pd.Timedelta(days=within))]
     soon = soon.assign(expires_on=pd.to_datetime(soon["expires_on"]).dt.normalize())
     first = soon.sort_values("expires_on").drop_duplicates("customer_id")
-    return pd.DataFrame({
-        "customer_id": first["customer_id"].to_numpy().astype(np.int64),
-        "occurrence": ("points@" + first["expires_on"].dt.strftime("%Y-%m-%d")).to_numpy(dtype=object),
-        "target_date": first["expires_on"].dt.date.to_numpy(),
-        "send_at": pd.NaT,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": first["customer_id"].to_numpy().astype(np.int64),
+            "occurrence": ("points@" + first["expires_on"].dt.strftime("%Y-%m-%d")).to_numpy(dtype=object),
+            "target_date": first["expires_on"].dt.date.to_numpy(),
+            "send_at": pd.NaT,
+        }
+    )
 
 
 def _fire_tier(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
@@ -347,16 +368,25 @@ def _fire_plan(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext)
     before = int(trigger.get("days_before", 30))
     plans = plans.loc[plans["customer_id"].isin(frame["customer_id"])]
     target = pd.to_datetime(plans["ends_on"]) - pd.Timedelta(days=before)
-    parts = [_fire(group["customer_id"], group["_t"], today=at.today, tol=at.tolerance,
-                   prefix=f"plan{int(plan_id)}-{before}")
-             for plan_id, group in plans.assign(_t=target).groupby("plan_id")]
+    parts = [
+        _fire(
+            group["customer_id"], group["_t"], today=at.today, tol=at.tolerance, prefix=f"plan{int(plan_id)}-{before}"
+        )
+        for plan_id, group in plans.assign(_t=target).groupby("plan_id")
+    ]
     out = pd.concat(parts, ignore_index=True) if parts else _empty()
     return out.drop_duplicates("customer_id")
 
 
 def _everyone(frame: pd.DataFrame, occurrence: str, target: date, send_at: Any = pd.NaT) -> pd.DataFrame:
-    return pd.DataFrame({"customer_id": frame["customer_id"].to_numpy().astype(np.int64), "occurrence": occurrence,
-                         "target_date": target, "send_at": send_at})
+    return pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].to_numpy().astype(np.int64),
+            "occurrence": occurrence,
+            "target_date": target,
+            "send_at": send_at,
+        }
+    )
 
 
 def _fire_seasonal(trigger: Mapping[str, Any], frame: pd.DataFrame, at: FireContext) -> pd.DataFrame:
@@ -397,39 +427,83 @@ def _due_label(trigger: Mapping[str, Any]) -> str:
 
 _OFFSET = TriggerParam("offset_days", "campaigns.offset_days", -7, minimum=-60, maximum=60)
 _TRIGGERS: Final = (
-    TriggerKind("due", _fire_due, _due_label, params=(_OFFSET,), audience_columns=("next_due_date",),
-                default_tolerance=2),
-    TriggerKind("sleeping", _fire_sleeping, lambda t: f"sleeping{int(t.get('threshold_days', 180))}",
-                params=(TriggerParam("threshold_days", "campaigns.threshold_days", 180, minimum=30, maximum=720),),
-                audience_columns=("recency_days",), default_tolerance=3),
-    TriggerKind("birthday", _yearly_kind("birthday"), _offset_label, params=(_OFFSET,),
-                audience_columns=("birthday",)),
-    TriggerKind("lunar_birthday", _yearly_kind("birthday", lunar=True), _offset_label, params=(_OFFSET,),
-                audience_columns=("birthday",)),
-    TriggerKind("pet_birthday", _yearly_kind("pet_birthday"), _offset_label, params=(_OFFSET,),
-                audience_columns=("pet_birthday",)),
-    TriggerKind("vaccine_due", _fire_vaccine, _offset_label, params=(_OFFSET,),
-                audience_columns=("pet_vaccine_due",)),
-    TriggerKind("points_expiring", _fire_points, lambda t: f"points_expiring{int(t.get('within_days', 30))}",
-                params=(TriggerParam("within_days", "campaigns.within_days", 30, minimum=1, maximum=180),),
-                inputs=("points_expiring",)),
-    TriggerKind("tier_change", _fire_tier, lambda t: f"tier_{t.get('direction', 'any')}",
-                params=(TriggerParam("direction", "campaigns.direction", "up", choices=TIER_DIRECTIONS),),
-                inputs=("tier_events",)),
-    TriggerKind("plan_renewal", _fire_plan, lambda t: f"plan_renewal-{int(t.get('days_before', 30))}",
-                params=(TriggerParam("days_before", "campaigns.days_before", 30, minimum=1, maximum=90),),
-                inputs=("plans",)),
-    TriggerKind("seasonal", _fire_seasonal,
-                lambda t: f"{t.get('festival', '')}-{int(t.get('days_before', 0))}",
-                params=(TriggerParam("festival", "campaigns.festival", FESTIVALS[0], choices=FESTIVALS, required=True),
-                        TriggerParam("days_before", "campaigns.days_before", 14, minimum=0, maximum=90)),
-                broadcast=True),
-    TriggerKind("one_off", _fire_one_off, lambda t: "one_off",
-                params=(TriggerParam("at", "campaigns.at", ""),), uses_tolerance=False, broadcast=True,
-                validate=lambda t: datetime.fromisoformat(str(t.get("at", "")))),
-    TriggerKind("recurring", _fire_recurring, lambda t: "recurring",
-                params=(TriggerParam("cron", "campaigns.cron", "0 11 * * 1"),), default_tolerance=0,
-                uses_tolerance=False, broadcast=True, validate=lambda t: cron_trigger(str(t.get("cron", "")))),
+    TriggerKind(
+        "due", _fire_due, _due_label, params=(_OFFSET,), audience_columns=("next_due_date",), default_tolerance=2
+    ),
+    TriggerKind(
+        "sleeping",
+        _fire_sleeping,
+        lambda t: f"sleeping{int(t.get('threshold_days', 180))}",
+        params=(TriggerParam("threshold_days", "campaigns.threshold_days", 180, minimum=30, maximum=720),),
+        audience_columns=("recency_days",),
+        default_tolerance=3,
+    ),
+    TriggerKind("birthday", _yearly_kind("birthday"), _offset_label, params=(_OFFSET,), audience_columns=("birthday",)),
+    TriggerKind(
+        "lunar_birthday",
+        _yearly_kind("birthday", lunar=True),
+        _offset_label,
+        params=(_OFFSET,),
+        audience_columns=("birthday",),
+    ),
+    TriggerKind(
+        "pet_birthday",
+        _yearly_kind("pet_birthday"),
+        _offset_label,
+        params=(_OFFSET,),
+        audience_columns=("pet_birthday",),
+    ),
+    TriggerKind("vaccine_due", _fire_vaccine, _offset_label, params=(_OFFSET,), audience_columns=("pet_vaccine_due",)),
+    TriggerKind(
+        "points_expiring",
+        _fire_points,
+        lambda t: f"points_expiring{int(t.get('within_days', 30))}",
+        params=(TriggerParam("within_days", "campaigns.within_days", 30, minimum=1, maximum=180),),
+        inputs=("points_expiring",),
+    ),
+    TriggerKind(
+        "tier_change",
+        _fire_tier,
+        lambda t: f"tier_{t.get('direction', 'any')}",
+        params=(TriggerParam("direction", "campaigns.direction", "up", choices=TIER_DIRECTIONS),),
+        inputs=("tier_events",),
+    ),
+    TriggerKind(
+        "plan_renewal",
+        _fire_plan,
+        lambda t: f"plan_renewal-{int(t.get('days_before', 30))}",
+        params=(TriggerParam("days_before", "campaigns.days_before", 30, minimum=1, maximum=90),),
+        inputs=("plans",),
+    ),
+    TriggerKind(
+        "seasonal",
+        _fire_seasonal,
+        lambda t: f"{t.get('festival', '')}-{int(t.get('days_before', 0))}",
+        params=(
+            TriggerParam("festival", "campaigns.festival", FESTIVALS[0], choices=FESTIVALS, required=True),
+            TriggerParam("days_before", "campaigns.days_before", 14, minimum=0, maximum=90),
+        ),
+        broadcast=True,
+    ),
+    TriggerKind(
+        "one_off",
+        _fire_one_off,
+        lambda t: "one_off",
+        params=(TriggerParam("at", "campaigns.at", ""),),
+        uses_tolerance=False,
+        broadcast=True,
+        validate=lambda t: datetime.fromisoformat(str(t.get("at", ""))),
+    ),
+    TriggerKind(
+        "recurring",
+        _fire_recurring,
+        lambda t: "recurring",
+        params=(TriggerParam("cron", "campaigns.cron", "0 11 * * 1"),),
+        default_tolerance=0,
+        uses_tolerance=False,
+        broadcast=True,
+        validate=lambda t: cron_trigger(str(t.get("cron", ""))),
+    ),
 )
 #: Every trigger kind by name, in the order the campaign editor offers them.
 TRIGGER_REGISTRY: Final[dict[str, TriggerKind]] = {kind.name: kind for kind in _TRIGGERS}
@@ -474,8 +548,12 @@ def evaluate_trigger(
     if frame.empty and not kind.inputs:
         return _empty()
     require_columns(frame, kind.audience_columns, what="audience")
-    at = FireContext(today=today, now_local=now_local or datetime.combine(today, datetime.min.time()),
-                     tolerance=tolerance(trigger), inputs=inputs or TriggerInputs())
+    at = FireContext(
+        today=today,
+        now_local=now_local or datetime.combine(today, datetime.min.time()),
+        tolerance=tolerance(trigger),
+        inputs=inputs or TriggerInputs(),
+    )
     out = kind.fire(trigger, frame, at)
     out = out.drop_duplicates("customer_id").reset_index(drop=True)
     out["send_at"] = pd.to_datetime(out["send_at"])

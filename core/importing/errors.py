@@ -1,4 +1,5 @@
 """Errors raised when an uploaded file cannot be used at all."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

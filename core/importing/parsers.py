@@ -6,6 +6,7 @@ Empty cells are not errors here (callers decide what is required). Parsing is do
 distinct value, which is what makes it fast on real exports: a booking log has far fewer
 distinct dates, prices and statuses than rows.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -335,7 +336,11 @@ MAX_AMOUNT: Final = 10_000_000.0
 
 
 def parse_amounts(
-    values: pd.Series, *, empty: float | None = 0.0, allow_negative: bool = False, maximum: float = MAX_AMOUNT,
+    values: pd.Series,
+    *,
+    empty: float | None = 0.0,
+    allow_negative: bool = False,
+    maximum: float = MAX_AMOUNT,
 ) -> Parsed:
     """Parse money such as ``NT$1,200``, ``¥1,200.50``, ``1,200元``, ``$ 1200``, ``RMB 300``.
 
@@ -390,7 +395,10 @@ _FAST_PHONES: Final = {
     "TW": (re.compile(r"^(?:\+886|0)?(9\d{8})$"), "886"),
     "CN": (re.compile(r"^(?:\+86)?(1\d{10})$"), "86"),
 }
-_FAST_INTERNATIONAL: Final = {"886": (re.compile(r"^\+886(9\d{8})$"), "TW"), "86": (re.compile(r"^\+86(1\d{10})$"), "CN")}
+_FAST_INTERNATIONAL: Final = {
+    "886": (re.compile(r"^\+886(9\d{8})$"), "TW"),
+    "86": (re.compile(r"^\+86(1\d{10})$"), "CN"),
+}
 _SEPARATORS_RE = re.compile(r"[\s\-()]")
 
 
@@ -465,8 +473,27 @@ def parse_phones(values: pd.Series, default_country: str = "TW") -> Parsed:
 
 DEFAULT_STATUS_WORDS: Final[Mapping[str, str]] = {
     **dict.fromkeys(
-        ["完成", "已完成", "到店", "已到店", "已到", "已結帳", "已结账", "已消費", "已服務", "completed",
-         "complete", "done", "finished", "checked in", "check in", "checked out", "paid", "visited", "served"],
+        [
+            "完成",
+            "已完成",
+            "到店",
+            "已到店",
+            "已到",
+            "已結帳",
+            "已结账",
+            "已消費",
+            "已服務",
+            "completed",
+            "complete",
+            "done",
+            "finished",
+            "checked in",
+            "check in",
+            "checked out",
+            "paid",
+            "visited",
+            "served",
+        ],
         "completed",
     ),
     **dict.fromkeys(
@@ -479,8 +506,22 @@ DEFAULT_STATUS_WORDS: Final[Mapping[str, str]] = {
     ),
     **dict.fromkeys(["改期", "已改期", "更改時間", "rescheduled", "reschedule", "moved"], "rescheduled"),
     **dict.fromkeys(
-        ["已預約", "已预约", "預約中", "预约中", "預約", "待到店", "待服務", "已確認", "booked", "confirmed",
-         "scheduled", "pending", "reserved", "upcoming"],
+        [
+            "已預約",
+            "已预约",
+            "預約中",
+            "预约中",
+            "預約",
+            "待到店",
+            "待服務",
+            "已確認",
+            "booked",
+            "confirmed",
+            "scheduled",
+            "pending",
+            "reserved",
+            "upcoming",
+        ],
         "booked",
     ),
 }
@@ -540,12 +581,55 @@ def parse_statuses(values: pd.Series, vocabulary: StatusVocabulary | None = None
 # ----------------------------------------------------------------------------------- booleans
 
 _TRUE_WORDS: Final = {
-    "是", "y", "yes", "true", "t", "1", "指定", "有", "v", "✓", "✔", "○", "o", "同意", "允許", "允许",
-    "接受", "要", "需要", "opt in", "optin", "ok", "on", "已指定", "指名",
+    "是",
+    "y",
+    "yes",
+    "true",
+    "t",
+    "1",
+    "指定",
+    "有",
+    "v",
+    "✓",
+    "✔",
+    "○",
+    "o",
+    "同意",
+    "允許",
+    "允许",
+    "接受",
+    "要",
+    "需要",
+    "opt in",
+    "optin",
+    "ok",
+    "on",
+    "已指定",
+    "指名",
 }
 _FALSE_WORDS: Final = {
-    "否", "n", "no", "false", "f", "0", "不指定", "非指定", "未指定", "無", "无", "x", "×", "不同意",
-    "拒絕", "拒绝", "不要", "opt out", "optout", "off", "-", "不",
+    "否",
+    "n",
+    "no",
+    "false",
+    "f",
+    "0",
+    "不指定",
+    "非指定",
+    "未指定",
+    "無",
+    "无",
+    "x",
+    "×",
+    "不同意",
+    "拒絕",
+    "拒绝",
+    "不要",
+    "opt out",
+    "optout",
+    "off",
+    "-",
+    "不",
 }
 
 
@@ -601,26 +685,62 @@ def parse_emails(values: pd.Series) -> Parsed:
 def parse_tags(values: pd.Series) -> Parsed:
     """Split tag lists on , ， ; 、 | / into a sorted-unique list per row."""
     text = _text(values)
-    tags: list[Any] = [
-        sorted({t.strip() for t in re.split(r"[,;、|/#]+", v) if t.strip()}) for v in text
-    ]
+    tags: list[Any] = [sorted({t.strip() for t in re.split(r"[,;、|/#]+", v) if t.strip()}) for v in text]
     return Parsed(pd.Series(tags, index=values.index, dtype=object), _no_errors(values.index))
 
 
 _CHANNELS: Final = {
-    "line": "line", "line@": "line", "官方line": "line", "電話": "phone", "电话": "phone", "phone": "phone",
-    "call": "phone", "現場": "walk_in", "现场": "walk_in", "walkin": "walk_in", "walk in": "walk_in",
-    "路過": "walk_in", "臨櫃": "walk_in", "網站": "web", "网站": "web", "官網": "web", "官网": "web",
-    "web": "web", "website": "web", "online": "web", "線上": "web", "线上": "web", "微信": "wechat",
-    "wechat": "wechat", "小程序": "wechat", "微信小程序": "wechat", "ig": "instagram", "instagram": "instagram",
-    "fb": "facebook", "facebook": "facebook", "臉書": "facebook", "google": "google", "app": "app",
-    "大众点评": "dianping", "美团": "meituan", "小红书": "xiaohongshu",
+    "line": "line",
+    "line@": "line",
+    "官方line": "line",
+    "電話": "phone",
+    "电话": "phone",
+    "phone": "phone",
+    "call": "phone",
+    "現場": "walk_in",
+    "现场": "walk_in",
+    "walkin": "walk_in",
+    "walk in": "walk_in",
+    "路過": "walk_in",
+    "臨櫃": "walk_in",
+    "網站": "web",
+    "网站": "web",
+    "官網": "web",
+    "官网": "web",
+    "web": "web",
+    "website": "web",
+    "online": "web",
+    "線上": "web",
+    "线上": "web",
+    "微信": "wechat",
+    "wechat": "wechat",
+    "小程序": "wechat",
+    "微信小程序": "wechat",
+    "ig": "instagram",
+    "instagram": "instagram",
+    "fb": "facebook",
+    "facebook": "facebook",
+    "臉書": "facebook",
+    "google": "google",
+    "app": "app",
+    "大众点评": "dianping",
+    "美团": "meituan",
+    "小红书": "xiaohongshu",
 }
 _CHANNEL_INDEX: Final = {_status_key(k): v for k, v in _CHANNELS.items()}
 
 _SPECIES: Final = {
-    "狗": "dog", "犬": "dog", "狗狗": "dog", "dog": "dog", "貓": "cat", "猫": "cat", "貓咪": "cat",
-    "cat": "cat", "兔": "rabbit", "兔子": "rabbit", "rabbit": "rabbit",
+    "狗": "dog",
+    "犬": "dog",
+    "狗狗": "dog",
+    "dog": "dog",
+    "貓": "cat",
+    "猫": "cat",
+    "貓咪": "cat",
+    "cat": "cat",
+    "兔": "rabbit",
+    "兔子": "rabbit",
+    "rabbit": "rabbit",
 }
 _SPECIES_INDEX: Final = {_status_key(k): v for k, v in _SPECIES.items()}
 
@@ -641,4 +761,3 @@ def normalise_channels(values: pd.Series) -> pd.Series:
 def normalise_species(values: pd.Series) -> pd.Series:
     """Canonical species (``dog``, ``cat``, ``rabbit``), other values kept as written."""
     return normalise_words(values, _SPECIES_INDEX)
-

@@ -4,6 +4,7 @@ Rules: a row with any problem is rejected whole (one reject line per problem); r
 an earlier row's dedupe key are reported as duplicates; unmapped columns are kept as JSON
 attributes. Nothing is dropped without being counted or listed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,15 +47,50 @@ REJECT_COLUMNS: Final = ("row_number", "field", "value", "reason")
 # C0 controls except tab and line breaks, DEL, and the C1 block.
 _CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ACCEPTED_BOOKING_COLUMNS: Final = (
-    "booking_id", "customer_id", "customer_name", "phone", "phone_raw", "email", "line_id",
-    "birthday", "pet_name", "pet_species", "pet_breed", "store", "service", "staff",
-    "designated", "status", "scheduled_at", "amount", "addon_amount", "quantity", "created_at",
-    "channel", "row_number", "dedupe_key", "attributes",
+    "booking_id",
+    "customer_id",
+    "customer_name",
+    "phone",
+    "phone_raw",
+    "email",
+    "line_id",
+    "birthday",
+    "pet_name",
+    "pet_species",
+    "pet_breed",
+    "store",
+    "service",
+    "staff",
+    "designated",
+    "status",
+    "scheduled_at",
+    "amount",
+    "addon_amount",
+    "quantity",
+    "created_at",
+    "channel",
+    "row_number",
+    "dedupe_key",
+    "attributes",
 )
 ACCEPTED_CUSTOMER_COLUMNS: Final = (
-    "customer_id", "customer_name", "phone", "phone_raw", "email", "line_id", "birthday", "store",
-    "consent_sms", "consent_line", "consent_email", "consent_wechat", "tags", "joined_on",
-    "row_number", "dedupe_key", "attributes",
+    "customer_id",
+    "customer_name",
+    "phone",
+    "phone_raw",
+    "email",
+    "line_id",
+    "birthday",
+    "store",
+    "consent_sms",
+    "consent_line",
+    "consent_email",
+    "consent_wechat",
+    "tags",
+    "joined_on",
+    "row_number",
+    "dedupe_key",
+    "attributes",
 )
 CONSENT_FIELDS: Final = ("consent_sms", "consent_line", "consent_email", "consent_wechat")
 
@@ -244,19 +280,27 @@ class _Rows:
             bad_unique = np.array([m is not None for m in found] + [False], dtype=bool)
             bad = bad_unique[codes]
             chars = np.array([f"U+{ord(m.group()):04X}" if m else "" for m in found] + [""], dtype=object)[codes]
-            self.problems.append(pd.DataFrame({
-                "row_number": self.row_number[bad].to_numpy(),
-                "field": field_of.get(column, column),
-                "value": [_CONTROL_RE.sub("?", v) for v in np.asarray(self.text[column][bad].to_numpy(), dtype=object)],
-                "reason": [f"contains a control character ({c}) that cannot be stored" for c in chars[bad]],
-                "_pos": self.text.index[bad].to_numpy(),
-            }))
+            self.problems.append(
+                pd.DataFrame(
+                    {
+                        "row_number": self.row_number[bad].to_numpy(),
+                        "field": field_of.get(column, column),
+                        "value": [
+                            _CONTROL_RE.sub("?", v) for v in np.asarray(self.text[column][bad].to_numpy(), dtype=object)
+                        ],
+                        "reason": [f"contains a control character ({c}) that cannot be stored" for c in chars[bad]],
+                        "_pos": self.text.index[bad].to_numpy(),
+                    }
+                )
+            )
 
     def column(self, name: str) -> pd.Series:
         """Raw cells of a canonical field (all empty when unmapped)."""
         if name in self.mapping:
             return self.text[self.mapping[name]]
-        empty = pd.Categorical.from_codes(np.zeros(len(self.text), dtype=np.int8), categories=pd.Index([""], dtype=object))
+        empty = pd.Categorical.from_codes(
+            np.zeros(len(self.text), dtype=np.int8), categories=pd.Index([""], dtype=object)
+        )
         return pd.Series(empty, index=self.text.index)
 
     def take(self, name: str, parsed: Parsed) -> pd.Series:
@@ -323,8 +367,11 @@ def _as_text(column: pd.Series) -> pd.Series:
     """Cells as a ``Categorical`` of ``str`` ("" for missing), each distinct value once."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = column.cat.categories
-        if (categories.dtype == object and pd.api.types.infer_dtype(categories, skipna=False) == "string"
-                and not (column.cat.codes < 0).any()):
+        if (
+            categories.dtype == object
+            and pd.api.types.infer_dtype(categories, skipna=False) == "string"
+            and not (column.cat.codes < 0).any()
+        ):
             return column
         column = column.astype(object)
     if not (column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string"):
@@ -428,7 +475,9 @@ def _validate(accepted: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.Da
                 "row_number": accepted.loc[positions, "row_number"].to_numpy(),
                 "field": row_level["column"].to_numpy(),
                 "value": row_level["failure_case"].astype(str).to_numpy(),
-                "reason": [f"{c} failed check {k}" for c, k in zip(row_level["column"], row_level["check"], strict=True)],
+                "reason": [
+                    f"{c} failed check {k}" for c, k in zip(row_level["column"], row_level["check"], strict=True)
+                ],
                 "_pos": positions.to_numpy(),
             }
         )
@@ -438,9 +487,16 @@ def _validate(accepted: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.Da
 def _passes(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
     """Whether ``frame`` certainly satisfies ``schema`` (``False`` = let pandera decide)."""
     if schema is BOOKING_SCHEMA:
-        checks: dict[str, str] = {"scheduled_at": "datetime64[ns]", "created_at": "datetime64[ns]",
-                                  "birthday": "datetime64[ns]", "amount": "float64", "addon_amount": "float64",
-                                  "quantity": "int64", "designated": "bool", "row_number": "int64"}
+        checks: dict[str, str] = {
+            "scheduled_at": "datetime64[ns]",
+            "created_at": "datetime64[ns]",
+            "birthday": "datetime64[ns]",
+            "amount": "float64",
+            "addon_amount": "float64",
+            "quantity": "int64",
+            "designated": "bool",
+            "row_number": "int64",
+        }
     else:
         return False
     for name, dtype in checks.items():
@@ -488,6 +544,7 @@ def all_rejected_message(result: PreparedImport, what: str = "booking") -> str:
 
 def _stable_hash(parts: pd.DataFrame) -> pd.Series:
     """A key that survives re-exports: same canonical identity → same hash, in any encoding."""
+
     def one(row: tuple[object, ...]) -> str:
         payload = json.dumps([None if pd.isna(v) else str(v) for v in row], ensure_ascii=False)
         return "h:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
@@ -545,13 +602,13 @@ def prepare_bookings(
     birthday = parse_dates(rows.column("birthday"), dayfirst=options.dayfirst)
     data["birthday"] = rows.take("birthday", birthday).dt.normalize()
     data["pet_species"] = normalise_species(rows.column("pet_species"))
-    data["store"] = parse_text(rows.column("store")).values.where(
-        lambda s: s.notna(), options.default_store
-    )
+    data["store"] = parse_text(rows.column("store")).values.where(lambda s: s.notna(), options.default_store)
     data["designated"] = rows.take("designated", parse_booleans(rows.column("designated"), empty=False))
     data["status"] = rows.take("status", parse_statuses(rows.column("status"), options.statuses))
 
-    dates = parse_dates(rows.column("date"), dayfirst=options.dayfirst, timezone=options.timezone, min_year=options.min_year)
+    dates = parse_dates(
+        rows.column("date"), dayfirst=options.dayfirst, timezone=options.timezone, min_year=options.min_year
+    )
     scheduled = rows.take("date", dates)
     rows.require("date")
     if "time" in rows.mapping:
@@ -563,7 +620,9 @@ def prepare_bookings(
     data["amount"] = rows.take("amount", parse_amounts(rows.column("amount"), empty=0.0))
     data["addon_amount"] = rows.take("addon_amount", parse_amounts(rows.column("addon_amount"), empty=0.0))
     data["quantity"] = rows.take("quantity", parse_quantities(rows.column("quantity")))
-    created = parse_dates(rows.column("created_at"), dayfirst=options.dayfirst, timezone=options.timezone, min_year=options.min_year)
+    created = parse_dates(
+        rows.column("created_at"), dayfirst=options.dayfirst, timezone=options.timezone, min_year=options.min_year
+    )
     data["created_at"] = rows.take("created_at", created).astype("datetime64[ns]")
     data["channel"] = normalise_channels(rows.column("channel"))
 
@@ -607,7 +666,9 @@ def prepare_customers(
     data["phone"] = rows.take("phone", parse_phones(rows.column("phone"), options.default_country))
     data["phone_raw"] = parse_text(rows.column("phone")).values
     data["email"] = rows.take("email", parse_emails(rows.column("email")))
-    data["birthday"] = rows.take("birthday", parse_dates(rows.column("birthday"), dayfirst=options.dayfirst)).dt.normalize()
+    data["birthday"] = rows.take(
+        "birthday", parse_dates(rows.column("birthday"), dayfirst=options.dayfirst)
+    ).dt.normalize()
     data["store"] = parse_text(rows.column("store")).values.where(lambda s: s.notna(), options.default_store)
     for name in CONSENT_FIELDS:
         data[name] = rows.take(name, parse_booleans(rows.column(name), empty=None))
@@ -616,6 +677,11 @@ def prepare_customers(
     data["joined_on"] = rows.take("joined_on", joined).dt.normalize()
     data["dedupe_key"] = data["customer_id"]  # rows without one are rejected by require()
     return _finish(
-        rows, data, columns=ACCEPTED_CUSTOMER_COLUMNS, schema=CUSTOMER_SCHEMA, key_field="customer_id", what="member",
+        rows,
+        data,
+        columns=ACCEPTED_CUSTOMER_COLUMNS,
+        schema=CUSTOMER_SCHEMA,
+        key_field="customer_id",
+        what="member",
         default_store=options.default_store,
     )

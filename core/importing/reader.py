@@ -4,6 +4,7 @@ No type inference happens here: every cell is kept as the text the user sees, so
 numbers keep their leading zeros and ids such as ``00123`` survive. Typed parsing is done later
 by :mod:`core.importing.parsers`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -133,7 +134,9 @@ def read_table(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES
         # The csv module's own limit (131,072 characters per field) or a malformed quote.
         if "field larger than field limit" in str(exc):
             raise _cell_too_long(name) from exc
-        raise ImportFileError(f"{name} could not be read as CSV ({exc}); save it from Excel as CSV and re-upload") from exc
+        raise ImportFileError(
+            f"{name} could not be read as CSV ({exc}); save it from Excel as CSV and re-upload"
+        ) from exc
     return _build(rows, name, encoding=encoding, delimiter=delimiter, sheet=None)
 
 
@@ -222,12 +225,20 @@ def _read_arrow(data: bytes, text: str, name: str, *, encoding: str, delimiter: 
         table = pacsv.read_csv(
             pa.py_buffer(body),
             read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20, encoding="utf8"),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
-                                             escape_char=False, newlines_in_values=b'"' in body,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                 null_values=[], strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=b'"' in body,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
         return None  # ragged rows, stray quotes …: the csv module handles (and reports) them
@@ -253,12 +264,17 @@ def _read_arrow(data: bytes, text: str, name: str, *, encoding: str, delimiter: 
         numbers = numbers[~blank]
     if frame.empty:
         raise ImportFileError(
-            f"{name} has a header row but no data rows; check that you exported the right "
-            "date range or sheet"
+            f"{name} has a header row but no data rows; check that you exported the right date range or sheet"
         )
     frame.index = pd.Index(numbers, name=ROW_NUMBER)
-    return RawTable(frame=frame, encoding=encoding, delimiter=delimiter, sheet=None,
-                    header_row=header_index + 1, notes=tuple(dict.fromkeys(notes)))
+    return RawTable(
+        frame=frame,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=None,
+        header_row=header_index + 1,
+        notes=tuple(dict.fromkeys(notes)),
+    )
 
 
 # ----------------------------------------------------------------------------------- decoding
@@ -421,10 +437,7 @@ def _read_xls(data: bytes, name: str) -> tuple[list[list[str]], str]:
         ) from exc
     for index in range(book.nsheets):
         sheet = book.sheet_by_index(index)
-        rows = [
-            [_xls_cell(sheet.cell(r, c), book.datemode) for c in range(sheet.ncols)]
-            for r in range(sheet.nrows)
-        ]
+        rows = [[_xls_cell(sheet.cell(r, c), book.datemode) for c in range(sheet.ncols)] for r in range(sheet.nrows)]
         if any(any(cell.strip() for cell in row) for row in rows):
             return rows, sheet.name
     raise ImportFileError(f"every sheet in {name} is empty; export the bookings again")
@@ -514,15 +527,12 @@ def _build(
         numbers.append(offset)
     if not body:
         raise ImportFileError(
-            f"{name} has a header row but no data rows; check that you exported the right "
-            "date range or sheet"
+            f"{name} has a header row but no data rows; check that you exported the right date range or sheet"
         )
     frame = pd.DataFrame(body, columns=headers, dtype=object)
     # Unnamed, entirely empty columns are formatting leftovers (Excel's used range); dropping
     # them loses nothing.
-    placeholder = [
-        h for h in headers if h.startswith("column_") and not (frame[h].str.strip() != "").any()
-    ]
+    placeholder = [h for h in headers if h.startswith("column_") and not (frame[h].str.strip() != "").any()]
     frame = frame.drop(columns=placeholder)
     frame.index = pd.Index(numbers, name=ROW_NUMBER)
     return RawTable(

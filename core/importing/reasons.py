@@ -6,6 +6,7 @@ code (``amount_unreadable``); the dashboard translates the code, and :func:`grou
 counts the rows per code ("33 rows: no store for this row"). A sentence no pattern knows maps
 to ``other`` — a test feeds every reason the importer produces through here.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,8 @@ import pandas as pd
 
 #: (code, pattern) in matching order; the first match wins.
 REASON_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
-    (code, re.compile(pattern, re.DOTALL)) for code, pattern in (
+    (code, re.compile(pattern, re.DOTALL))
+    for code, pattern in (
         ("control_character", r"^contains a control character"),
         ("duplicate_in_file", r"^duplicate of row \d+"),
         ("empty_required", r"^\w+ is empty$"),
@@ -74,25 +76,32 @@ def group_reasons(rejects: pd.DataFrame | None) -> pd.DataFrame:
     if rejects is None or rejects.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame = rejects.assign(code=rejects["reason"].map(reason_code))
-    grouped = frame.groupby("code", sort=False).agg(
-        rows=("row_number", "nunique"),
-        field=("field", lambda f: f.astype(str).value_counts().index[0]),
-        example=("reason", "first"),
-    ).reset_index()
+    grouped = (
+        frame.groupby("code", sort=False)
+        .agg(
+            rows=("row_number", "nunique"),
+            field=("field", lambda f: f.astype(str).value_counts().index[0]),
+            example=("reason", "first"),
+        )
+        .reset_index()
+    )
     return grouped.sort_values(["rows", "code"], ascending=[False, True], kind="stable")[columns].reset_index(drop=True)
 
 
 def grouped_summary(rejects: pd.DataFrame | None, *, limit: int = 5) -> list[str]:
     """English lines such as ``33 rows: no store for this row: …`` (the CLI prints these)."""
     groups = group_reasons(rejects)
-    return [f"{int(g.rows)} row{'s' if int(g.rows) != 1 else ''}: {g.example}"
-            for g in groups.head(limit).itertuples(index=False)]
+    return [
+        f"{int(g.rows)} row{'s' if int(g.rows) != 1 else ''}: {g.example}"
+        for g in groups.head(limit).itertuples(index=False)
+    ]
 
 
 #: (code, pattern) for the messages of :class:`~core.importing.ImportFileError` (a file that
 #: cannot be used at all). Named groups become translation parameters.
 FILE_ERROR_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
-    (code, re.compile(pattern, re.DOTALL)) for code, pattern in (
+    (code, re.compile(pattern, re.DOTALL))
+    for code, pattern in (
         ("too_large", r" is (?P<size>[\d.]+ [KM]B), larger than the (?P<limit>[\d.]+ [KM]B) limit"),
         ("empty", r" is empty; export"),
         ("every_sheet_empty", r"^every sheet in .* is empty"),

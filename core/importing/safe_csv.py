@@ -5,6 +5,7 @@ formula (CSV injection, e.g. ``=HYPERLINK(...)``). Such cells get a leading apos
 spreadsheets show as "text" and hide; this also keeps ``+886912345678`` from being read as a
 number and losing its plus sign.
 """
+
 from __future__ import annotations
 
 import csv

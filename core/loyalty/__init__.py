@@ -5,6 +5,7 @@ DataFrames and dataclasses.  The ``db/`` layer persists the ledger entries these
 decide to write and enforces locking (one writer per customer at a time) and the uniqueness of
 idempotency keys.
 """
+
 from __future__ import annotations
 
 from core.loyalty.plans import (

@@ -1,4 +1,5 @@
 """Small date helpers shared by the loyalty modules (private)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -7,6 +7,7 @@ Frames:
 - plans: ``plan_id, customer_id, store_id, monthly_fee, periods_total, periods_paid,
   started_on, ends_on, status`` (status ``active``, ``completed``, ``cancelled``, ``paused``…).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,9 +78,12 @@ def _ends_on(plans: pd.DataFrame) -> pd.Series:
     started = to_datetime_series(plans["started_on"])
     total = pd.to_numeric(plans["periods_total"], errors="coerce").fillna(0).astype(int)
     fallback = pd.Series(
-        [s + pd.DateOffset(months=int(t)) - pd.Timedelta(days=1) if pd.notna(s) else pd.NaT
-         for s, t in zip(started, total, strict=True)],
-        index=plans.index, dtype="datetime64[ns]",
+        [
+            s + pd.DateOffset(months=int(t)) - pd.Timedelta(days=1) if pd.notna(s) else pd.NaT
+            for s, t in zip(started, total, strict=True)
+        ],
+        index=plans.index,
+        dtype="datetime64[ns]",
     )
     if "ends_on" in plans.columns:
         ends = to_datetime_series(plans["ends_on"])
@@ -107,8 +111,9 @@ def plan_status(plans: pd.DataFrame, *, as_of: DateLike) -> pd.DataFrame:
         ``periods_total`` when missing) and ``is_active`` (status ``active``, started, not
         ended).
     """
-    require_columns(plans, ("plan_id", "customer_id", "periods_total", "periods_paid", "started_on", "status"),
-                    what="plans")
+    require_columns(
+        plans, ("plan_id", "customer_id", "periods_total", "periods_paid", "started_on", "status"), what="plans"
+    )
     day = to_timestamp(as_of).normalize()
     out = plans.copy()
     started = to_datetime_series(out["started_on"])
@@ -124,7 +129,8 @@ def plan_status(plans: pd.DataFrame, *, as_of: DateLike) -> pd.DataFrame:
     out["periods_in_arrears"] = np.where(active, np.maximum(elapsed - paid.to_numpy(), 0), 0)
     next_pay = pd.Series(
         [s + pd.DateOffset(months=int(p)) if pd.notna(s) else pd.NaT for s, p in zip(started, paid, strict=True)],
-        index=out.index, dtype="datetime64[ns]",
+        index=out.index,
+        dtype="datetime64[ns]",
     )
     out["next_payment_on"] = next_pay.where(active & (paid < total))
     out["is_active"] = active.astype(bool)

@@ -14,6 +14,7 @@ points then give exactly one entry; the second planner sees 20 available and rai
 :class:`InsufficientPoints`.  :func:`validate_ledger` can be run on ``existing + new`` inside
 the transaction as a last guard.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,14 @@ from core.spend import visit_spend
 EntryKind = Literal["earn", "redeem", "expire", "adjust", "referral"]
 ENTRY_KINDS: tuple[str, ...] = ("earn", "redeem", "expire", "adjust", "referral")
 LEDGER_COLUMNS: tuple[str, ...] = (
-    "customer_id", "kind", "points", "occurred_at", "expires_at", "idempotency_key", "allocations", "note",
+    "customer_id",
+    "kind",
+    "points",
+    "occurred_at",
+    "expires_at",
+    "idempotency_key",
+    "allocations",
+    "note",
 )
 _EPS = 1e-9
 
@@ -290,9 +298,14 @@ def entries_to_frame(entries: Entries) -> pd.DataFrame:
         return entries.loc[:, list(LEDGER_COLUMNS)].copy()
     rows = [
         {
-            "customer_id": e.customer_id, "kind": e.kind, "points": e.points, "occurred_at": e.occurred_at,
+            "customer_id": e.customer_id,
+            "kind": e.kind,
+            "points": e.points,
+            "occurred_at": e.occurred_at,
             "expires_at": e.expires_at if e.expires_at is not None else pd.NaT,
-            "idempotency_key": e.idempotency_key, "allocations": e.allocations, "note": e.note,
+            "idempotency_key": e.idempotency_key,
+            "allocations": e.allocations,
+            "note": e.note,
         }
         for e in entries
     ]
@@ -321,13 +334,18 @@ def entries_from_frame(frame: pd.DataFrame) -> list[LedgerEntry]:
             alloc = ()
         exp = row.expires_at if has_exp else None
         note = row.note if has_note else ""
-        out.append(LedgerEntry(
-            customer_id=row.customer_id, kind=row.kind, points=int(row.points), occurred_at=row.occurred_at,
-            idempotency_key=str(row.idempotency_key),
-            expires_at=None if exp is None or pd.isna(exp) else exp,
-            allocations=tuple(tuple(a) for a in alloc),
-            note="" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note),
-        ))
+        out.append(
+            LedgerEntry(
+                customer_id=row.customer_id,
+                kind=row.kind,
+                points=int(row.points),
+                occurred_at=row.occurred_at,
+                idempotency_key=str(row.idempotency_key),
+                expires_at=None if exp is None or pd.isna(exp) else exp,
+                allocations=tuple(tuple(a) for a in alloc),
+                note="" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note),
+            )
+        )
     return out
 
 
@@ -387,8 +405,9 @@ def _replay(entries: Sequence[LedgerEntry]) -> dict[str, _Lot]:
             raise LedgerError(f"duplicate idempotency key {e.idempotency_key!r}")
         keys.add(e.idempotency_key)
         if e.points > 0:
-            lots[e.idempotency_key] = _Lot(e.customer_id, e.idempotency_key, e.kind, e.occurred_at, e.expires_at,
-                                           e.points)
+            lots[e.idempotency_key] = _Lot(
+                e.customer_id, e.idempotency_key, e.kind, e.occurred_at, e.expires_at, e.points
+            )
     by_customer: dict[int, list[_Lot]] = {}
     for lot in lots.values():
         by_customer.setdefault(lot.customer_id, []).append(lot)
@@ -402,8 +421,9 @@ def _replay(entries: Sequence[LedgerEntry]) -> dict[str, _Lot]:
                 if allocated is None or allocated.customer_id != e.customer_id:
                     raise LedgerError(f"{e.idempotency_key}: unknown lot {lot_key!r} for customer {e.customer_id}")
                 if pts > allocated.remaining:
-                    raise LedgerError(f"{e.idempotency_key}: lot {lot_key!r} over-consumed "
-                                      f"({pts} > {allocated.remaining} remaining)")
+                    raise LedgerError(
+                        f"{e.idempotency_key}: lot {lot_key!r} over-consumed ({pts} > {allocated.remaining} remaining)"
+                    )
                 if is_expire:
                     allocated.expired += pts
                 else:
@@ -439,17 +459,19 @@ def validate_ledger(entries: Entries) -> None:
 
 def _lots_frame(lots: Iterable[_Lot], as_of: pd.Timestamp | None) -> pd.DataFrame:
     ordered = sorted(lots, key=lambda lot: (str(type(lot.customer_id)), lot.customer_id, *lot.fifo_key()))
-    frame = pd.DataFrame({
-        "customer_id": [lot.customer_id for lot in ordered],
-        "lot_key": pd.array([lot.lot_key for lot in ordered], dtype="string"),
-        "kind": pd.array([lot.kind for lot in ordered], dtype="string"),
-        "earned_at": pd.to_datetime(pd.Series([lot.earned_at for lot in ordered], dtype=object)),
-        "expires_at": pd.to_datetime(pd.Series([lot.expires_at for lot in ordered], dtype=object)),
-        "points_earned": np.array([lot.earned for lot in ordered], dtype=np.int64),
-        "points_used": np.array([lot.used for lot in ordered], dtype=np.int64),
-        "points_expired": np.array([lot.expired for lot in ordered], dtype=np.int64),
-        "points_remaining": np.array([lot.remaining for lot in ordered], dtype=np.int64),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [lot.customer_id for lot in ordered],
+            "lot_key": pd.array([lot.lot_key for lot in ordered], dtype="string"),
+            "kind": pd.array([lot.kind for lot in ordered], dtype="string"),
+            "earned_at": pd.to_datetime(pd.Series([lot.earned_at for lot in ordered], dtype=object)),
+            "expires_at": pd.to_datetime(pd.Series([lot.expires_at for lot in ordered], dtype=object)),
+            "points_earned": np.array([lot.earned for lot in ordered], dtype=np.int64),
+            "points_used": np.array([lot.used for lot in ordered], dtype=np.int64),
+            "points_expired": np.array([lot.expired for lot in ordered], dtype=np.int64),
+            "points_remaining": np.array([lot.remaining for lot in ordered], dtype=np.int64),
+        }
+    )
     if as_of is None:
         frame["past_expiry"] = False
     else:
@@ -508,7 +530,11 @@ def available_points(entries: Entries, *, customer_id: int, as_of: DateLike) -> 
 
 
 def _fifo_debit(
-    items: list[LedgerEntry], *, customer_id: int, points: int, when: pd.Timestamp,
+    items: list[LedgerEntry],
+    *,
+    customer_id: int,
+    points: int,
+    when: pd.Timestamp,
 ) -> tuple[tuple[str, int], ...]:
     lots = _usable_lots(items, customer_id, when)
     available = sum(lot.remaining for lot in lots)
@@ -650,8 +676,18 @@ def expiry_entries(entries: Entries, *, as_of: DateLike) -> list[LedgerEntry]:
     for lot in lots:
         key = f"expire:{lot.lot_key}"
         if lot.remaining > 0 and lot.expires_at is not None and lot.expires_at <= when and key not in keys:
-            out.append(LedgerEntry(lot.customer_id, "expire", -lot.remaining, lot.expires_at, key, None,
-                                   ((lot.lot_key, lot.remaining),), "expiry"))
+            out.append(
+                LedgerEntry(
+                    lot.customer_id,
+                    "expire",
+                    -lot.remaining,
+                    lot.expires_at,
+                    key,
+                    None,
+                    ((lot.lot_key, lot.remaining),),
+                    "expiry",
+                )
+            )
     return out
 
 
@@ -725,10 +761,19 @@ def reconcile(balances: pd.Series | pd.DataFrame, entries: Entries) -> pd.DataFr
         if lots_rem is not None and lots_rem != led:
             issues.append("lot_mismatch")
         for issue in issues:
-            rows.append({"customer_id": cid, "stored_balance": s, "ledger_balance": led, "lots_remaining": lots_rem,
-                         "difference": None if s is None else s - led, "issue": issue})
-    out = pd.DataFrame(rows, columns=["customer_id", "stored_balance", "ledger_balance", "lots_remaining",
-                                      "difference", "issue"])
+            rows.append(
+                {
+                    "customer_id": cid,
+                    "stored_balance": s,
+                    "ledger_balance": led,
+                    "lots_remaining": lots_rem,
+                    "difference": None if s is None else s - led,
+                    "issue": issue,
+                }
+            )
+    out = pd.DataFrame(
+        rows, columns=["customer_id", "stored_balance", "ledger_balance", "lots_remaining", "difference", "issue"]
+    )
     for column in ("stored_balance", "ledger_balance", "lots_remaining", "difference"):
         out[column] = out[column].astype("Int64")
     return out
@@ -789,10 +834,15 @@ def earn_entries(
         bday = to_datetime_series(frame["customer_id"].map(birthdays))
         is_bday = (bday.dt.month == when.dt.month).fillna(False).astype(bool)
         mult = mult * np.where(is_bday, rule.birthday_multiplier, 1.0)
-    work = pd.DataFrame({
-        "booking_id": frame["booking_id"].to_numpy(), "customer_id": frame["customer_id"].to_numpy(),
-        "when": when.to_numpy(), "amount": amount.to_numpy(dtype=float), "mult": mult.to_numpy(dtype=float),
-    }).dropna(subset=["when"])
+    work = pd.DataFrame(
+        {
+            "booking_id": frame["booking_id"].to_numpy(),
+            "customer_id": frame["customer_id"].to_numpy(),
+            "when": when.to_numpy(),
+            "amount": amount.to_numpy(dtype=float),
+            "mult": mult.to_numpy(dtype=float),
+        }
+    ).dropna(subset=["when"])
     work = work.sort_values(["when", "booking_id"], kind="stable")
     out = []
     for row in work.itertuples(index=False):
@@ -800,8 +850,18 @@ def earn_entries(
         if pts <= 0:
             continue
         ts = pd.Timestamp(row.when)
-        out.append(LedgerEntry(row.customer_id, "earn", pts, ts, f"earn:booking:{row.booking_id}",
-                               rule.expiry_for(ts), (), f"rule v{rule.version} x{row.mult:g}"))
+        out.append(
+            LedgerEntry(
+                row.customer_id,
+                "earn",
+                pts,
+                ts,
+                f"earn:booking:{row.booking_id}",
+                rule.expiry_for(ts),
+                (),
+                f"rule v{rule.version} x{row.mult:g}",
+            )
+        )
     return out
 
 
@@ -856,5 +916,10 @@ def quote_item(item: RedemptionItem, *, points_available: int, rule: PointsRule)
     """:func:`redemption_quote` for a :class:`RedemptionItem`, refusing items out of stock."""
     if not item.in_stock:
         return RedemptionQuote(False, 0, 0.0, 0, "out_of_stock")
-    return redemption_quote(item.points_cost, item.cash_cost, points_available=points_available, rule=rule,
-                            allow_cash_for_shortfall=item.allow_cash_for_shortfall)
+    return redemption_quote(
+        item.points_cost,
+        item.cash_cost,
+        points_available=points_available,
+        rule=rule,
+        allow_cash_for_shortfall=item.allow_cash_for_shortfall,
+    )

@@ -4,6 +4,7 @@ A referral frame has one row per ``referrer_id → referee_id`` (optionally ``re
 A customer can only be referred once: when a referee appears several times the earliest row
 (by ``referred_at`` when present, else the first row) wins.  Self-referrals are ignored.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -73,7 +74,7 @@ def referral_tree(referrals: pd.DataFrame) -> pd.DataFrame:
             walk.append(node)
             node = parent.get(node)
         if node is not None and state[node] == 1:  # closed a cycle
-            cycle = walk[walk.index(node):]
+            cycle = walk[walk.index(node) :]
             in_cycle.update(cycle)
             del parent[min(cycle, key=_sort_key)]
         for n in walk:
@@ -90,14 +91,16 @@ def referral_tree(referrals: pd.DataFrame) -> pd.DataFrame:
             prefix = (*prefix, n)
             paths[n] = prefix
     ordered = sorted(nodes, key=_sort_key)
-    return pd.DataFrame({
-        "customer_id": _id_array(ordered),
-        "referrer_id": _id_array([parent.get(n) for n in ordered]),
-        "root_id": _id_array([paths[n][0] for n in ordered]),
-        "depth": [len(paths[n]) - 1 for n in ordered],
-        "path": [paths[n] for n in ordered],
-        "in_cycle": [n in in_cycle for n in ordered],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": _id_array(ordered),
+            "referrer_id": _id_array([parent.get(n) for n in ordered]),
+            "root_id": _id_array([paths[n][0] for n in ordered]),
+            "depth": [len(paths[n]) - 1 for n in ordered],
+            "path": [paths[n] for n in ordered],
+            "in_cycle": [n in in_cycle for n in ordered],
+        }
+    )
 
 
 def leaderboard(
@@ -136,23 +139,28 @@ def leaderboard(
         v = v[v["status"] == VISIT_STATUS]
     when = to_datetime_series(v["scheduled_at"])
     amount = visit_spend(v)
-    v = pd.DataFrame({"referee_id": v["customer_id"].to_numpy(), "when": when.to_numpy(),
-                      "revenue": amount.to_numpy(dtype=float)})
+    v = pd.DataFrame(
+        {"referee_id": v["customer_id"].to_numpy(), "when": when.to_numpy(), "revenue": amount.to_numpy(dtype=float)}
+    )
     v = v[v["when"] < end_of_day(as_of)]
     cols = ["referrer_id", "referee_id"] + (["referred_at"] if "referred_at" in refs.columns else [])
     joined = refs[cols].merge(v, on="referee_id", how="inner")
     if "referred_at" in joined.columns:
         joined = joined[~(joined["when"] < joined["referred_at"].dt.normalize())]
     per_referee = joined.groupby(["referrer_id", "referee_id"], as_index=False)["revenue"].sum()
-    stats = per_referee.groupby("referrer_id").agg(visited_referees=("referee_id", "nunique"),
-                                                   referee_revenue=("revenue", "sum"))
+    stats = per_referee.groupby("referrer_id").agg(
+        visited_referees=("referee_id", "nunique"), referee_revenue=("revenue", "sum")
+    )
     counts = refs.groupby("referrer_id")["referee_id"].nunique().rename("referrals")
     out = counts.to_frame().join(stats, how="left").reset_index()
     out["visited_referees"] = out["visited_referees"].fillna(0).astype(int)
     out["referee_revenue"] = out["referee_revenue"].fillna(0.0).astype(float)
     out["referrals"] = out["referrals"].astype(int)
-    out = out.sort_values(["visited_referees", "referee_revenue", "referrals", "referrer_id"],
-                          ascending=[False, False, False, True], kind="stable")
+    out = out.sort_values(
+        ["visited_referees", "referee_revenue", "referrals", "referrer_id"],
+        ascending=[False, False, False, True],
+        kind="stable",
+    )
     if top is not None:
         out = out.head(top)
     out = out.reset_index(drop=True)
@@ -225,9 +233,29 @@ def referral_reward_entries(
         when = pd.Timestamp(row.first_visit_at)
         expires = rule.expiry_for(when)
         if rule.referral_bonus_referrer > 0:
-            out.append(LedgerEntry(row.referrer_id, "referral", rule.referral_bonus_referrer, when,
-                                   f"referral:referrer:{row.referee_id}", expires, (), f"referred {row.referee_id}"))
+            out.append(
+                LedgerEntry(
+                    row.referrer_id,
+                    "referral",
+                    rule.referral_bonus_referrer,
+                    when,
+                    f"referral:referrer:{row.referee_id}",
+                    expires,
+                    (),
+                    f"referred {row.referee_id}",
+                )
+            )
         if rule.referral_bonus_referee > 0:
-            out.append(LedgerEntry(row.referee_id, "referral", rule.referral_bonus_referee, when,
-                                   f"referral:referee:{row.referee_id}", expires, (), f"referred by {row.referrer_id}"))
+            out.append(
+                LedgerEntry(
+                    row.referee_id,
+                    "referral",
+                    rule.referral_bonus_referee,
+                    when,
+                    f"referral:referee:{row.referee_id}",
+                    expires,
+                    (),
+                    f"referred by {row.referrer_id}",
+                )
+            )
     return out

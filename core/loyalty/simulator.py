@@ -16,6 +16,7 @@ Model (one month per step, customers independent):
 Not modelled (known gaps): new customer acquisition, churn beyond the historical rate,
 birthday multipliers, referral bonuses, seasonality.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -113,8 +114,9 @@ def simulate_program(
         v = v[v["status"] == VISIT_STATUS]
     when = to_datetime_series(v["scheduled_at"])
     amount = visit_spend(v)
-    hist = pd.DataFrame({"customer_id": v["customer_id"].to_numpy(), "when": when.to_numpy(),
-                         "amount": amount.to_numpy(dtype=float)})
+    hist = pd.DataFrame(
+        {"customer_id": v["customer_id"].to_numpy(), "when": when.to_numpy(), "amount": amount.to_numpy(dtype=float)}
+    )
     hist = hist[(hist["when"] >= hist_start) & (hist["when"] < end)]
 
     lots = None
@@ -136,8 +138,12 @@ def simulate_program(
 
     # history: monthly spend buckets (12 columns, oldest first), rate and ticket per customer
     month_edges = [end - pd.DateOffset(months=12 - k) for k in range(13)]
-    bucket = np.searchsorted(np.array(month_edges, dtype="datetime64[ns]"),
-                             hist["when"].to_numpy(dtype="datetime64[ns]"), side="right") - 1
+    bucket = (
+        np.searchsorted(
+            np.array(month_edges, dtype="datetime64[ns]"), hist["when"].to_numpy(dtype="datetime64[ns]"), side="right"
+        )
+        - 1
+    )
     rows = hist["customer_id"].map(pos).to_numpy(dtype=int)
     spend_hist = np.zeros((n, 12 + months))
     np.add.at(spend_hist, (rows, bucket), hist["amount"].to_numpy(dtype=float))
@@ -176,8 +182,9 @@ def simulate_program(
     mult_of = {r.name: r.points_multiplier for r in rules}
 
     def tiers_for(spend_12m: np.ndarray) -> pd.Series:
-        frame = pd.DataFrame({"customer_id": customers, "spend_12m": spend_12m,
-                              "stored_value_topups_12m": stored, "plan_months": plan_m})
+        frame = pd.DataFrame(
+            {"customer_id": customers, "spend_12m": spend_12m, "stored_value_topups_12m": stored, "plan_months": plan_m}
+        )
         return qualify_tiers(frame, rules)
 
     rng = np.random.default_rng(seed)
@@ -191,7 +198,7 @@ def simulate_program(
         expired = int(lot_pts[:, t].sum())
         lot_pts[:, t] = 0
         # 2. tier held at the start of the month
-        held = tiers_for(spend_hist[:, t:t + 12].sum(axis=1))
+        held = tiers_for(spend_hist[:, t : t + 12].sum(axis=1))
         mult = held.map(mult_of).astype(float).fillna(1.0).to_numpy()
         # 3. visits and earning
         n_visits = rng.poisson(rate)
@@ -203,19 +210,20 @@ def simulate_program(
         lot_pts[:, col] += earned
         # 4. redemption, oldest lots first (usable lots: columns > t)
         draws = rng.random(n)
-        usable = lot_pts[:, t + 1:]
+        usable = lot_pts[:, t + 1 :]
         available = usable.sum(axis=1)
-        redeem = np.where((draws < redemption_propensity) & (available >= max(rule.min_redemption, 1)),
-                          (available // step) * step, 0)
+        redeem = np.where(
+            (draws < redemption_propensity) & (available >= max(rule.min_redemption, 1)), (available // step) * step, 0
+        )
         before = np.cumsum(usable, axis=1) - usable
         take = np.clip(redeem[:, None] - before, 0, usable)
-        lot_pts[:, t + 1:] = usable - take
+        lot_pts[:, t + 1 :] = usable - take
         redeemed = int(take.sum())
         outstanding_end = int(lot_pts.sum())
         cum_redeemed += redeemed
         cum_expired += expired
         # 5. tier distribution at month end
-        at_end = tiers_for(spend_hist[:, t + 1:t + 13].sum(axis=1))
+        at_end = tiers_for(spend_hist[:, t + 1 : t + 13].sum(axis=1))
         counts = at_end.value_counts()
         record = {
             "month": end + pd.DateOffset(months=t),
@@ -227,8 +235,9 @@ def simulate_program(
             "outstanding_start": outstanding_start,
             "outstanding_end": outstanding_end,
             "liability": rule.cash_value(outstanding_end),
-            "cumulative_breakage_rate": (cum_expired / (cum_redeemed + cum_expired)
-                                         if cum_redeemed + cum_expired else 0.0),
+            "cumulative_breakage_rate": (
+                cum_expired / (cum_redeemed + cum_expired) if cum_redeemed + cum_expired else 0.0
+            ),
         }
         for name in tier_names:
             record[f"tier:{name}"] = int(counts.get(name, 0))

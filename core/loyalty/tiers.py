@@ -5,6 +5,7 @@ window (default the last 12 months) and the plan months they have paid — never
 value balance: a customer who topped up NT$3,000 and spent it all still qualified by topping up,
 and one whose NT$3,000 balance dates from two years ago does not qualify on that basis.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -158,14 +159,33 @@ def salon_tier_rules(scale: float = 1.0) -> list[TierRule]:
     """
     return [
         TierRule("一般會員", 0, benefits=TierBenefits(booking_window_days=14)),
-        TierRule("銀卡", 1, min_spend_12m=500 * scale,
-                 benefits=TierBenefits(discount_pct=3, booking_window_days=21, points_multiplier=1.0)),
-        TierRule("金卡", 2, min_spend_12m=2_000 * scale,
-                 benefits=TierBenefits(discount_pct=5, booking_window_days=30, prime_time_access=True,
-                                       points_multiplier=1.2)),
-        TierRule("鑽石", 3, min_spend_12m=5_000 * scale, min_stored_value=3_000 * scale,
-                 benefits=TierBenefits(discount_pct=10, booking_window_days=60, prime_time_access=True,
-                                       designated_staff=True, points_multiplier=1.5)),
+        TierRule(
+            "銀卡",
+            1,
+            min_spend_12m=500 * scale,
+            benefits=TierBenefits(discount_pct=3, booking_window_days=21, points_multiplier=1.0),
+        ),
+        TierRule(
+            "金卡",
+            2,
+            min_spend_12m=2_000 * scale,
+            benefits=TierBenefits(
+                discount_pct=5, booking_window_days=30, prime_time_access=True, points_multiplier=1.2
+            ),
+        ),
+        TierRule(
+            "鑽石",
+            3,
+            min_spend_12m=5_000 * scale,
+            min_stored_value=3_000 * scale,
+            benefits=TierBenefits(
+                discount_pct=10,
+                booking_window_days=60,
+                prime_time_access=True,
+                designated_staff=True,
+                points_multiplier=1.5,
+            ),
+        ),
     ]
 
 
@@ -179,14 +199,32 @@ def monthly_plan_tier_rules() -> list[TierRule]:
     """
     return [
         TierRule("一般會員", 0),
-        TierRule("黃金", 1, min_plan_months=3,
-                 benefits=TierBenefits(discount_pct=3, booking_window_days=21, points_multiplier=1.1)),
-        TierRule("鉑金", 2, min_plan_months=6,
-                 benefits=TierBenefits(discount_pct=5, booking_window_days=30, prime_time_access=True,
-                                       points_multiplier=1.25)),
-        TierRule("鑽石", 3, min_plan_months=12,
-                 benefits=TierBenefits(discount_pct=8, booking_window_days=60, prime_time_access=True,
-                                       designated_staff=True, points_multiplier=1.5)),
+        TierRule(
+            "黃金",
+            1,
+            min_plan_months=3,
+            benefits=TierBenefits(discount_pct=3, booking_window_days=21, points_multiplier=1.1),
+        ),
+        TierRule(
+            "鉑金",
+            2,
+            min_plan_months=6,
+            benefits=TierBenefits(
+                discount_pct=5, booking_window_days=30, prime_time_access=True, points_multiplier=1.25
+            ),
+        ),
+        TierRule(
+            "鑽石",
+            3,
+            min_plan_months=12,
+            benefits=TierBenefits(
+                discount_pct=8,
+                booking_window_days=60,
+                prime_time_access=True,
+                designated_staff=True,
+                points_multiplier=1.5,
+            ),
+        ),
     ]
 
 
@@ -352,12 +390,14 @@ def tier_changes(
     if not include_new:
         changed &= prev.notna()
     changed &= ~(prev.isna() & (cur_rank == lowest))
-    out = pd.DataFrame({
-        "customer_id": index[changed.to_numpy()],
-        "from_tier": prev[changed].to_numpy(),
-        "to_tier": cur[changed].to_numpy(),
-        "direction": np.where(cur_rank[changed] > prev_rank[changed], "up", "down"),
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": index[changed.to_numpy()],
+            "from_tier": prev[changed].to_numpy(),
+            "to_tier": cur[changed].to_numpy(),
+            "direction": np.where(cur_rank[changed] > prev_rank[changed], "up", "down"),
+        }
+    )
     out["from_tier"] = out["from_tier"].astype("string")
     out["to_tier"] = out["to_tier"].astype("string")
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
@@ -401,10 +441,15 @@ def impact_preview(
         revenue = pd.to_numeric(activity["spend_12m"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     else:
         revenue = pd.to_numeric(revenue_12m.reindex(now.index), errors="coerce").fillna(0.0).to_numpy(dtype=float)
-    frame = pd.DataFrame({
-        "now": now.to_numpy(dtype=object), "new": new.to_numpy(dtype=object),
-        "up": (r_new > r_now).to_numpy(), "down": (r_new < r_now).to_numpy(), "revenue": revenue,
-    })
+    frame = pd.DataFrame(
+        {
+            "now": now.to_numpy(dtype=object),
+            "new": new.to_numpy(dtype=object),
+            "up": (r_new > r_now).to_numpy(),
+            "down": (r_new < r_now).to_numpy(),
+            "revenue": revenue,
+        }
+    )
     names = [r.name for r in _validated(proposed_rules)]
     names += [r.name for r in _validated(current_rules) if r.name not in names]
     if (frame["now"] == NO_TIER).any() or (frame["new"] == NO_TIER).any():
@@ -414,17 +459,19 @@ def impact_preview(
     for name in names:
         in_new = frame["new"] == name
         rev = float(frame.loc[in_new, "revenue"].sum())
-        rows.append({
-            "tier": name,
-            "rank_now": rank_now_map.get(name, pd.NA),
-            "rank_proposed": rank_new_map.get(name, pd.NA),
-            "customers_now": int((frame["now"] == name).sum()),
-            "customers_proposed": int(in_new.sum()),
-            "moving_up": int((in_new & frame["up"]).sum()),
-            "moving_down": int((in_new & frame["down"]).sum()),
-            "revenue_proposed": rev,
-            "revenue_share_proposed": rev / total if total > 0 else 0.0,
-        })
+        rows.append(
+            {
+                "tier": name,
+                "rank_now": rank_now_map.get(name, pd.NA),
+                "rank_proposed": rank_new_map.get(name, pd.NA),
+                "customers_now": int((frame["now"] == name).sum()),
+                "customers_proposed": int(in_new.sum()),
+                "moving_up": int((in_new & frame["up"]).sum()),
+                "moving_down": int((in_new & frame["down"]).sum()),
+                "revenue_proposed": rev,
+                "revenue_share_proposed": rev / total if total > 0 else 0.0,
+            }
+        )
     out = pd.DataFrame(rows)
     out["rank_now"] = out["rank_now"].astype("Int64")
     out["rank_proposed"] = out["rank_proposed"].astype("Int64")
@@ -500,10 +547,12 @@ def activity_from_bookings(
         ids |= set(plans["customer_id"].dropna().tolist())
 
     index = pd.Index(sorted(ids), name="customer_id")
-    out = pd.DataFrame({
-        "customer_id": index.to_numpy(),
-        "spend_12m": spend.reindex(index).fillna(0.0).to_numpy(dtype=float),
-        "stored_value_topups_12m": topups.reindex(index).fillna(0.0).to_numpy(dtype=float),
-        "plan_months": plan_months.reindex(index).fillna(0).to_numpy(dtype=float).astype(int),
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": index.to_numpy(),
+            "spend_12m": spend.reindex(index).fillna(0.0).to_numpy(dtype=float),
+            "stored_value_topups_12m": topups.reindex(index).fillna(0.0).to_numpy(dtype=float),
+            "plan_months": plan_months.reindex(index).fillna(0).to_numpy(dtype=float).astype(int),
+        }
+    )
     return out

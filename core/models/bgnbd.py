@@ -25,6 +25,7 @@ that purchase was (there was no drop-out opportunity). ``P(none)`` still grows w
 the λ posterior, but one-visit customers are scored optimistically; the boosting model does not
 share this quirk.
 """
+
 from __future__ import annotations
 
 from typing import Final
@@ -47,15 +48,16 @@ def _as_arrays(x: object, t_x: object, big_t: object) -> tuple[np.ndarray, np.nd
     return (np.asarray(x, dtype=float), np.asarray(t_x, dtype=float), np.asarray(big_t, dtype=float))
 
 
-def _log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray,
-                    weights: np.ndarray) -> float:
+def _log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray, weights: np.ndarray
+) -> float:
     r, alpha, a, b = params
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + big_t)
     repeat = x > 0
     a4 = np.full_like(x, -np.inf)
-    a4[repeat] = (np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
+    a4[repeat] = np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
     return float(np.sum(weights * (a1 + a2 + np.logaddexp(a3, a4))))
 
 
@@ -118,7 +120,7 @@ class BetaGeoModel(BaseEstimator):
         def objective(log_params: np.ndarray) -> float:
             params = np.exp(log_params)
             ll = _log_likelihood(params, x, t_x, big_t, w) / total
-            return -ll + self.penalizer * float(np.sum(params ** 2))
+            return -ll + self.penalizer * float(np.sum(params**2))
 
         scale = max(float(np.average(big_t, weights=w)), 1.0)
         start = np.log(np.array([1.0, scale, 1.0, 1.0]))
@@ -126,8 +128,9 @@ class BetaGeoModel(BaseEstimator):
         # Two starts guard against the flat ridge in (a, b) that single-start fits sometimes stop on.
         for x0 in (start, start + np.array([-1.0, 0.0, -0.5, 0.5])):
             res = optimize.minimize(objective, x0, method="L-BFGS-B", options={"maxiter": 2000})
-            res = optimize.minimize(objective, res.x, method="Nelder-Mead",
-                                    options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10})
+            res = optimize.minimize(
+                objective, res.x, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10}
+            )
             if best is None or res.fun < best.fun:
                 best = res
         assert best is not None
@@ -155,8 +158,7 @@ class BetaGeoModel(BaseEstimator):
         x, t_x, big_t = _as_arrays(frequency, recency, T)
         return 1.0 / (1.0 + self._odds_dead(x, t_x, big_t))
 
-    def conditional_expected_purchases(self, t: float, frequency: object, recency: object,
-                                       T: object) -> np.ndarray:  # noqa: N803
+    def conditional_expected_purchases(self, t: float, frequency: object, recency: object, T: object) -> np.ndarray:  # noqa: N803
         """Expected purchases in ``(T, T + t]`` given the history."""
         x, t_x, big_t = _as_arrays(frequency, recency, T)
         r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
@@ -205,13 +207,15 @@ class BetaGeoModel(BaseEstimator):
         x, t_x, big_t = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
         p_alive = self.conditional_probability_alive(x, t_x, big_t)
         p0 = self.probability_no_purchase_if_alive(horizon_days, x, big_t)
-        return pd.DataFrame({
-            "customer_id": summary["customer_id"].to_numpy(),
-            "p_alive": p_alive,
-            "churn_risk": 1.0 - p_alive + p_alive * p0,
-            "expected_visits": self.conditional_expected_purchases(horizon_days, x, t_x, big_t),
-            "p_none_if_alive": p0,
-        })
+        return pd.DataFrame(
+            {
+                "customer_id": summary["customer_id"].to_numpy(),
+                "p_alive": p_alive,
+                "churn_risk": 1.0 - p_alive + p_alive * p0,
+                "expected_visits": self.conditional_expected_purchases(horizon_days, x, t_x, big_t),
+                "p_none_if_alive": p0,
+            }
+        )
 
 
 def bgnbd_summary(bookings: pd.DataFrame, *, as_of: AsOf) -> pd.DataFrame:
@@ -233,22 +237,31 @@ def bgnbd_summary(bookings: pd.DataFrame, *, as_of: AsOf) -> pd.DataFrame:
     """
     visits = visits_as_of(bookings, as_of, columns=("customer_id", "scheduled_at", "status"))
     visits = visits.loc[visits["status"].eq(VISIT_STATUS).to_numpy()]
-    frame = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy(),
-                          "day": day_numbers(visits["scheduled_at"])})
+    frame = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy(), "day": day_numbers(visits["scheduled_at"])})
     frame = frame.drop_duplicates()
     g = frame.groupby("customer_id", sort=True)["day"]
     out = g.agg(["size", "min", "max"])
     today = day_number(as_of)
-    return pd.DataFrame({
-        "customer_id": out.index.to_numpy(),
-        "frequency": (out["size"] - 1).to_numpy(dtype=float),
-        "recency": (out["max"] - out["min"]).to_numpy(dtype=float),
-        "T": (today - out["min"]).to_numpy(dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": out.index.to_numpy(),
+            "frequency": (out["size"] - 1).to_numpy(dtype=float),
+            "recency": (out["max"] - out["min"]).to_numpy(dtype=float),
+            "T": (today - out["min"]).to_numpy(dtype=float),
+        }
+    )
 
 
-def simulate_bgnbd(n: int, *, r: float, alpha: float, a: float, b: float, T: float | np.ndarray,  # noqa: N803
-                   seed: int = 0) -> pd.DataFrame:
+def simulate_bgnbd(
+    n: int,
+    *,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    T: float | np.ndarray,  # noqa: N803
+    seed: int = 0,
+) -> pd.DataFrame:
     """Simulate calibration data from the BG/NBD process itself (for parameter-recovery tests).
 
     Parameters

@@ -24,6 +24,7 @@ How the models are trained and chosen (:func:`fit_churn_models`), with ``h = hor
 Deterministic: the same bookings and ``as_of`` give the same numbers (fixed ``random_state``, no
 early-stopping split, stable sorts).
 """
+
 from __future__ import annotations
 
 import time
@@ -68,7 +69,13 @@ __all__ = [
 
 #: Columns of :func:`predict_churn`.
 CHURN_OUTPUT_COLUMNS: Final = (
-    "customer_id", "p_alive", "churn_risk", "expected_visits", "confidence", "confidence_reason", "model",
+    "customer_id",
+    "p_alive",
+    "churn_risk",
+    "expected_visits",
+    "confidence",
+    "confidence_reason",
+    "model",
 )
 #: Keys of ``confidence_reason`` (rendered by the i18n layer).
 CONFIDENCE_REASONS: Final = {
@@ -118,10 +125,19 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, numeric_features: tuple[str, ...] = NUMERIC_FEATURES,
-                 categorical_features: tuple[str, ...] = CATEGORICAL_FEATURES, max_iter: int = 200, learning_rate: float = 0.06, max_leaf_nodes: int = 31,
-                 min_samples_leaf: int = 40, l2_regularization: float = 1.0, calibration: str = "auto",
-                 random_state: int = 0, n_threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        numeric_features: tuple[str, ...] = NUMERIC_FEATURES,
+        categorical_features: tuple[str, ...] = CATEGORICAL_FEATURES,
+        max_iter: int = 200,
+        learning_rate: float = 0.06,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 1.0,
+        calibration: str = "auto",
+        random_state: int = 0,
+        n_threads: int | None = 1,
+    ) -> None:
         self.numeric_features = numeric_features
         self.categorical_features = categorical_features
         self.max_iter = max_iter
@@ -143,8 +159,14 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
             cols.append(X[c].map(lookup).to_numpy(dtype=float))
         return np.column_stack(cols)
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray, *, X_cal: pd.DataFrame | None = None,  # noqa: N803
-            y_cal: np.ndarray | None = None) -> CalibratedBoostingClassifier:
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        *,
+        X_cal: pd.DataFrame | None = None,  # noqa: N803
+        y_cal: np.ndarray | None = None,
+    ) -> CalibratedBoostingClassifier:
         """Fit the boosting model on ``(X, y)``, then calibrate on the later slice ``(X_cal, y_cal)``.
 
         Returns
@@ -155,19 +177,29 @@ class CalibratedBoostingClassifier(ClassifierMixin, BaseEstimator):
         with threadpool_limits(limits=self.n_threads, user_api="openmp"):
             return self._fit(X, y, X_cal, y_cal)
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray, X_cal: pd.DataFrame | None,  # noqa: N803
-             y_cal: np.ndarray | None) -> CalibratedBoostingClassifier:
+    def _fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_cal: pd.DataFrame | None,  # noqa: N803
+        y_cal: np.ndarray | None,
+    ) -> CalibratedBoostingClassifier:
         self.vocab_ = {c: sorted({str(v) for v in X[c].dropna().unique()}) for c in self.categorical_features}
         # Optional inputs that are absent (all missing) are left out: nothing to split on.
         self.numeric_used_ = [c for c in self.numeric_features if X[c].notna().any()]
         self.categorical_used_ = [c for c in self.categorical_features if self.vocab_[c]]
         matrix = self._encode(X)
         categorical = np.zeros(matrix.shape[1], dtype=bool)
-        categorical[len(self.numeric_used_):] = True
+        categorical[len(self.numeric_used_) :] = True
         self.estimator_ = HistGradientBoostingClassifier(
-            max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-            categorical_features=categorical, early_stopping=False, random_state=self.random_state,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            categorical_features=categorical,
+            early_stopping=False,
+            random_state=self.random_state,
         ).fit(matrix, np.asarray(y))
         self.classes_ = self.estimator_.classes_
         self.n_features_in_ = matrix.shape[1]
@@ -272,17 +304,25 @@ class ChurnModelReport:
 
 
 def _rule_risk(feats: pd.DataFrame, horizon_days: int) -> np.ndarray:
-    rule_input = pd.DataFrame({
-        "window_days": feats["window_days"].to_numpy(float),
-        "days_since_ref": feats["recency_days"].to_numpy(float),
-        "horizon_days": float(horizon_days),
-    })
+    rule_input = pd.DataFrame(
+        {
+            "window_days": feats["window_days"].to_numpy(float),
+            "days_since_ref": feats["recency_days"].to_numpy(float),
+            "horizon_days": float(horizon_days),
+        }
+    )
     return cadence_churn_rule(rule_input)["churn_risk"].to_numpy()
 
 
 def _bg_summary(feats: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"customer_id": feats.index.to_numpy(), "frequency": feats["bg_frequency"].to_numpy(float),
-                         "recency": feats["bg_recency"].to_numpy(float), "T": feats["bg_T"].to_numpy(float)})
+    return pd.DataFrame(
+        {
+            "customer_id": feats.index.to_numpy(),
+            "frequency": feats["bg_frequency"].to_numpy(float),
+            "recency": feats["bg_recency"].to_numpy(float),
+            "T": feats["bg_T"].to_numpy(float),
+        }
+    )
 
 
 class _Slices:
@@ -428,8 +468,16 @@ def fit_churn_models(
     reliability = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
 
     store_col = X_test["store_id"].to_numpy(float) if len(X_test) else np.zeros(0)
-    test_pred = pd.DataFrame({"customer_id": X_test.index.to_numpy(), "store_id": store_col, "y": y_test,
-                              GBM: scores.get(GBM, np.full(len(y_test), np.nan)), BGNBD: risk_bg, RULE: risk_rule})
+    test_pred = pd.DataFrame(
+        {
+            "customer_id": X_test.index.to_numpy(),
+            "store_id": store_col,
+            "y": y_test,
+            GBM: scores.get(GBM, np.full(len(y_test), np.nan)),
+            BGNBD: risk_bg,
+            RULE: risk_rule,
+        }
+    )
 
     # ---- production fit (the boosting model is refitted whenever it could be backtested, so
     # callers can compare it with BG/NBD out of time even when BG/NBD won)
@@ -448,9 +496,15 @@ def fit_churn_models(
     smet = []
     for sid, grp in test_pred.groupby("store_id", sort=True):
         two = grp["y"].nunique() == 2
-        smet.append({"store_id": int(sid), "n": len(grp), "train_rows": store_rows.get(int(sid), 0),
-                     "auc_gbm": float(roc_auc_score(grp["y"], grp[GBM])) if two and GBM in scores else np.nan,
-                     "auc_bgnbd": float(roc_auc_score(grp["y"], grp[BGNBD])) if two else np.nan})
+        smet.append(
+            {
+                "store_id": int(sid),
+                "n": len(grp),
+                "train_rows": store_rows.get(int(sid), 0),
+                "auc_gbm": float(roc_auc_score(grp["y"], grp[GBM])) if two and GBM in scores else np.nan,
+                "auc_bgnbd": float(roc_auc_score(grp["y"], grp[BGNBD])) if two else np.nan,
+            }
+        )
     store_metrics = pd.DataFrame(smet, columns=["store_id", "n", "train_rows", "auc_gbm", "auc_bgnbd"])
 
     feat_imp = pd.Series(dtype=float)
@@ -458,8 +512,9 @@ def fit_churn_models(
         n_imp = min(len(y_test), 5_000)
         pick = np.sort(np.random.default_rng(random_state).choice(len(y_test), n_imp, replace=False))
         Xi = X_test.iloc[pick].loc[:, list(MODEL_FEATURES)]  # noqa: N806
-        res = permutation_importance(backtest_gbm, Xi, y_test[pick], scoring="roc_auc", n_repeats=1,
-                                     random_state=random_state)
+        res = permutation_importance(
+            backtest_gbm, Xi, y_test[pick], scoring="roc_auc", n_repeats=1, random_state=random_state
+        )
         feat_imp = pd.Series(res.importances_mean, index=list(MODEL_FEATURES)).sort_values(ascending=False)
 
     history_full = history  # BG/NBD at as_of for P(alive) and expected visits.
@@ -468,10 +523,22 @@ def fit_churn_models(
     if len(feats_now):
         bg.fit(feats_now["bg_frequency"], feats_now["bg_recency"], feats_now["bg_T"])
     return ChurnModelReport(
-        as_of=as_of_ts, horizon_days=h, chosen=chosen, fallback_reason=fallback, metrics=metrics,
-        reliability=reliability, store_metrics=store_metrics, test_predictions=test_pred,
-        feature_importance=feat_imp, gbm=gbm, backtest_gbm=backtest_gbm, bgnbd=bg, test_date=test_day,
-        calibration_date=pr_cal, train_dates=pr_train, store_train_rows=store_rows,
+        as_of=as_of_ts,
+        horizon_days=h,
+        chosen=chosen,
+        fallback_reason=fallback,
+        metrics=metrics,
+        reliability=reliability,
+        store_metrics=store_metrics,
+        test_predictions=test_pred,
+        feature_importance=feat_imp,
+        gbm=gbm,
+        backtest_gbm=backtest_gbm,
+        bgnbd=bg,
+        test_date=test_day,
+        calibration_date=pr_cal,
+        train_dates=pr_train,
+        store_train_rows=store_rows,
         fit_seconds=time.perf_counter() - started,
     )
 
@@ -501,8 +568,9 @@ def _confidence(report: ChurnModelReport, features: pd.DataFrame) -> tuple[np.nd
     return level, reason
 
 
-def predict_churn(report_or_model: ChurnModelReport | BetaGeoModel, features: pd.DataFrame, *,
-                  horizon_days: int | None = None) -> pd.DataFrame:
+def predict_churn(
+    report_or_model: ChurnModelReport | BetaGeoModel, features: pd.DataFrame, *, horizon_days: int | None = None
+) -> pd.DataFrame:
     """Churn risk, P(alive) and expected visits for customers with a visit.
 
     Parameters
@@ -542,16 +610,27 @@ def predict_churn(report_or_model: ChurnModelReport | BetaGeoModel, features: pd
     elif report.chosen == BGNBD:
         risk, p_alive, expected = bg["churn_risk"].to_numpy(), p_alive_bg, bg["expected_visits"].to_numpy()
     else:
-        rule_input = pd.DataFrame({"window_days": features["window_days"].to_numpy(float),
-                                   "days_since_ref": features["recency_days"].to_numpy(float),
-                                   "horizon_days": float(h)})
+        rule_input = pd.DataFrame(
+            {
+                "window_days": features["window_days"].to_numpy(float),
+                "days_since_ref": features["recency_days"].to_numpy(float),
+                "horizon_days": float(h),
+            }
+        )
         rule = cadence_churn_rule(rule_input)
         risk, p_alive, expected = (rule[c].to_numpy() for c in ("churn_risk", "p_alive", "expected_visits"))
     level, reason = _confidence(report, features)
-    return pd.DataFrame({
-        "customer_id": features.index.to_numpy(), "p_alive": p_alive, "churn_risk": risk,
-        "expected_visits": expected, "confidence": level, "confidence_reason": reason, "model": report.chosen,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": features.index.to_numpy(),
+            "p_alive": p_alive,
+            "churn_risk": risk,
+            "expected_visits": expected,
+            "confidence": level,
+            "confidence_reason": reason,
+            "model": report.chosen,
+        }
+    )
 
 
 def churn_model_for_scoring(
@@ -588,8 +667,10 @@ def churn_model_for_scoring(
     def model(features: pd.DataFrame) -> pd.DataFrame:
         horizons = np.unique(features["horizon_days"].to_numpy(float))
         if horizons.size and (horizons.size > 1 or int(horizons[0]) != report.horizon_days):
-            raise ValueError(f"the churn model was fitted for a {report.horizon_days}-day horizon, "
-                             f"scoring asked for {horizons.tolist()}")
+            raise ValueError(
+                f"the churn model was fitted for a {report.horizon_days}-day horizon, "
+                f"scoring asked for {horizons.tolist()}"
+            )
         rule = cadence_churn_rule(features)
         ids = features["customer_id"].to_numpy()
         got = predicted.reindex(ids)

@@ -3,6 +3,7 @@
 Every model is judged on data it did not see, split by time: the churn models on the last fully
 labelled as-of date, the no-show model on the latest bookings, the forecast on a 60-day holdout.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
@@ -30,17 +31,17 @@ __all__ = [
 
 #: Columns of :func:`model_evaluation`'s summary (NaN where a metric does not apply).
 EVALUATION_COLUMNS: Final = (
-    "task",             # "churn", "noshow", "forecast"
-    "model",            # e.g. "gbm", "bgnbd", "previous_noshow", "prophet", "seasonal_naive"
-    "role",             # "model" (the one used), "candidate" or "baseline"
-    "n",                # rows (customers, bookings or days) evaluated
-    "base_rate",        # share of positives
+    "task",  # "churn", "noshow", "forecast"
+    "model",  # e.g. "gbm", "bgnbd", "previous_noshow", "prophet", "seasonal_naive"
+    "role",  # "model" (the one used), "candidate" or "baseline"
+    "n",  # rows (customers, bookings or days) evaluated
+    "base_rate",  # share of positives
     "auc",
-    "pr_auc",           # average precision
-    "ece",              # expected calibration error (10 equal-width bins)
-    "lift_top10",       # positive rate in the top 10 % by score ÷ base rate
+    "pr_auc",  # average precision
+    "ece",  # expected calibration error (10 equal-width bins)
+    "lift_top10",  # positive rate in the top 10 % by score ÷ base rate
     "precision_top10",  # positive rate in the top 10 % by score
-    "mape",             # forecast only
+    "mape",  # forecast only
 )
 #: Columns of the reliability-curve frame.
 RELIABILITY_COLUMNS: Final = ("task", "model", "bin", "mean_predicted", "observed_rate", "count")
@@ -68,8 +69,9 @@ def reliability_curve(y_true: np.ndarray, y_prob: np.ndarray, *, n_bins: int = 1
     keep = count > 0
     mean_p = np.bincount(b, weights=p, minlength=n_bins)[keep] / count[keep]
     rate = np.bincount(b, weights=y, minlength=n_bins)[keep] / count[keep]
-    return pd.DataFrame({"bin": np.flatnonzero(keep), "mean_predicted": mean_p,
-                         "observed_rate": rate, "count": count[keep]})
+    return pd.DataFrame(
+        {"bin": np.flatnonzero(keep), "mean_predicted": mean_p, "observed_rate": rate, "count": count[keep]}
+    )
 
 
 def expected_calibration_error(y_true: np.ndarray, y_prob: np.ndarray, *, n_bins: int = 10) -> float:
@@ -81,8 +83,9 @@ def expected_calibration_error(y_true: np.ndarray, y_prob: np.ndarray, *, n_bins
     return float((weight * (curve["observed_rate"] - curve["mean_predicted"]).abs()).sum())
 
 
-def classification_metrics(y_true: np.ndarray, y_score: np.ndarray, *, top_share: float = 0.1,
-                           probabilistic: bool = True) -> dict[str, float]:
+def classification_metrics(
+    y_true: np.ndarray, y_score: np.ndarray, *, top_share: float = 0.1, probabilistic: bool = True
+) -> dict[str, float]:
     """AUC, PR-AUC, ECE, lift and precision in the top ``top_share`` by score.
 
     Parameters
@@ -104,8 +107,15 @@ def classification_metrics(y_true: np.ndarray, y_score: np.ndarray, *, top_share
     s = np.asarray(y_score, dtype=float)
     n = int(y.size)
     base = float(y.mean()) if n else float("nan")
-    out: dict[str, float] = {"n": n, "base_rate": base, "auc": float("nan"), "pr_auc": float("nan"),
-                             "ece": float("nan"), "lift_top10": float("nan"), "precision_top10": float("nan")}
+    out: dict[str, float] = {
+        "n": n,
+        "base_rate": base,
+        "auc": float("nan"),
+        "pr_auc": float("nan"),
+        "ece": float("nan"),
+        "lift_top10": float("nan"),
+        "precision_top10": float("nan"),
+    }
     if n == 0:
         return out
     if probabilistic:
@@ -183,10 +193,15 @@ def model_evaluation(
         curves.append(rel)
     if forecast is not None:
         for model, mape in (("prophet", forecast.mape_prophet), ("seasonal_naive", forecast.mape_naive)):
-            rows.append({"task": "forecast", "model": model,
-                         "role": "model" if model == "prophet" else "baseline",
-                         "n": forecast.n_days, "mape": mape})
+            rows.append(
+                {
+                    "task": "forecast",
+                    "model": model,
+                    "role": "model" if model == "prophet" else "baseline",
+                    "n": forecast.n_days,
+                    "mape": mape,
+                }
+            )
     summary = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
-    reliability = (pd.concat(curves, ignore_index=True) if curves
-                   else pd.DataFrame(columns=list(RELIABILITY_COLUMNS)))
+    reliability = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=list(RELIABILITY_COLUMNS))
     return summary, reliability.loc[:, list(RELIABILITY_COLUMNS)]

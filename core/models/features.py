@@ -7,6 +7,7 @@ later bookings are loaded. Labels look *forward* and are only for backtests.
 The revisit window and days overdue come from :func:`core.cadence.revisit_windows`, so reason
 codes quote the same window the pages show.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,32 +35,38 @@ __all__ = [
 
 #: Booking columns the churn features read (``pet_id``, ``designated``, ``booking_id`` optional).
 CHURN_BOOKING_COLUMNS: Final = (
-    "customer_id", "store_id", "service_category", "scheduled_at", "status", "amount", "addon_amount",
+    "customer_id",
+    "store_id",
+    "service_category",
+    "scheduled_at",
+    "status",
+    "amount",
+    "addon_amount",
 )
 
 #: Numeric model inputs (NaN allowed: the boosting model handles missing values natively).
 NUMERIC_FEATURES: Final = (
-    "recency_days",          # days since the last visit
-    "tenure_days",           # days since the first visit
-    "n_visits",              # distinct visit days ever
-    "visits_365",            # distinct visit days in the last 365 days
-    "monetary_365",          # spend in the last 365 days
-    "avg_ticket",            # monetary_365 / visits_365
-    "window_days",           # own revisit window (core.cadence)
-    "days_overdue",          # as-of minus next due date (negative: not yet due)
-    "overdue_ratio",         # days_overdue / window_days
-    "interval_trend",        # last interval / median of the earlier intervals (NaN < 3 visits)
-    "n_cancel_365",          # cancelled bookings in the last 365 days
-    "n_resched_365",         # rescheduled bookings in the last 365 days
-    "n_noshow_365",          # no-shows in the last 365 days
-    "failed_share_365",      # (cancelled + rescheduled + no-show) / bookings, last 365 days
+    "recency_days",  # days since the last visit
+    "tenure_days",  # days since the first visit
+    "n_visits",  # distinct visit days ever
+    "visits_365",  # distinct visit days in the last 365 days
+    "monetary_365",  # spend in the last 365 days
+    "avg_ticket",  # monetary_365 / visits_365
+    "window_days",  # own revisit window (core.cadence)
+    "days_overdue",  # as-of minus next due date (negative: not yet due)
+    "overdue_ratio",  # days_overdue / window_days
+    "interval_trend",  # last interval / median of the earlier intervals (NaN < 3 visits)
+    "n_cancel_365",  # cancelled bookings in the last 365 days
+    "n_resched_365",  # rescheduled bookings in the last 365 days
+    "n_noshow_365",  # no-shows in the last 365 days
+    "failed_share_365",  # (cancelled + rescheduled + no-show) / bookings, last 365 days
     "noshow_after_last_visit",  # 1 when a no-show is the latest event after the last visit
-    "complaints_365",        # complaints on visits of the last 365 days (needs feedback)
+    "complaints_365",  # complaints on visits of the last 365 days (needs feedback)
     "complaint_last_visit",  # 1 when the last visit drew a complaint (needs feedback)
-    "last_rating",           # lowest rating given on the last visit day (NaN without one)
-    "designated_share",      # share of visits (365 d) with a designated staff member
-    "has_pet",               # 1 when any booking is for a pet
-    "points",                # loyalty points balance (optional customers column)
+    "last_rating",  # lowest rating given on the last visit day (NaN without one)
+    "designated_share",  # share of visits (365 d) with a designated staff member
+    "has_pet",  # 1 when any booking is for a pet
+    "points",  # loyalty points balance (optional customers column)
 )
 #: Categorical model inputs, coded with a vocabulary fixed at fit time.
 CATEGORICAL_FEATURES: Final = ("store_kind", "last_category", "tier")
@@ -154,8 +161,11 @@ def prepare_history(
     status_cat = pd.Categorical(bookings["status"].iloc[order], categories=list(_STATUS_CODES))
     status = status_cat.codes.astype(np.int8)
     status[status < 0] = _STATUS_CODES["booked"]
-    designated = (pd.Series(col("designated")).fillna(False).to_numpy(bool) if "designated" in bookings.columns
-                  else np.zeros(n, dtype=bool))
+    designated = (
+        pd.Series(col("designated")).fillna(False).to_numpy(bool)
+        if "designated" in bookings.columns
+        else np.zeros(n, dtype=bool)
+    )
     pet = bookings["pet_id"].notna().to_numpy()[order] if "pet_id" in bookings.columns else np.zeros(n, dtype=bool)
     booking_ids = col("booking_id") if "booking_id" in bookings.columns else None
     complaint = np.zeros(n, dtype=bool)
@@ -172,8 +182,7 @@ def prepare_history(
     cust = customers if customers is not None else pd.DataFrame({"customer_id": ids})
     require_columns(cust, ("customer_id",), what="customers")
     cust = cust.drop_duplicates("customer_id").set_index("customer_id")
-    home = (cust["home_store_id"] if "home_store_id" in cust.columns
-            else pd.Series(dtype="float64")).astype("float64")
+    home = (cust["home_store_id"] if "home_store_id" in cust.columns else pd.Series(dtype="float64")).astype("float64")
     if "store_kind" in cust.columns:
         kind = cust["store_kind"].astype(object)
     elif stores is not None and len(home):
@@ -181,21 +190,34 @@ def prepare_history(
         kind = home.map(stores.set_index("store_id")["kind"]).astype(object)
     else:
         kind = pd.Series(dtype=object)
-    points = (cust["points"].astype("float64") if "points" in cust.columns else pd.Series(dtype="float64"))
+    points = cust["points"].astype("float64") if "points" in cust.columns else pd.Series(dtype="float64")
     tier = cust["tier"].astype(object) if "tier" in cust.columns else pd.Series(dtype=object)
     # The frame handed to core.cadence: only its columns, strings as categoricals (fast factorize).
-    slim = pd.DataFrame({
-        "customer_id": ids[code],
-        "store_id": col("store_id"),
-        "service_category": pd.Categorical(bookings["service_category"].iloc[order]),
-        "scheduled_at": scheduled.to_numpy()[order],
-        "status": status_cat,
-    })
+    slim = pd.DataFrame(
+        {
+            "customer_id": ids[code],
+            "store_id": col("store_id"),
+            "service_category": pd.Categorical(bookings["service_category"].iloc[order]),
+            "scheduled_at": scheduled.to_numpy()[order],
+            "status": status_cat,
+        }
+    )
     return PreparedHistory(
-        bookings=slim, customer_ids=ids, code=code,
-        day=day, status=status, spend=spend, designated=designated,
-        pet=pet, complaint=complaint, rating=rating, home_store=home, store_kind=kind,
-        points=points, tier=tier, as_of=as_of_day(as_of),
+        bookings=slim,
+        customer_ids=ids,
+        code=code,
+        day=day,
+        status=status,
+        spend=spend,
+        designated=designated,
+        pet=pet,
+        complaint=complaint,
+        rating=rating,
+        home_store=home,
+        store_kind=kind,
+        points=points,
+        tier=tier,
+        as_of=as_of_day(as_of),
     )
 
 
@@ -288,29 +310,33 @@ def churn_features(history: PreparedHistory, *, as_of: AsOf) -> pd.DataFrame:
     category = win["service_category"].astype(object).to_numpy()
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        frame = pd.DataFrame({
-            "recency_days": today - last_day,
-            "tenure_days": today - first_day,
-            "n_visits": n_visits,
-            "visits_365": visits_365,
-            "monetary_365": monetary_365,
-            "avg_ticket": np.where(visits_365 > 0, monetary_365 / np.maximum(visits_365, 1), np.nan),
-            "window_days": window,
-            "days_overdue": overdue,
-            "overdue_ratio": overdue / window,
-            "interval_trend": last_interval / median_before,
-            "n_cancel_365": n_cancel,
-            "n_resched_365": n_resched,
-            "n_noshow_365": n_noshow,
-            "failed_share_365": np.where(n_bookings_365 > 0, (n_cancel + n_resched + n_noshow)
-                                         / np.maximum(n_bookings_365, 1), 0.0),
-            "noshow_after_last_visit": (noshow_days > last_day).astype(float),
-            "complaints_365": complaints_365,
-            "complaint_last_visit": complaint_last.astype(float),
-            "last_rating": last_rating,
-            "designated_share": np.where(done_365 > 0, designated_visits / np.maximum(done_365, 1), np.nan),
-            "has_pet": has_pet.astype(float),
-        }, index=pd.Index(h.customer_ids, name="customer_id"))
+        frame = pd.DataFrame(
+            {
+                "recency_days": today - last_day,
+                "tenure_days": today - first_day,
+                "n_visits": n_visits,
+                "visits_365": visits_365,
+                "monetary_365": monetary_365,
+                "avg_ticket": np.where(visits_365 > 0, monetary_365 / np.maximum(visits_365, 1), np.nan),
+                "window_days": window,
+                "days_overdue": overdue,
+                "overdue_ratio": overdue / window,
+                "interval_trend": last_interval / median_before,
+                "n_cancel_365": n_cancel,
+                "n_resched_365": n_resched,
+                "n_noshow_365": n_noshow,
+                "failed_share_365": np.where(
+                    n_bookings_365 > 0, (n_cancel + n_resched + n_noshow) / np.maximum(n_bookings_365, 1), 0.0
+                ),
+                "noshow_after_last_visit": (noshow_days > last_day).astype(float),
+                "complaints_365": complaints_365,
+                "complaint_last_visit": complaint_last.astype(float),
+                "last_rating": last_rating,
+                "designated_share": np.where(done_365 > 0, designated_visits / np.maximum(done_365, 1), np.nan),
+                "has_pet": has_pet.astype(float),
+            },
+            index=pd.Index(h.customer_ids, name="customer_id"),
+        )
     ids = pd.Index(h.customer_ids)
     frame["points"] = h.points.reindex(ids).to_numpy(float) if len(h.points) else np.nan
     frame["store_kind"] = h.store_kind.reindex(ids).to_numpy(object) if len(h.store_kind) else None
@@ -326,8 +352,9 @@ def churn_features(history: PreparedHistory, *, as_of: AsOf) -> pd.DataFrame:
     return frame.loc[has_visit]
 
 
-def churn_labels(bookings: pd.DataFrame, *, as_of: AsOf, horizon_days: int,
-                 customer_ids: np.ndarray | pd.Index | None = None) -> pd.Series:
+def churn_labels(
+    bookings: pd.DataFrame, *, as_of: AsOf, horizon_days: int, customer_ids: np.ndarray | pd.Index | None = None
+) -> pd.Series:
     """Churn label: 1 when the customer has no completed visit in ``(as_of, as_of + horizon]``.
 
     Parameters
@@ -349,14 +376,13 @@ def churn_labels(bookings: pd.DataFrame, *, as_of: AsOf, horizon_days: int,
     day = day_numbers(bookings["scheduled_at"])
     inside = (day > today) & (day <= today + horizon_days) & bookings["status"].eq(VISIT_STATUS).to_numpy()
     visited = np.unique(bookings["customer_id"].to_numpy()[inside])
-    ids = (np.unique(bookings["customer_id"].to_numpy()) if customer_ids is None
-           else np.asarray(customer_ids))
-    return pd.Series((~np.isin(ids, visited)).astype(np.int64), index=pd.Index(ids, name="customer_id"),
-                     name="churned")
+    ids = np.unique(bookings["customer_id"].to_numpy()) if customer_ids is None else np.asarray(customer_ids)
+    return pd.Series((~np.isin(ids, visited)).astype(np.int64), index=pd.Index(ids, name="customer_id"), name="churned")
 
 
-def history_labels(history: PreparedHistory, *, as_of: AsOf, horizon_days: int,
-                   customer_ids: np.ndarray | pd.Index) -> np.ndarray:
+def history_labels(
+    history: PreparedHistory, *, as_of: AsOf, horizon_days: int, customer_ids: np.ndarray | pd.Index
+) -> np.ndarray:
     """:func:`churn_labels` from a prepared history (the horizon must end by its cut-off).
 
     Returns

@@ -11,6 +11,7 @@ The baseline is seasonal naive: the last observed week repeated over the horizon
 the value of the same weekday in the final week before the forecast origin). Caching is the page
 layer's job.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,14 @@ __all__ = [
 
 DAILY_COLUMNS: Final = ("store_id", "ds", "bookings", "revenue")
 FORECAST_COLUMNS: Final = (
-    "store_id", "ds", "yhat_bookings", "yhat_lower", "yhat_upper", "yhat_revenue", "capacity", "over_capacity",
+    "store_id",
+    "ds",
+    "yhat_bookings",
+    "yhat_lower",
+    "yhat_upper",
+    "yhat_revenue",
+    "capacity",
+    "over_capacity",
 )
 #: Days before Lunar New Year's day of the busy rush, and days after it the shops stay closed.
 LNY_RUSH_DAYS: Final = 21
@@ -70,12 +78,14 @@ def daily_store_demand(bookings: pd.DataFrame, *, as_of: AsOf, start: AsOf | Non
     keep = sched.lt(as_of_cutoff(as_of)).to_numpy() & bookings["status"].isin(("completed", "no_show")).to_numpy()
     b = bookings.loc[keep]
     done = b["status"].eq("completed").to_numpy()
-    frame = pd.DataFrame({
-        "store_id": b["store_id"].to_numpy(),
-        "ds": pd.to_datetime(b["scheduled_at"]).dt.normalize().to_numpy(),
-        "bookings": 1,
-        "revenue": np.where(done, visit_spend(b).to_numpy(), 0.0),
-    })
+    frame = pd.DataFrame(
+        {
+            "store_id": b["store_id"].to_numpy(),
+            "ds": pd.to_datetime(b["scheduled_at"]).dt.normalize().to_numpy(),
+            "bookings": 1,
+            "revenue": np.where(done, visit_spend(b).to_numpy(), 0.0),
+        }
+    )
     g = frame.groupby(["store_id", "ds"], sort=True).agg(bookings=("bookings", "sum"), revenue=("revenue", "sum"))
     end = as_of_day(as_of)
     parts = []
@@ -113,10 +123,18 @@ def holiday_frame(country: str, years: range) -> pd.DataFrame:
     if country not in ("TW", "CN"):
         raise ValueError(f"country must be 'TW' or 'CN', not {country!r}")
     cal = holidays_lib.country_holidays(country, years=list(years))
-    rows = [{"holiday": f"{country}:{name}", "ds": pd.Timestamp(d), "lower_window": 0, "upper_window": 0}
-            for d, name in sorted(cal.items())]
-    lny = pd.DataFrame({"holiday": "lunar_new_year", "ds": pd.to_datetime(_lunar_new_years(years)),
-                        "lower_window": -LNY_RUSH_DAYS, "upper_window": LNY_CLOSED_DAYS})
+    rows = [
+        {"holiday": f"{country}:{name}", "ds": pd.Timestamp(d), "lower_window": 0, "upper_window": 0}
+        for d, name in sorted(cal.items())
+    ]
+    lny = pd.DataFrame(
+        {
+            "holiday": "lunar_new_year",
+            "ds": pd.to_datetime(_lunar_new_years(years)),
+            "lower_window": -LNY_RUSH_DAYS,
+            "upper_window": LNY_CLOSED_DAYS,
+        }
+    )
     pub = pd.DataFrame(rows, columns=["holiday", "ds", "lower_window", "upper_window"])
     # Names vary by year ("(observed)" etc.); collapse to one effect per distinct name.
     return pd.concat([pub, lny], ignore_index=True)
@@ -144,17 +162,28 @@ def _fit_one(args: tuple[int, pd.DataFrame, str, int, float]) -> pd.DataFrame:
     hol = holiday_frame(country, years)
     out = None
     for target in ("bookings", "revenue"):
-        model = Prophet(holidays=hol, weekly_seasonality=True, yearly_seasonality=True, daily_seasonality=False,
-                        interval_width=interval_width, uncertainty_samples=200)
+        model = Prophet(
+            holidays=hol,
+            weekly_seasonality=True,
+            yearly_seasonality=True,
+            daily_seasonality=False,
+            interval_width=interval_width,
+            uncertainty_samples=200,
+        )
         np.random.seed(0)  # Prophet draws its intervals with numpy's global generator
         model.fit(pd.DataFrame({"ds": ds, "y": daily[target].to_numpy(float)}), algorithm="LBFGS")
         future = model.make_future_dataframe(periods=horizon, freq="D", include_history=False)
         pred = model.predict(future)
         if target == "bookings":
-            out = pd.DataFrame({"store_id": store_id, "ds": pred["ds"].to_numpy(),
-                                "yhat_bookings": np.maximum(pred["yhat"].to_numpy(), 0.0),
-                                "yhat_lower": np.maximum(pred["yhat_lower"].to_numpy(), 0.0),
-                                "yhat_upper": np.maximum(pred["yhat_upper"].to_numpy(), 0.0)})
+            out = pd.DataFrame(
+                {
+                    "store_id": store_id,
+                    "ds": pred["ds"].to_numpy(),
+                    "yhat_bookings": np.maximum(pred["yhat"].to_numpy(), 0.0),
+                    "yhat_lower": np.maximum(pred["yhat_lower"].to_numpy(), 0.0),
+                    "yhat_upper": np.maximum(pred["yhat_upper"].to_numpy(), 0.0),
+                }
+            )
         else:
             assert out is not None
             out["yhat_revenue"] = np.maximum(pred["yhat"].to_numpy(), 0.0)
@@ -199,8 +228,15 @@ def forecast_store_demand(
     for sid, grp in daily.groupby("store_id", sort=True):
         if sid not in country_by_store:
             raise ValueError(f"no country for store {sid!r} in country_by_store")
-        jobs.append((sid, grp.sort_values("ds").reset_index(drop=True), country_by_store[sid], int(horizon_days),
-                     float(interval_width)))
+        jobs.append(
+            (
+                sid,
+                grp.sort_values("ds").reset_index(drop=True),
+                country_by_store[sid],
+                int(horizon_days),
+                float(interval_width),
+            )
+        )
     if not jobs:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
     if max_workers <= 1 or len(jobs) == 1:
@@ -232,8 +268,8 @@ def _mape(actual: np.ndarray, forecast: np.ndarray) -> float:
 class ForecastResult:
     """What the model page shows of the demand forecast."""
 
-    forecast: pd.DataFrame          # FORECAST_COLUMNS
-    history: pd.DataFrame           # daily_store_demand (recent days, for the chart)
+    forecast: pd.DataFrame  # FORECAST_COLUMNS
+    history: pd.DataFrame  # daily_store_demand (recent days, for the chart)
     evaluation: ForecastEvaluation | None  # None: too little history
 
 
@@ -258,8 +294,9 @@ class ForecastEvaluation:
     n_days: int
 
 
-def evaluate_forecast(daily: pd.DataFrame, *, country_by_store: Mapping[int, str], holdout_days: int = 60,
-                      max_workers: int = 2) -> ForecastEvaluation:
+def evaluate_forecast(
+    daily: pd.DataFrame, *, country_by_store: Mapping[int, str], holdout_days: int = 60, max_workers: int = 2
+) -> ForecastEvaluation:
     """MAPE of Prophet vs. seasonal naive on the last ``holdout_days`` of every store.
 
     Parameters
@@ -279,19 +316,27 @@ def evaluate_forecast(daily: pd.DataFrame, *, country_by_store: Mapping[int, str
     last = daily.groupby("store_id")["ds"].transform("max")
     is_hold = pd.to_datetime(daily["ds"]) > pd.to_datetime(last) - pd.Timedelta(days=holdout_days)
     train, hold = daily.loc[~is_hold.to_numpy()], daily.loc[is_hold.to_numpy()]
-    fc = forecast_store_demand(train, horizon_days=holdout_days, country_by_store=country_by_store,
-                               max_workers=max_workers)
+    fc = forecast_store_demand(
+        train, horizon_days=holdout_days, country_by_store=country_by_store, max_workers=max_workers
+    )
     rows = []
     errs_p, errs_n = [], []
     for sid, actual in hold.groupby("store_id", sort=True):
         y = actual["bookings"].to_numpy(float)
-        pred = fc.loc[fc["store_id"] == sid].set_index("ds")["yhat_bookings"].reindex(
-            pd.to_datetime(actual["ds"])).to_numpy(float)
+        pred = (
+            fc.loc[fc["store_id"] == sid]
+            .set_index("ds")["yhat_bookings"]
+            .reindex(pd.to_datetime(actual["ds"]))
+            .to_numpy(float)
+        )
         naive = seasonal_naive(train.loc[train["store_id"] == sid, "bookings"], len(y))
         rows.append({"store_id": sid, "mape_prophet": _mape(y, pred), "mape_naive": _mape(y, naive), "n_days": len(y)})
         ok = y > 0
         errs_p.append(np.abs(pred[ok] - y[ok]) / y[ok])
         errs_n.append(np.abs(naive[ok] - y[ok]) / y[ok])
-    return ForecastEvaluation(mape_prophet=float(np.mean(np.concatenate(errs_p))),
-                              mape_naive=float(np.mean(np.concatenate(errs_n))),
-                              per_store=pd.DataFrame(rows), n_days=int(holdout_days))
+    return ForecastEvaluation(
+        mape_prophet=float(np.mean(np.concatenate(errs_p))),
+        mape_naive=float(np.mean(np.concatenate(errs_n))),
+        per_store=pd.DataFrame(rows),
+        n_days=int(holdout_days),
+    )

@@ -1,5 +1,6 @@
 """Confidence thresholds of the churn scores, apart from the models so that a page can quote them
 without importing scikit-learn."""
+
 from __future__ import annotations
 
 from typing import Final

@@ -16,6 +16,7 @@ taken; ``confirm_day_before`` when it is at least ``confirm_threshold``; otherwi
 expected effect of a deposit is the model's own: the risk of the same booking with a deposit
 (30 % of the price, the demo's and many shops' rule) minus its risk now.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,17 +45,38 @@ __all__ = [
 ]
 
 NOSHOW_BOOKING_COLUMNS: Final = (
-    "booking_id", "customer_id", "created_at", "scheduled_at", "status", "channel", "deposit", "amount",
+    "booking_id",
+    "customer_id",
+    "created_at",
+    "scheduled_at",
+    "status",
+    "channel",
+    "deposit",
+    "amount",
 )
 NOSHOW_NUMERIC: Final = (
-    "log_lead_days", "weekday", "hour", "evening", "has_deposit", "deposit_share",
-    "prior_bookings", "prior_noshows", "prior_cancels", "prior_visits", "prior_noshow_rate",
+    "log_lead_days",
+    "weekday",
+    "hour",
+    "evening",
+    "has_deposit",
+    "deposit_share",
+    "prior_bookings",
+    "prior_noshows",
+    "prior_cancels",
+    "prior_visits",
+    "prior_noshow_rate",
 )
 NOSHOW_CATEGORICAL: Final = ("channel", "service_category")
 #: Columns of :func:`noshow_risk`.
 NOSHOW_OUTPUT_COLUMNS: Final = (
-    "booking_id", "customer_id", "scheduled_at", "noshow_risk", "suggested_action",
-    "risk_with_deposit", "expected_noshows_avoided",
+    "booking_id",
+    "customer_id",
+    "scheduled_at",
+    "noshow_risk",
+    "suggested_action",
+    "risk_with_deposit",
+    "expected_noshows_avoided",
 )
 ACTIONS: Final = ("ask_deposit", "confirm_day_before", "none")
 #: Smoothing of the customer's past no-show rate toward the chain's rate (pseudo-bookings).
@@ -63,8 +85,9 @@ DEPOSIT_SHARE: Final = 0.3
 _RESOLVED: Final = ("completed", "no_show")
 
 
-def noshow_features(bookings: pd.DataFrame, *, known_by: AsOf | None = None,
-                    base_rate: float | None = None) -> pd.DataFrame:
+def noshow_features(
+    bookings: pd.DataFrame, *, known_by: AsOf | None = None, base_rate: float | None = None
+) -> pd.DataFrame:
     """Features per booking (walk-ins dropped), from what was known when it was made.
 
     Parameters
@@ -123,26 +146,31 @@ def noshow_features(bookings: pd.DataFrame, *, known_by: AsOf | None = None,
     hour = sched_ts.dt.hour.to_numpy(float) + sched_ts.dt.minute.to_numpy(float) / 60.0
     amount = b["amount"].fillna(0).to_numpy(float)
     deposit = b["deposit"].fillna(0).to_numpy(float)
-    return pd.DataFrame({
-        "booking_id": b["booking_id"].to_numpy(),
-        "customer_id": b["customer_id"].to_numpy(),
-        "scheduled_at": sched_ts.to_numpy(),
-        "status": status,
-        "log_lead_days": np.log1p(lead_days),
-        "weekday": sched_ts.dt.day_of_week.to_numpy(float),
-        "hour": hour,
-        "evening": (hour >= 18).astype(float),
-        "has_deposit": (deposit > 0).astype(float),
-        "deposit_share": np.where(amount > 0, deposit / np.maximum(amount, 1e-9), 0.0),
-        "prior_bookings": prior_all,
-        "prior_noshows": prior_ns,
-        "prior_cancels": prior_cx,
-        "prior_visits": prior_done,
-        "prior_noshow_rate": (prior_ns + PRIOR_STRENGTH * base_rate) / (prior_all + PRIOR_STRENGTH),
-        "channel": b["channel"].astype(object).to_numpy(),
-        "service_category": (b["service_category"].astype(object).to_numpy() if "service_category" in b.columns
-                             else np.full(len(b), None, dtype=object)),
-    })
+    return pd.DataFrame(
+        {
+            "booking_id": b["booking_id"].to_numpy(),
+            "customer_id": b["customer_id"].to_numpy(),
+            "scheduled_at": sched_ts.to_numpy(),
+            "status": status,
+            "log_lead_days": np.log1p(lead_days),
+            "weekday": sched_ts.dt.day_of_week.to_numpy(float),
+            "hour": hour,
+            "evening": (hour >= 18).astype(float),
+            "has_deposit": (deposit > 0).astype(float),
+            "deposit_share": np.where(amount > 0, deposit / np.maximum(amount, 1e-9), 0.0),
+            "prior_bookings": prior_all,
+            "prior_noshows": prior_ns,
+            "prior_cancels": prior_cx,
+            "prior_visits": prior_done,
+            "prior_noshow_rate": (prior_ns + PRIOR_STRENGTH * base_rate) / (prior_all + PRIOR_STRENGTH),
+            "channel": b["channel"].astype(object).to_numpy(),
+            "service_category": (
+                b["service_category"].astype(object).to_numpy()
+                if "service_category" in b.columns
+                else np.full(len(b), None, dtype=object)
+            ),
+        }
+    )
 
 
 @dataclass
@@ -183,9 +211,15 @@ class NoShowReport:
 
 
 def _classifier(random_state: int) -> CalibratedBoostingClassifier:
-    return CalibratedBoostingClassifier(numeric_features=NOSHOW_NUMERIC, categorical_features=NOSHOW_CATEGORICAL,
-                                        max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=100,
-                                        random_state=random_state)
+    return CalibratedBoostingClassifier(
+        numeric_features=NOSHOW_NUMERIC,
+        categorical_features=NOSHOW_CATEGORICAL,
+        max_iter=150,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=100,
+        random_state=random_state,
+    )
 
 
 def _with_deposit(x: pd.DataFrame) -> pd.DataFrame:
@@ -196,8 +230,15 @@ def _with_deposit(x: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def fit_noshow_model(bookings: pd.DataFrame, *, as_of: AsOf, test_days: int = 60, train_days: int = 365,
-                     max_rows: int | None = 300_000, random_state: int = 0) -> NoShowReport:
+def fit_noshow_model(
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    test_days: int = 60,
+    train_days: int = 365,
+    max_rows: int | None = 300_000,
+    random_state: int = 0,
+) -> NoShowReport:
     """Fit and backtest the no-show model on resolved bookings up to ``as_of``.
 
     Parameters
@@ -249,23 +290,40 @@ def fit_noshow_model(bookings: pd.DataFrame, *, as_of: AsOf, test_days: int = 60
     scores = {"gbm": backtest.predict_risk(X_te), "previous_noshow": X_te["prior_noshow_rate"].to_numpy()}
     rows, curves = [], []
     for name, s in scores.items():
-        rows.append({"model": name, "role": "model" if name == "gbm" else "baseline",
-                     **classification_metrics(y_te, s)})
+        rows.append(
+            {"model": name, "role": "model" if name == "gbm" else "baseline", **classification_metrics(y_te, s)}
+        )
         curve = reliability_curve(y_te, s)
         curve.insert(0, "model", name)
         curves.append(curve)
     no_dep = X_te["has_deposit"].to_numpy() == 0
-    effect = float(np.mean(scores["gbm"][no_dep] - backtest.predict_risk(_with_deposit(X_te.loc[no_dep])))) \
-        if no_dep.any() else 0.0
-    return NoShowReport(model=model, backtest_model=backtest, metrics=pd.DataFrame(rows),
-                        reliability=pd.concat(curves, ignore_index=True), deposit_effect=effect,
-                        base_rate=base_rate, as_of=day, test_start=test_start,
-                        fit_seconds=time.perf_counter() - started)
+    effect = (
+        float(np.mean(scores["gbm"][no_dep] - backtest.predict_risk(_with_deposit(X_te.loc[no_dep]))))
+        if no_dep.any()
+        else 0.0
+    )
+    return NoShowReport(
+        model=model,
+        backtest_model=backtest,
+        metrics=pd.DataFrame(rows),
+        reliability=pd.concat(curves, ignore_index=True),
+        deposit_effect=effect,
+        base_rate=base_rate,
+        as_of=day,
+        test_start=test_start,
+        fit_seconds=time.perf_counter() - started,
+    )
 
 
-def noshow_risk(bookings: pd.DataFrame, *, as_of: AsOf, report: NoShowReport | None = None,
-                deposit_threshold: float = 0.15, confirm_threshold: float = 0.08,
-                horizon_days: int | None = None) -> pd.DataFrame:
+def noshow_risk(
+    bookings: pd.DataFrame,
+    *,
+    as_of: AsOf,
+    report: NoShowReport | None = None,
+    deposit_threshold: float = 0.15,
+    confirm_threshold: float = 0.08,
+    horizon_days: int | None = None,
+) -> pd.DataFrame:
     """No-show risk and a suggested action for every booking upcoming after ``as_of``.
 
     Parameters
@@ -305,14 +363,23 @@ def noshow_risk(bookings: pd.DataFrame, *, as_of: AsOf, report: NoShowReport | N
     risk = report.model.predict_risk(feats) if len(feats) else np.zeros(0)
     with_dep = report.model.predict_risk(_with_deposit(feats)) if len(feats) else np.zeros(0)
     no_dep = feats["has_deposit"].to_numpy() == 0
-    action = np.where((risk >= deposit_threshold) & no_dep, "ask_deposit",
-                      np.where(risk >= confirm_threshold, "confirm_day_before", "none"))
+    action = np.where(
+        (risk >= deposit_threshold) & no_dep,
+        "ask_deposit",
+        np.where(risk >= confirm_threshold, "confirm_day_before", "none"),
+    )
     avoided = np.where(action == "ask_deposit", np.maximum(risk - with_dep, 0.0), 0.0)
-    out = pd.DataFrame({
-        "booking_id": feats["booking_id"].to_numpy(), "customer_id": feats["customer_id"].to_numpy(),
-        "scheduled_at": feats["scheduled_at"].to_numpy(), "noshow_risk": risk, "suggested_action": action,
-        "risk_with_deposit": with_dep, "expected_noshows_avoided": avoided,
-    })
+    out = pd.DataFrame(
+        {
+            "booking_id": feats["booking_id"].to_numpy(),
+            "customer_id": feats["customer_id"].to_numpy(),
+            "scheduled_at": feats["scheduled_at"].to_numpy(),
+            "noshow_risk": risk,
+            "suggested_action": action,
+            "risk_with_deposit": with_dep,
+            "expected_noshows_avoided": avoided,
+        }
+    )
     return out.sort_values(["scheduled_at", "booking_id"], kind="stable", ignore_index=True)
 
 
@@ -332,8 +399,13 @@ def summarise_actions(risks: pd.DataFrame) -> pd.DataFrame:
     """
     require_columns(risks, ("suggested_action", "noshow_risk", "expected_noshows_avoided"), what="risks")
     g = risks.groupby("suggested_action")
-    out = pd.DataFrame({"bookings": g.size(), "expected_noshows": g["noshow_risk"].sum(),
-                        "expected_noshows_avoided": g["expected_noshows_avoided"].sum()})
+    out = pd.DataFrame(
+        {
+            "bookings": g.size(),
+            "expected_noshows": g["noshow_risk"].sum(),
+            "expected_noshows_avoided": g["expected_noshows_avoided"].sum(),
+        }
+    )
     out = out.reindex(list(ACTIONS)).fillna(0.0)
     out["bookings"] = out["bookings"].astype(np.int64)
     return out.rename_axis("suggested_action").reset_index()

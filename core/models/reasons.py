@@ -27,6 +27,7 @@ similar_to_churned       —                      none of the above holds (the m
 
 Every reason dict also carries ``contribution`` (risk points, rounded to 0.001).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -76,42 +77,83 @@ def _rules(f: pd.DataFrame) -> list[tuple[str, np.ndarray, _Perturb, Callable[[i
     visits = f["visits_365"].to_numpy(float)
     expected = np.round(365.0 / window)
     return [
-        ("overdue", overdue > 0,
-         lambda x: _set(x, days_overdue=np.minimum(x["days_overdue"], 0.0),
-                        overdue_ratio=np.minimum(x["overdue_ratio"], 0.0),
-                        recency_days=x["recency_days"] - np.maximum(x["days_overdue"], 0.0)),
-         lambda i: {"days": int(overdue[i]), "window": int(round(window[i]))}),
-        ("intervals_lengthening", np.nan_to_num(trend) >= 1.2,
-         lambda x: _set(x, interval_trend=np.minimum(x["interval_trend"], 1.0)),
-         lambda i: {"ratio": round(float(trend[i]), 1)}),
-        ("complaint_last_visit", complaint,
-         lambda x: _set(x, complaint_last_visit=0.0, complaints_365=np.maximum(x["complaints_365"] - 1, 0.0),
-                        last_rating=np.nan),
-         lambda i: {}),
-        ("low_rating", ~complaint & (np.nan_to_num(rating, nan=5.0) <= 2),
-         lambda x: _set(x, last_rating=np.nan),
-         lambda i: {"rating": int(rating[i])}),
-        ("recent_no_show", f["noshow_after_last_visit"].to_numpy(float) > 0,
-         lambda x: _set(x, noshow_after_last_visit=0.0, n_noshow_365=np.maximum(x["n_noshow_365"] - 1, 0.0)),
-         lambda i: {}),
-        ("no_shows", noshows >= 2,
-         lambda x: _set(x, n_noshow_365=0.0, noshow_after_last_visit=0.0),
-         lambda i: {"count": int(noshows[i])}),
-        ("frequent_cancellations", cancels >= 2,
-         lambda x: _set(x, n_cancel_365=0.0, n_resched_365=0.0,
-                        failed_share_365=np.where(x["n_noshow_365"] > 0, x["failed_share_365"] / 2, 0.0)),
-         lambda i: {"count": int(cancels[i])}),
-        ("single_visit", f["n_visits"].to_numpy(float) <= 1,
-         lambda x: _set(x, n_visits=4.0, visits_365=np.maximum(x["visits_365"], 4.0)),
-         lambda i: {}),
-        ("few_recent_visits", (f["n_visits"].to_numpy(float) > 1) & (visits < 0.5 * expected),
-         lambda x: _set(x, visits_365=np.round(365.0 / x["window_days"])),
-         lambda i: {"count": int(visits[i]), "expected": int(expected[i])}),
+        (
+            "overdue",
+            overdue > 0,
+            lambda x: _set(
+                x,
+                days_overdue=np.minimum(x["days_overdue"], 0.0),
+                overdue_ratio=np.minimum(x["overdue_ratio"], 0.0),
+                recency_days=x["recency_days"] - np.maximum(x["days_overdue"], 0.0),
+            ),
+            lambda i: {"days": int(overdue[i]), "window": int(round(window[i]))},
+        ),
+        (
+            "intervals_lengthening",
+            np.nan_to_num(trend) >= 1.2,
+            lambda x: _set(x, interval_trend=np.minimum(x["interval_trend"], 1.0)),
+            lambda i: {"ratio": round(float(trend[i]), 1)},
+        ),
+        (
+            "complaint_last_visit",
+            complaint,
+            lambda x: _set(
+                x, complaint_last_visit=0.0, complaints_365=np.maximum(x["complaints_365"] - 1, 0.0), last_rating=np.nan
+            ),
+            lambda i: {},
+        ),
+        (
+            "low_rating",
+            ~complaint & (np.nan_to_num(rating, nan=5.0) <= 2),
+            lambda x: _set(x, last_rating=np.nan),
+            lambda i: {"rating": int(rating[i])},
+        ),
+        (
+            "recent_no_show",
+            f["noshow_after_last_visit"].to_numpy(float) > 0,
+            lambda x: _set(x, noshow_after_last_visit=0.0, n_noshow_365=np.maximum(x["n_noshow_365"] - 1, 0.0)),
+            lambda i: {},
+        ),
+        (
+            "no_shows",
+            noshows >= 2,
+            lambda x: _set(x, n_noshow_365=0.0, noshow_after_last_visit=0.0),
+            lambda i: {"count": int(noshows[i])},
+        ),
+        (
+            "frequent_cancellations",
+            cancels >= 2,
+            lambda x: _set(
+                x,
+                n_cancel_365=0.0,
+                n_resched_365=0.0,
+                failed_share_365=np.where(x["n_noshow_365"] > 0, x["failed_share_365"] / 2, 0.0),
+            ),
+            lambda i: {"count": int(cancels[i])},
+        ),
+        (
+            "single_visit",
+            f["n_visits"].to_numpy(float) <= 1,
+            lambda x: _set(x, n_visits=4.0, visits_365=np.maximum(x["visits_365"], 4.0)),
+            lambda i: {},
+        ),
+        (
+            "few_recent_visits",
+            (f["n_visits"].to_numpy(float) > 1) & (visits < 0.5 * expected),
+            lambda x: _set(x, visits_365=np.round(365.0 / x["window_days"])),
+            lambda i: {"count": int(visits[i]), "expected": int(expected[i])},
+        ),
     ]
 
 
-def explain_churn(report: ChurnModelReport, features: pd.DataFrame, *, min_risk: float = 0.5, top_k: int = 3,
-                  min_contribution: float = 0.005) -> pd.DataFrame:
+def explain_churn(
+    report: ChurnModelReport,
+    features: pd.DataFrame,
+    *,
+    min_risk: float = 0.5,
+    top_k: int = 3,
+    min_contribution: float = 0.005,
+) -> pd.DataFrame:
     """Top reasons per at-risk customer.
 
     Parameters
@@ -137,8 +179,13 @@ def explain_churn(report: ChurnModelReport, features: pd.DataFrame, *, min_risk:
     base = predict_churn(report, features)["churn_risk"].to_numpy()
     at_risk = np.flatnonzero(base >= min_risk)
     if at_risk.size == 0:
-        return pd.DataFrame({"customer_id": pd.Series(dtype="int64"), "churn_risk": pd.Series(dtype=float),
-                             "reasons": pd.Series(dtype=object)})
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype="int64"),
+                "churn_risk": pd.Series(dtype=float),
+                "reasons": pd.Series(dtype=object),
+            }
+        )
     f = features.iloc[at_risk]
     risk = base[at_risk]
     rules = _rules(f)
@@ -155,12 +202,13 @@ def explain_churn(report: ChurnModelReport, features: pd.DataFrame, *, min_risk:
         cands = [j for j in range(len(rules)) if holds[i, j]]
         # Contributing reasons first by contribution, then the rest in the table's order.
         cands.sort(key=lambda j: (contrib[i, j] < min_contribution, -contrib[i, j], j))
-        chosen = [{"key": rules[j][0], **rules[j][3](i), "contribution": round(float(contrib[i, j]), 3)}
-                  for j in cands[:top_k]]
+        chosen = [
+            {"key": rules[j][0], **rules[j][3](i), "contribution": round(float(contrib[i, j]), 3)}
+            for j in cands[:top_k]
+        ]
         reasons.append(chosen or [{"key": "similar_to_churned", "contribution": 0.0}])
     out = pd.DataFrame({"customer_id": f.index.to_numpy(), "churn_risk": risk, "reasons": reasons})
-    return out.sort_values(["churn_risk", "customer_id"], ascending=[False, True], kind="stable",
-                           ignore_index=True)
+    return out.sort_values(["churn_risk", "customer_id"], ascending=[False, True], kind="stable", ignore_index=True)
 
 
 def reason_text_en(reason: dict[str, object]) -> str:

@@ -37,9 +37,7 @@ def idempotency_uuid(dedupe_key: str) -> uuid.UUID:
 def check_channel(channel_name: str, message: OutboundMessage) -> None:
     """Raise if the worker routed a message to the wrong channel (a programming error)."""
     if message.channel != channel_name:
-        raise ValueError(
-            f"message {message.message_id} is for channel {message.channel!r}, not {channel_name!r}"
-        )
+        raise ValueError(f"message {message.message_id} is for channel {message.channel!r}, not {channel_name!r}")
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -58,9 +58,7 @@ class SmtpChannel:
         msg = EmailMessage(policy=SMTP_POLICY)
         msg["From"] = self._sender
         msg["To"] = message.to
-        msg["Subject"] = _one_line(
-            message.subject
-        )  # policy RFC 2047-encodes non-ASCII (UTF-8)
+        msg["Subject"] = _one_line(message.subject)  # policy RFC 2047-encodes non-ASCII (UTF-8)
         # Deterministic Message-ID: a resend after a crash carries the same id, so the
         # receiving side and our bounce handling can recognise it as the same message.
         msg["Message-ID"] = f"<{idempotency_uuid(message.dedupe_key)}@{self._domain}>"
@@ -78,9 +76,7 @@ class SmtpChannel:
         check_channel(self.name, message)
         to_addr = message.to.strip()
         if "@" not in to_addr or any(c in to_addr for c in "\r\n<>,; "):
-            return SendResult(
-                SendOutcome.FAILED, error=f"invalid email recipient {message.to!r}"
-            )
+            return SendResult(SendOutcome.FAILED, error=f"invalid email recipient {message.to!r}")
         mime = self.build(message)
         message_id = str(mime["Message-ID"])
         try:
@@ -92,9 +88,7 @@ class SmtpChannel:
                 smtp.starttls(context=ssl.create_default_context())
             if self._username:
                 smtp.login(self._username, self._password or "")
-            smtp.send_message(
-                mime, from_addr=parseaddr(self._sender)[1], to_addrs=[to_addr]
-            )
+            smtp.send_message(mime, from_addr=parseaddr(self._sender)[1], to_addrs=[to_addr])
         except (OSError, smtplib.SMTPException) as exc:
             _close_quietly(smtp)
             return _map_smtp_error(exc)
@@ -126,11 +120,11 @@ def _html_body(message: OutboundMessage) -> str:
         parts.append(f'<p><a href="{href}">{href}</a></p>')
     if message.unsubscribe_url:
         href = html.escape(message.unsubscribe_url, quote=True)
-        parts.append(
-            f'<p style="font-size:small;color:#888"><a href="{href}">unsubscribe</a></p>'
-        )
+        parts.append(f'<p style="font-size:small;color:#888"><a href="{href}">unsubscribe</a></p>')
     inner = "\n".join(parts)
-    return f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"></head>\n<body>\n{inner}\n</body></html>\n'
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"></head>\n<body>\n{inner}\n</body></html>\n'
+    )
 
 
 def _map_smtp_error(exc: BaseException) -> SendResult:
@@ -144,16 +138,10 @@ def _map_smtp_error(exc: BaseException) -> SendResult:
     elif isinstance(exc, smtplib.SMTPResponseException):
         code, detail = exc.smtp_code, _decode(exc.smtp_error)
     elif isinstance(exc, smtplib.SMTPNotSupportedError):
-        return SendResult(
-            SendOutcome.FAILED, error=f"SMTP server does not support: {exc}"
-        )
+        return SendResult(SendOutcome.FAILED, error=f"SMTP server does not support: {exc}")
     if code is None or code < 0:
         # Connection refused, timeout, server disconnected, TLS failure...
-        kind = (
-            "timed out"
-            if isinstance(exc, socket.timeout | TimeoutError)
-            else type(exc).__name__
-        )
+        kind = "timed out" if isinstance(exc, socket.timeout | TimeoutError) else type(exc).__name__
         return SendResult(SendOutcome.RETRY, error=f"SMTP {kind}: {exc}")
     outcome = SendOutcome.RETRY if 400 <= code < 500 else SendOutcome.FAILED
     return SendResult(outcome, error=f"SMTP {code}: {detail}", status_code=code)

@@ -66,9 +66,7 @@ class LineChannel:
             "messages": [{"type": "text", "text": message.body}],
         }
         try:
-            response = self._client.post(
-                self._url, json=payload, headers=headers, timeout=self._timeout
-            )
+            response = self._client.post(self._url, json=payload, headers=headers, timeout=self._timeout)
         except httpx.HTTPError as exc:
             return transport_failure(exc)
         return self._map(response)
@@ -78,9 +76,7 @@ class LineChannel:
         data = json_or_empty(response)
         text = str(data.get("message", ""))
         if 200 <= status < 300:
-            return SendResult(
-                SendOutcome.DELIVERED, _provider_id(response, data), status_code=status
-            )
+            return SendResult(SendOutcome.DELIVERED, _provider_id(response, data), status_code=status)
         if status == 409 and RETRY_KEY_ACCEPTED_MESSAGE in text.lower():
             # An earlier attempt with this retry key was accepted (e.g. before a crash).
             request_id = response.headers.get("x-line-accepted-request-id")
@@ -91,39 +87,26 @@ class LineChannel:
             )
         if status == 429:
             if MONTHLY_LIMIT_MESSAGE in text.lower():
-                return SendResult(
-                    SendOutcome.QUOTA_EXHAUSTED, error=text, status_code=status
-                )
+                return SendResult(SendOutcome.QUOTA_EXHAUSTED, error=text, status_code=status)
             return SendResult(
                 SendOutcome.RETRY,
                 error=text or "LINE rate limit",
-                retry_after_seconds=parse_retry_after(
-                    response.headers.get("retry-after")
-                ),
+                retry_after_seconds=parse_retry_after(response.headers.get("retry-after")),
                 status_code=status,
             )
         if status >= 500:
             return server_error(response, "LINE")
-        return SendResult(
-            SendOutcome.FAILED, error=_error_text(status, data), status_code=status
-        )
+        return SendResult(SendOutcome.FAILED, error=_error_text(status, data), status_code=status)
 
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
 
 
-def _provider_id(
-    response: httpx.Response, data: dict[str, Any], request_id: str | None = None
-) -> str | None:
+def _provider_id(response: httpx.Response, data: dict[str, Any], request_id: str | None = None) -> str | None:
     """Prefer the sent message id; fall back to LINE's request id."""
     sent = data.get("sentMessages")
-    if (
-        isinstance(sent, list)
-        and sent
-        and isinstance(sent[0], dict)
-        and sent[0].get("id")
-    ):
+    if isinstance(sent, list) and sent and isinstance(sent[0], dict) and sent[0].get("id"):
         return str(sent[0]["id"])
     return request_id or response.headers.get("x-line-request-id")
 
@@ -133,10 +116,6 @@ def _error_text(status: int, data: dict[str, Any]) -> str:
     text = str(data.get("message") or f"LINE HTTP {status}")
     details = data.get("details")
     if isinstance(details, list) and details:
-        parts = [
-            f"{d.get('property', '?')}: {d.get('message', '')}"
-            for d in details
-            if isinstance(d, dict)
-        ]
+        parts = [f"{d.get('property', '?')}: {d.get('message', '')}" for d in details if isinstance(d, dict)]
         text += " [" + "; ".join(parts) + "]"
     return text

@@ -29,9 +29,7 @@ _SECRET_SUFFIXES = ("PASSWORD", "TOKEN", "SECRET")
 def _required(config: Mapping[str, str], channel: str, *keys: str) -> list[str]:
     missing = [k for k in keys if not str(config.get(k, "")).strip()]
     if missing:
-        raise ChannelConfigError(
-            f"channel {channel!r} needs setting(s): {', '.join(missing)}"
-        )
+        raise ChannelConfigError(f"channel {channel!r} needs setting(s): {', '.join(missing)}")
     # A credential copied from an example (changethis, <your token>) is as good as none.
     copied = [k for k in keys if k.endswith(_SECRET_SUFFIXES) and is_placeholder_secret(str(config[k]))]
     if copied:
@@ -53,9 +51,7 @@ def _number(config: Mapping[str, str], key: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ChannelConfigError(
-            f"setting {key} must be a number, got {raw!r}"
-        ) from None
+        raise ChannelConfigError(f"setting {key} must be a number, got {raw!r}") from None
     if value <= 0:
         raise ChannelConfigError(f"setting {key} must be positive, got {raw!r}")
     return value
@@ -89,9 +85,7 @@ def build_channel(
         host, sender = _required(config, key, "SMTP_HOST", "SMTP_SENDER")
         port = _number(config, "SMTP_PORT", 587)
         if port != int(port) or not 0 < port < 65536:
-            raise ChannelConfigError(
-                f"setting SMTP_PORT must be a TCP port, got {config['SMTP_PORT']!r}"
-            )
+            raise ChannelConfigError(f"setting SMTP_PORT must be a TCP port, got {config['SMTP_PORT']!r}")
         username = _optional(config, "SMTP_USERNAME")
         if username:
             _required(config, key, "SMTP_PASSWORD")
@@ -112,9 +106,7 @@ def build_channel(
             timeout=_number(config, "LINE_TIMEOUT", 10),
         )
     if key == "sms":
-        sid, auth, sender = _required(
-            config, key, "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"
-        )
+        sid, auth, sender = _required(config, key, "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
         return TwilioSmsChannel(
             sid,
             auth,
@@ -127,16 +119,11 @@ def build_channel(
         return WeChatTemplateChannel(
             app_id,
             secret,
-            base_url=_optional(config, "WECHAT_API_BASE")
-            or "https://api.weixin.qq.com",
+            base_url=_optional(config, "WECHAT_API_BASE") or "https://api.weixin.qq.com",
             timeout=_number(config, "WECHAT_TIMEOUT", 10),
         )
     if key == "task":
         if create_task is None:
-            raise ChannelConfigError(
-                "channel 'task' needs a create_task callable from the DB layer"
-            )
+            raise ChannelConfigError("channel 'task' needs a create_task callable from the DB layer")
         return StaffTaskChannel(create_task)
-    raise ValueError(
-        f"unknown channel {name!r}; expected one of {', '.join(CHANNEL_NAMES)}"
-    )
+    raise ValueError(f"unknown channel {name!r}; expected one of {', '.join(CHANNEL_NAMES)}")

@@ -35,14 +35,10 @@ class TwilioSmsChannel:
         client: httpx.Client | None = None,
     ) -> None:
         if not (account_sid and auth_token and from_number):
-            raise ValueError(
-                "Twilio account_sid, auth_token and from_number are required"
-            )
+            raise ValueError("Twilio account_sid, auth_token and from_number are required")
         self._auth = httpx.BasicAuth(account_sid, auth_token)
         self._from = from_number
-        self._url = (
-            f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
-        )
+        self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self._timeout = timeout
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout)
@@ -70,16 +66,12 @@ class TwilioSmsChannel:
         data = json_or_empty(response)
         if status in (200, 201):
             sid = data.get("sid")
-            return SendResult(
-                SendOutcome.DELIVERED, str(sid) if sid else None, status_code=status
-            )
+            return SendResult(SendOutcome.DELIVERED, str(sid) if sid else None, status_code=status)
         if status == 429:
             return SendResult(
                 SendOutcome.RETRY,
                 error=_error_text(status, data),
-                retry_after_seconds=parse_retry_after(
-                    response.headers.get("retry-after")
-                ),
+                retry_after_seconds=parse_retry_after(response.headers.get("retry-after")),
                 status_code=status,
             )
         if status >= 500:

@@ -27,9 +27,7 @@ TOKEN_PATH = "/cgi-bin/stable_token"
 SEND_PATH = "/cgi-bin/message/template/send"
 TOKEN_SAFETY_MARGIN_SECONDS = 300  # refresh early: WeChat's clock and ours differ
 
-TOKEN_INVALID_CODES = frozenset(
-    {40001, 40014, 42001}
-)  # invalid / malformed / expired token
+TOKEN_INVALID_CODES = frozenset({40001, 40014, 42001})  # invalid / malformed / expired token
 OPT_OUT_CODES = frozenset({43004})  # user no longer follows the account
 QUOTA_CODES = frozenset({45009})  # daily API quota reached
 BUSY_CODES = frozenset({-1})  # "system busy"
@@ -76,9 +74,7 @@ class WeChatTemplateChannel:
     def send(self, message: OutboundMessage) -> SendResult:
         check_channel(self.name, message)
         if not message.template_id:
-            return SendResult(
-                SendOutcome.FAILED, error="WeChat template message needs a template_id"
-            )
+            return SendResult(SendOutcome.FAILED, error="WeChat template message needs a template_id")
         payload = self._payload(message)
         try:
             token = self._access_token()
@@ -101,10 +97,7 @@ class WeChatTemplateChannel:
         payload: dict[str, Any] = {
             "touser": message.to,
             "template_id": message.template_id,
-            "data": {
-                key: {"value": str(value)}
-                for key, value in message.template_data.items()
-            },
+            "data": {key: {"value": str(value)} for key, value in message.template_data.items()},
             # WeChat deduplicates openid + client_msg_id for ~10 minutes (limit 64 bytes).
             "client_msg_id": idempotency_uuid(message.dedupe_key).hex,
         }
@@ -123,9 +116,7 @@ class WeChatTemplateChannel:
                 # WeChat still hands out the token it just rejected: rotate it, once.
                 token, lifetime = self._fetch_token(force=True)
             self._token = token
-            self._token_expires_at = now + max(
-                lifetime - TOKEN_SAFETY_MARGIN_SECONDS, 0
-            )
+            self._token_expires_at = now + max(lifetime - TOKEN_SAFETY_MARGIN_SECONDS, 0)
             return self._token
 
     def _fetch_token(self, *, force: bool) -> tuple[str, float]:
@@ -136,9 +127,7 @@ class WeChatTemplateChannel:
             "force_refresh": force,
         }
         try:
-            response = self._client.post(
-                self._base + TOKEN_PATH, json=payload, timeout=self._timeout
-            )
+            response = self._client.post(self._base + TOKEN_PATH, json=payload, timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise _TokenError(transport_failure(exc)) from None
         if response.status_code >= 500:
@@ -158,9 +147,7 @@ class WeChatTemplateChannel:
             )
         )
 
-    def _post(
-        self, token: str, payload: dict[str, Any]
-    ) -> tuple[SendResult, int | None]:
+    def _post(self, token: str, payload: dict[str, Any]) -> tuple[SendResult, int | None]:
         # ensure_ascii=False: WeChat shows \\uXXXX escapes literally in some templates.
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
@@ -204,9 +191,7 @@ def _map_errcode(data: dict[str, Any], status: int) -> SendResult:
     if errcode in QUOTA_CODES:
         return SendResult(SendOutcome.QUOTA_EXHAUSTED, error=error, status_code=status)
     if errcode in OPT_OUT_CODES:
-        return SendResult(
-            SendOutcome.FAILED, error=error, status_code=status, opted_out=True
-        )
+        return SendResult(SendOutcome.FAILED, error=error, status_code=status, opted_out=True)
     if errcode in BUSY_CODES:
         return SendResult(SendOutcome.RETRY, error=error, status_code=status)
     return SendResult(SendOutcome.FAILED, error=error, status_code=status)

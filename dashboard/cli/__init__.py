@@ -4,6 +4,7 @@
 the explicit system actor unless ``--as USER`` names a user, whose store scope then applies and
 whose role must have the permissions the command needs (``dashboard.cli.common.COMMAND_PERMISSIONS``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,9 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     started = time.perf_counter()
     end_date = date.fromisoformat(args.end_date) if args.end_date else date.today()
-    chunks = iter_world_chunks(
-        n_stores=args.stores, n_customers=args.customers, seed=args.seed, end_date=end_date
-    )
+    chunks = iter_world_chunks(n_stores=args.stores, n_customers=args.customers, seed=args.seed, end_date=end_date)
     # The playbook goes in first: the world's half year of "due in 7 days" reminders (with their
     # holdout and a known effect) are messages of its 7-days-before-due campaign.
     counts = {"campaigns": seed_playbook_campaigns(engine)["campaigns"]}
@@ -89,8 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--end-date", default=None, help="last day of history (default: today)")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has data")
-    demo.add_argument("--full-history", action="store_true",
-                      help=f"also build the points ledger and snapshots above {LARGE_DEMO_CUSTOMERS:,} customers")
+    demo.add_argument(
+        "--full-history",
+        action="store_true",
+        help=f"also build the points ledger and snapshots above {LARGE_DEMO_CUSTOMERS:,} customers",
+    )
     demo.set_defaults(handler=cmd_demo)
     for module in (importing, analytics, loyalty, campaigns, privacy, sources, users):
         module.register(commands)
@@ -109,4 +111,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-

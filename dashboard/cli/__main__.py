@@ -1,4 +1,5 @@
 """``python -m dashboard.cli``: run the command line (the commands live in ``dashboard/cli/``)."""
+
 import sys
 
 from dashboard.cli import main

@@ -22,6 +22,7 @@ writer (:func:`core.export.to_csv_bytes`: UTF-8 with BOM, formula-like text pref
 audited as an export. The default as-of day is the last day
 with a completed visit the caller may see (never after today).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,7 @@ def score_csv_frame(scores: pd.DataFrame) -> pd.DataFrame:
     out["opted_out_at"] = opted.dt.strftime("%Y-%m-%dT%H:%M:%S").where(opted.notna(), None)
     for column in ("rfm_segment", "rfm8_segment"):
         out[column] = out[column].where(~out[column].isin(["nan", "None", "<NA>"]), None)
-    for column in ("p_alive", "churn_risk", "expected_visits", "revisit_window_days", "band_low",
-                   "band_high"):
+    for column in ("p_alive", "churn_risk", "expected_visits", "revisit_window_days", "band_low", "band_high"):
         out[column] = out[column].astype(float).round(6)
     return out.loc[:, [*SCORE_COLUMNS, *CSV_EXTRA_COLUMNS]]
 
@@ -80,8 +80,10 @@ def _model_summary(run: Any) -> dict[str, Any]:
     report = run.report
     if report is not None:
         summary["fallback_reason"] = report.fallback_reason
-        summary["backtest_auc"] = {m: (None if math.isnan(report.auc(m)) else round(report.auc(m), 4))
-                                   for m in ("gbm", "bgnbd", "cadence_rule")}
+        summary["backtest_auc"] = {
+            m: (None if math.isnan(report.auc(m)) else round(report.auc(m), 4))
+            for m in ("gbm", "bgnbd", "cadence_rule")
+        }
     return summary
 
 
@@ -110,9 +112,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     out.write_bytes(to_csv_bytes(csv_frame))
     with session_scope(engine) as session:
         stores = None if scope.store_ids is None else sorted(scope.store_ids)
-        record_audit(session, actor=scope.actor, action="export", entity="score_csv",
-                     after={"kind": "score_csv", "format": "csv", "rows": int(len(csv_frame)), "stores": stores,
-                            "as_of": day.isoformat()})
+        record_audit(
+            session,
+            actor=scope.actor,
+            action="export",
+            entity="score_csv",
+            after={
+                "kind": "score_csv",
+                "format": "csv",
+                "rows": int(len(csv_frame)),
+                "stores": stores,
+                "as_of": day.isoformat(),
+            },
+        )
     result = {"as_of": day.isoformat(), "customers": len(scores), "out": str(out), **result}
     if args.snapshot:
         if scope.store_ids is not None:
@@ -163,9 +175,13 @@ def register(subparsers: Any) -> None:
     score.add_argument("--as-of", default=None, help="scoring day (default: the last visit day)")
     score.add_argument("--horizon-days", type=int, default=90, help="horizon of churn_risk and expected_visits")
     score.add_argument("--out", required=True, help="CSV file to write")
-    score.add_argument("--model", choices=SCORE_MODELS, default=DEFAULT_MODEL,
-                       help="rule (default, the pages' numbers): the cadence rule; auto: the churn model that "
-                            "wins the backtest (cadence rule on too little data)")
+    score.add_argument(
+        "--model",
+        choices=SCORE_MODELS,
+        default=DEFAULT_MODEL,
+        help="rule (default, the pages' numbers): the cadence rule; auto: the churn model that "
+        "wins the backtest (cadence rule on too little data)",
+    )
     score.add_argument("--snapshot", action="store_true", help="also replace that day's score snapshot")
     score.add_argument("--quiet", action="store_true", help="print the summary to stderr")
     score.set_defaults(handler=cmd_score)

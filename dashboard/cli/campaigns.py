@@ -11,6 +11,7 @@
 
 ``--now`` takes an ISO date-time; without an offset it is read as UTC.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,12 @@ def _worker(args: argparse.Namespace, command: str) -> Any:
     command_scope(engine, args.actor, command)  # the tick itself acts chain-wide, as the worker
     settings = load_settings()
     base_url = args.booking_base_url or settings.booking_base_url
-    options = WorkerOptions(booking_base_url=base_url, unsubscribe_base_url=base_url,
-                            max_attempts=settings.worker_max_attempts,
-                            backoff_base_seconds=settings.worker_backoff_seconds)
+    options = WorkerOptions(
+        booking_base_url=base_url,
+        unsubscribe_base_url=base_url,
+        max_attempts=settings.worker_max_attempts,
+        backoff_base_seconds=settings.worker_backoff_seconds,
+    )
     return CampaignWorker(engine, settings=settings, options=options)
 
 
@@ -60,8 +64,12 @@ def cmd_warm(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = warm(engine)
     failures = {f"{row['name']}@{row['view']}": row["error"] for row in report if row["error"]}
-    print(json.dumps({"results": len(report), "seconds": round(time.perf_counter() - started, 1),
-                      "failures": failures}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"results": len(report), "seconds": round(time.perf_counter() - started, 1), "failures": failures},
+            ensure_ascii=False,
+        )
+    )
     return 1 if failures else 0
 
 
@@ -98,14 +106,20 @@ def campaign_list(engine: Any, *, scope: Any, as_of: date | None = None) -> list
         r = results.loc[campaign.id] if campaign.id in results.index else None
         converted = int(r["converted"]) if r is not None else 0
         sent = int(c["sent"]) if c is not None else 0
-        rows.append({
-            "id": campaign.id, "name": campaign.name, "status": campaign.status,
-            "queued": int(c["queued"]) if c is not None else 0, "sent": sent,
-            "failed": int(c["failed"]) if c is not None else 0,
-            "suppressed": int(c["suppressed"]) if c is not None else 0,
-            "holdout": int(c["holdout"]) if c is not None else 0,
-            "conversions": converted, "conversion_rate": (converted / sent) if sent else None,
-        })
+        rows.append(
+            {
+                "id": campaign.id,
+                "name": campaign.name,
+                "status": campaign.status,
+                "queued": int(c["queued"]) if c is not None else 0,
+                "sent": sent,
+                "failed": int(c["failed"]) if c is not None else 0,
+                "suppressed": int(c["suppressed"]) if c is not None else 0,
+                "holdout": int(c["holdout"]) if c is not None else 0,
+                "conversions": converted,
+                "conversion_rate": (converted / sent) if sent else None,
+            }
+        )
     return rows
 
 
@@ -113,15 +127,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     from dashboard.cli.common import command_scope, open_engine
 
     engine = open_engine()
-    rows = campaign_list(engine, scope=command_scope(engine, args.actor, "campaigns list"),
-                         as_of=date.fromisoformat(args.as_of) if args.as_of else None)
+    rows = campaign_list(
+        engine,
+        scope=command_scope(engine, args.actor, "campaigns list"),
+        as_of=date.fromisoformat(args.as_of) if args.as_of else None,
+    )
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
         for row in rows:
             rate = "-" if row["conversion_rate"] is None else f"{row['conversion_rate']:.1%}"
-            print(f"{row['id']:>4}  {row['status']:<16} sent {row['sent']:>6}  queued {row['queued']:>6}  "
-                  f"conv {rate:>6}  {row['name']}")
+            print(
+                f"{row['id']:>4}  {row['status']:<16} sent {row['sent']:>6}  queued {row['queued']:>6}  "
+                f"conv {rate:>6}  {row['name']}"
+            )
     return 0
 
 
@@ -158,13 +177,16 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--as-of", default=None)
     listing.set_defaults(handler=cmd_list)
-    simulate = sub.add_parser("simulate-bookings",
-                              help="DEMO ONLY: messaged customers book with a propensity (with tracking codes)")
+    simulate = sub.add_parser(
+        "simulate-bookings", help="DEMO ONLY: messaged customers book with a propensity (with tracking codes)"
+    )
     simulate.add_argument("--now", default=None)
     simulate.add_argument("--seed", type=int, default=7)
     simulate.set_defaults(handler=cmd_simulate)
     worker = subparsers.add_parser("worker", help="the long-running campaign scheduler")
     worker.add_argument("--booking-base-url", default=None, help="default: REVISIT_BOOKING_BASE_URL")
     worker.set_defaults(handler=cmd_worker)
-    warm = subparsers.add_parser("warm", help="precompute what each user sees first (the worker does it every few minutes)")
+    warm = subparsers.add_parser(
+        "warm", help="precompute what each user sees first (the worker does it every few minutes)"
+    )
     warm.set_defaults(handler=cmd_warm)

@@ -1,5 +1,6 @@
 """What every CLI command module shares: the error type, the engine, the caller's scope and the
 one table of which permission each command needs (``docs/SECURITY.md`` shows it per role)."""
+
 from __future__ import annotations
 
 from typing import Final

@@ -5,6 +5,7 @@
 - ``python -m dashboard.cli loyalty reconcile``: prints the mismatches between stored balances
   and the ledger as JSON; exit code 1 when there is any.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     scope = command_scope(engine, args.actor, "loyalty reconcile")
     with session_scope(engine) as session:
         problems = loyalty_repo.reconcile(session, scope=scope)
-    rows = [{k: (None if v is None or v != v else (int(v) if k != "issue" else v)) for k, v in row.items()}
-            for row in problems.astype(object).to_dict(orient="records")]
+    rows = [
+        {k: (None if v is None or v != v else (int(v) if k != "issue" else v)) for k, v in row.items()}
+        for row in problems.astype(object).to_dict(orient="records")
+    ]
     print(json.dumps({"mismatches": len(rows), "rows": rows}, ensure_ascii=False, default=str))
     return 1 if rows else 0
 

@@ -11,6 +11,7 @@
 All three need the ``import`` permission (store managers and chain admins) and act within the
 ``--as`` user's stores; a refusal exits 2 with the reason and changes nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,16 +47,27 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 
     def action(engine: Any, scope: Any) -> Any:
         pairs = members.find_duplicates(engine, scope, min_score=args.min_score)
-        rows = [{"member_a": r.external_id_a, "member_b": r.external_id_b, "score": float(r.score),
-                 "evidence": list(r.evidence), "stores": [r.store_code_a, r.store_code_b],
-                 "visits": [int(r.visits_a), int(r.visits_b)], "group": int(r.group)}
-                for r in pairs.itertuples()]
+        rows = [
+            {
+                "member_a": r.external_id_a,
+                "member_b": r.external_id_b,
+                "score": float(r.score),
+                "evidence": list(r.evidence),
+                "stores": [r.store_code_a, r.store_code_b],
+                "visits": [int(r.visits_a), int(r.visits_b)],
+                "group": int(r.group),
+            }
+            for r in pairs.itertuples()
+        ]
         if args.json:
             return rows
         if not rows:
             return "no probable duplicates"
-        return "\n".join(f"{r['score']:.2f}  {r['member_a']} ({r['stores'][0]}) = {r['member_b']} "
-                         f"({r['stores'][1]})  {', '.join(r['evidence'])}" for r in rows)
+        return "\n".join(
+            f"{r['score']:.2f}  {r['member_a']} ({r['stores'][0]}) = {r['member_b']} "
+            f"({r['stores'][1]})  {', '.join(r['evidence'])}"
+            for r in rows
+        )
 
     return _run(args, action)
 

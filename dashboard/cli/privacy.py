@@ -5,6 +5,7 @@
   role needs ``anonymise`` and the customer's store must be theirs) or as the system actor.
   Exit code 2 with a message when the customer is not in scope or the role may not anonymise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,16 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     except CustomerNotFound as exc:
         raise CliError(f"customer {args.external_id!r}: {exc}") from exc
-    print(json.dumps({"customer_id": result.customer_id, "external_id": result.external_id,
-                      "anonymized_at": result.anonymized_at.isoformat(), "already": result.already}))
+    print(
+        json.dumps(
+            {
+                "customer_id": result.customer_id,
+                "external_id": result.external_id,
+                "anonymized_at": result.anonymized_at.isoformat(),
+                "already": result.already,
+            }
+        )
+    )
     return 0
 
 
@@ -41,6 +50,7 @@ def register(subparsers: Any) -> None:
     anonymise = commands.add_parser("anonymise", help="erase a customer's personal data; KPIs unchanged")
     anonymise.add_argument("external_id", metavar="EXTERNAL_ID", help="the customer id as imported")
     # Also accepted after the command; SUPPRESS keeps a global `--as` given before it.
-    anonymise.add_argument("--as", dest="actor", default=argparse.SUPPRESS,
-                           help="act as this user (their role and store scope apply)")
+    anonymise.add_argument(
+        "--as", dest="actor", default=argparse.SUPPRESS, help="act as this user (their role and store scope apply)"
+    )
     anonymise.set_defaults(handler=cmd_anonymise)

@@ -3,6 +3,7 @@
 Only a chain admin (or the system actor) registers a source; its URL is kept encrypted and never
 printed again. ``import sql NAME`` then reads it by name.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,20 +20,38 @@ def register(subparsers: Any) -> None:
     actions = command.add_subparsers(dest="sources_action", required=True)
     add = actions.add_parser("add", help="register or replace a source (the connection is tried once)")
     add.add_argument("name", help="the name users pick, e.g. pos-taipei")
-    add.add_argument("--url", required=True,
-                     help="URL of a read-only database user, e.g. postgresql://revisit_reader@db.example/pos")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input (kept out of shell history)")
+    add.add_argument(
+        "--url", required=True, help="URL of a read-only database user, e.g. postgresql://revisit_reader@db.example/pos"
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (kept out of shell history)",
+    )
     what = add.add_mutually_exclusive_group(required=True)
     what.add_argument("--table", help="table (or schema.table) to read")
     what.add_argument("--query", help="a SELECT query to read")
-    add.add_argument("--watermark", metavar="COLUMN", default=None,
-                     help="column that grows with every new or changed row (e.g. updated_at)")
+    add.add_argument(
+        "--watermark",
+        metavar="COLUMN",
+        default=None,
+        help="column that grows with every new or changed row (e.g. updated_at)",
+    )
     add.add_argument("--kind", choices=("bookings", "customers"), default="bookings")
-    add.add_argument("--allow-table", action="append", default=[], metavar="TABLE",
-                     help="a table managers may name in a query of their own (table, schema.table or schema.*)")
-    add.add_argument("--store", action="append", default=[], metavar="CODE",
-                     help="a store this source feeds (repeatable; none: every store)")
+    add.add_argument(
+        "--allow-table",
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="a table managers may name in a query of their own (table, schema.table or schema.*)",
+    )
+    add.add_argument(
+        "--store",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="a store this source feeds (repeatable; none: every store)",
+    )
     add.set_defaults(handler=cmd_sources_add)
     listing = actions.add_parser("list", help="the sources you may read (no credentials)")
     listing.add_argument("--json", action="store_true")
@@ -69,9 +88,19 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001 - the user's URL
             raise CliError("the URL is not a database URL") from exc
     try:
-        info = register_source(engine, scope, name=args.name, url=url, policy=policy, table=args.table,
-                               query=args.query, watermark_column=args.watermark, kind=args.kind,
-                               allowed_tables=args.allow_table, store_codes=args.store)
+        info = register_source(
+            engine,
+            scope,
+            name=args.name,
+            url=url,
+            policy=policy,
+            table=args.table,
+            query=args.query,
+            watermark_column=args.watermark,
+            kind=args.kind,
+            allowed_tables=args.allow_table,
+            store_codes=args.store,
+        )
     except PermissionDenied as exc:
         raise CliError(f"{exc} (registering a source needs the manage_sources permission: chain admins)") from exc
     except SourceError as exc:

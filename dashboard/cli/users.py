@@ -6,6 +6,7 @@
 Passwords are read from standard input (never from the command line, where `ps` and shell
 history would keep them). Acts as the system actor unless ``--as`` names a chain admin.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,15 @@ def cmd_add(args: argparse.Namespace) -> int:
             unknown = [code for code in args.store if code not in codes]
             if unknown:
                 raise CliError(f"unknown store code(s): {', '.join(unknown)}")
-            user = create_user(session, scope=scope, username=args.username, password=password, role=args.role,
-                               store_ids=[codes[c] for c in args.store], display_name=args.name or args.username)
+            user = create_user(
+                session,
+                scope=scope,
+                username=args.username,
+                password=password,
+                role=args.role,
+                store_ids=[codes[c] for c in args.store],
+                display_name=args.name or args.username,
+            )
             result = {"username": user.username, "role": user.role, "stores": args.store}
     except (PermissionDenied, ValueError) as exc:
         raise CliError(str(exc)) from exc

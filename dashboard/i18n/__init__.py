@@ -3,6 +3,7 @@
 Each module in this package defines ``STRINGS = {key: {"zh-TW": …, "zh-CN": …, "en": …}}`` for
 one area of the app; keys are unique across modules (a test checks completeness and clashes).
 """
+
 from __future__ import annotations
 
 import importlib

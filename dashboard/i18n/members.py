@@ -4,15 +4,15 @@ STRINGS = {
     "page.duplicates": {"zh-TW": "重複會員", "zh-CN": "重复会员", "en": "Duplicate members"},
     "members.intro": {
         "zh-TW": "同一支手機、LINE 或電子郵件出現在不同會員編號下(常見於各門市各自建檔,或換系統後匯入),"
-                 "多半是同一個人。合併後,預約、寵物、點數、標籤與推薦都歸到保留的會員,跨店消費與流失才會以「人」計算。"
-                 "每次合併都會寫入稽核紀錄,也可以復原。",
+        "多半是同一個人。合併後,預約、寵物、點數、標籤與推薦都歸到保留的會員,跨店消費與流失才會以「人」計算。"
+        "每次合併都會寫入稽核紀錄,也可以復原。",
         "zh-CN": "同一个手机、LINE 或电子邮件出现在不同会员编号下(常见于各门店各自建档,或换系统后导入),"
-                 "多半是同一个人。合并后,预约、宠物、积分、标签与推荐都归到保留的会员,跨店消费与流失才会以“人”计算。"
-                 "每次合并都会写入审计日志,也可以撤销。",
+        "多半是同一个人。合并后,预约、宠物、积分、标签与推荐都归到保留的会员,跨店消费与流失才会以“人”计算。"
+        "每次合并都会写入审计日志,也可以撤销。",
         "en": "The same phone, LINE id or email under different member numbers (each store kept its own cards, "
-              "or a switch of systems) is usually one person. A merge moves bookings, pets, points, tags and "
-              "referrals to the member you keep, so cross-store visits and churn are judged on the person. "
-              "Every merge is audited and can be undone.",
+        "or a switch of systems) is usually one person. A merge moves bookings, pets, points, tags and "
+        "referrals to the member you keep, so cross-store visits and churn are judged on the person. "
+        "Every merge is audited and can be undone.",
     },
     "members.forbidden": {
         "zh-TW": "您的角色無法合併會員。",
@@ -23,7 +23,7 @@ STRINGS = {
         "zh-TW": "發現 {count} 組可能是同一人的會員(相同電話、LINE 或 Email),請到「{page}」頁確認並合併。",
         "zh-CN": "发现 {count} 组可能是同一人的会员(相同电话、LINE 或 Email),请到「{page}」页确认并合并。",
         "en": "{count} pairs of members may be the same person (same phone, LINE id or email): check and merge "
-              "them on the {page} page.",
+        "them on the {page} page.",
     },
     "members.candidates": {"zh-TW": "可能重複的會員", "zh-CN": "可能重复的会员", "en": "Probable duplicates"},
     "members.none": {
@@ -85,27 +85,33 @@ STRINGS = {
         "en": "Undone: {keep} and {absorb} are two members again.",
     },
     "members.error.same_member": {
-        "zh-TW": "不能把會員合併到自己。", "zh-CN": "不能把会员合并到自己。",
+        "zh-TW": "不能把會員合併到自己。",
+        "zh-CN": "不能把会员合并到自己。",
         "en": "A member cannot be merged into itself.",
     },
     "members.error.not_found": {
-        "zh-TW": "找不到這位會員(或不屬於您的門市)。", "zh-CN": "找不到这位会员(或不属于您的门店)。",
+        "zh-TW": "找不到這位會員(或不屬於您的門市)。",
+        "zh-CN": "找不到这位会员(或不属于您的门店)。",
         "en": "Member not found (or not one of your stores').",
     },
     "members.error.already_merged": {
-        "zh-TW": "其中一張會員卡已經合併過了。", "zh-CN": "其中一张会员卡已经合并过了。",
+        "zh-TW": "其中一張會員卡已經合併過了。",
+        "zh-CN": "其中一张会员卡已经合并过了。",
         "en": "One of the cards is already merged.",
     },
     "members.error.already_undone": {
-        "zh-TW": "這次合併已經復原過了。", "zh-CN": "这次合并已经撤销过了。",
+        "zh-TW": "這次合併已經復原過了。",
+        "zh-CN": "这次合并已经撤销过了。",
         "en": "This merge was already undone.",
     },
     "members.error.merged_again": {
-        "zh-TW": "保留的會員之後又被合併了,請先復原那次合併。", "zh-CN": "保留的会员之后又被合并了,请先撤销那次合并。",
+        "zh-TW": "保留的會員之後又被合併了,請先復原那次合併。",
+        "zh-CN": "保留的会员之后又被合并了,请先撤销那次合并。",
         "en": "The kept member was merged again since; undo that merge first.",
     },
     "members.error.points_redeemed": {
-        "zh-TW": "合併後已兌換了原會員卡的點數,無法復原。", "zh-CN": "合并后已兑换了原会员卡的积分,无法撤销。",
+        "zh-TW": "合併後已兌換了原會員卡的點數,無法復原。",
+        "zh-CN": "合并后已兑换了原会员卡的积分,无法撤销。",
         "en": "Points of the merged card were redeemed since the merge; it cannot be undone.",
     },
 }

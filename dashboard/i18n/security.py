@@ -44,7 +44,11 @@ STRINGS = {
         "en": "At least {length} characters; give it to the user in person or by a safe channel.",
     },
     "users.create": {"zh-TW": "建立帳號", "zh-CN": "创建账号", "en": "Create account"},
-    "users.created": {"zh-TW": "已建立帳號 {username}。", "zh-CN": "已创建账号 {username}。", "en": "Account {username} created."},
+    "users.created": {
+        "zh-TW": "已建立帳號 {username}。",
+        "zh-CN": "已创建账号 {username}。",
+        "en": "Account {username} created.",
+    },
     "users.manage": {"zh-TW": "管理帳號", "zh-CN": "管理账号", "en": "Manage an account"},
     "users.pick": {"zh-TW": "選擇帳號", "zh-CN": "选择账号", "en": "Account"},
     "users.disable": {"zh-TW": "停用帳號", "zh-CN": "停用账号", "en": "Disable account"},
@@ -54,7 +58,11 @@ STRINGS = {
         "zh-CN": "已停用 {username},其所有登录立即失效。",
         "en": "{username} is disabled; all of their sessions have ended.",
     },
-    "users.enabled_done": {"zh-TW": "已啟用 {username}。", "zh-CN": "已启用 {username}。", "en": "{username} is enabled."},
+    "users.enabled_done": {
+        "zh-TW": "已啟用 {username}。",
+        "zh-CN": "已启用 {username}。",
+        "en": "{username} is enabled.",
+    },
     "users.reset_password": {"zh-TW": "重設密碼", "zh-CN": "重置密码", "en": "Reset password"},
     "users.new_password": {"zh-TW": "新密碼", "zh-CN": "新密码", "en": "New password"},
     "users.password_done": {
@@ -118,12 +126,12 @@ STRINGS = {
     },
     "security.cookie_key_missing": {
         "zh-TW": "缺少登入 Cookie 簽章金鑰(REVISIT_COOKIE_KEY),或仍是預設值。請設定至少 32 個字元的隨機字串"
-                 "(環境變數或 .streamlit/secrets.toml),或以 REVISIT_DEMO_MODE=1 啟動示範模式,然後重新啟動。",
+        "(環境變數或 .streamlit/secrets.toml),或以 REVISIT_DEMO_MODE=1 啟動示範模式,然後重新啟動。",
         "zh-CN": "缺少登录 Cookie 签名密钥(REVISIT_COOKIE_KEY),或仍是默认值。请设置至少 32 个字符的随机字符串"
-                 "(环境变量或 .streamlit/secrets.toml),或以 REVISIT_DEMO_MODE=1 启动演示模式,然后重新启动。",
+        "(环境变量或 .streamlit/secrets.toml),或以 REVISIT_DEMO_MODE=1 启动演示模式,然后重新启动。",
         "en": "The login cookie key (REVISIT_COOKIE_KEY) is missing or a placeholder. Set a random string of at "
-              "least 32 characters (environment variable or .streamlit/secrets.toml), or start in demo mode with "
-              "REVISIT_DEMO_MODE=1, then restart.",
+        "least 32 characters (environment variable or .streamlit/secrets.toml), or start in demo mode with "
+        "REVISIT_DEMO_MODE=1, then restart.",
     },
     "security.cookie_key_hint": {
         "zh-TW": "產生金鑰:python -c 'import secrets; print(secrets.token_hex(32))'",

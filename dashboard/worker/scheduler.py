@@ -5,6 +5,7 @@ case :func:`services.campaign_tick.run_tick`; this module only builds the channe
 settings, and ``python -m dashboard.cli worker`` runs ticks, the nightly jobs and the page warm-up
 on an APScheduler ``BlockingScheduler`` in its own process, separate from Streamlit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,14 @@ class CampaignWorker:
     """Runs ticks against one database. Channels come from ``Settings.channel_config`` via
     :func:`dashboard.channels.build_channel`, or from ``channels`` (tests)."""
 
-    def __init__(self, engine: Engine, *, settings: Settings | None = None, options: WorkerOptions | None = None,
-                 channels: Mapping[str, Channel] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        settings: Settings | None = None,
+        options: WorkerOptions | None = None,
+        channels: Mapping[str, Channel] | None = None,
+    ) -> None:
         self.engine = engine
         self.settings = settings or load_settings()
         self.options = options or WorkerOptions()
@@ -70,8 +77,9 @@ class CampaignWorker:
 
     def _create_task(self, message: OutboundMessage) -> int:
         message_id = int(message.message_id)
-        return campaign_tick.create_message_task(self.engine, message_id=message_id,
-                                                 due_on=self._task_due.get(message_id, date.today()))
+        return campaign_tick.create_message_task(
+            self.engine, message_id=message_id, due_on=self._task_due.get(message_id, date.today())
+        )
 
     def close(self) -> None:
         for channel in self._channels.values():
@@ -83,9 +91,15 @@ class CampaignWorker:
         """One idempotent pass (:func:`services.campaign_tick.run_tick`) through this worker's channels."""
         self._task_due = {}
         return campaign_tick.run_tick(
-            self.engine, self.scope, now=now or datetime.now(UTC), channels=self, options=self.options,
+            self.engine,
+            self.scope,
+            now=now or datetime.now(UTC),
+            channels=self,
+            options=self.options,
             wechat_template_id=self.settings.channel_config.get("WECHAT_TEMPLATE_ID") or None,
-            task_due=self._task_due, after_send=self.after_send)
+            task_due=self._task_due,
+            after_send=self.after_send,
+        )
 
     def audience_world(self, world: dict[Any, Any], today: date) -> pd.DataFrame:
         """Every customer's audience row as of ``today`` (:func:`services.campaign_tick.audience_world`)."""
@@ -97,8 +111,10 @@ class CampaignWorker:
         try:
             snapshot = snapshot_job(self.engine)
             log.info("snapshot %s", snapshot)
-            log.info("loyalty %s", loyalty_jobs.run_nightly(self.engine, self.scope,
-                                                            as_of=date.fromisoformat(snapshot["as_of"])))
+            log.info(
+                "loyalty %s",
+                loyalty_jobs.run_nightly(self.engine, self.scope, as_of=date.fromisoformat(snapshot["as_of"])),
+            )
         except Exception:  # noqa: BLE001 - keep the scheduler alive; tomorrow's run retries
             log.exception("nightly jobs failed")
 
@@ -136,17 +152,38 @@ class CampaignWorker:
             except Exception:  # noqa: BLE001 - keep the scheduler alive; the next tick retries
                 log.exception("tick failed")
 
-        scheduler.add_job(job, "interval", seconds=int(self.settings.worker_interval_seconds), max_instances=1,
-                          coalesce=True, next_run_time=datetime.now(UTC), id="campaign-tick")
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=int(self.settings.worker_interval_seconds),
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            id="campaign-tick",
+        )
         # Nightly jobs at 03:05 in Taipei/Shanghai (19:05 UTC); both are idempotent, so a restart
         # also runs them once at start-up to catch up.
-        scheduler.add_job(self.nightly, "cron", hour=19, minute=5, max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC), id="nightly")
+        scheduler.add_job(
+            self.nightly,
+            "cron",
+            hour=19,
+            minute=5,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            id="nightly",
+        )
         # Page results: every few minutes, so an import or the morning's first as-of day is ready
         # before anyone opens the app; unchanged results are only read back.
-        scheduler.add_job(self.warm_pages, "interval", seconds=int(self.settings.warm_interval_seconds),
-                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC) + timedelta(seconds=30),
-                          id="warm-pages")
+        scheduler.add_job(
+            self.warm_pages,
+            "interval",
+            seconds=int(self.settings.warm_interval_seconds),
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=30),
+            id="warm-pages",
+        )
         try:
             scheduler.start()
         finally:

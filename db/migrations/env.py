@@ -1,4 +1,5 @@
 """Alembic environment: the engine comes from the caller (db.migrate) or ``alembic -x url=URL``."""
+
 from __future__ import annotations
 
 from alembic import context
