@@ -118,7 +118,7 @@ def test_unknown_and_disabled_users_cannot_sign_in(engine) -> None:
 def test_missing_cookie_key_refused_outside_demo_mode() -> None:
     with pytest.raises(RuntimeError, match="REVISIT_COOKIE_KEY"):
         Settings.from_env({"REVISIT_COOKIE_KEY": "changethis"}).effective_cookie_key()
-    # Demo mode has no built-in key: it needs this installation's random one (tests/test_login_security.py).
+    # Demo mode has no built-in key: it needs this installation's random one (tests/db/test_login_security.py).
     with pytest.raises(RuntimeError, match="demo key"):
         Settings.from_env({"REVISIT_DEMO_MODE": "1"}).effective_cookie_key()
     assert Settings.from_env({"REVISIT_COOKIE_KEY": KEY}).effective_cookie_key() == KEY
