@@ -68,7 +68,7 @@ def test_stores_absent_for_other_roles(sqlite_engine, monkeypatch, username) -> 
 
 
 def test_overview_kpi_cards_targets_and_priority_list(sqlite_engine, monkeypatch) -> None:
-    """The upgraded Overview: targets, intervals and the reasons an empty KPI gives."""
+    """The Overview's KPI cards show the board's values, with their targets, beside the priority list."""
     small_world(sqlite_engine)
     use_database(monkeypatch, str(sqlite_engine.url))
     app = run_as("mgr_a", page="../pages/overview.py")
