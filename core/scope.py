@@ -11,25 +11,28 @@ from typing import Final
 
 ROLES: Final = ("chain_admin", "store_manager", "marketer", "front_desk")
 
+# Everything a chain admin may do; the system actor (CLI scripts, the worker) may do the same.
+_CHAIN_ADMIN: Final = frozenset(
+    {
+        "view",
+        "import",
+        "edit_rules",
+        "manage_users",
+        "export",
+        "campaign_edit",
+        "campaign_approve",
+        "view_pii",
+        "read_audit",
+        "tasks",
+        "chain_rules",
+        "anonymise",
+        "manage_sources",
+    }
+)
+
 # What each role may do; pages and repository writes check these.
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
-    "chain_admin": frozenset(
-        {
-            "view",
-            "import",
-            "edit_rules",
-            "manage_users",
-            "export",
-            "campaign_edit",
-            "campaign_approve",
-            "view_pii",
-            "read_audit",
-            "tasks",
-            "chain_rules",
-            "anonymise",
-            "manage_sources",
-        }
-    ),
+    "chain_admin": _CHAIN_ADMIN,
     "store_manager": frozenset(
         {
             "view",
@@ -45,23 +48,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     ),
     "marketer": frozenset({"view", "export", "campaign_edit"}),
     "front_desk": frozenset({"tasks", "view_customer", "view_pii"}),
-    "system": frozenset(
-        {
-            "view",
-            "import",
-            "edit_rules",
-            "manage_users",
-            "export",
-            "campaign_edit",
-            "campaign_approve",
-            "view_pii",
-            "read_audit",
-            "tasks",
-            "chain_rules",
-            "anonymise",
-            "manage_sources",
-        }
-    ),
+    "system": _CHAIN_ADMIN,
 }
 
 
