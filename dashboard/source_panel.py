@@ -76,16 +76,17 @@ def _register_form(ctx: PageContext, store_codes: list[str]) -> None:
 
 def _listing(ctx: PageContext, rows: list[dict[str, Any]]) -> None:
     all_stores = ctx.t("sources.all_stores")
-    frame = pd.DataFrame(
-        {
-            ctx.t("sources.name"): [r["name"] for r in rows],
-            ctx.t("sources.col_address"): [r["url"] for r in rows],
-            ctx.t("sources.col_reads"): [r["table"] or ctx.t("sources.col_query") for r in rows],
-            ctx.t("sources.watermark"): [r["watermark"] or "—" for r in rows],
-            ctx.t("sources.stores"): [", ".join(r["stores"]) or all_stores for r in rows],
-        }
-    )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    columns = {
+        ctx.t("sources.name"): [r["name"] for r in rows],
+        ctx.t("sources.col_address"): [r["url"] for r in rows],
+        ctx.t("sources.col_reads"): [r["table"] or ctx.t("sources.col_query") for r in rows],
+        ctx.t("sources.watermark"): [r["watermark"] or "—" for r in rows],
+        ctx.t("sources.stores"): [", ".join(r["stores"]) or all_stores for r in rows],
+    }
+    if not ctx.scope.can("manage_sources"):
+        # Where the database lives is the chain admin's business; a manager picks it by name.
+        del columns[ctx.t("sources.col_address")]
+    st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch")
 
 
 def render(ctx: PageContext, *, progress: Callable[[], Any], keep_result: Callable[[Any], None]) -> None:

@@ -435,6 +435,8 @@ def test_data_page_registers_and_syncs_a_source_in_zh_tw(sqlite_engine, monkeypa
     assert _snake_case_labels(admin) == []
 
     manager = run_as("mgr_a", page="../pages/data_import.py", locale="zh-TW")
+    shown = [str(cell) for frame in manager.dataframe for cell in frame.value.astype(str).to_numpy().ravel()]
+    assert "pos-a" in shown and not any(str(shop) in cell for cell in shown)  # the manager sees no address
     manager.text_area(key="data_import.sources.map").input("booking_id=order_no\ncustomer_id=member_no\ndate=visit_at")
     manager.button(key="data_import.sources.sync").click().run()
     assert not manager.exception
