@@ -108,7 +108,10 @@ def render(ctx: PageContext, *, progress: Callable[[], Any], keep_result: Callab
     names = [r["name"] for r in rows]
     picked = st.selectbox(ctx.t("sources.pick"), names, key=f"{KEY}.pick")
     map_text = st.text_area(ctx.t("sources.mapping"), help=ctx.t("sources.mapping_help"), key=f"{KEY}.map")
-    store = st.selectbox(ctx.t("data_import.store"), [s.code for s in stores], key=f"{KEY}.store")
+    # Rows without a store go to one the source feeds (every visible store for a chain-wide source).
+    fed = next(r["stores"] for r in rows if r["name"] == picked)
+    choices = [s.code for s in stores if not fed or s.code in fed]
+    store = st.selectbox(ctx.t("data_import.store"), choices, key=f"{KEY}.store.{picked}")
     buttons = st.columns(3)
     check = buttons[0].button(ctx.t("data_import.check"), key=f"{KEY}.check")
     sync = buttons[1].button(ctx.t("sources.sync"), type="primary", key=f"{KEY}.sync")

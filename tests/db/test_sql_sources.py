@@ -432,6 +432,8 @@ def test_data_page_registers_and_syncs_a_source_in_zh_tw(sqlite_engine, monkeypa
     admin.button(key="data_import.sources.register_submit").click().run()
     assert not admin.exception and any("pos-a" in str(s.value) for s in admin.success)
     assert str(shop) not in texts(admin)
+    # Rows without a store can only go to a store the source feeds.
+    assert admin.selectbox(key="data_import.sources.store.pos-a").options == ["A01"]
     assert _snake_case_labels(admin) == []
 
     manager = run_as("mgr_a", page="../pages/data_import.py", locale="zh-TW")
