@@ -115,11 +115,11 @@ def _info(row: SqlSource) -> SourceInfo:
 
 
 def _same_server(a: URL, b: URL) -> bool:
-    backend_a, backend_b = a.get_backend_name(), b.get_backend_name()
-    if {backend_a, backend_b} - {"postgresql", "postgres"} and backend_a != backend_b:
+    """Both URLs (already through :func:`parse_source_url`) name one database on one server."""
+    if a.get_backend_name() != b.get_backend_name():
         return False
-    port_a = a.port or DEFAULT_PORTS.get(backend_a)
-    port_b = b.port or DEFAULT_PORTS.get(backend_b)
+    port_a = a.port or DEFAULT_PORTS.get(a.get_backend_name())
+    port_b = b.port or DEFAULT_PORTS.get(b.get_backend_name())
     local = {"localhost", "127.0.0.1", "::1", ""}
     host_a, host_b = (a.host or "").lower(), (b.host or "").lower()
     same_host = host_a == host_b or (host_a in local and host_b in local)
