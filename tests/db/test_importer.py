@@ -12,6 +12,7 @@ from core.importing import DEFAULT_MAX_BYTES, ImportFileError, ImportOptions
 from core.scope import PermissionDenied, Scope
 from db import importer
 from db.engine import make_engine, session_scope
+from db.importer import resolve as importer_resolve
 from db.models import AuditLog, Booking, Customer, ImportBatch, Pet
 from db.users import scope_for
 from tests.support import make_import_fixtures as fx
@@ -123,14 +124,14 @@ def test_failure_mid_import_changes_nothing(engine, tmp_path) -> None:
 def test_database_error_from_bulk_insert_rolls_back(engine, tmp_path, monkeypatch) -> None:
     small_world(engine)
     before = importer.booking_counts(engine)
-    real = importer.bulk_insert
+    real = importer_resolve.bulk_insert
 
     def failing(connection, table, frame, **kwargs):
         if table.name == "booking":
             connection.execute(text("SELECT * FROM no_such_table"))
         return real(connection, table, frame, **kwargs)
 
-    monkeypatch.setattr(importer, "bulk_insert", failing)
+    monkeypatch.setattr(importer_resolve, "bulk_insert", failing)  # the booking writes
     result = _run(engine, fx.big5_csv(), "big5.csv", tmp_path)
     assert result.status == "failed"
     assert importer.booking_counts(engine) == before  # customers, services, staff rolled back too
