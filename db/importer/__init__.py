@@ -29,8 +29,8 @@ Modules: :mod:`~db.importer.limits` (limits and messages), :mod:`~db.importer.re
 import did), :mod:`~db.importer.mappings` (mappings, status words, history),
 :mod:`~db.importer.batch` (transaction, lock, batch row, reject report),
 :mod:`~db.importer.resolve` and :mod:`~db.importer.stores` (resolution against the database),
-:mod:`~db.importer.bookings` and :mod:`~db.importer.customers` (the writers),
-:mod:`~db.importer.file` (whole files).
+:mod:`~db.importer.bookings` and :mod:`~db.importer.customers` (the writers). Reading and
+preparing a whole file is a use case: :mod:`services.importing`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from __future__ import annotations
 from db.importer.batch import write_reject_report
 from db.importer.bookings import import_bookings
 from db.importer.customers import import_customers
-from db.importer.file import FileImport, import_prepared, read_and_prepare
 from db.importer.limits import (
     BUSY_MESSAGE,
     COUNTRY_DEFAULTS,
@@ -81,7 +80,6 @@ __all__ = [
     "STATUS_VOCABULARY_KEY",
     "STORE_CODE_LIMIT",
     "WRITE_CHUNK",
-    "FileImport",
     "ImportResult",
     "InjectedFailure",
     "Progress",
@@ -90,12 +88,10 @@ __all__ = [
     "fields_for",
     "import_bookings",
     "import_customers",
-    "import_prepared",
     "last_watermark",
     "list_sources",
     "load_status_vocabulary",
     "prepare",
-    "read_and_prepare",
     "recent_batches",
     "resolve_mapping",
     "save_mapping",

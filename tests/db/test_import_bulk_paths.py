@@ -22,6 +22,7 @@ from core.scope import Scope
 from db import bulk, importer
 from db.importer import bookings as importer_bookings
 from db.models import Booking
+from services import importing
 from tests.support.factories import small_world
 
 SYSTEM = Scope.system("test")
@@ -50,10 +51,10 @@ def _booking_csv(rows: int, *, start: int = 1) -> bytes:
 
 
 def _import(engine, data: bytes, tmp_path: Path, **kwargs) -> importer.ImportResult:
-    prepared = importer.read_and_prepare(
+    prepared = importing.read_and_prepare(
         data, "big.csv", kind="bookings", options=ImportOptions(), max_bytes=DEFAULT_MAX_BYTES, reject_dir=tmp_path
     )
-    return importer.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
+    return importing.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
 
 
 def _schema(engine) -> tuple[list, list]:
