@@ -31,7 +31,8 @@ from core.kpi import task_completion_rate
 from core.scope import Scope
 from dashboard import analytics_data, data
 from dashboard.precomputed import remembered
-from db import campaign_repo, loyalty_repo
+from db import campaign_repo
+from db import loyalty as loyalty_repo
 from db.engine import session_scope
 
 #: The lifecycle segment each playbook campaign speaks to (its audience's, else the entry's group).

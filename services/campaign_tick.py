@@ -45,7 +45,8 @@ from core.campaigns.triggers import TRIGGER_REGISTRY, TriggerInputs, evaluate_tr
 from core.localtime import local_day, local_midnight_utc, local_time, local_to_utc, to_local, to_utc, zone
 from core.scope import PermissionDenied, Scope
 from db import campaign_repo as crepo
-from db import loyalty_repo, repo
+from db import loyalty as loyalty_repo
+from db import repo
 from db.engine import session_scope
 from services.scoring import score_customers_for
 
