@@ -34,7 +34,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from core.scope import Scope  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from dashboard.worker import CampaignWorker, WorkerOptions  # noqa: E402
-from db import campaign_repo  # noqa: E402
+from db import campaigns as campaign_repo  # noqa: E402
 from db.bulk import bulk_insert, reset_sequences  # noqa: E402
 from db.engine import make_engine, session_scope  # noqa: E402
 from db.migrate import upgrade  # noqa: E402

@@ -97,17 +97,18 @@ def child_import(csv_path: str, url: str) -> dict[str, object]:
     from db import importer
     from db.engine import make_engine
     from db.migrate import upgrade
+    from services import importing
 
     engine = make_engine(url)
     upgrade(engine)
     with tempfile.TemporaryDirectory() as rejects:
         started = time.perf_counter()
         data = Path(csv_path).read_bytes()
-        prepared = importer.read_and_prepare(data, Path(csv_path).name, kind="bookings",
+        prepared = importing.read_and_prepare(data, Path(csv_path).name, kind="bookings",
                                              options=ImportOptions(), max_bytes=len(data) + 1, reject_dir=rejects)
         middle = time.perf_counter()
         del data
-        result = importer.import_prepared(engine, prepared_file=prepared, scope=Scope.system("bench"),
+        result = importing.import_prepared(engine, prepared_file=prepared, scope=Scope.system("bench"),
                                           create_stores=True, reject_dir=rejects)
         finished = time.perf_counter()
     counts = importer.booking_counts(engine)

@@ -3,7 +3,7 @@
 Every cached loader is keyed by the caller's scope, the picked stores and a data version (the
 bookings/customers version plus the outbox/tasks/campaign-audit version), so a send, a task
 update or an approval shows up at once and one store's data is never served to another.
-Writes go through ``db.campaign_repo`` (which checks permissions) and clear these caches.
+Writes go through ``db.campaigns`` (which checks permissions) and clear these caches.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from core.kpi import task_completion_rate
 from core.scope import Scope
 from dashboard import analytics_data, data
 from dashboard.precomputed import remembered
-from db import campaign_repo, loyalty_repo
+from db import campaigns as campaign_repo
+from db import loyalty as loyalty_repo
 from db.engine import session_scope
 
 #: The lifecycle segment each playbook campaign speaks to (its audience's, else the entry's group).
@@ -254,7 +255,7 @@ def clear() -> None:
 
 
 def write(engine: Engine, action: str, **kwargs: Any) -> Any:
-    """Run one ``db.campaign_repo`` write (create_campaign, approve_campaign, …) and clear caches."""
+    """Run one ``db.campaigns`` write (create_campaign, approve_campaign, …) and clear caches."""
     function = {
         "create": campaign_repo.create_campaign,
         "update": campaign_repo.update_campaign,

@@ -57,7 +57,7 @@ def _data_version(_engine: Engine, url: str) -> tuple[int, int, int]:
 
 @st.cache_data(ttl=5, show_spinner=False)
 def _loyalty_version(_engine: Engine, url: str) -> tuple[int, int, int]:
-    from db import loyalty_repo
+    from db import loyalty as loyalty_repo
 
     with session_scope(_engine) as session:
         return loyalty_repo.loyalty_version(session)
@@ -70,7 +70,7 @@ def loyalty_version(engine: Engine) -> tuple[int, int, int]:
 
 @st.cache_data(ttl=5, show_spinner=False)
 def _outbox_version(_engine: Engine, url: str) -> tuple[int, int, int, int]:
-    from db import campaign_repo
+    from db import campaigns as campaign_repo
 
     with session_scope(_engine) as session:
         return campaign_repo.outbox_version(session)

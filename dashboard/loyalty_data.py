@@ -18,7 +18,8 @@ from core import loyalty
 from core.scope import Scope
 from dashboard import data
 from dashboard.precomputed import remembered
-from db import loyalty_repo, repo
+from db import loyalty as loyalty_repo
+from db import repo
 from db.engine import session_scope
 
 Version = tuple[tuple[int, int, int], tuple[int, int, int]]

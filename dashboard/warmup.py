@@ -75,7 +75,8 @@ def fingerprint(engine: Engine, views: Sequence[View]) -> tuple[object, ...]:
     """What every kept result depends on: bookings, loyalty, outbox and the views themselves. The
     worker skips a warm-up whose fingerprint equals the last one (reading back 40-odd results
     at 100,000 customers still costs half a minute)."""
-    from db import campaign_repo, loyalty_repo
+    from db import campaigns as campaign_repo
+    from db import loyalty as loyalty_repo
 
     with session_scope(engine) as session:
         return (

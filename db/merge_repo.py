@@ -38,7 +38,8 @@ from core.loyalty.points import validate_ledger
 from core.scope import PermissionDenied, Scope
 from db import repo
 from db.dialect import is_postgres
-from db.loyalty_repo import _lock_accounts, _refresh_balances, load_ledger
+from db.loyalty import load_ledger
+from db.loyalty.ledger import _lock_accounts, _refresh_balances
 from db.models import (
     Booking,
     Customer,

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from core import loyalty
 from core.localtime import local_day
 from core.scope import Scope
-from db import loyalty_repo
+from db import loyalty as loyalty_repo
 from db.engine import session_scope
 from db.models import Booking, PointsRule, RedemptionItem, Store, TierRule
 
@@ -47,7 +47,7 @@ def seed_loyalty(engine: Engine, *, as_of: date | None = None, run_jobs: bool = 
     - one chain-wide points rule (1 point per CNY 1 / NT$10, birthday ×2, referral 200/100,
       12-month expiry, minimum redemption 100, 1 point = 0.2);
     - a small catalog (goods, services, privileges; pet items for pet stores);
-    - :func:`db.loyalty_repo.run_daily` as of the last booking day (first tier assignment is
+    - :func:`db.loyalty.run_daily` as of the last booking day (first tier assignment is
       not reported as upgrade events).
 
     Rules and items are only written when none exist, so calling it again just re-runs the

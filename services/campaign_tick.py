@@ -44,8 +44,9 @@ from core.campaigns.templates import booking_link, unsubscribe_link
 from core.campaigns.triggers import TRIGGER_REGISTRY, TriggerInputs, evaluate_trigger, latest_cron_fire, tolerance
 from core.localtime import local_day, local_midnight_utc, local_time, local_to_utc, to_local, to_utc, zone
 from core.scope import PermissionDenied, Scope
-from db import campaign_repo as crepo
-from db import loyalty_repo, repo
+from db import campaigns as crepo
+from db import loyalty as loyalty_repo
+from db import repo
 from db.engine import session_scope
 from services.scoring import score_customers_for
 

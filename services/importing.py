@@ -7,13 +7,14 @@ does the same for registered databases), so a file imports the same way from eit
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from core.importing import ImportOptions, PreparedImport, RawTable
+from core.importing import ImportOptions, PreparedImport, RawTable, read_table
 from core.scope import Scope
 from db import importer
 from db.engine import session_scope
@@ -21,9 +22,58 @@ from db.engine import session_scope
 KINDS = importer.KINDS
 BUSY_MESSAGE = importer.BUSY_MESSAGE
 ImportResult = importer.ImportResult
-FileImport = importer.FileImport
 Progress = importer.Progress
 fields_for = importer.fields_for
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """A file read and prepared, ready to write (the Data page shows it before importing)."""
+
+    kind: str
+    table: RawTable
+    mapping: dict[str, str]
+    prepared: PreparedImport
+
+
+def read_and_prepare(
+    data: bytes,
+    filename: str,
+    *,
+    kind: str,
+    options: ImportOptions,
+    saved: Mapping[str, str] | None = None,
+    map_args: Iterable[str] = (),
+    mapping: Mapping[str, str] | None = None,
+    max_bytes: int,
+    reject_dir: str | Path | None = None,
+) -> FileImport:
+    """Read, map and prepare an uploaded file (no database access).
+
+    ``mapping`` (the user's final choice on the Data page) wins over ``saved`` and ``map_args``.
+    ``max_bytes`` is the largest file accepted (the application passes ``Settings.max_upload_mb``).
+
+    Raises
+    ------
+    ImportFileError
+        The file cannot be used at all. A file whose every row is rejected is returned; the
+        writer then reports ``status == "rejected"`` and keeps the reject report.
+    """
+    table = read_table(data, filename, max_bytes=max_bytes)
+    headers = list(table.frame.columns)
+    final = (
+        dict(mapping)
+        if mapping is not None
+        else importer.resolve_mapping(headers, kind=kind, saved=saved, map_args=map_args)
+    )
+    prepared = importer.prepare(kind, table, final, options)
+    return FileImport(kind=kind, table=table, mapping=final, prepared=prepared)
+
+
+def import_prepared(engine: Engine, *, prepared_file: FileImport, scope: Scope, **kwargs: Any) -> ImportResult:
+    """Write a :class:`FileImport` with ``importer.import_bookings`` or ``importer.import_customers``."""
+    writer = importer.import_bookings if prepared_file.kind == "bookings" else importer.import_customers
+    return writer(engine, prepared=prepared_file.prepared, scope=scope, **kwargs)
 
 
 def import_options(
@@ -112,7 +162,7 @@ def read_file(
     map_args: Iterable[str] = (),
 ) -> FileImport:
     """Read, map and prepare a whole file of at most ``max_bytes`` (the command line's path)."""
-    return importer.read_and_prepare(
+    return read_and_prepare(
         data, filename, kind=kind, options=options, saved=saved, map_args=map_args, max_bytes=max_bytes
     )
 

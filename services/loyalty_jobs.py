@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy.engine import Engine
 
 from core.scope import PermissionDenied, Scope
-from db.loyalty_repo import run_daily
+from db.loyalty import run_daily
 
 
 def require_jobs_permission(scope: Scope) -> None:
@@ -22,7 +22,7 @@ def require_jobs_permission(scope: Scope) -> None:
 
 
 def run_nightly(engine: Engine, scope: Scope, *, as_of: date) -> dict[str, int]:
-    """Bring points and tiers up to ``as_of`` (:func:`db.loyalty_repo.run_daily`).
+    """Bring points and tiers up to ``as_of`` (:func:`db.loyalty.run_daily`).
 
     Returns
     -------

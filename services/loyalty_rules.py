@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from core import loyalty
 from core.scope import Scope
-from db import loyalty_repo
+from db import loyalty as loyalty_repo
 from db.engine import session_scope
 
 

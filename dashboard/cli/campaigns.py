@@ -86,7 +86,8 @@ def cmd_run_due(args: argparse.Namespace) -> int:
 def campaign_list(engine: Any, *, scope: Any, as_of: date | None = None) -> list[dict[str, Any]]:
     """The rows ``campaigns list --json`` prints (also used by tests)."""
     from core.campaigns.results import campaign_results
-    from db import campaign_repo, repo
+    from db import campaigns as campaign_repo
+    from db import repo
     from db.engine import session_scope
 
     with session_scope(engine) as session:

@@ -28,7 +28,7 @@ def _as_of(engine: Any, scope: Any, value: str | None) -> date:
 def cmd_recalc(args: argparse.Namespace) -> int:
     """Run the daily loyalty jobs for one day and print the counts."""
     from dashboard.cli.common import command_scope, open_engine
-    from db import loyalty_repo
+    from db import loyalty as loyalty_repo
 
     engine = open_engine()
     scope = command_scope(engine, args.actor, "loyalty recalc")
@@ -41,7 +41,7 @@ def cmd_recalc(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Print balance/ledger mismatches as JSON; exit 1 when any."""
     from dashboard.cli.common import command_scope, open_engine
-    from db import loyalty_repo
+    from db import loyalty as loyalty_repo
     from db.engine import session_scope
 
     engine = open_engine()

@@ -13,7 +13,8 @@ from core.campaigns.results import campaign_results
 from core.scope import Scope
 from dashboard import cli
 from dashboard.cli.campaigns import campaign_list
-from db import campaign_repo, repo
+from db import campaigns as campaign_repo
+from db import repo
 from db.engine import session_scope
 from db.models import Booking, Campaign, Message
 from demo.campaigns import seed_playbook_campaigns

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.scope import PermissionDenied, Scope
-from db import campaign_repo
+from db import campaigns as campaign_repo
 from db.engine import session_scope
 from db.models import AuditLog, Campaign, Message
 from tests.support.factories import small_world

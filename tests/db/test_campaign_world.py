@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from core.scope import Scope
 from dashboard.settings import Settings
 from dashboard.worker import CampaignWorker, WorkerOptions
-from db import campaign_repo
+from db import campaigns as campaign_repo
 from db.engine import session_scope
 from db.models import Booking, Customer, Service, Store
 

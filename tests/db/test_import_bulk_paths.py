@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from core.importing import DEFAULT_MAX_BYTES, ImportOptions
 from core.scope import Scope
 from db import bulk, importer
+from db.importer import bookings as importer_bookings
 from db.models import Booking
+from services import importing
 from tests.support.factories import small_world
 
 SYSTEM = Scope.system("test")
@@ -49,10 +51,10 @@ def _booking_csv(rows: int, *, start: int = 1) -> bytes:
 
 
 def _import(engine, data: bytes, tmp_path: Path, **kwargs) -> importer.ImportResult:
-    prepared = importer.read_and_prepare(
+    prepared = importing.read_and_prepare(
         data, "big.csv", kind="bookings", options=ImportOptions(), max_bytes=DEFAULT_MAX_BYTES, reject_dir=tmp_path
     )
-    return importer.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
+    return importing.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
 
 
 def _schema(engine) -> tuple[list, list]:
@@ -73,15 +75,15 @@ def _schema(engine) -> tuple[list, list]:
 @pytest.fixture
 def large_path(monkeypatch) -> list[int]:
     """Lower the threshold so a few hundred rows take the large-import path; record each use."""
-    monkeypatch.setattr(importer, "INDEX_REBUILD_ROWS", 50)
+    monkeypatch.setattr(importer_bookings, "INDEX_REBUILD_ROWS", 50)
     used: list[int] = []
-    real = importer._indexes_set_aside
+    real = importer_bookings._indexes_set_aside
 
     def spy(connection, table, rows):
         used.append(rows)
         return real(connection, table, rows)
 
-    monkeypatch.setattr(importer, "_indexes_set_aside", spy)
+    monkeypatch.setattr(importer_bookings, "_indexes_set_aside", spy)
     return used
 
 
@@ -149,7 +151,7 @@ def test_a_bad_row_still_fails_the_load_without_per_row_checks(engine, keys, sec
     )
     table = Booking.__table__
     with pytest.raises(IntegrityError):
-        with engine.begin() as connection, importer._indexes_set_aside(connection, table, 10**6):
+        with engine.begin() as connection, importer_bookings._indexes_set_aside(connection, table, 10**6):
             bulk.bulk_insert(connection, table, rows)
     assert _schema(engine) == schema
     assert importer.booking_counts(engine)["booking"] == 5

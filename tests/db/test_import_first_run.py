@@ -24,6 +24,7 @@ from core.scope import Scope
 from db import importer
 from db.engine import session_scope
 from db.models import Booking, Customer, ImportBatch, Pet, Store
+from services import importing
 from tests.support import make_import_fixtures as fx
 from tests.support.factories import small_world
 
@@ -44,7 +45,7 @@ def _run(
 ) -> importer.ImportResult:
     options = ImportOptions(default_country="TW", default_store=store)
     map_args = [f"{k}={v}" for k, v in (mapping or {}).items()]
-    prepared = importer.read_and_prepare(
+    prepared = importing.read_and_prepare(
         data,
         name,
         kind="bookings",
@@ -53,7 +54,7 @@ def _run(
         max_bytes=DEFAULT_MAX_BYTES,
         reject_dir=tmp_path,
     )
-    return importer.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
+    return importing.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, **kwargs)
 
 
 def _counts(result: importer.ImportResult) -> dict[str, int]:

@@ -12,8 +12,10 @@ from core.importing import DEFAULT_MAX_BYTES, ImportFileError, ImportOptions
 from core.scope import PermissionDenied, Scope
 from db import importer
 from db.engine import make_engine, session_scope
+from db.importer import resolve as importer_resolve
 from db.models import AuditLog, Booking, Customer, ImportBatch, Pet
 from db.users import scope_for
+from services import importing
 from tests.support import make_import_fixtures as fx
 from tests.support.factories import small_world
 
@@ -33,10 +35,10 @@ def _run(
     **kwargs,
 ) -> importer.ImportResult:
     options = ImportOptions(default_country=country, default_store=store)
-    prepared = importer.read_and_prepare(
+    prepared = importing.read_and_prepare(
         data, name, kind=kind, options=options, max_bytes=DEFAULT_MAX_BYTES, reject_dir=tmp_path
     )
-    return importer.import_prepared(engine, prepared_file=prepared, scope=scope, reject_dir=tmp_path, **kwargs)
+    return importing.import_prepared(engine, prepared_file=prepared, scope=scope, reject_dir=tmp_path, **kwargs)
 
 
 def _counts(result: importer.ImportResult) -> dict[str, int]:
@@ -123,14 +125,14 @@ def test_failure_mid_import_changes_nothing(engine, tmp_path) -> None:
 def test_database_error_from_bulk_insert_rolls_back(engine, tmp_path, monkeypatch) -> None:
     small_world(engine)
     before = importer.booking_counts(engine)
-    real = importer.bulk_insert
+    real = importer_resolve.bulk_insert
 
     def failing(connection, table, frame, **kwargs):
         if table.name == "booking":
             connection.execute(text("SELECT * FROM no_such_table"))
         return real(connection, table, frame, **kwargs)
 
-    monkeypatch.setattr(importer, "bulk_insert", failing)
+    monkeypatch.setattr(importer_resolve, "bulk_insert", failing)  # the booking writes
     result = _run(engine, fx.big5_csv(), "big5.csv", tmp_path)
     assert result.status == "failed"
     assert importer.booking_counts(engine) == before  # customers, services, staff rolled back too
@@ -164,13 +166,13 @@ def test_store_manager_cannot_import_into_another_store(engine, tmp_path) -> Non
 def test_unknown_store_rejected_unless_created(engine, tmp_path) -> None:
     small_world(engine)
     data = fx._csv(["會員編號", "預約日期", "門市"], [["A-1", "2024-05-01", "ZZ9"]]).encode()
-    prepared = importer.read_and_prepare(
+    prepared = importing.read_and_prepare(
         data, "z.csv", kind="bookings", options=ImportOptions(), max_bytes=DEFAULT_MAX_BYTES, reject_dir=tmp_path
     )
-    refused = importer.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path)
+    refused = importing.import_prepared(engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path)
     assert (refused.imported, refused.rejected) == (0, 1)
     assert "unknown store 'ZZ9'" in pd.read_csv(refused.reject_report, encoding="utf-8-sig")["reason"][0]
-    created = importer.import_prepared(
+    created = importing.import_prepared(
         engine, prepared_file=prepared, scope=SYSTEM, reject_dir=tmp_path, create_stores=True
     )
     assert (created.imported, created.created.get("stores")) == (1, 1)
@@ -201,7 +203,7 @@ def test_unusable_files_change_nothing(engine, tmp_path) -> None:
         (b"a,b\n1,2\n", "big.csv", "larger"),
     ]:
         with pytest.raises(ImportFileError, match=message):
-            importer.read_and_prepare(
+            importing.read_and_prepare(
                 data,
                 name,
                 kind="bookings",
@@ -232,7 +234,7 @@ def test_saved_mapping_and_status_vocabulary(engine, tmp_path) -> None:
         vocabulary = importer.load_status_vocabulary(session)
         assert importer.list_sources(session, kind="bookings") == ["POS"]
     data = fx._csv(["客號", "日", "狀態"], [["A-1", "2024-05-01", "候補"]]).encode()
-    prepared = importer.read_and_prepare(
+    prepared = importing.read_and_prepare(
         data,
         "p.csv",
         kind="bookings",

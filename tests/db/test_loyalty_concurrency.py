@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core import loyalty
 from core.scope import Scope
-from db import loyalty_repo
+from db import loyalty as loyalty_repo
 from db.engine import make_engine, session_scope
 from db.models import PointsAccount, PointsLedger
 from tests.conftest import clean_all_tables

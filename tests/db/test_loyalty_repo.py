@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from core import loyalty
 from core.scope import PermissionDenied, Scope
-from db import loyalty_repo
+from db import loyalty as loyalty_repo
 from db.engine import session_scope
 from db.models import AuditLog, PointsAccount, PointsLedger, RedemptionItem, Referral, TierRule
 from db.users import scope_for

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from core import loyalty
 from core.scope import PermissionDenied, Scope
-from db import loyalty_repo, repo
+from db import loyalty as loyalty_repo
+from db import repo
 from db.engine import session_scope
 from db.merge_repo import MergeError
 from db.models import (

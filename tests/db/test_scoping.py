@@ -27,7 +27,8 @@ from sqlmodel import Session
 
 from core.scope import PermissionDenied, Scope
 from dashboard import exports
-from db import audit_repo, loyalty_repo, privacy, repo, users
+from db import audit_repo, privacy, repo, users
+from db import loyalty as loyalty_repo
 from db.engine import session_scope
 from db.repo import record_audit
 from db.users import scope_for
@@ -151,7 +152,7 @@ READS: tuple[Read, ...] = (
         lambda c: privacy.find_customer_id(c.session, scope=c.scope, external_id=c.ids["other_external_id"]),
         lambda cid, ids: [ids["customer_store"][cid]],
     ),
-    # db/loyalty_repo.py (no loyalty rows in the small world: no positive control)
+    # db/loyalty/ (no loyalty rows in the small world: no positive control)
     Read(
         "loyalty_repo.store_kinds",
         lambda c: loyalty_repo.store_kinds(c.session, scope=c.scope),

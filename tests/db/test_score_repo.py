@@ -143,7 +143,7 @@ def test_kpi_inputs_time_a_holdout_row_by_when_it_would_have_gone_out(engine) ->
     their scheduled time, so the KPI board gets both arms (it showed no holdout arm before)."""
     from datetime import UTC, datetime
 
-    from db import campaign_repo
+    from db import campaigns as campaign_repo
     from db.models import Message
     from db.score_repo import load_kpi_inputs
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.channels import line_retry_key
-from db import campaign_repo
+from db import campaigns as campaign_repo
 from db.engine import make_engine, session_scope
 from db.models import Campaign, Customer, Task
 from tests.db.test_campaign_world import NOW, SYSTEM, campaign, make_worker, messages, world

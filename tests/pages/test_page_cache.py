@@ -69,7 +69,7 @@ def test_new_booking_shows_after_fingerprint(engine) -> None:
 
 def test_rule_change_and_earning_change_the_loyalty_caches(engine) -> None:
     from core import loyalty
-    from db import loyalty_repo
+    from db import loyalty as loyalty_repo
 
     ids = small_world(engine)
     admin = Scope(actor="admin", role="chain_admin", store_ids=None)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.scope import Scope
 from dashboard.navigation import pages_for
-from db import campaign_repo
+from db import campaigns as campaign_repo
 from db.engine import session_scope
 from db.models import Campaign, Message
 from tests.support.apptest_helpers import run_as, texts, use_database

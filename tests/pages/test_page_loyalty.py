@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core import loyalty
 from core.scope import Scope
-from db import loyalty_repo
+from db import loyalty as loyalty_repo
 from db.engine import session_scope
 from db.models import AuditLog
 from demo.loyalty import seed_loyalty
@@ -95,7 +95,7 @@ def test_store_manager_sees_chain_rules_read_only(sqlite_engine, monkeypatch) ->
 def test_tier_chart_lists_tiers_by_rank_not_by_size() -> None:
     from core import loyalty as core_loyalty
     from dashboard.loyalty_data import tier_distribution, tier_order
-    from db.loyalty_repo import TierRuleSet
+    from db.loyalty import TierRuleSet
 
     chain = TierRuleSet(
         store_id=None,

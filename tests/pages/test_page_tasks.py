@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.scope import PermissionDenied, Scope
-from db import campaign_repo
+from db import campaigns as campaign_repo
 from db.engine import session_scope
 from db.models import Task
 from tests.support.apptest_helpers import run_as, texts, use_database
