@@ -243,7 +243,10 @@ def register_source(
         if watermark_column:
             check_identifier(watermark_column, what="column")
         for entry in allowed_tables:
-            check_table_name(entry[:-2] + ".x" if entry.endswith(".*") else entry)
+            if entry.endswith(".*"):  # a whole schema
+                check_identifier(entry[:-2], what="schema")
+            else:
+                check_table_name(entry)
     except SourceQueryError as exc:
         raise SourceError("query_refused", exc.message, detail=exc.message) from exc
     with session_scope(engine) as session:
